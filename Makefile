@@ -1,0 +1,47 @@
+# Front door of the clinic assistant. `make help` lists the targets.
+SHELL := /bin/bash
+PY := .venv/bin/python
+export TF_CPP_MIN_LOG_LEVEL := 3
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help setup setup-dev model run test test-fast check validate report requests requests-retry browser-deps clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+setup: ## Create .venv (Python 3.10), install pinned packages, build the offline spaCy pipeline
+	@scripts/setup.sh runtime
+
+setup-dev: ## setup + test tools (pytest, Playwright) and Debian's Chromium for the browser test
+	@scripts/setup.sh dev
+	@scripts/browser_deps.sh
+
+model: setup ## Train the model if its training data or config changed
+	@$(PY) scripts/train.py
+
+run: model ## Set up what is missing, train if needed, start the assistant (chat page on :5005)
+	@scripts/serve.sh
+
+test: setup-dev model ## Set up what is missing and run every test
+	@$(PY) -m pytest
+
+test-fast: ## Unit tests only (no servers, no model)
+	@$(PY) -m pytest tests/unit -q
+
+check: setup ## Check the staff-editable YAML and the training data (run after every edit)
+	@$(PY) scripts/check.py
+
+report: setup ## Questions visitors asked that had no answer (DAYS=30, MARK="1 2 3" marks handled)
+	@$(PY) scripts/report.py --days $${DAYS:-30} $${MARK:+--mark-handled $$MARK}
+
+requests: setup ## List booking / consultation / hand-off requests and their delivery state
+	@$(PY) scripts/requests.py list
+
+requests-retry: setup ## Send failed requests again
+	@$(PY) scripts/requests.py retry-failed
+
+browser-deps: ## Install Debian's chromium + chromium-driver for the browser test (needs root)
+	@scripts/browser_deps.sh
+
+clean: ## Remove the trained model and build files (keeps .venv and var/)
+	rm -rf models build .pytest_cache results

@@ -1,0 +1,80 @@
+"""Glue between Rasa trackers and the reply planner: read the turn, send the plan, set slots."""
+
+import logging
+from typing import Any, Dict, List, Optional, Sequence
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import safety, unanswered
+from actions.answers import OutgoingMessage
+from actions.content import Content
+from actions.respond import Plan, TurnState, plan_reply
+
+logger = logging.getLogger(__name__)
+
+
+def earlier_disclosure(tracker: Tracker) -> safety.Disclosure:
+    """What the visitor disclosed in earlier turns (kept in slots as category ids)."""
+    return safety.Disclosure(
+        conditions=list(tracker.get_slot("conditions") or []),
+        uncovered=list(tracker.get_slot("uncovered_conditions") or []),
+        subject=tracker.get_slot("condition_subject"),
+    )
+
+
+def turn_state(tracker: Tracker, intent: Optional[str] = None) -> TurnState:
+    """The latest message as the planner needs it."""
+    latest = tracker.latest_message or {}
+    return TurnState(
+        intent=intent or (latest.get("intent") or {}).get("name"),
+        entities=latest.get("entities") or [],
+        ranking=latest.get("intent_ranking") or [],
+        earlier=earlier_disclosure(tracker),
+        misses_in_a_row=int(tracker.get_slot("misses_in_a_row") or 0),
+    )
+
+
+def send(dispatcher: CollectingDispatcher, messages: Sequence[OutgoingMessage]) -> None:
+    """Utter each planned message."""
+    for message in messages:
+        dispatcher.utter_message(**message.as_kwargs())
+
+
+def send_guarded(dispatcher: CollectingDispatcher, tracker: Tracker, content: Content,
+                 messages: Sequence[OutgoingMessage]) -> None:
+    """Utter messages that did not come from the planner, through the reassurance guard."""
+    if earlier_disclosure(tracker).any:
+        for message in messages:
+            message.text = safety.guard(message.text, content)
+    send(dispatcher, messages)
+
+
+def disclosure_events(disclosure: safety.Disclosure) -> List[Dict[str, Any]]:
+    """Slot events that remember the disclosure (category ids and who it is about)."""
+    return [
+        SlotSet("conditions", disclosure.conditions or None),
+        SlotSet("uncovered_conditions", disclosure.uncovered or None),
+        SlotSet("condition_subject", disclosure.subject),
+    ]
+
+
+def plan_events(plan: Plan) -> List[Dict[str, Any]]:
+    """Every slot the planner wants remembered."""
+    return [
+        *disclosure_events(plan.disclosure),
+        SlotSet("person_offered", plan.person_offered),
+        SlotSet("misses_in_a_row", float(plan.misses_in_a_row)),
+    ]
+
+
+def answer_latest(dispatcher: CollectingDispatcher, tracker: Tracker, content: Content,
+                  intent: Optional[str] = None) -> List[Dict[str, Any]]:
+    """Answer the latest message and return the slot events to apply."""
+    plan = plan_reply(content, turn_state(tracker, intent))
+    send(dispatcher, plan.messages)
+    if plan.unanswered and not plan.disclosure.any:
+        unanswered.record((tracker.latest_message or {}).get("text") or "", plan.unanswered,
+                          turn_state(tracker, intent).intent)
+    return plan_events(plan)

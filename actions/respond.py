@@ -1,0 +1,121 @@
+"""Decides what the assistant says to one visitor message (safety first, then the answer).
+
+Shared by every action that answers a question: ``action_answer``, ``action_clarify`` and the
+form validators when a question interrupts a form. Pure logic over ``Content``.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence
+
+from actions import answers, safety
+from actions.answers import OutgoingMessage
+from actions.content import Content
+
+logger = logging.getLogger(__name__)
+
+FALLBACK_INTENT = "nlu_fallback"
+# After a condition is disclosed, these questions are answered with the condition's reply only:
+# the general answer to them would read as a judgement on the visitor's own case.
+ANSWERED_BY_DISCLOSURE = {"ask_safety", "ask_suitability", "inform_condition", "greet",
+                          "affirm", "deny", "thank", FALLBACK_INTENT, "out_of_scope", "cancel"}
+UNANSWERED_KINDS = {"unknown"}
+
+
+@dataclass
+class TurnState:
+    """What the action knows of the conversation before answering."""
+
+    intent: Optional[str]
+    entities: Sequence[Dict[str, Any]] = ()
+    ranking: Sequence[Dict[str, Any]] = ()
+    earlier: safety.Disclosure = field(default_factory=safety.Disclosure)
+    misses_in_a_row: int = 0
+
+
+@dataclass
+class Plan:
+    """The messages to send and what to remember."""
+
+    messages: List[OutgoingMessage] = field(default_factory=list)
+    disclosure: safety.Disclosure = field(default_factory=safety.Disclosure)
+    person_offered: bool = False
+    misses_in_a_row: int = 0
+    # Why the message counts as unanswered ("unknown", "out_of_scope", "fallback"), or None.
+    unanswered: Optional[str] = None
+    # The kind of content answer given ("article", "unknown", "conversation"), if any.
+    answered_kind: Optional[str] = None
+
+
+def plan_reply(content: Content, turn: TurnState) -> Plan:
+    """The reply to one message: urgent care, condition replies, then the answer, all guarded."""
+    latest = safety.disclosure_from_entities(turn.entities)
+    active = safety.merge(turn.earlier, latest)
+    plan = Plan(disclosure=active)
+    if latest.urgent:
+        # One fixed message, nothing else: the visitor must act on it.
+        plan.messages = [OutgoingMessage(safety.urgent_reply(content))]
+        return plan
+
+    if latest.any:
+        plan.messages += [OutgoingMessage(text) for text in safety.replies_for(content, latest)]
+        plan.messages[-1].buttons.append(answers.person_button(content))
+        plan.person_offered = True
+        if turn.intent not in ANSWERED_BY_DISCLOSURE:
+            _answer_question(content, turn, plan)
+    elif active.any and turn.intent in ("ask_safety", "ask_suitability", "book"):
+        # "Is it safe for me?" after an earlier disclosure: answer for that disclosure.
+        plan.messages += [OutgoingMessage(text) for text in safety.replies_for(content, active)]
+        plan.messages[-1].buttons.append(answers.person_button(content))
+        plan.person_offered = True
+    else:
+        _answer_question(content, turn, plan)
+
+    if active.any:
+        _guard_all(content, active, plan)
+    return plan
+
+
+def _answer_question(content: Content, turn: TurnState, plan: Plan) -> None:
+    if turn.intent == FALLBACK_INTENT or turn.intent is None:
+        _clarify(content, turn, plan)
+        return
+    answer = answers.answer_for(content, turn.intent)
+    if answer is None:
+        # affirm / deny / cancel with nothing pending
+        plan.messages.append(OutgoingMessage(content.message("anything_else")))
+        return
+    plan.messages += answers.render_answer(content, answer)
+    plan.answered_kind = answer.kind
+    if answer.kind in UNANSWERED_KINDS:
+        plan.person_offered = True
+        plan.unanswered = "unknown"
+    elif turn.intent == "out_of_scope":
+        plan.unanswered = "out_of_scope"
+
+
+def _clarify(content: Content, turn: TurnState, plan: Plan) -> None:
+    """Two-stage fallback: "did you mean ...?" buttons, and a person after a second miss."""
+    plan.misses_in_a_row = turn.misses_in_a_row + 1
+    plan.unanswered = "fallback"
+    if plan.misses_in_a_row >= 2:
+        plan.messages.append(OutgoingMessage(content.message("fallback_second_miss"),
+                                             [answers.person_button(content)]))
+        plan.person_offered = True
+        return
+    buttons = answers.suggestions(content, turn.ranking)
+    if buttons:
+        plan.messages.append(OutgoingMessage(content.message("fallback_did_you_mean"), buttons))
+    else:
+        plan.messages.append(OutgoingMessage(content.message("fallback_nothing_matched"),
+                                             [answers.person_button(content)]))
+        plan.person_offered = True
+
+
+def _guard_all(content: Content, active: safety.Disclosure, plan: Plan) -> None:
+    """While a disclosure is active: no reassurance anywhere, and a reminder on article answers."""
+    for message in plan.messages:
+        message.text = safety.guard(message.text, content)
+    if active.conditions and plan.answered_kind == "article":
+        names = ", ".join(safety.label(content, c) for c in active.conditions)
+        plan.messages.append(OutgoingMessage(content.message("safety_reminder", conditions=names)))

@@ -1,0 +1,157 @@
+"""Safety rules: what to say when a visitor discloses a condition, and the reassurance guard.
+
+The conditions are detected on every message by the NLU component
+``clinic_nlu.ContraindicationExtractor`` and arrive here as entities (category ids only). The
+replies and the phrases the guard blocks come from ``data/content/contraindications.yml``.
+"""
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+from actions.content import Content
+
+logger = logging.getLogger(__name__)
+
+CONDITION_ENTITY = "condition"
+UNCOVERED_ENTITY = "uncovered_condition"
+URGENT_ENTITY = "urgent_symptom"
+SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
+
+
+@dataclass
+class Disclosure:
+    """Condition categories mentioned by the visitor (never their own words)."""
+
+    conditions: List[str] = field(default_factory=list)
+    uncovered: List[str] = field(default_factory=list)
+    urgent: bool = False
+    subject: Optional[str] = None  # "self" or "other": who the last mention was about
+
+    @property
+    def any(self) -> bool:
+        """True when at least one condition of either kind is disclosed."""
+        return bool(self.conditions or self.uncovered)
+
+
+def _unique(values: Iterable[str]) -> List[str]:
+    seen: List[str] = []
+    for value in values:
+        if value and value not in seen:
+            seen.append(value)
+    return seen
+
+
+def disclosure_from_entities(entities: Sequence[Dict[str, Any]]) -> Disclosure:
+    """The disclosure carried by one message's entities."""
+    found = Disclosure()
+    for entity in entities or []:
+        kind, value = entity.get("entity"), entity.get("value")
+        if kind == CONDITION_ENTITY:
+            found.conditions.append(str(value))
+            found.subject = entity.get("role") or "self"
+        elif kind == UNCOVERED_ENTITY:
+            found.uncovered.append(str(value))
+            found.subject = entity.get("role") or "self"
+        elif kind == URGENT_ENTITY:
+            found.urgent = True
+    found.conditions = _unique(found.conditions)
+    found.uncovered = _unique(found.uncovered)
+    return found
+
+
+def merge(earlier: Disclosure, latest: Disclosure) -> Disclosure:
+    """Everything disclosed so far in the conversation (a disclosure never expires)."""
+    return Disclosure(
+        conditions=_unique([*earlier.conditions, *latest.conditions]),
+        uncovered=_unique([*earlier.uncovered, *latest.uncovered]),
+        urgent=latest.urgent,
+        subject=latest.subject or earlier.subject,
+    )
+
+
+def _entries(section: Any) -> List[Dict[str, Any]]:
+    """The id'd entries of a rules section (a list, or a block with an ``entries``-like list)."""
+    if isinstance(section, list):
+        return [e for e in section if isinstance(e, dict)]
+    if isinstance(section, dict):
+        for value in section.values():
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                return [e for e in value if isinstance(e, dict)]
+    return []
+
+
+def _find(section: Any, condition_id: str) -> Optional[Dict[str, Any]]:
+    return next((e for e in _entries(section) if e.get("id") == condition_id), None)
+
+
+def label(content: Content, condition_id: str) -> str:
+    """How the assistant names a condition category."""
+    rules = content.contraindications
+    entry = _find(rules.get("conditions"), condition_id) or _find(rules.get("uncovered"), condition_id)
+    return str((entry or {}).get("label") or condition_id.replace("_", " "))
+
+
+def condition_reply(content: Content, condition_id: str) -> str:
+    """The reply for an article contraindication (falls back to the generic one)."""
+    rules = content.contraindications
+    entry = _find(rules.get("conditions"), condition_id)
+    if entry and entry.get("reply"):
+        return str(entry["reply"]).strip()
+    return str(rules.get("generic_reply") or rules["urgent"]["reply"]).strip()
+
+
+def uncovered_reply(content: Content, condition_id: str) -> str:
+    """The reply for a condition the article does not cover: no reassurance, ask a person."""
+    section = content.contraindications.get("uncovered")
+    entry = _find(section, condition_id)
+    if entry and entry.get("reply"):
+        return str(entry["reply"]).strip()
+    template = section.get("reply") if isinstance(section, dict) else None
+    return str(template or "").format(label=label(content, condition_id)).strip()
+
+
+def urgent_reply(content: Content) -> str:
+    """The one fixed message for urgent symptoms."""
+    return str(content.contraindications["urgent"]["reply"]).strip()
+
+
+def replies_for(content: Content, disclosure: Disclosure) -> List[str]:
+    """One reply per disclosed condition, article conditions first, no repeats."""
+    replies = [condition_reply(content, c) for c in disclosure.conditions]
+    replies += [uncovered_reply(content, c) for c in disclosure.uncovered]
+    return _unique(replies)
+
+
+def reassurance_phrases(content: Content) -> List[str]:
+    """Phrases that must never reach a visitor who disclosed a condition."""
+    return [str(p).lower() for p in content.contraindications.get("reassurance_phrases") or []]
+
+
+def find_reassurance(text: str, phrases: Sequence[str]) -> Optional[str]:
+    """The first reassurance phrase in ``text`` (whole words, case-insensitive), if any."""
+    lowered = " ".join(text.lower().split())
+    for phrase in phrases:
+        if re.search(r"(?<![a-z])" + re.escape(phrase) + r"(?![a-z])", lowered):
+            return phrase
+    return None
+
+
+def guard(text: str, content: Content) -> str:
+    """Drop every sentence that reassures; used on every reply while a disclosure is active.
+
+    A sentence is dropped rather than the whole reply so the factual rest still helps; if
+    nothing is left, the visitor gets the generic "talk to a person first" reply.
+    """
+    phrases = reassurance_phrases(content)
+    kept = []
+    for sentence in SENTENCE_SPLIT.split(text):
+        hit = find_reassurance(sentence, phrases)
+        if hit:
+            logger.warning("Safety guard removed a reassuring sentence (phrase '%s')", hit)
+            continue
+        kept.append(sentence)
+    if kept:
+        return " ".join(kept)
+    return str(content.contraindications.get("generic_reply") or content.message("offer_person"))

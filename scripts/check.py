@@ -1,0 +1,91 @@
+"""`make check`: checks every file staff may edit, and the training data.
+
+Prints each problem as ``file:line: what is wrong`` and exits 1 when there is any error.
+Warnings (answers past their review date) are printed but do not fail the check.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
+
+from actions.content import (CONTENT_DIR, CONTRAINDICATIONS_FILE, ContentLoadError,  # noqa: E402
+                             domain_intents, load_content)
+
+# Intents that start a form or steer the dialogue instead of getting an answer entry.
+CONTROL_INTENTS = {"affirm", "deny", "cancel", "book", "request_human"}
+TRAINING_DATA = ["data/nlu", "data/rules", "data/stories"]
+
+
+def check_content(content_dir: Path) -> int:
+    """Content files: shape, ids, intents, buttons, links, review dates. Returns error count."""
+    intents = domain_intents()
+    try:
+        content = load_content(content_dir, intents)
+    except ContentLoadError as error:
+        for problem in error.errors:
+            print(f"ERROR {problem.describe()}")
+        return len(error.errors)
+    errors = 0
+    for intent in sorted(intents - CONTROL_INTENTS - set(content.answer_for_intent)):
+        print(f"ERROR {content_dir / 'answers.yml'}: no answer replies to the intent '{intent}':"
+              f" add it to the 'intents' of an answer")
+        errors += 1
+    for warning in content.warnings:
+        print(f"WARNING {warning}")
+    return errors
+
+
+def check_detector_rules(content_dir: Path) -> int:
+    """The contraindication terms, as the NLU component will read them."""
+    from clinic_nlu.condition_detector import ConditionDetector
+
+    try:
+        ConditionDetector.from_yaml(content_dir / CONTRAINDICATIONS_FILE)
+    except ValueError as error:
+        print(f"ERROR {error}")
+        return 1
+    return 0
+
+
+def check_training_data() -> int:
+    """Rasa's own `rasa data validate` on the domain and the training data."""
+    data = [d for d in TRAINING_DATA if (PROJECT_DIR / d).exists()]
+    command = [sys.executable, "-m", "rasa", "data", "validate", "--domain", "domain.yml",
+               "--data", *data, "--fail-on-warnings"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        lines = [l for l in (result.stdout + result.stderr).splitlines()
+                 if "UserWarning" in l or "ERROR" in l or "Error" in l or "warn" in l.lower()]
+        print("ERROR rasa data validate found problems in the training data:")
+        for line in lines[-30:] or (result.stdout + result.stderr).splitlines()[-30:]:
+            print("   ", line.strip())
+        return 1
+    return 0
+
+
+def main() -> int:
+    """Run every check and summarise."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--content-dir", type=Path, default=CONTENT_DIR)
+    parser.add_argument("--skip-rasa", action="store_true", help="content only (fast)")
+    args = parser.parse_args()
+    print(f"[check] content in {args.content_dir}")
+    errors = check_content(args.content_dir) + check_detector_rules(args.content_dir)
+    if not args.skip_rasa:
+        print("[check] training data (rasa data validate)")
+        errors += check_training_data()
+    if errors:
+        print(f"[check] {errors} problem(s) found: fix them, then run `make check` again.")
+        return 1
+    print("[check] all good")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Starts the action server and the Rasa server on 127.0.0.1 and stops both on Ctrl-C.
+# Settings (environment): RASA_HOST, RASA_PORT (5005), ACTIONS_HOST, ACTIONS_PORT (5055),
+# CLINIC_TRACKER_DB (var/tracker.db), CLINIC_API_TOKEN (enables Rasa's HTTP API with that token).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+export RASA_HOST="${RASA_HOST:-127.0.0.1}" RASA_PORT="${RASA_PORT:-5005}"
+export ACTIONS_HOST="${ACTIONS_HOST:-127.0.0.1}" ACTIONS_PORT="${ACTIONS_PORT:-5055}"
+export ACTION_ENDPOINT_URL="${ACTION_ENDPOINT_URL:-http://$ACTIONS_HOST:$ACTIONS_PORT/webhook}"
+export CLINIC_TRACKER_DB="${CLINIC_TRACKER_DB:-$PWD/var/tracker.db}"
+export TF_CPP_MIN_LOG_LEVEL=3 PYTHONUNBUFFERED=1
+mkdir -p var
+say() { printf '\033[1m[run]\033[0m %s\n' "$*"; }
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  if [ "${#pids[@]}" -gt 0 ]; then
+    say "stopping (PIDs ${pids[*]})"
+    kill "${pids[@]}" 2>/dev/null || true
+    wait "${pids[@]}" 2>/dev/null || true
+  fi
+}
+trap stop INT TERM EXIT
+
+say "starting the action server on $ACTIONS_HOST:$ACTIONS_PORT"
+SANIC_HOST="$ACTIONS_HOST" $PY -m rasa_sdk --actions actions --port "$ACTIONS_PORT" &
+pids+=($!)
+
+api_args=()
+if [ -n "${CLINIC_API_TOKEN:-}" ]; then
+  api_args=(--enable-api --auth-token "$CLINIC_API_TOKEN")
+  say "Rasa's HTTP API is enabled (token required)"
+fi
+say "starting the Rasa server on $RASA_HOST:$RASA_PORT (loading the model takes about 20 s)"
+$PY -m rasa run --interface "$RASA_HOST" --port "$RASA_PORT" --model models/clinic-assistant.tar.gz \
+  --credentials credentials.yml --endpoints endpoints.yml "${api_args[@]}" &
+pids+=($!)
+
+URL="http://$RASA_HOST:$RASA_PORT"
+for _ in $(seq 1 180); do
+  if curl -fsS "$URL/webhooks/website/" >/dev/null 2>&1 || curl -fsS "$URL/webhooks/rest/" >/dev/null 2>&1; then
+    say "ready. Chat page: $URL/webhooks/website/   REST: POST $URL/webhooks/rest/webhook   (Ctrl-C stops)"
+    break
+  fi
+  for pid in "${pids[@]}"; do
+    kill -0 "$pid" 2>/dev/null || { say "a server exited during start-up (see above)"; exit 1; }
+  done
+  sleep 1
+done
+wait -n "${pids[@]}"
+say "a server stopped; stopping the other"

@@ -1,0 +1,69 @@
+"""Shared fixtures: the real content, trackers, dispatchers, and the running assistant."""
+
+import json
+import urllib.request
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.content import load_content, domain_intents
+from tests.servers import MODEL, start_assistant
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def content():
+    """The repository's real content, checked against the domain's intents."""
+    return load_content(known_intents=domain_intents())
+
+
+@pytest.fixture
+def dispatcher() -> CollectingDispatcher:
+    """Collects what an action says."""
+    return CollectingDispatcher()
+
+
+def make_tracker(text: str = "", intent: Optional[str] = None, confidence: float = 0.9,
+                 entities: Optional[List[Dict[str, Any]]] = None,
+                 slots: Optional[Dict[str, Any]] = None, ranking: Optional[List[Dict]] = None,
+                 active_loop: Optional[str] = None, events: Optional[List[Dict]] = None) -> Tracker:
+    """A tracker whose latest message is ``text`` parsed as ``intent``."""
+    latest = {"text": text, "intent": {"name": intent, "confidence": confidence},
+              "entities": entities or [], "intent_ranking": ranking or []}
+    return Tracker("visitor", slots or {}, latest, events or [], False, None,
+                   {"name": active_loop} if active_loop else {}, "action_listen")
+
+
+@pytest.fixture
+def tracker_for():
+    """Factory for trackers (see ``make_tracker``)."""
+    return make_tracker
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory):
+    """The real action server and Rasa server, started as `make run` starts them."""
+    if not MODEL.exists():
+        pytest.fail("No trained model: run `make model` (make test does it first).")
+    running = start_assistant(tmp_path_factory.mktemp("assistant"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def assistant_url(assistant) -> str:
+    """Base URL of the running Rasa server."""
+    return assistant.base_url
+
+
+def post_message(base_url: str, sender: str, text: str, timeout: float = 30) -> List[Dict[str, Any]]:
+    """Send one visitor message over the website (REST) channel; return the bot's messages."""
+    body = json.dumps({"sender": sender, "message": text}).encode()
+    request = urllib.request.Request(f"{base_url}/webhooks/website/webhook", data=body,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())

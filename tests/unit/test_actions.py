@@ -1,0 +1,136 @@
+"""The answering actions, run with the real content and Rasa SDK's CollectingDispatcher."""
+
+import pytest
+
+from actions.actions_answer import ActionAnswer, ActionClarify
+from actions.content import get_store
+from actions import safety
+
+ARTICLE_EXPECTATIONS = {
+    "ask_what_is": ["current"],
+    "ask_how_it_works": ["probe"],
+    "ask_history": ["1748", "1980"],
+    "ask_results": ["wrinkle"],
+    "ask_experience": ["pain"],
+    "ask_celebrities": ["Diana"],
+    "ask_other_uses": ["Bell"],
+    "ask_suitability": ["twenty"],
+    "ask_clinic_service": ["4-D Facial"],
+    "ask_memberships": ["Forever Young", "Clear Skin"],
+}
+UNKNOWN = ["ask_price", "ask_session_length", "ask_number_of_sessions", "ask_results_duration",
+           "ask_clinic_logistics", "ask_unknown_other"]
+
+
+@pytest.fixture(autouse=True)
+def quiet_unanswered(tmp_path, monkeypatch):
+    """Unanswered questions go to a temporary database."""
+    monkeypatch.setenv("CLINIC_UNANSWERED_PATH", str(tmp_path / "unanswered.db"))
+
+
+def texts(dispatcher):
+    return " ".join(m.get("text") or "" for m in dispatcher.messages)
+
+
+def slot(events, name):
+    return next(e["value"] for e in events if e.get("event") == "slot" and e["name"] == name)
+
+
+@pytest.mark.parametrize("intent, words", ARTICLE_EXPECTATIONS.items())
+async def test_article_topic_is_answered_from_content(dispatcher, tracker_for, intent, words):
+    await ActionAnswer().run(dispatcher, tracker_for("question", intent), {})
+    reply = texts(dispatcher)
+    for word in words:
+        assert word.lower() in reply.lower(), (intent, reply)
+
+
+@pytest.mark.parametrize("intent", UNKNOWN)
+async def test_unknown_fact_says_so_and_offers_a_person(dispatcher, tracker_for, intent):
+    events = await ActionAnswer().run(dispatcher, tracker_for("how much?", intent), {})
+    message = dispatcher.messages[0]
+    assert "don't have" in message["text"].lower()
+    assert {"title": "Talk to a person", "payload": "/request_human"} in message["buttons"]
+    assert slot(events, "person_offered") is True
+    assert not any(ch.isdigit() for ch in message["text"])
+
+
+async def test_general_safety_question_lists_every_condition(dispatcher, tracker_for):
+    await ActionAnswer().run(dispatcher, tracker_for("is it safe?", "ask_safety"), {})
+    reply = texts(dispatcher).lower()
+    for word in ["heart", "epilepsy", "thrombosis", "blood pressure", "asthma", "diabetes",
+                 "multiple sclerosis", "pregnan", "skin disease", "surgery"]:
+        assert word in reply, word
+
+
+def condition(value, role="self"):
+    return {"entity": "condition", "value": value, "role": role,
+            "extractor": "ContraindicationExtractor"}
+
+
+async def test_disclosure_gets_the_condition_reply_even_when_classified_as_greeting(
+        dispatcher, tracker_for):
+    content = get_store().get()
+    events = await ActionAnswer().run(
+        dispatcher, tracker_for("I have epilepsy lol", "greet", entities=[condition("epilepsy")]), {})
+    assert safety.condition_reply(content, "epilepsy") in texts(dispatcher)
+    assert slot(events, "conditions") == ["epilepsy"]
+    assert "hello" not in texts(dispatcher).lower()[:20]
+
+
+async def test_is_it_safe_for_me_after_a_disclosure_answers_for_that_disclosure(
+        dispatcher, tracker_for):
+    content = get_store().get()
+    tracker = tracker_for("is it safe for me?", "ask_safety", slots={"conditions": ["pregnancy"]})
+    events = await ActionAnswer().run(dispatcher, tracker, {})
+    assert safety.condition_reply(content, "pregnancy") in texts(dispatcher)
+    assert slot(events, "conditions") == ["pregnancy"]
+
+
+async def test_article_answer_after_disclosure_has_no_reassurance_and_a_reminder(
+        dispatcher, tracker_for):
+    content = get_store().get()
+    tracker = tracker_for("what is it?", "ask_what_is", slots={"conditions": ["pregnancy"]})
+    await ActionAnswer().run(dispatcher, tracker, {})
+    reply = texts(dispatcher)
+    assert safety.find_reassurance(reply, safety.reassurance_phrases(content)) is None
+    assert "pregnan" in dispatcher.messages[-1]["text"].lower()
+
+
+async def test_urgent_symptom_gets_only_the_urgent_message(dispatcher, tracker_for):
+    content = get_store().get()
+    tracker = tracker_for("I have chest pain right now", "inform_condition",
+                          entities=[{"entity": "urgent_symptom", "value": "chest_pain"}])
+    await ActionAnswer().run(dispatcher, tracker, {})
+    assert [m["text"] for m in dispatcher.messages] == [safety.urgent_reply(content)]
+
+
+async def test_first_miss_offers_likely_topics_second_offers_a_person(dispatcher, tracker_for):
+    ranking = [{"name": "ask_price", "confidence": 0.2}, {"name": "greet", "confidence": 0.2},
+               {"name": "ask_results", "confidence": 0.1}, {"name": "ask_history", "confidence": 0.1},
+               {"name": "ask_safety", "confidence": 0.05}]
+    events = await ActionClarify().run(dispatcher, tracker_for("blorp", "nlu_fallback",
+                                                               ranking=ranking), {})
+    payloads = [b["payload"] for b in dispatcher.messages[0]["buttons"]]
+    assert payloads == ["/ask_price", "/ask_results", "/ask_history"]
+    assert slot(events, "misses_in_a_row") == 1
+    second = type(dispatcher)()
+    events = await ActionClarify().run(second, tracker_for("blorp again", "nlu_fallback",
+                                                           ranking=ranking,
+                                                           slots={"misses_in_a_row": 1}), {})
+    assert second.messages[0]["buttons"][0]["payload"] == "/request_human"
+    assert slot(events, "person_offered") is True
+
+
+async def test_understood_message_resets_the_miss_counter(dispatcher, tracker_for):
+    events = await ActionAnswer().run(dispatcher, tracker_for("hi", "greet",
+                                                              slots={"misses_in_a_row": 1}), {})
+    assert slot(events, "misses_in_a_row") == 0
+
+
+def test_guard_drops_reassuring_sentences():
+    content = get_store().get()
+    phrase = safety.reassurance_phrases(content)[0]
+    text = f"Microcurrent tones the muscles. It is {phrase}. Ask the clinic."
+    guarded = safety.guard(text, content)
+    assert phrase not in guarded.lower()
+    assert "tones the muscles" in guarded

@@ -1,0 +1,135 @@
+"""The content files load, and a broken edit is reported by file, line and plain words."""
+
+import datetime
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from actions.content import ContentLoadError, ContentStore, domain_intents, load_content
+
+CONTENT_DIR = Path(__file__).resolve().parents[2] / "data" / "content"
+ARTICLE_TOPICS = ["ask_what_is", "ask_how_it_works", "ask_history", "ask_results",
+                  "ask_experience", "ask_vs_surgery", "ask_celebrities", "ask_other_uses",
+                  "ask_suitability", "ask_safety", "ask_clinic_service", "ask_memberships"]
+UNKNOWN_FACTS = ["ask_price", "ask_session_length", "ask_number_of_sessions",
+                 "ask_results_duration", "ask_clinic_logistics", "ask_unknown_other"]
+
+
+@pytest.fixture
+def content_copy(tmp_path):
+    """A copy of data/content to break."""
+    target = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, target)
+    return target
+
+
+def test_every_question_intent_has_exactly_one_answer(content):
+    for intent in ARTICLE_TOPICS + UNKNOWN_FACTS + ["greet", "goodbye", "thank", "bot_challenge",
+                                                   "out_of_scope"]:
+        assert intent in content.answer_for_intent, intent
+
+
+@pytest.mark.parametrize("intent", ARTICLE_TOPICS)
+def test_article_answers_come_from_an_article_section(content, intent):
+    answer = content.answer_for_intent[intent]
+    assert answer.kind == "article"
+    assert answer.source and answer.source != "none"
+
+
+@pytest.mark.parametrize("intent", UNKNOWN_FACTS)
+def test_unknown_facts_say_so_and_invent_no_figure(content, intent):
+    answer = content.answer_for_intent[intent]
+    assert answer.kind == "unknown"
+    assert "don't have" in answer.text.lower() or "do not have" in answer.text.lower()
+    assert not any(ch.isdigit() for ch in answer.text)
+    assert "$" not in answer.text
+
+
+def test_no_answer_mentions_a_price_or_duration(content):
+    import re
+    for answer in content.answers.values():
+        assert not re.search(r"\$\s*\d|\d+\s*(minutes|mins|hours|dollars|usd)\b", answer.text, re.I), answer.id
+
+
+def break_file(directory: Path, name: str, old: str, new: str) -> None:
+    path = directory / name
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {name}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def line_of(directory: Path, name: str, needle: str) -> int:
+    for number, line in enumerate((directory / name).read_text().splitlines(), start=1):
+        if needle in line:
+            return number
+    raise AssertionError(needle)
+
+
+@pytest.mark.parametrize("name, old, new, needle, expected", [
+    ("answers.yml", "    text: >-\n      A microcurrent facial", "    txet: >-\n      A microcurrent facial",
+     "txet:", "unknown field 'txet'"),
+    ("answers.yml", "  - id: history\n", "  - id: what_is_microcurrent\n", "- id: what_is_microcurrent\n",
+     "is used twice"),
+    ("answers.yml", "intents: [ask_history]", "intents: [ask_histroy]", "ask_histroy",
+     "no training data defines"),
+    ("answers.yml", "kind: article", "kind: artcle", "kind: artcle", "must be one of"),
+    ("answers.yml", 'payload: "/ask_how_it_works"', 'payload: "/ask_how_it_work"', "/ask_how_it_work\"",
+     "is not an intent"),
+    ("messages.yml", "{limit}", "{limt}", "too_long", "must contain {limit}"),
+    ("answers.yml", "    review_by: 2027-06-01\n", "    review_by: someday\n", "review_by: someday",
+     "should be a date"),
+])
+def test_broken_edit_is_reported_with_file_and_line(content_copy, name, old, new, needle, expected):
+    break_file(content_copy, name, old, new)
+    with pytest.raises(ContentLoadError) as error:
+        load_content(content_copy, domain_intents())
+    messages = [e.describe() for e in error.value.errors]
+    line = line_of(content_copy, name, needle)
+    assert any(f"{name}:" in m and expected in m for m in messages), messages
+    assert any(f"{name}:{line}" in m or f"{name}:{line - 1}" in m or f"{name}:{line + 1}" in m
+               for m in messages), (line, messages)
+
+
+def test_yaml_syntax_error_names_line(content_copy):
+    path = content_copy / "answers.yml"
+    lines = path.read_text().splitlines()
+    index = next(i for i, l in enumerate(lines) if l.strip().startswith("- id: history"))
+    lines[index + 1] = "    intents: [ask_history"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ContentLoadError) as error:
+        load_content(content_copy, domain_intents())
+    assert "answers.yml:" in str(error.value) and "YAML syntax error" in str(error.value)
+
+
+def test_missing_text_is_named(content_copy):
+    break_file(content_copy, "answers.yml", "    text: >-\n      A microcurrent facial",
+               "    note: >-\n      A microcurrent facial")
+    with pytest.raises(ContentLoadError) as error:
+        load_content(content_copy, domain_intents())
+    assert "'text' is missing for answer 'what_is_microcurrent'" in str(error.value)
+
+
+def test_review_dates_in_the_past_are_warnings(content):
+    later = load_content(CONTENT_DIR, domain_intents(), today=datetime.date(2099, 1, 1))
+    assert later.warnings and "due for review" in later.warnings[0]
+    assert not load_content(CONTENT_DIR, domain_intents(), today=datetime.date(2000, 1, 1)).warnings
+
+
+def test_store_reloads_edits_and_keeps_last_good_on_broken_edit(content_copy):
+    store = ContentStore(content_copy, domain_intents())
+    first = store.get().answer_for_intent["ask_history"].text
+    path = content_copy / "answers.yml"
+    original = path.read_text()
+    edited = original.replace(first.split()[0], "EDITED", 1)
+    path.write_text(edited)
+    assert store.get().answer_for_intent["ask_history"].text.startswith("EDITED") or \
+        "EDITED" in path.read_text()
+    path.write_text(edited + "\n  - id: [broken\n")
+    still = store.get()
+    assert store.last_error and "answers.yml" in store.last_error
+    assert "EDITED" in " ".join(a.text for a in still.answers.values())
+    path.write_text(original)
+    assert store.get().answer_for_intent["ask_history"].text == first
+    assert store.last_error is None
