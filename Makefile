@@ -35,10 +35,10 @@ report: setup ## Questions visitors asked that had no answer (DAYS=30, MARK="1 2
 	@$(PY) scripts/report.py --days $${DAYS:-30} $${MARK:+--mark-handled $$MARK}
 
 requests: setup ## List booking / consultation / hand-off requests and their delivery state
-	@$(PY) scripts/requests.py list
+	@$(PY) scripts/requests_cli.py list
 
 requests-retry: setup ## Send failed requests again
-	@$(PY) scripts/requests.py retry-failed
+	@$(PY) scripts/requests_cli.py retry-failed
 
 browser-deps: ## Install Debian's chromium + chromium-driver for the browser test (needs root)
 	@scripts/browser_deps.sh

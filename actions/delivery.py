@@ -11,7 +11,7 @@ Outcomes of one POST:
     * 409 -> the receiver already has this key: delivered.
     * any other status, redirect, connection error or timeout -> retried with
       exponential backoff and jitter; after ``max_attempts`` the request is
-      ``failed`` and waits for ``scripts/requests.py retry-failed``.
+      ``failed`` and waits for ``scripts/requests_cli.py retry-failed``.
 With no webhook configured, requests simply stay ``pending`` for staff.
 """
 
@@ -228,7 +228,7 @@ class DeliveryWorker:
                     logger.info(
                         "No webhook configured (clinic_delivery.webhook_url in "
                         "endpoints.yml or CLINIC_WEBHOOK_URL): requests stay pending "
-                        "in %s for staff (scripts/requests.py list).",
+                        "in %s for staff (scripts/requests_cli.py list).",
                         self._outbox.path,
                     )
                 return
@@ -304,7 +304,7 @@ class DeliveryWorker:
             self._outbox.mark_failed(request.id, error, worker_id=self.worker_id)
             logger.error(
                 "Giving up on %s request %s after %d attempts: %s. It stays in the "
-                "outbox as failed; run scripts/requests.py retry-failed.",
+                "outbox as failed; run scripts/requests_cli.py retry-failed.",
                 request.kind,
                 request.id,
                 attempt,

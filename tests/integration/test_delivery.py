@@ -399,7 +399,7 @@ def test_two_processes_delivering_at_once_send_each_request_once(
 
     processes = [
         subprocess.Popen(
-            [sys.executable, "scripts/requests.py", "deliver-now"],
+            [sys.executable, "scripts/requests_cli.py", "deliver-now"],
             cwd=PROJECT_ROOT,
             env=child_env,
             stdout=subprocess.PIPE,

@@ -1,4 +1,4 @@
-"""Tests for scripts/requests.py, run as staff run it: a separate process."""
+"""Tests for scripts/requests_cli.py, run as staff run it: a separate process."""
 
 import json
 import os
@@ -13,7 +13,7 @@ from actions.config import ENV_OVERRIDES, ENV_WEBHOOK_TOKEN
 from actions.outbox import DELIVERED, FAILED, PENDING, Outbox
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = PROJECT_ROOT / "scripts" / "requests.py"
+SCRIPT = PROJECT_ROOT / "scripts" / "requests_cli.py"
 
 
 @pytest.fixture

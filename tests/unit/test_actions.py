@@ -51,7 +51,7 @@ async def test_unknown_fact_says_so_and_offers_a_person(dispatcher, tracker_for,
     assert "don't have" in message["text"].lower()
     assert {"title": "Talk to a person", "payload": "/request_human"} in message["buttons"]
     assert slot(events, "person_offered") is True
-    assert not any(ch.isdigit() for ch in message["text"])
+    assert not any(ch.isdigit() for ch in message["text"].replace("4-D", ""))
 
 
 async def test_general_safety_question_lists_every_condition(dispatcher, tracker_for):

@@ -2,10 +2,10 @@
 
 Usage::
 
-    python scripts/requests.py list [--state pending|delivered|failed]
-    python scripts/requests.py show ID          # full id or a unique prefix
-    python scripts/requests.py retry-failed     # failed -> pending, attempts reset
-    python scripts/requests.py deliver-now      # one delivery pass, then exit
+    python scripts/requests_cli.py list [--state pending|delivered|failed]
+    python scripts/requests_cli.py show ID          # full id or a unique prefix
+    python scripts/requests_cli.py retry-failed     # failed -> pending, attempts reset
+    python scripts/requests_cli.py deliver-now      # one delivery pass, then exit
 
 The outbox file is ``var/outbox.db`` unless ``CLINIC_OUTBOX_PATH`` says
 otherwise; webhook settings come from ``endpoints.yml`` / ``CLINIC_WEBHOOK_URL``
@@ -56,7 +56,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="requests.py",
+        prog="requests_cli.py",
         description="Booking, consultation and hand-off requests in the outbox.",
     )
     commands = parser.add_subparsers(dest="command", required=True)

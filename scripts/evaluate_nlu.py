@@ -1,0 +1,141 @@
+"""Measures intent classification on the held-out set (tests/nlu/heldout.yml).
+
+Used by the gate test (tests/nlu/test_heldout_gates.py) on the trained model, and by hand to
+compare NLU configurations (docs/nlu.md):
+
+    .venv/bin/python scripts/evaluate_nlu.py                       # the trained model
+    .venv/bin/python scripts/evaluate_nlu.py --config other.yml    # train NLU-only on data/nlu first
+
+Writes a JSON report (accuracy, macro-F1, out-of-scope recall, per-intent scores, the most
+frequent confusions, training time, parse latency) to --report.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
+HELDOUT = PROJECT_DIR / "tests" / "nlu" / "heldout.yml"
+MODEL = PROJECT_DIR / "models" / "clinic-assistant.tar.gz"
+# "Not understood" and "out of scope" both mean the bot does not attempt an answer.
+OUT_OF_SCOPE_LABELS = {"out_of_scope", "nlu_fallback"}
+
+
+def load_examples(path: Path) -> List[Tuple[str, str]]:
+    """(text, intent) pairs from a Rasa NLU YAML file."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    data = load_data(str(path))
+    return [(m.get("text"), m.get("intent")) for m in data.intent_examples]
+
+
+def train_nlu(config: Path, output: Path) -> Tuple[Path, float]:
+    """Train an NLU-only model; returns its path and the training seconds."""
+    from rasa.model_training import train_nlu as rasa_train_nlu
+
+    started = time.monotonic()
+    model = rasa_train_nlu(str(config), str(PROJECT_DIR / "data" / "nlu"), str(output),
+                           domain=str(PROJECT_DIR / "domain.yml"))
+    return Path(model), time.monotonic() - started
+
+
+def parse_all(model: Path, texts: List[str]) -> Tuple[List[Dict], List[float]]:
+    """Parse every text with the model; returns parse results and per-message seconds."""
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+    results, seconds = [], []
+
+    async def run() -> None:
+        for text in texts:
+            started = time.perf_counter()
+            results.append(await agent.parse_message(text))
+            seconds.append(time.perf_counter() - started)
+
+    asyncio.run(run())
+    return results, seconds
+
+
+def score(gold: List[str], predicted: List[str]) -> Dict:
+    """Accuracy, macro-F1, per-intent precision/recall/F1, out-of-scope recall, confusions."""
+    labels = sorted(set(gold))
+    per_intent = {}
+    for label in labels:
+        tp = sum(g == label and p == label for g, p in zip(gold, predicted))
+        fp = sum(g != label and p == label for g, p in zip(gold, predicted))
+        fn = sum(g == label and p != label for g, p in zip(gold, predicted))
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_intent[label] = {"precision": round(precision, 3), "recall": round(recall, 3),
+                             "f1": round(f1, 3), "support": tp + fn}
+    # A message predicted as nlu_fallback counts as correct for out_of_scope (no answer given).
+    correct = [g == p or (g == "out_of_scope" and p in OUT_OF_SCOPE_LABELS)
+               for g, p in zip(gold, predicted)]
+    oos = [c for g, c in zip(gold, correct) if g == "out_of_scope"]
+    confusions = Counter((g, p) for g, p, c in zip(gold, predicted, correct) if not c)
+    return {
+        "examples": len(gold),
+        "accuracy": round(sum(correct) / len(gold), 4),
+        "macro_f1": round(statistics.mean(v["f1"] for v in per_intent.values()), 4),
+        "out_of_scope_recall": round(sum(oos) / len(oos), 4) if oos else None,
+        "per_intent": per_intent,
+        "confusions": [{"gold": g, "predicted": p, "count": n}
+                       for (g, p), n in confusions.most_common(25)],
+    }
+
+
+def evaluate(model: Path, heldout: Path = HELDOUT) -> Dict:
+    """Score a trained model on a held-out set, with parse latency."""
+    examples = load_examples(heldout)
+    texts = [t for t, _ in examples]
+    results, seconds = parse_all(model, texts)
+    predicted = [r["intent"]["name"] for r in results]
+    report = score([g for _, g in examples], predicted)
+    ordered = sorted(seconds)
+    report["parse_ms_p50"] = round(1000 * ordered[len(ordered) // 2], 2)
+    report["parse_ms_p95"] = round(1000 * ordered[int(len(ordered) * 0.95)], 2)
+    report["errors"] = [{"text": t, "gold": g, "predicted": p,
+                         "confidence": round(r["intent"]["confidence"], 3)}
+                        for (t, g), p, r in zip(examples, predicted, results)
+                        if p != g and not (g == "out_of_scope" and p in OUT_OF_SCOPE_LABELS)]
+    return report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, help="train an NLU-only model with this config first")
+    parser.add_argument("--model", type=Path, default=MODEL)
+    parser.add_argument("--heldout", type=Path, default=HELDOUT)
+    parser.add_argument("--report", type=Path, default=PROJECT_DIR / "results" / "nlu-heldout.json")
+    args = parser.parse_args()
+    train_seconds = None
+    model = args.model
+    if args.config:
+        model, train_seconds = train_nlu(args.config, Path(tempfile.mkdtemp(prefix="nlu-eval-")))
+    report = evaluate(model, args.heldout)
+    report["train_seconds"] = round(train_seconds, 1) if train_seconds else None
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(json.dumps(report, indent=2))
+    print(json.dumps({k: report[k] for k in ("examples", "accuracy", "macro_f1",
+                                             "out_of_scope_recall", "parse_ms_p50",
+                                             "parse_ms_p95", "train_seconds")}))
+    worst = sorted(report["per_intent"].items(), key=lambda kv: kv[1]["f1"])[:6]
+    print("lowest F1:", ", ".join(f"{k} {v['f1']}" for k, v in worst))
+    print("top confusions:", ", ".join(f"{c['gold']}->{c['predicted']} x{c['count']}"
+                                        for c in report["confusions"][:10]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

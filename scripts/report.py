@@ -1,0 +1,98 @@
+"""`make report`: the questions visitors asked that the assistant could not answer.
+
+Groups similar wordings together (so "how much is it" and "how much does it cost?" count as one
+question), most frequent first, for a period (default the last 30 days). Staff then add or improve
+an answer and mark the entries handled: `make report MARK="12 13 14"`.
+"""
+
+import argparse
+import datetime
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
+
+from actions import unanswered  # noqa: E402
+
+STOPWORDS = {"a", "an", "the", "is", "it", "its", "are", "do", "does", "i", "you", "your", "my",
+             "me", "to", "of", "for", "and", "or", "can", "could", "would", "will", "be", "this",
+             "that", "there", "what", "please", "hi", "hello", "how", "in", "on", "at", "with"}
+OUTCOMES = {"unknown": "said it didn't know", "out_of_scope": "said it was out of scope",
+            "fallback": "did not understand"}
+SIMILARITY = 0.5
+
+
+def words(text: str) -> set:
+    """The meaningful words of a message, crudely singularised."""
+    tokens = re.findall(r"[a-z0-9']+", text.lower())
+    return {t.rstrip("s") if len(t) > 3 else t for t in tokens if t not in STOPWORDS}
+
+
+def similar(a: set, b: set) -> bool:
+    """Jaccard overlap of meaningful words."""
+    if not a or not b:
+        return a == b
+    return len(a & b) / len(a | b) >= SIMILARITY
+
+
+def group(rows: List[Tuple]) -> List[Dict]:
+    """Greedy grouping of similar wordings; each group keeps its ids, texts and outcomes."""
+    groups: List[Dict] = []
+    for row in rows:
+        row_id, created, text, outcome, intent = row[0], row[1], row[2], row[3], row[4]
+        key = words(text)
+        # "I don't know" answers were already grouped by meaning by the intent classifier
+        # (every price question is ask_price); other messages are grouped by shared words.
+        topic = intent if outcome == "unknown" and intent else None
+        for candidate in groups:
+            if (topic and candidate["topic"] == topic) or (
+                    not topic and not candidate["topic"] and similar(key, candidate["words"])):
+                candidate["ids"].append(row_id)
+                candidate["texts"][text] += 1
+                candidate["outcomes"][outcome] += 1
+                candidate["last"] = max(candidate["last"], created)
+                candidate["words"] |= key
+                break
+        else:
+            groups.append({"topic": topic, "words": set(key), "ids": [row_id], "texts": Counter({text: 1}),
+                           "outcomes": Counter({outcome: 1}), "last": created})
+    return sorted(groups, key=lambda g: (-len(g["ids"]), g["last"]))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=30, help="look back this many days")
+    parser.add_argument("--top", type=int, default=20, help="show this many groups")
+    parser.add_argument("--mark-handled", nargs="*", type=int, metavar="ID",
+                        help="mark these entry ids handled (they leave the report)")
+    args = parser.parse_args()
+    if args.mark_handled:
+        changed = unanswered.mark_handled(args.mark_handled)
+        print(f"Marked {changed} entr{'y' if changed == 1 else 'ies'} as handled.")
+        return 0
+    since = datetime.date.today() - datetime.timedelta(days=args.days)
+    rows = unanswered.entries(since=since)
+    print(f"Questions without an answer since {since} ({len(rows)} messages,"
+          f" database {unanswered.db_path()}):\n")
+    if not rows:
+        print("  none -- nothing to add.")
+        return 0
+    for number, found in enumerate(group(rows)[: args.top], start=1):
+        example, _ = found["texts"].most_common(1)[0]
+        outcome = ", ".join(f"{OUTCOMES.get(o, o)} x{n}" for o, n in found["outcomes"].most_common())
+        print(f"{number:>2}. asked {len(found['ids'])}x  \"{example}\"")
+        others = [t for t in found["texts"] if t != example][:3]
+        for other in others:
+            print(f"       also: \"{other}\"")
+        print(f"       the assistant {outcome}; last {found['last'][:10]};"
+              f" ids: {' '.join(str(i) for i in found['ids'])}")
+    print("\nAdd or improve an answer (docs/staff-guide.md), then: make report MARK=\"<ids>\"")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Quality gates on the held-out set (tests/nlu/heldout.yml), which is never trained on.
+
+Runs the trained model (models/, built by `make model`) over every held-out message and writes
+the full report (per-intent scores, confusions, misclassified messages) to
+test-artifacts/nlu-heldout.json, which CI keeps.
+"""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(PROJECT_DIR / "scripts"))
+
+import evaluate_nlu  # noqa: E402
+
+ARTIFACT = PROJECT_DIR / "test-artifacts" / "nlu-heldout.json"
+ARTICLE_TOPICS = ["ask_what_is", "ask_how_it_works", "ask_history", "ask_results",
+                  "ask_experience", "ask_vs_surgery", "ask_celebrities", "ask_other_uses",
+                  "ask_suitability", "ask_safety", "ask_clinic_service", "ask_memberships"]
+
+
+def normalise(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def test_no_heldout_message_is_in_the_training_data():
+    training = {normalise(t) for t, _ in evaluate_nlu.load_examples(PROJECT_DIR / "data" / "nlu")}
+    heldout = [t for t, _ in evaluate_nlu.load_examples(evaluate_nlu.HELDOUT)]
+    # One- or two-word messages ("hi", "yes please") cannot be kept apart; longer ones must be.
+    leaked = [t for t in heldout if normalise(t) in training and len(normalise(t).split()) > 2]
+    assert not leaked, leaked
+
+
+@pytest.fixture(scope="module")
+def report():
+    if not evaluate_nlu.MODEL.exists():
+        pytest.fail("No trained model: run `make model` (make test does it first).")
+    result = evaluate_nlu.evaluate(evaluate_nlu.MODEL)
+    ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
+    ARTIFACT.write_text(json.dumps(result, indent=2))
+    print(f"\nheld-out: {result['examples']} messages, accuracy {result['accuracy']},"
+          f" macro-F1 {result['macro_f1']}, out-of-scope recall {result['out_of_scope_recall']}")
+    return result
+
+
+def test_intent_accuracy_gate(report):
+    assert report["accuracy"] >= 0.95, report["confusions"][:10]
+
+
+def test_macro_f1_gate(report):
+    assert report["macro_f1"] >= 0.95, report["confusions"][:10]
+
+
+def test_out_of_scope_recall_gate(report):
+    assert report["out_of_scope_recall"] >= 0.90
+
+
+@pytest.mark.parametrize("topic", ARTICLE_TOPICS)
+def test_no_article_topic_below_090(report, topic):
+    assert report["per_intent"][topic]["f1"] >= 0.90, report["per_intent"][topic]
