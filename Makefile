@@ -3,6 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
+export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: help setup setup-dev model run test test-fast check validate report requests requests-retry browser-deps clean
 

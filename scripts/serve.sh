@@ -9,7 +9,7 @@ export RASA_HOST="${RASA_HOST:-127.0.0.1}" RASA_PORT="${RASA_PORT:-5005}"
 export ACTIONS_HOST="${ACTIONS_HOST:-127.0.0.1}" ACTIONS_PORT="${ACTIONS_PORT:-5055}"
 export ACTION_ENDPOINT_URL="${ACTION_ENDPOINT_URL:-http://$ACTIONS_HOST:$ACTIONS_PORT/webhook}"
 export CLINIC_TRACKER_DB="${CLINIC_TRACKER_DB:-$PWD/var/tracker.db}"
-export TF_CPP_MIN_LOG_LEVEL=3 PYTHONUNBUFFERED=1
+export TF_CPP_MIN_LOG_LEVEL=3 PYTHONUNBUFFERED=1 RASA_TELEMETRY_ENABLED=false
 mkdir -p var
 say() { printf '\033[1m[run]\033[0m %s\n' "$*"; }
 
@@ -41,7 +41,7 @@ pids+=($!)
 URL="http://$RASA_HOST:$RASA_PORT"
 for _ in $(seq 1 180); do
   if curl -fsS "$URL/webhooks/website/" >/dev/null 2>&1 || curl -fsS "$URL/webhooks/rest/" >/dev/null 2>&1; then
-    say "ready. Chat page: $URL/webhooks/website/   REST: POST $URL/webhooks/rest/webhook   (Ctrl-C stops)"
+    say "ready. Chat page: $URL/webhooks/website/   REST: POST $URL/webhooks/website/webhook   (Ctrl-C stops)"
     break
   fi
   for pid in "${pids[@]}"; do

@@ -53,7 +53,7 @@ def main() -> int:
     command = [sys.executable, "-m", "rasa", "train", "--config", "config.yml",
                "--domain", "domain.yml", "--data", *data, "--out", str(MODEL_DIR),
                "--fixed-model-name", MODEL_NAME]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "RASA_TELEMETRY_ENABLED": "false"}
     result = subprocess.run(command, cwd=PROJECT_DIR, env=env)
     if result.returncode != 0:
         print("[train] training failed (see the messages above)", file=sys.stderr)

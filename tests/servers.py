@@ -110,6 +110,7 @@ def start_assistant(workdir: Path, extra_env: Optional[Dict[str, str]] = None) -
     env = {
         **os.environ,
         "TF_CPP_MIN_LOG_LEVEL": "3",
+        "RASA_TELEMETRY_ENABLED": "false",
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions_port}/webhook",
         "CLINIC_TRACKER_DB": str(workdir / "tracker.db"),
         "CLINIC_OUTBOX_PATH": str(workdir / "outbox.db"),

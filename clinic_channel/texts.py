@@ -1,0 +1,92 @@
+"""The channel's visitor-facing texts, read from ``data/content/messages.yml``.
+
+Clinic staff edit that file; the channel re-reads it when its modification time or size
+changes, so a wording change needs no restart. A broken edit keeps the last good
+wording (and is logged); only when the file has never been readable does the channel
+fall back to a neutral code such as ``[too_long]``, so no answer text lives in Python.
+"""
+
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Dict, Optional, Set, Tuple
+
+import yaml
+
+logger = logging.getLogger(__name__)
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+MESSAGES_FILE = "messages.yml"
+# The same variable the action server uses for the content folder.
+ENV_CONTENT_DIR = "CLINIC_CONTENT_DIR"
+
+TOO_LONG = "too_long"
+RATE_LIMITED = "rate_limited"
+ERROR_TRY_AGAIN = "error_try_again"
+
+
+def default_messages_path() -> Path:
+    """``$CLINIC_CONTENT_DIR/messages.yml``, else ``data/content/messages.yml``."""
+    folder = os.environ.get(ENV_CONTENT_DIR, "").strip()
+    return Path(folder or PROJECT_DIR / "data" / "content") / MESSAGES_FILE
+
+
+class ChannelTexts:
+    """Serves texts from ``messages.yml``, reloading it when it changes on disk."""
+
+    def __init__(self, path: Optional[Path] = None) -> None:
+        """Use ``path``, or :func:`default_messages_path` when not given."""
+        self.path = Path(path) if path else default_messages_path()
+        self._lock = threading.Lock()
+        self._texts: Dict[str, str] = {}
+        self._stamp: Optional[Tuple[int, int]] = None
+        self._reported: Set[str] = set()
+
+    def get(self, key: str, **values: object) -> str:
+        """The text for ``key`` with ``{name}`` placeholders filled in.
+
+        Placeholders are replaced literally (not ``str.format``), so a stray brace
+        written by staff cannot break the reply.
+        """
+        self._reload_if_changed()
+        text = self._texts.get(key)
+        if text is None:
+            self._report(f"{self.path}: no text for '{key}'; sending the code instead")
+            return f"[{key}]"
+        for name, value in values.items():
+            text = text.replace("{" + name + "}", str(value))
+        return text
+
+    def _reload_if_changed(self) -> None:
+        try:
+            stat = self.path.stat()
+        except OSError as error:
+            self._report(f"{self.path}: cannot read ({error.strerror})")
+            return
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if stamp == self._stamp:
+            return
+        with self._lock:
+            if stamp == self._stamp:
+                return
+            self._stamp = stamp
+            try:
+                with open(self.path, encoding="utf-8") as handle:
+                    data = yaml.safe_load(handle)
+            except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+                self._report(f"{self.path}: cannot read ({error}); keeping the last")
+                return
+            if not isinstance(data, dict):
+                self._report(f"{self.path}: expected 'name: text' lines; keeping last")
+                return
+            texts = {k: v for k, v in data.items() if isinstance(v, str) and v.strip()}
+            self._texts = texts
+            self._reported.clear()
+            logger.info("website channel: %d texts from %s", len(texts), self.path)
+
+    def _report(self, problem: str) -> None:
+        """Log each problem once (until the file loads again), not on every message."""
+        if problem not in self._reported:
+            self._reported.add(problem)
+            logger.error("website channel: %s", problem)
