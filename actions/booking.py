@@ -139,7 +139,7 @@ def transcript(events: List[Dict[str, Any]], turns: int = TRANSCRIPT_TURNS) -> L
                              ("condition", "uncovered_condition", "urgent_symptom")})
             text = (f"[health condition mentioned: {', '.join(health)}]" if health
                     else str(event.get("text") or ""))
-            lines.append({"sender": "visitor", "text": text[:500]})
+            lines.append({"sender": "user", "text": text[:500]})
         elif event.get("event") == "bot" and event.get("text"):
-            lines.append({"sender": "assistant", "text": str(event["text"])[:500]})
+            lines.append({"sender": "bot", "text": str(event["text"])[:500]})
     return lines[-turns:]

@@ -267,7 +267,10 @@ class ActionAskScreening(AskActionBase):
 
     def buttons(self, content: Content) -> List[Dict[str, str]]:
         labels = content.services.get("screening_buttons") or {}
-        return [{"title": labels[key], "payload": labels[key]} for key in booking.SCREENING_ANSWERS]
+        # "None" and "applies" send the yes/no intents directly, so no wording of the titles
+        # can be misread (e.g. "None of these apply" as "cancel"); "not sure" is matched as text.
+        payloads = {"none": "/deny", "applies": "/affirm", "not_sure": labels.get("not_sure", "")}
+        return [{"title": labels[key], "payload": payloads[key]} for key in booking.SCREENING_ANSWERS]
 
 
 def _reset(slots: tuple) -> List[Dict[str, Any]]:

@@ -66,7 +66,7 @@ def test_disclosure_in_a_greeting_is_caught_and_never_reassured(assistant_url):
         assert phrase not in later.lower()
 
 
-def run_booking(base_url, sender, service="Forever Young membership", screening="None of these apply"):
+def run_booking(base_url, sender, service="Forever Young membership", screening="/deny"):
     steps = [("I'd like to book", "Which"), (service, "name"), ("Jane Doe", "reach you"),
              ("not an email", "doesn't look like"), ("jane@example.com", "When"),
              ("next Tuesday afternoon", "apply"), (screening, "reference")]
@@ -110,7 +110,7 @@ def test_disclosure_during_booking_turns_it_into_a_consultation(assistant):
     post_message(base, sender, "Sam")
     post_message(base, sender, "+1 212 555 0100")
     post_message(base, sender, "friday morning")
-    reply = text_of(post_message(base, sender, "One of these applies"))
+    reply = text_of(post_message(base, sender, "/affirm"))  # the "One of these applies" button
     assert "consultation" in reply.lower(), reply
     kind = outbox_rows(assistant)[-1][0]
     assert kind == "consultation"

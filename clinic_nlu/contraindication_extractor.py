@@ -1,0 +1,202 @@
+"""Rasa NLU component: health conditions a visitor reports, as entities.
+
+Add it to ``config.yml`` after the intent classifier and other extractors::
+
+    - name: clinic_nlu.contraindication_extractor.ContraindicationExtractor
+      rules_path: data/content/contraindications.yml
+
+It runs on every message whatever intent is predicted ("I have epilepsy lol"
+classified as ``greet`` still yields a ``condition`` entity), and appends:
+
+* ``condition`` -- value: article condition id (e.g. ``pregnancy``), role:
+  ``self`` or ``other``;
+* ``uncovered_condition`` -- value: uncovered condition id (e.g. ``botox``),
+  role: ``self`` or ``other``;
+* ``urgent_symptom`` -- value: symptom id (e.g. ``chest_pain``), role: ``self``
+  or ``other``; only for symptoms happening now.
+
+Negated mentions ("I'm not pregnant") are not emitted. Each (entity, value,
+role) is emitted once per message, at its first mention.
+
+The rules file is re-read when its modification time changes, so staff edits
+to the terms are live without retraining. A broken edit is logged (with the
+file name and the problem) and the last good rules stay in use.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Set, Text, Tuple
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.exceptions import InvalidConfigException
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_ROLE,
+    ENTITY_ATTRIBUTE_START,
+    ENTITY_ATTRIBUTE_TYPE,
+    ENTITY_ATTRIBUTE_VALUE,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+
+from clinic_nlu.condition_detector import ConditionDetector, ConditionMention
+from clinic_nlu.contraindication_rules import KIND_ARTICLE, KIND_UNCOVERED, KIND_URGENT
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_RULES_PATH = "data/content/contraindications.yml"
+
+ENTITY_CONDITION = "condition"
+ENTITY_UNCOVERED_CONDITION = "uncovered_condition"
+ENTITY_URGENT_SYMPTOM = "urgent_symptom"
+ENTITY_FOR_KIND = {
+    KIND_ARTICLE: ENTITY_CONDITION,
+    KIND_UNCOVERED: ENTITY_UNCOVERED_CONDITION,
+    KIND_URGENT: ENTITY_URGENT_SYMPTOM,
+}
+
+_FileStamp = Tuple[int, int]  # (modification time in ns, size)
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
+)
+class ContraindicationExtractor(GraphComponent, EntityExtractorMixin):
+    """Extracts reported health conditions and urgent symptoms from messages."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """The component's default config (see parent class for full docstring)."""
+        return {
+            # the staff-editable rules file; a relative path is taken from the
+            # directory Rasa is started in (the project root)
+            "rules_path": DEFAULT_RULES_PATH,
+            # re-read the rules file when it changes (one `stat` per batch of
+            # messages); switch off to freeze the rules loaded at start-up
+            "reload_on_change": True,
+        }
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        """Any extra python dependencies required for this component to run."""
+        return ["spacy"]
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> ContraindicationExtractor:
+        """Creates the component (see parent class for full docstring).
+
+        Raises:
+            InvalidConfigException: if the rules file cannot be loaded. Unlike a
+                missing lookup table, missing safety rules must stop the
+                assistant rather than let it run without them.
+        """
+        return cls(config)
+
+    def __init__(
+        self, config: Dict[Text, Any], detector: Optional[ConditionDetector] = None
+    ) -> None:
+        """Creates the component, loading the rules file unless `detector` is given.
+
+        Args:
+            config: overrides for `get_default_config()`.
+            detector: a ready detector (tests); its rules are replaced when the
+                rules file changes, if `reload_on_change` is on.
+        """
+        self._config = {**self.get_default_config(), **config}
+        self._path = Path(self._config["rules_path"])
+        # The file version last acted on (loaded, or found broken and logged).
+        self._seen_stamp = self._stamp()
+        if detector is None:
+            try:
+                detector = ConditionDetector.from_yaml(self._path)
+            except ValueError as error:
+                raise InvalidConfigException(
+                    f"{self.__class__.__name__} cannot start without its rules: {error}"
+                ) from error
+        self._detector = detector
+
+    @property
+    def detector(self) -> ConditionDetector:
+        """The detector currently in use (the last good rules)."""
+        return self._detector
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Appends condition entities to each message, whatever its intent.
+
+        Returns:
+            the given list of messages, with the entities appended.
+        """
+        self._reload_if_changed()
+        for message in messages:
+            text = message.get(TEXT)
+            if not isinstance(text, str) or not text.strip():
+                continue
+            entities = self.add_extractor_name(self._entities(text))
+            if entities:
+                message.set(
+                    ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True
+                )
+        return messages
+
+    def _entities(self, text: Text) -> List[Dict[Text, Any]]:
+        entities = []
+        seen: Set[Tuple[str, str, str]] = set()
+        for mention in self._detector.detect(text):
+            if mention.negated:
+                continue
+            key = (ENTITY_FOR_KIND[mention.kind], mention.condition, mention.subject)
+            if key in seen:
+                continue
+            seen.add(key)
+            entities.append(_as_entity(mention))
+        return entities
+
+    # ----------------------------------------------------------------- reload
+
+    def _stamp(self) -> Optional[_FileStamp]:
+        try:
+            status = os.stat(self._path)
+        except OSError:
+            return None
+        return status.st_mtime_ns, status.st_size
+
+    def _reload_if_changed(self) -> None:
+        if not self._config["reload_on_change"]:
+            return
+        stamp = self._stamp()
+        if stamp == self._seen_stamp:
+            return
+        self._seen_stamp = stamp  # act (and log) once per version of the file
+        try:
+            detector = ConditionDetector.from_yaml(
+                self._path, pipeline=self._detector.pipeline
+            )
+        except ValueError as error:
+            # The message names the file and the problem; keep serving safely.
+            logger.error("%s -- keeping the last good rules.", error)
+            return
+        self._detector = detector
+        logger.info("Reloaded contraindication rules from %s.", self._path)
+
+
+def _as_entity(mention: ConditionMention) -> Dict[Text, Any]:
+    return {
+        ENTITY_ATTRIBUTE_TYPE: ENTITY_FOR_KIND[mention.kind],
+        ENTITY_ATTRIBUTE_START: mention.start,
+        ENTITY_ATTRIBUTE_END: mention.end,
+        ENTITY_ATTRIBUTE_VALUE: mention.condition,
+        ENTITY_ATTRIBUTE_ROLE: mention.subject,
+    }

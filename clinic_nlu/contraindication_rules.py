@@ -1,0 +1,326 @@
+"""Load and check the staff-editable contraindication rules (YAML).
+
+The file (``data/content/contraindications.yml``) is edited by clinic staff, so
+every problem is reported as a ``ValueError`` that names the file and says what
+is wrong in plain words. Nothing here depends on spaCy or Rasa.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+
+import yaml
+
+logger = logging.getLogger(__name__)
+
+KIND_ARTICLE = "article"
+KIND_UNCOVERED = "uncovered"
+KIND_URGENT = "urgent"
+KINDS = (KIND_ARTICLE, KIND_UNCOVERED, KIND_URGENT)
+
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+
+# Top-level cue lists: key -> required?
+CUE_LISTS = {
+    "negation_cues": True,
+    "not_negation_cues": False,
+    "scope_breaks": False,
+    "first_person_cues": True,
+    "third_person_cues": True,
+    "side_effect_cues": False,
+    "ignore_phrases": False,
+    "reassurance_phrases": True,
+}
+URGENT_CUE_LISTS = ("now_cues", "question_cues", "past_cues")
+TOP_LEVEL_KEYS = ("conditions", "uncovered", "urgent") + tuple(CUE_LISTS)
+
+
+@dataclass(frozen=True)
+class ConditionRule:
+    """One condition (or urgent symptom) and the words that name it."""
+
+    id: str
+    kind: str
+    label: str
+    terms: Tuple[str, ...]
+    reply: str
+    source: Optional[str] = None
+    not_after: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ContraindicationRules:
+    """Everything read from the rules file, checked and ready to use."""
+
+    path: str
+    conditions: Tuple[ConditionRule, ...]
+    uncovered_reply_template: str
+    urgent_reply: str
+    negation_cues: Tuple[str, ...]
+    not_negation_cues: Tuple[str, ...]
+    scope_breaks: Tuple[str, ...]
+    first_person_cues: Tuple[str, ...]
+    third_person_cues: Tuple[str, ...]
+    side_effect_cues: Tuple[str, ...]
+    ignore_phrases: Tuple[str, ...]
+    reassurance_phrases: Tuple[str, ...]
+    urgent_now_cues: Tuple[str, ...]
+    urgent_question_cues: Tuple[str, ...]
+    urgent_past_cues: Tuple[str, ...]
+
+    def get(self, condition_id: str) -> ConditionRule:
+        """Returns the rule with this id (raises `KeyError` if unknown)."""
+        for rule in self.conditions:
+            if rule.id == condition_id:
+                return rule
+        raise KeyError(condition_id)
+
+    def ids(self, kind: Optional[str] = None) -> List[str]:
+        """Returns the ids of all rules, or of one kind."""
+        return [r.id for r in self.conditions if kind is None or r.kind == kind]
+
+    def reply_for(self, condition_id: str) -> str:
+        """Returns what the assistant says about this condition."""
+        return self.get(condition_id).reply
+
+    def reassurance_in(self, text: str) -> List[str]:
+        """Returns the reassurance phrases found in `text` (whole words, any case)."""
+        return find_phrases(text, self.reassurance_phrases)
+
+
+def find_phrases(text: str, phrases: Tuple[str, ...]) -> List[str]:
+    """Returns the phrases that occur in `text` as whole words, ignoring case.
+
+    Curly apostrophes count as straight ones, so "it’s safe" matches "it's safe".
+    """
+    normalised = text.lower().replace("\u2019", "'").replace("\u2018", "'")
+    found = []
+    for phrase in phrases:
+        pattern = r"(?<!\w)" + re.escape(phrase.lower()) + r"(?!\w)"
+        if re.search(pattern, normalised):
+            found.append(phrase)
+    return found
+
+
+class _Checker:
+    """Reads values out of the parsed YAML, failing with the file name."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def fail(self, where: str, problem: str) -> ValueError:
+        return ValueError(f"{self.path}: {where}: {problem}")
+
+    def mapping(self, value: Any, where: str) -> Mapping[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(where, f"expected a section with named fields, found {_kind(value)}")
+        return value
+
+    def text(self, value: Any, where: str) -> str:
+        if isinstance(value, bool):
+            raise self.fail(
+                where,
+                "this is read as true/false: write the word in double quotes, e.g. \"no\"",
+            )
+        if not isinstance(value, str):
+            raise self.fail(where, f"must be text in double quotes, found {_kind(value)}")
+        if not value.strip():
+            raise self.fail(where, "must not be empty")
+        return " ".join(value.split())
+
+    def text_list(self, value: Any, where: str, required: bool = True) -> Tuple[str, ...]:
+        if value is None and not required:
+            return ()
+        if not isinstance(value, list) or (required and not value):
+            raise self.fail(
+                where, f"must be a non-empty list like [\"a\", \"b\"], found {_kind(value)}"
+            )
+        items = [self.text(item, f"{where} item {i + 1}") for i, item in enumerate(value)]
+        return tuple(dict.fromkeys(items))  # drop repeats, keep order
+
+    def condition(self, value: Any, where: str, kind: str, reply: Optional[str]) -> ConditionRule:
+        entry = self.mapping(value, where)
+        allowed = {"id", "label", "source", "terms", "reply", "not_after"}
+        unknown = sorted(set(entry) - allowed)
+        if unknown:
+            raise self.fail(where, f"unknown field(s) {unknown}; allowed: {sorted(allowed)}")
+        for key in ("id", "label", "terms"):
+            if key not in entry:
+                raise self.fail(where, f"missing field '{key}'")
+        cid = self.text(entry["id"], f"{where} id")
+        if not ID_PATTERN.match(cid):
+            raise self.fail(
+                where,
+                f"id '{cid}' must use only small letters, digits and underscores "
+                f"(e.g. high_blood_pressure)",
+            )
+        where = f"{where} ('{cid}')"
+        label = self.text(entry["label"], f"{where} label")
+        terms = self.text_list(entry["terms"], f"{where} terms")
+        not_after = self.text_list(entry.get("not_after"), f"{where} not_after", False)
+        source = None
+        if kind == KIND_ARTICLE:
+            if "source" not in entry:
+                raise self.fail(where, "missing field 'source' (the article section)")
+            source = self.text(entry["source"], f"{where} source")
+        if "reply" in entry:
+            reply = self.text(entry["reply"], f"{where} reply")
+        if reply is None:
+            raise self.fail(where, "missing field 'reply'")
+        if kind == KIND_UNCOVERED:
+            reply = reply.format(label=label)
+        return ConditionRule(cid, kind, label, terms, reply, source, not_after)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {dict: "a section", list: "a list", str: "text", bool: "true/false"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _check_template(checker: _Checker, template: str, where: str) -> None:
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as error:
+        raise checker.fail(where, f"has unmatched {{ or }} ({error})") from None
+    unknown = [f for f in fields if f != "label"]
+    if unknown:
+        raise checker.fail(where, f"only {{label}} may be used in braces, found {unknown}")
+
+
+def parse_rules(data: Any, path: Union[str, Path]) -> ContraindicationRules:
+    """Checks already-parsed YAML data and builds the rules.
+
+    Raises:
+        ValueError: naming `path` and the problem.
+    """
+    path = str(path)
+    check = _Checker(path)
+    top = check.mapping(data, "top level")
+    unknown = sorted(set(top) - set(TOP_LEVEL_KEYS))
+    if unknown:
+        raise check.fail("top level", f"unknown section(s) {unknown}; allowed: {list(TOP_LEVEL_KEYS)}")
+    for key in ("conditions", "uncovered", "urgent"):
+        if key not in top:
+            raise check.fail("top level", f"missing section '{key}'")
+
+    conditions: List[ConditionRule] = []
+    if not isinstance(top["conditions"], list) or not top["conditions"]:
+        raise check.fail("conditions", "must be a non-empty list of conditions")
+    for i, entry in enumerate(top["conditions"]):
+        conditions.append(check.condition(entry, f"conditions[{i + 1}]", KIND_ARTICLE, None))
+
+    uncovered = check.mapping(top["uncovered"], "uncovered")
+    template = check.text(uncovered.get("reply"), "uncovered reply")
+    _check_template(check, template, "uncovered reply")
+    entries = uncovered.get("conditions")
+    if not isinstance(entries, list) or not entries:
+        raise check.fail("uncovered", "needs a non-empty list 'conditions'")
+    for i, entry in enumerate(entries):
+        where = f"uncovered conditions[{i + 1}]"
+        conditions.append(check.condition(entry, where, KIND_UNCOVERED, template))
+
+    urgent = check.mapping(top["urgent"], "urgent")
+    urgent_reply = check.text(urgent.get("reply"), "urgent reply")
+    symptoms = urgent.get("symptoms")
+    if not isinstance(symptoms, list) or not symptoms:
+        raise check.fail("urgent", "needs a non-empty list 'symptoms'")
+    for i, entry in enumerate(symptoms):
+        where = f"urgent symptoms[{i + 1}]"
+        conditions.append(check.condition(entry, where, KIND_URGENT, urgent_reply))
+    urgent_cues = {
+        key: check.text_list(urgent.get(key), f"urgent {key}", required=True)
+        for key in URGENT_CUE_LISTS
+    }
+
+    cues = {
+        key: check.text_list(top.get(key), key, required=required)
+        for key, required in CUE_LISTS.items()
+    }
+
+    _check_unique(check, conditions)
+    _check_replies(check, conditions, urgent_reply, cues["reassurance_phrases"])
+
+    return ContraindicationRules(
+        path=path,
+        conditions=tuple(conditions),
+        uncovered_reply_template=template,
+        urgent_reply=urgent_reply,
+        negation_cues=cues["negation_cues"],
+        not_negation_cues=cues["not_negation_cues"],
+        scope_breaks=cues["scope_breaks"],
+        first_person_cues=cues["first_person_cues"],
+        third_person_cues=cues["third_person_cues"],
+        side_effect_cues=cues["side_effect_cues"],
+        ignore_phrases=cues["ignore_phrases"],
+        reassurance_phrases=cues["reassurance_phrases"],
+        urgent_now_cues=urgent_cues["now_cues"],
+        urgent_question_cues=urgent_cues["question_cues"],
+        urgent_past_cues=urgent_cues["past_cues"],
+    )
+
+
+def _check_unique(check: _Checker, conditions: List[ConditionRule]) -> None:
+    seen_ids: Dict[str, str] = {}
+    for rule in conditions:
+        if rule.id in seen_ids:
+            raise check.fail(rule.kind, f"id '{rule.id}' is used twice")
+        seen_ids[rule.id] = rule.kind
+    # A term may name an urgent symptom and a condition ("chest pain"), but not two
+    # conditions: the assistant could not tell which one the visitor meant.
+    owner: Dict[str, str] = {}
+    for rule in conditions:
+        if rule.kind == KIND_URGENT:
+            continue
+        for term in rule.terms:
+            key = term.lower()
+            if key in owner and owner[key] != rule.id:
+                raise check.fail(
+                    f"term \"{term}\"", f"is listed under both '{owner[key]}' and '{rule.id}'"
+                )
+            owner[key] = rule.id
+
+
+def _check_replies(
+    check: _Checker,
+    conditions: List[ConditionRule],
+    urgent_reply: str,
+    reassurance: Tuple[str, ...],
+) -> None:
+    replies = [(f"reply of '{r.id}'", r.reply) for r in conditions]
+    replies.append(("urgent reply", urgent_reply))
+    for where, reply in replies:
+        found = find_phrases(reply, reassurance)
+        if found:
+            raise check.fail(where, f"contains reassurance {found}; replies must never reassure")
+
+
+def load_rules(path: Union[str, Path]) -> ContraindicationRules:
+    """Reads and checks the rules file.
+
+    Raises:
+        ValueError: naming the file and the problem (missing file, YAML syntax
+            error with its line, wrong shape, duplicate ids, reassuring reply...).
+    """
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except FileNotFoundError:
+        raise ValueError(f"{path}: file not found") from None
+    except OSError as error:
+        raise ValueError(f"{path}: cannot be read ({error})") from None
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: is not UTF-8 text ({error})") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
+        problem = getattr(error, "problem", None) or str(error)
+        raise ValueError(f"{path}: {where}: not valid YAML ({problem})") from None
+    return parse_rules(data, path)
