@@ -131,7 +131,7 @@ def reassurance_phrases(content: Content) -> List[str]:
 
 def find_reassurance(text: str, phrases: Sequence[str]) -> Optional[str]:
     """The first reassurance phrase in ``text`` (whole words, case-insensitive), if any."""
-    lowered = " ".join(text.lower().split())
+    lowered = " ".join(text.lower().replace("\u2019", "'").split())
     for phrase in phrases:
         if re.search(r"(?<![a-z])" + re.escape(phrase) + r"(?![a-z])", lowered):
             return phrase

@@ -2,7 +2,9 @@
 
 Pure spaCy (no Rasa import) so it can be tested and reused on its own. The
 words come from the staff-editable rules file (see
-``data/content/contraindications.yml``); this module holds only the logic.
+``data/content/contraindications.yml``); the code holds only the logic: term
+matching here, the reading of the words around a term (clauses, negation,
+subject, urgency) in :mod:`clinic_nlu.message_reading`.
 
 How a message is read (all matching is on lower-cased text, whole tokens only):
 
@@ -52,7 +54,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Set, Tuple, Union
 
 import spacy
 from spacy.language import Language
@@ -60,49 +62,34 @@ from spacy.lookups import load_lookups
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
-from clinic_nlu.contraindication_rules import (
-    KIND_ARTICLE,
-    KIND_UNCOVERED,
-    KIND_URGENT,
-    ContraindicationRules,
-    load_rules,
+from clinic_nlu.contraindication_rules import KIND_URGENT, ContraindicationRules, load_rules
+from clinic_nlu.message_reading import (
+    BREAK,
+    EFFECT,
+    IGNORE,
+    NEG,
+    NOT_AFTER_PREFIX,
+    NOT_NEG,
+    NOW,
+    OTHER,
+    PAST,
+    POSSESSIVES,
+    QUESTION,
+    SELF,
+    SUBJECT_OTHER,
+    SUBJECT_SELF,
+    MessageContext,
+    Span,
+    longest_first,
+    subject_of,
 )
 from clinic_nlu.typo_tolerance import TypoCorrector
 
 logger = logging.getLogger(__name__)
 
-SUBJECT_SELF = "self"
-SUBJECT_OTHER = "other"
+__all__ = ["ConditionDetector", "ConditionMention", "TextPipeline", "SUBJECT_SELF", "SUBJECT_OTHER"]
 
-# Cue labels in the cue matcher.
-NEG, NOT_NEG, BREAK, SELF, OTHER = "NEG", "NOT_NEG", "BREAK", "SELF", "OTHER"
-EFFECT, NOW, QUESTION, PAST = "EFFECT", "NOW", "QUESTION", "PAST"
-NOT_AFTER_PREFIX = "NOT_AFTER|"
-IGNORE = "IGNORE"
-
-MAX_NEGATION_DISTANCE = 6
-MAX_SIDE_EFFECT_DISTANCE = 2
-SENTENCE_END = {".", "!", "?", ";", "...", "…", "!!", "??", "?!", "!?"}
-SKIPPED_IN_NEGATION_SCOPE = {"or", "and", "nor", "either", "neither", "any", "&", "/"}
-# A new subject ends a negation's reach ("I don't think I'm pregnant").
-SUBJECT_PRONOUNS = {"i", "we", "she", "he", "they", "you", "u"}
-# "... and have diabetes": a new verb after "and" starts a new statement.
-NEW_PREDICATE_AFTER_AND = {"have", "has", "had", "got", "am", "'m", "is", "'s", "are",
-                           "suffer", "suffers", "take", "takes", "use", "uses", "also"}
-ANSWER_WORDS = {"no", "nope", "nah", "none", "negative", "never", "n/a"}
-ANSWER_SEPARATORS = {"?", ":", "-", "–", "—", ",", "=", "..."}
-ANSWER_FOLLOWERS = {"i", "and", "but", "not", "never", "thanks", "thank", "im"}
-# Objects, not subjects: they do not stop a side-effect question ("give me seizures").
-OBJECT_WORDS = {"me", "us", "him", "them", "you"}
-QUESTION_STARTERS = {"is", "are", "does", "do", "can", "could", "will", "would", "should",
-                     "what", "how", "when", "why", "which", "may", "might", "am", "was"}
 MAX_ABBREVIATION_LENGTH = 3
-POSSESSIVES = {"my", "our", "her", "his", "their"}
-COORDINATED_SELF = {"i", "me", "myself"}
-ELLIPSIS_AUXILIARIES = {"is", "'s", "does", "has", "do", "are", "am", "'m", "was", "did", "have"}
-# "Isn't it dangerous for epilepsy?": a negative question, not a negation.
-NEGATIVE_QUESTION_AUXILIARIES = {"is", "are", "was", "were", "do", "does", "did", "can", "ca",
-                                 "could", "would", "will", "wo", "should", "have", "has"}
 
 
 @dataclass(frozen=True)
@@ -146,13 +133,6 @@ class TextPipeline:
         nlp.initialize()
         self.nlp = nlp
         self.known_words = _KnownWords(nlp)
-
-
-@dataclass(frozen=True)
-class _Span:
-    start: int  # token offsets
-    end: int
-    label: str
 
 
 class ConditionDetector:
@@ -243,16 +223,16 @@ class ConditionDetector:
         if not text or not text.strip():
             return []
         doc = self.pipeline.nlp(_normalise(text))
-        ctx = _Context(doc, self._cue_spans(doc) + self._relative_spans(doc))
+        ctx = MessageContext(doc, self._cue_spans(doc) + self._relative_spans(doc))
         terms = self._term_spans(doc)
         ignored = [s for s in terms if s.label == IGNORE]
-        conditions = _longest_first(
+        conditions = longest_first(
             [s for s in terms if s.label != IGNORE and not s.label.startswith(KIND_URGENT)]
         )
-        urgent = _longest_first([s for s in terms if s.label.startswith(KIND_URGENT)])
+        urgent = longest_first([s for s in terms if s.label.startswith(KIND_URGENT)])
         mention_tokens = {i for s in conditions + urgent for i in range(s.start, s.end)}
 
-        found: List[Tuple[_Span, ConditionMention]] = []
+        found: List[Tuple[Span, ConditionMention]] = []
         for span in conditions + urgent:
             kind, condition = span.label.split("|", 1)
             if self._dropped(span, condition, ignored, ctx, text):
@@ -276,7 +256,7 @@ class ConditionDetector:
         return sorted(mentions, key=lambda m: (m.start, m.kind, m.condition))
 
     def _elliptical_repeats(
-        self, ctx: "_Context", found: List[Tuple[_Span, ConditionMention]], text: str
+        self, ctx: "MessageContext", found: List[Tuple[Span, ConditionMention]], text: str
     ) -> List[ConditionMention]:
         """ "I'm not pregnant, my wife is" / "... and so do I": a copy for that person.
 
@@ -298,7 +278,7 @@ class ConditionDetector:
                     ConditionMention(
                         condition=mention.condition,
                         kind=mention.kind,
-                        subject=_subject_of(person),
+                        subject=subject_of(person),
                         negated=False,
                         start=start,
                         end=end,
@@ -307,7 +287,7 @@ class ConditionDetector:
                 )
         return repeats
 
-    def _term_spans(self, doc: Doc) -> List[_Span]:
+    def _term_spans(self, doc: Doc) -> List[Span]:
         found = self._match_terms(doc)
         corrected = [self._typos.correct(t.text) if t.is_alpha else None for t in doc]
         if any(corrected):
@@ -316,19 +296,19 @@ class ConditionDetector:
             found |= self._match_terms(self._lemmatizer(fixed))
         return sorted(found, key=lambda s: (s.start, s.end, s.label))
 
-    def _match_terms(self, doc: Doc) -> Set[_Span]:
+    def _match_terms(self, doc: Doc) -> Set[Span]:
         strings = doc.vocab.strings
         return {
-            _Span(start, end, strings[match_id])
+            Span(start, end, strings[match_id])
             for matcher in (self._term_lower, self._term_lemma)
             for match_id, start, end in matcher(doc)
         }
 
-    def _cue_spans(self, doc: Doc) -> List[_Span]:
+    def _cue_spans(self, doc: Doc) -> List[Span]:
         strings = doc.vocab.strings
-        return [_Span(s, e, strings[m]) for m, s, e in self._cues(doc)]
+        return [Span(s, e, strings[m]) for m, s, e in self._cues(doc)]
 
-    def _relative_spans(self, doc: Doc) -> List[_Span]:
+    def _relative_spans(self, doc: Doc) -> List[Span]:
         """ "my 70 year old mum": a possessive, up to 3 words, a relative noun."""
         spans = []
         for token in doc:
@@ -338,12 +318,12 @@ class ConditionDetector:
                 if doc[j].is_punct or doc[j].lower_ in POSSESSIVES | {"and", "or", "but"}:
                     break
                 if doc[j].lower_ in self._relatives:
-                    spans.append(_Span(token.i, j + 1, OTHER))
+                    spans.append(Span(token.i, j + 1, OTHER))
                     break
         return spans
 
     def _dropped(
-        self, span: _Span, condition: str, ignored: List[_Span], ctx: "_Context", text: str
+        self, span: Span, condition: str, ignored: List[Span], ctx: "MessageContext", text: str
     ) -> bool:
         if any(i.start < span.end and span.start < i.end for i in ignored):
             return True
@@ -354,257 +334,12 @@ class ConditionDetector:
         return _title_before_name(ctx.doc, span, text)
 
 
-class _Context:
-    """Sentence, clause and cue information for one message."""
-
-    def __init__(self, doc: Doc, cues: List[_Span]) -> None:
-        self.doc = doc
-        not_neg = [c for c in cues if c.label == NOT_NEG]
-        self.neg = [
-            c for c in cues
-            if c.label == NEG and not any(p.start < c.end and c.start < p.end for p in not_neg)
-        ]
-        self.persons = _longest_first([c for c in cues if c.label in (SELF, OTHER)])
-        self.cues = cues
-        self.sentence: List[int] = []
-        self.clause: List[int] = []
-        self.part: List[int] = []  # clause split further at commas
-        breaks = {c.start for c in cues if c.label == BREAK}
-        sentence = clause = part = 0
-        previous_ended = False
-        for token in doc:
-            if previous_ended and not _ends_sentence(token):
-                sentence, clause, part = sentence + 1, clause + 1, part + 1
-            elif token.i in breaks:
-                clause, part = clause + 1, part + 1
-            elif token.text == ",":
-                part += 1
-            self.sentence.append(sentence)
-            self.clause.append(clause)
-            self.part.append(part)
-            previous_ended = _ends_sentence(token)
-        self.resets = {t.i for t in doc if t.lower_ in SUBJECT_PRONOUNS}
-        self.resets |= {p.start for p in self.persons if p.label == OTHER and p.end - p.start > 1}
-        for token in doc[:-1]:
-            if token.lower_ == "and" and doc[token.i + 1].lower_ in NEW_PREDICATE_AFTER_AND:
-                self.resets.add(token.i)
-
-    # -- negation
-
-    def negated(self, span: _Span, mention_tokens: Set[int]) -> bool:
-        for cue in self.neg:
-            if cue.end > span.start or self.clause[cue.start] != self.clause[span.start]:
-                continue
-            if self._negative_question(cue):
-                continue
-            first = self.doc[cue.start].lower_
-            if first in ANSWER_WORDS and cue.end < len(self.doc) and self.doc[cue.end].is_punct:
-                continue  # "no, I'm pregnant": an answer, not a negation
-            distance, blocked = 0, False
-            for i in range(cue.end, span.start):
-                token = self.doc[i]
-                if i in self.resets or (token.text == "," and i - 1 not in mention_tokens):
-                    # a new subject, or a comma that does not continue a list of
-                    # conditions ("can't come in, pregnant and tired")
-                    blocked = True
-                    break
-                if i in mention_tokens or token.is_punct or token.lower_ in SKIPPED_IN_NEGATION_SCOPE:
-                    continue
-                distance += 1
-            if not blocked and distance <= MAX_NEGATION_DISTANCE:
-                return True
-        return self._answered_no(span)
-
-    def _negative_question(self, cue: _Span) -> bool:
-        """The cue is the "n't" of a sentence-opening auxiliary ("Doesn't it...")."""
-        i = cue.start - 1
-        if i < 0 or self.doc[cue.start].lower_ not in ("n't", "nt", "not"):
-            return False
-        opening = i == 0 or self.sentence[i - 1] != self.sentence[i] or self.doc[i - 1].is_space
-        if not opening or self.doc[i].lower_ not in NEGATIVE_QUESTION_AUXILIARIES:
-            return False
-        return self._is_question(self.sentence[i], by_mark_only=True)
-
-    def _answered_no(self, span: _Span) -> bool:
-        """ "Pregnant? No." / "epilepsy - none": a no-answer right after the term."""
-        doc, i, skipped = self.doc, span.end, 0
-        while i < len(doc) and doc[i].text in ANSWER_SEPARATORS and skipped < 3:
-            i, skipped = i + 1, skipped + 1
-        if i >= len(doc):
-            return False
-        after = doc[i + 1] if i + 1 < len(doc) else None
-        if doc[i].lower_ == "not":  # "not that I know of", "not me", "not really"
-            return after is not None and after.lower_ in ("that", "me", "really")
-        if doc[i].lower_ not in ANSWER_WORDS:
-            return False
-        return after is None or after.is_punct or after.lower_ in ANSWER_FOLLOWERS
-
-    # -- dropping
-
-    def cue_shortly_before(self, span: _Span, label: str, window: int) -> bool:
-        return any(
-            c.label == label
-            and c.end <= span.start
-            and span.start - c.end <= window
-            and self.clause[c.start] == self.clause[span.start]
-            for c in self.cues
-        )
-
-    def side_effect_question(self, span: _Span) -> bool:
-        for cue in self.cues:
-            if cue.label != EFFECT or cue.end > span.start:
-                continue
-            if self.clause[cue.start] != self.clause[span.start]:
-                continue
-            between = range(cue.end, span.start)
-            if len(between) > MAX_SIDE_EFFECT_DISTANCE:
-                continue
-            if any(self.doc[i].lower_ in ("for", "with", "in", "if", "on", "to") for i in between):
-                continue
-            if any(
-                p.start < span.start and p.end > cue.end
-                and self.doc[p.start:p.end].text not in OBJECT_WORDS
-                for p in self.persons
-            ):
-                continue
-            return True
-        return False
-
-    # -- ellipsis
-
-    def elliptical_persons(self) -> List[Tuple[_Span, Tuple[int, int]]]:
-        """Persons in "my wife is", "so does my mum", "I do too", "my sister too".
-
-        Returns each person with the first and last token of the phrase; the
-        phrase must end its clause and must not be negated ("my wife isn't").
-        """
-        doc, found = self.doc, []
-        for person in self.persons:
-            after = person.end
-            # "so is my sister" / "so do I"
-            if person.start >= 2 and doc[person.start - 2].lower_ == "so" and (
-                doc[person.start - 1].lower_ in ELLIPSIS_AUXILIARIES
-            ):
-                if self._phrase_ends(after):
-                    found.append((person, (person.start - 2, after - 1)))
-                continue
-            # "my wife is", "I do too", "my sister too" -- but not "what do I do"
-            previous = doc[person.start - 1].lower_ if person.start else ""
-            if previous in ELLIPSIS_AUXILIARIES or previous in QUESTION_STARTERS:
-                continue
-            last = after - 1
-            if after < len(doc) and doc[after].lower_ in ELLIPSIS_AUXILIARIES:
-                last = after
-                after += 1
-            if after < len(doc) and doc[after].lower_ in ("too", "also", "aswell"):
-                last = after
-                after += 1
-            if last >= person.end and self._phrase_ends(after):
-                found.append((person, (person.start, last)))
-        return found
-
-    def _phrase_ends(self, i: int) -> bool:
-        doc = self.doc
-        return i >= len(doc) or doc[i].is_punct or doc[i].lower_ in ("and", "but", "though", "lol")
-
-    # -- subject
-
-    def subject(self, span: _Span) -> str:
-        inside = [p for p in self.persons if span.start <= p.start and p.end <= span.end]
-        if inside:
-            return _subject_of(inside[0])
-        sentence = self.sentence[span.start]
-        before = [p for p in self.persons if p.start < span.start]  # nearest last
-        after = [p for p in self.persons if p.start >= span.end]  # nearest first
-        for group in (
-            [p for p in reversed(before) if self.sentence[p.start] == sentence],
-            [p for p in after if self.sentence[p.start] == sentence],
-            list(reversed(before)),
-            after,
-        ):
-            if group:
-                if group[0].label == OTHER and self._with_visitor(group[0]):
-                    return SUBJECT_SELF  # "me and my sister both have asthma"
-                return _subject_of(group[0])
-        return SUBJECT_SELF
-
-    def _with_visitor(self, person: _Span) -> bool:
-        """The person is coordinated with the visitor: "me and my mum", "she and I"."""
-        doc = self.doc
-        around = (
-            (person.start - 2, person.start - 1),  # "me and" + person
-            (person.end + 1, person.end),  # person + "and me"
-        )
-        for pronoun, conjunction in around:
-            if 0 <= min(pronoun, conjunction) and max(pronoun, conjunction) < len(doc):
-                if doc[conjunction].lower_ in ("and", "&") and doc[pronoun].lower_ in COORDINATED_SELF:
-                    return True
-        return False
-
-    # -- urgent
-
-    def happening_now(self, span: _Span) -> bool:
-        sentence = self.sentence[span.start]
-        in_sentence = [c for c in self.cues if self.sentence[c.start] == sentence]
-        hypothetical = any(c.label == QUESTION and c.end <= span.start for c in in_sentence)
-        if hypothetical:
-            return False
-        habits = [c for c in in_sentence if c.label == PAST]
-        now = any(  # "now" in "now and then" is a habit, not a now
-            c.label == NOW and not any(h.start <= c.start < h.end for h in habits)
-            for c in in_sentence
-        )
-        past = any(
-            c.label == PAST
-            and self.part[c.start] == self.part[span.start]
-            and not (span.start <= c.start < span.end)
-            for c in in_sentence
-        )
-        if past and not now:
-            return False
-        clause = self.clause[span.start]
-        personal = any(self.clause[p.start] == clause for p in self.persons)
-        return personal or not self._is_question(sentence)
-
-    def _is_question(self, sentence: int, by_mark_only: bool = False) -> bool:
-        """Ends with "?" or (unless `by_mark_only`) opens with "is/does/what...". """
-        tokens = [t for t in self.doc if self.sentence[t.i] == sentence and not t.is_space]
-        if not tokens:
-            return False
-        if "?" in tokens[-1].text:
-            return True
-        return not by_mark_only and tokens[0].lower_ in QUESTION_STARTERS
-
-
 def _char_offsets(doc: Doc, start: int, end: int) -> Tuple[int, int]:
     """Character offsets of the tokens start..end-1."""
     return doc[start].idx, doc[end - 1].idx + len(doc[end - 1])
 
 
-def _subject_of(span: _Span) -> str:
-    return SUBJECT_OTHER if span.label == OTHER else SUBJECT_SELF
-
-
-def _ends_sentence(token) -> bool:
-    return token.text in SENTENCE_END or (token.is_space and "\n" in token.text)
-
-
-def _longest_first(spans: Sequence[_Span]) -> List[_Span]:
-    """Non-overlapping spans, longest first; article conditions win ties."""
-
-    def priority(s: _Span) -> Tuple[int, int, int]:
-        return (-(s.end - s.start), 0 if s.label.startswith(KIND_ARTICLE) else 1, s.start)
-
-    kept: List[_Span] = []
-    taken: Set[int] = set()
-    for span in sorted(set(spans), key=priority):
-        if not taken.intersection(range(span.start, span.end)):
-            kept.append(span)
-            taken.update(range(span.start, span.end))
-    return sorted(kept, key=lambda s: s.start)
-
-
-def _title_before_name(doc: Doc, span: _Span, text: str) -> bool:
+def _title_before_name(doc: Doc, span: Span, text: str) -> bool:
     """ "Ms Lee": a short term written as a title before a capitalised name."""
     if span.end - span.start != 1 or span.end >= len(doc):
         return False
@@ -641,5 +376,7 @@ _CHARACTER_MAP = str.maketrans(
 
 def _normalise(text: str) -> str:
     """Lower-cases and straightens quotes without changing any character offset."""
-    lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a few characters ("İ") lower-case to two
+        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
     return lowered.translate(_CHARACTER_MAP)

@@ -12,8 +12,8 @@ classified as ``greet`` still yields a ``condition`` entity), and appends:
   ``self`` or ``other``;
 * ``uncovered_condition`` -- value: uncovered condition id (e.g. ``botox``),
   role: ``self`` or ``other``;
-* ``urgent_symptom`` -- value: symptom id (e.g. ``chest_pain``), role: ``self``
-  or ``other``; only for symptoms happening now.
+* ``urgent_symptom`` -- value: symptom id (e.g. ``chest_pain``), no role (as
+  declared in ``domain.yml``); only for symptoms happening now.
 
 Negated mentions ("I'm not pregnant") are not emitted. Each (entity, value,
 role) is emitted once per message, at its first mention.
@@ -136,6 +136,8 @@ class ContraindicationExtractor(GraphComponent, EntityExtractorMixin):
     def process(self, messages: List[Message]) -> List[Message]:
         """Appends condition entities to each message, whatever its intent.
 
+        Messages in which nothing is found are left unchanged.
+
         Returns:
             the given list of messages, with the entities appended.
         """
@@ -153,15 +155,20 @@ class ContraindicationExtractor(GraphComponent, EntityExtractorMixin):
 
     def _entities(self, text: Text) -> List[Dict[Text, Any]]:
         entities = []
-        seen: Set[Tuple[str, str, str]] = set()
+        seen: Set[Tuple[str, str, Optional[str]]] = set()
         for mention in self._detector.detect(text):
             if mention.negated:
                 continue
-            key = (ENTITY_FOR_KIND[mention.kind], mention.condition, mention.subject)
+            entity = _as_entity(mention)
+            key = (
+                entity[ENTITY_ATTRIBUTE_TYPE],
+                mention.condition,
+                entity.get(ENTITY_ATTRIBUTE_ROLE),
+            )
             if key in seen:
                 continue
             seen.add(key)
-            entities.append(_as_entity(mention))
+            entities.append(entity)
         return entities
 
     # ----------------------------------------------------------------- reload
@@ -193,10 +200,12 @@ class ContraindicationExtractor(GraphComponent, EntityExtractorMixin):
 
 
 def _as_entity(mention: ConditionMention) -> Dict[Text, Any]:
-    return {
+    entity = {
         ENTITY_ATTRIBUTE_TYPE: ENTITY_FOR_KIND[mention.kind],
         ENTITY_ATTRIBUTE_START: mention.start,
         ENTITY_ATTRIBUTE_END: mention.end,
         ENTITY_ATTRIBUTE_VALUE: mention.condition,
-        ENTITY_ATTRIBUTE_ROLE: mention.subject,
     }
+    if mention.kind != KIND_URGENT:  # urgent: one message for anyone, no role
+        entity[ENTITY_ATTRIBUTE_ROLE] = mention.subject
+    return entity

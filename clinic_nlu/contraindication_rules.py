@@ -36,7 +36,7 @@ CUE_LISTS = {
     "reassurance_phrases": True,
 }
 URGENT_CUE_LISTS = ("now_cues", "question_cues", "past_cues")
-TOP_LEVEL_KEYS = ("conditions", "uncovered", "urgent") + tuple(CUE_LISTS)
+TOP_LEVEL_KEYS = ("conditions", "uncovered", "urgent", "generic_reply") + tuple(CUE_LISTS)
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ class ContraindicationRules:
     conditions: Tuple[ConditionRule, ...]
     uncovered_reply_template: str
     urgent_reply: str
+    generic_reply: Optional[str]
     negation_cues: Tuple[str, ...]
     not_negation_cues: Tuple[str, ...]
     scope_breaks: Tuple[str, ...]
@@ -205,7 +206,9 @@ def parse_rules(data: Any, path: Union[str, Path]) -> ContraindicationRules:
     top = check.mapping(data, "top level")
     unknown = sorted(set(top) - set(TOP_LEVEL_KEYS))
     if unknown:
-        raise check.fail("top level", f"unknown section(s) {unknown}; allowed: {list(TOP_LEVEL_KEYS)}")
+        raise check.fail(
+            "top level", f"unknown section(s) {unknown}; allowed: {list(TOP_LEVEL_KEYS)}"
+        )
     for key in ("conditions", "uncovered", "urgent"):
         if key not in top:
             raise check.fail("top level", f"missing section '{key}'")
@@ -243,15 +246,22 @@ def parse_rules(data: Any, path: Union[str, Path]) -> ContraindicationRules:
         key: check.text_list(top.get(key), key, required=required)
         for key, required in CUE_LISTS.items()
     }
+    generic_reply = None
+    if top.get("generic_reply") is not None:
+        generic_reply = check.text(top["generic_reply"], "generic_reply")
 
     _check_unique(check, conditions)
-    _check_replies(check, conditions, urgent_reply, cues["reassurance_phrases"])
+    other_replies = [("urgent reply", urgent_reply)]
+    if generic_reply:
+        other_replies.append(("generic_reply", generic_reply))
+    _check_replies(check, conditions, other_replies, cues["reassurance_phrases"])
 
     return ContraindicationRules(
         path=path,
         conditions=tuple(conditions),
         uncovered_reply_template=template,
         urgent_reply=urgent_reply,
+        generic_reply=generic_reply,
         negation_cues=cues["negation_cues"],
         not_negation_cues=cues["not_negation_cues"],
         scope_breaks=cues["scope_breaks"],
@@ -290,11 +300,10 @@ def _check_unique(check: _Checker, conditions: List[ConditionRule]) -> None:
 def _check_replies(
     check: _Checker,
     conditions: List[ConditionRule],
-    urgent_reply: str,
+    other_replies: List[Tuple[str, str]],
     reassurance: Tuple[str, ...],
 ) -> None:
-    replies = [(f"reply of '{r.id}'", r.reply) for r in conditions]
-    replies.append(("urgent reply", urgent_reply))
+    replies = [(f"reply of '{r.id}'", r.reply) for r in conditions] + other_replies
     for where, reply in replies:
         found = find_phrases(reply, reassurance)
         if found:

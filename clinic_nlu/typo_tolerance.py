@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from typing import Dict, FrozenSet, Iterable, List, Optional, Set
+from typing import Container, Dict, Iterable, List, Optional, Set
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def _deletions(word: str, depth: int) -> Set[str]:
 class TypoCorrector:
     """Maps a misspelt token to the vocabulary word it most likely means."""
 
-    def __init__(self, vocabulary: Iterable[str], known_words: FrozenSet[str]) -> None:
+    def __init__(self, vocabulary: Iterable[str], known_words: Container[str]) -> None:
         """Creates the corrector.
 
         Args:

@@ -12,6 +12,7 @@ frequent confusions, training time, parse latency) to --report.
 
 import argparse
 import asyncio
+import concurrent.futures
 import json
 import os
 import statistics
@@ -62,7 +63,9 @@ def parse_all(model: Path, texts: List[str]) -> Tuple[List[Dict], List[float]]:
             results.append(await agent.parse_message(text))
             seconds.append(time.perf_counter() - started)
 
-    asyncio.run(run())
+    # In a thread of its own: the caller may already run an event loop (pytest-asyncio).
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run()).result()
     return results, seconds
 
 

@@ -80,7 +80,7 @@ def run_booking(base_url, sender, service="Forever Young membership", screening=
 
 def outbox_rows(assistant):
     with sqlite3.connect(assistant.env["CLINIC_OUTBOX_PATH"]) as connection:
-        return list(connection.execute("SELECT kind, service, state, payload FROM outbox"))
+        return list(connection.execute("SELECT kind, service, state, payload FROM requests ORDER BY created_at, rowid"))
 
 
 def test_booking_is_stored_before_it_is_confirmed(assistant):

@@ -1,0 +1,91 @@
+"""Staff edits: live without retraining or restart, a broken edit never breaks the assistant,
+and the report lists what the assistant could not answer."""
+
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import post_message
+from tests.servers import PROJECT_DIR, start_assistant
+
+pytestmark = pytest.mark.e2e
+LIVE_WITHIN_SECONDS = 2.0
+
+
+def reply_text(base_url: str, text: str) -> str:
+    replies = post_message(base_url, f"edit-{uuid.uuid4().hex}", text)
+    return " ".join(r.get("text") or "" for r in replies)
+
+
+def wait_for_reply_containing(base_url: str, question: str, needle: str, timeout: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if needle in reply_text(base_url, question):
+            return time.monotonic() - started
+        time.sleep(0.1)
+    raise AssertionError(f"{needle!r} not live within {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def editable_assistant(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("staff")
+    content = workdir / "content"
+    shutil.copytree(PROJECT_DIR / "data" / "content", content)
+    running = start_assistant(workdir, {"CLINIC_CONTENT_DIR": str(content)})
+    yield running, content
+    running.stop()
+
+
+def test_answer_edit_is_live_within_two_seconds_and_a_broken_edit_keeps_the_old_text(
+        editable_assistant):
+    assistant, content = editable_assistant
+    answers = content / "answers.yml"
+    original = answers.read_text()
+    question = "who famous has had microcurrent"
+    assert "Diana" in reply_text(assistant.base_url, question)
+
+    edited = original.replace("Princess Diana", "Princess Diana (EDITED-BY-STAFF)", 1)
+    answers.write_text(edited)
+    seconds = wait_for_reply_containing(assistant.base_url, question, "EDITED-BY-STAFF",
+                                        LIVE_WITHIN_SECONDS + 1)
+    print(f"\nsave-to-live: {seconds:.2f} s")
+    assert seconds <= LIVE_WITHIN_SECONDS
+
+    answers.write_text(edited + "\n  - id: [broken\n")
+    time.sleep(0.5)
+    assert "EDITED-BY-STAFF" in reply_text(assistant.base_url, question)
+    log = (assistant.workdir / "actions.log").read_text(errors="replace")
+    assert "answers.yml:" in log and "last good" in log
+
+    answers.write_text(original)
+    wait_for_reply_containing(assistant.base_url, question, "Diana", LIVE_WITHIN_SECONDS + 1)
+    assert "EDITED-BY-STAFF" not in reply_text(assistant.base_url, question)
+
+
+def test_contact_details_edit_is_live(editable_assistant):
+    assistant, content = editable_assistant
+    contact = content / "contact.yml"
+    original = contact.read_text()
+    contact.write_text(original.replace("phone: null", 'phone: "+1 212 555 0199"', 1))
+    try:
+        wait_for_reply_containing(assistant.base_url, "how much does it cost", "555 0199",
+                                  LIVE_WITHIN_SECONDS + 1)
+    finally:
+        contact.write_text(original)
+
+
+def test_report_lists_unanswered_questions(editable_assistant):
+    assistant, _ = editable_assistant
+    for question in ["how much does a session cost", "what do you charge for the facial",
+                     "write me a poem about the sea"]:
+        reply_text(assistant.base_url, question)
+    result = subprocess.run([sys.executable, "scripts/report.py", "--days", "1"], cwd=PROJECT_DIR,
+                            env={**assistant.env}, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "asked 2x" in result.stdout and "cost" in result.stdout, result.stdout
+    assert "poem" in result.stdout
