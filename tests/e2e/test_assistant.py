@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 # One question per topic, in words that are not in the training data, and what the reply must say.
 TOPIC_QUESTIONS = [
     ("ok but what exactly is this microcurrent thing", ["current"]),
-    ("how does the machine make my face firmer", ["probe"]),
+    ("how does microcurrent actually work on the muscles", ["probe"]),
     ("when was microcurrent first used on people", ["1748"]),
     ("will it do anything for my droopy eyebrows", ["brow"]),
     ("is the treatment painful", ["pain"]),
