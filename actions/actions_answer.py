@@ -7,6 +7,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.content import get_store
 from actions.replying import answer_latest
+from actions.submit import start_delivery
 
 
 class ActionAnswer(Action):
@@ -17,6 +18,9 @@ class ActionAnswer(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        # Requests left pending by an earlier process are delivered as soon as this process
+        # answers anything (the SDK has no start-up hook; the call is cheap after the first).
+        start_delivery()
         return answer_latest(dispatcher, tracker, get_store().get())
 
 

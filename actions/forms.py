@@ -20,7 +20,7 @@ from actions.answers import OutgoingMessage
 from actions.content import Content, get_store
 from actions.replying import (answer_latest, disclosure_events, earlier_disclosure, send_guarded,
                               turn_state)
-from actions.respond import plan_reply
+from actions.respond import intent_parts, plan_reply
 from actions.submit import submit_request
 
 logger = logging.getLogger(__name__)
@@ -72,8 +72,9 @@ class FormValidatorBase(FormValidationAction):
         turn = turn_state(tracker)
         latest = safety.disclosure_from_entities(turn.entities)
         intent, confidence = _latest_intent(tracker)
-        question = (intent in INTERRUPTING_INTENTS and confidence >= INTERRUPTION_CONFIDENCE
-                    and not fits_field)
+        parts = intent_parts(intent)
+        question = (bool(parts) and all(p in INTERRUPTING_INTENTS for p in parts)
+                    and confidence >= INTERRUPTION_CONFIDENCE and not fits_field)
         if latest.urgent or (latest.any and not fits_field) or question:
             return answer_latest(dispatcher, tracker, content), {}
         if latest.any:

@@ -19,6 +19,9 @@ FALLBACK_INTENT = "nlu_fallback"
 # the general answer to them would read as a judgement on the visitor's own case.
 ANSWERED_BY_DISCLOSURE = {"ask_safety", "ask_suitability", "inform_condition", "greet",
                           "affirm", "deny", "thank", FALLBACK_INTENT, "out_of_scope", "cancel"}
+# Asked after an earlier disclosure, these get the disclosure's replies again.
+ANSWERED_FOR_THE_DISCLOSURE = {"ask_safety", "ask_suitability", "book"}
+MULTI_INTENT_SEPARATOR = "+"
 UNANSWERED_KINDS = {"unknown"}
 
 
@@ -47,50 +50,68 @@ class Plan:
     answered_kind: Optional[str] = None
 
 
+def intent_parts(intent: Optional[str]) -> List[str]:
+    """The questions in one message: Rasa's multi-intents are named "ask_what_is+ask_price"."""
+    return [part for part in (intent or "").split(MULTI_INTENT_SEPARATOR) if part]
+
+
 def plan_reply(content: Content, turn: TurnState) -> Plan:
     """The reply to one message: urgent care, condition replies, then the answer, all guarded."""
     latest = safety.disclosure_from_entities(turn.entities)
     active = safety.merge(turn.earlier, latest)
     plan = Plan(disclosure=active)
+    parts = intent_parts(turn.intent)
     if latest.urgent:
         # One fixed message, nothing else: the visitor must act on it.
         plan.messages = [OutgoingMessage(safety.urgent_reply(content))]
         return plan
 
     if latest.any:
-        plan.messages += [OutgoingMessage(text) for text in safety.replies_for(content, latest)]
-        plan.messages[-1].buttons.append(answers.person_button(content))
-        plan.person_offered = True
-        if turn.intent not in ANSWERED_BY_DISCLOSURE:
-            _answer_question(content, turn, plan)
-    elif active.any and turn.intent in ("ask_safety", "ask_suitability", "book"):
+        _say_disclosure_replies(content, latest, plan)
+        _answer_questions(content, turn, [p for p in parts if p not in ANSWERED_BY_DISCLOSURE], plan)
+    elif active.any and set(parts) & ANSWERED_FOR_THE_DISCLOSURE:
         # "Is it safe for me?" after an earlier disclosure: answer for that disclosure.
-        plan.messages += [OutgoingMessage(text) for text in safety.replies_for(content, active)]
-        plan.messages[-1].buttons.append(answers.person_button(content))
-        plan.person_offered = True
+        _say_disclosure_replies(content, active, plan)
+        _answer_questions(content, turn, [p for p in parts if p not in ANSWERED_BY_DISCLOSURE], plan)
     else:
-        _answer_question(content, turn, plan)
+        _answer_questions(content, turn, parts, plan)
 
     if active.any:
         _guard_all(content, active, plan)
     return plan
 
 
-def _answer_question(content: Content, turn: TurnState, plan: Plan) -> None:
-    if turn.intent == FALLBACK_INTENT or turn.intent is None:
+def _say_disclosure_replies(content: Content, disclosure: safety.Disclosure, plan: Plan) -> None:
+    plan.messages += [OutgoingMessage(text) for text in safety.replies_for(content, disclosure)]
+    plan.messages[-1].buttons.append(answers.person_button(content))
+    plan.person_offered = True
+
+
+def _answer_questions(content: Content, turn: TurnState, parts: List[str], plan: Plan) -> None:
+    """Answer each question of the message (one, or two for a multi-intent)."""
+    if not parts and plan.messages:
+        return
+    if not parts or parts == [FALLBACK_INTENT]:
         _clarify(content, turn, plan)
         return
-    answer = answers.answer_for(content, turn.intent)
+    for part in parts:
+        _answer_one(content, part, plan)
+
+
+def _answer_one(content: Content, intent: str, plan: Plan) -> None:
+    answer = answers.answer_for(content, intent)
     if answer is None:
         # affirm / deny / cancel with nothing pending
-        plan.messages.append(OutgoingMessage(content.message("anything_else")))
+        if not plan.messages:
+            plan.messages.append(OutgoingMessage(content.message("anything_else")))
         return
     plan.messages += answers.render_answer(content, answer)
-    plan.answered_kind = answer.kind
+    if answer.kind == "article" or plan.answered_kind is None:
+        plan.answered_kind = answer.kind
     if answer.kind in UNANSWERED_KINDS:
         plan.person_offered = True
         plan.unanswered = "unknown"
-    elif turn.intent == "out_of_scope":
+    elif intent == "out_of_scope":
         plan.unanswered = "out_of_scope"
 
 

@@ -115,6 +115,20 @@ def evaluate(model: Path, heldout: Path = HELDOUT) -> Dict:
     return report
 
 
+def evaluate_multi_part(model: Path, path: Path = HELDOUT.with_name("multi_part.yml")) -> Dict:
+    """Messages asking two things: how often both, or at least one, of the questions are found."""
+    import yaml
+
+    items = yaml.safe_load(path.read_text())
+    results, _ = parse_all(model, [item["text"] for item in items])
+    both = one = 0
+    for item, result in zip(items, results):
+        predicted = set(result["intent"]["name"].split("+"))
+        both += predicted == set(item["intents"])
+        one += bool(predicted & set(item["intents"]))
+    return {"messages": len(items), "both_found": both, "at_least_one_found": one}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, help="train an NLU-only model with this config first")

@@ -134,3 +134,18 @@ def test_conversation_survives_a_rasa_restart_mid_form(tmp_path):
         assert "reach you" in reply.lower(), reply
     finally:
         own.stop()
+
+
+def test_disclosure_typed_in_the_middle_of_booking_makes_it_a_consultation(assistant):
+    sender = f"midform-{uuid.uuid4().hex}"
+    base = assistant.base_url
+    post_message(base, sender, "can I book an appointment")
+    post_message(base, sender, "Forever Young membership")
+    reply = text_of(post_message(base, sender, "oh wait, I should say I'm pregnant"))
+    assert "pregnan" in reply.lower() and "name" in reply.lower(), reply
+    post_message(base, sender, "Maria")
+    post_message(base, sender, "maria@example.com")
+    reply = text_of(post_message(base, sender, "Saturday morning"))
+    # The health question is not asked again: the disclosure already answered it.
+    assert "consultation" in reply.lower(), reply
+    assert outbox_rows(assistant)[-1][0] == "consultation"

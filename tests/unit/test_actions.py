@@ -134,3 +134,24 @@ def test_guard_drops_reassuring_sentences():
     guarded = safety.guard(text, content)
     assert phrase not in guarded.lower()
     assert "tones the muscles" in guarded
+
+
+async def test_two_questions_in_one_message_get_both_answers(dispatcher, tracker_for):
+    content = get_store().get()
+    events = await ActionAnswer().run(dispatcher, tracker_for("what is it and what does it cost?",
+                                                              "ask_what_is+ask_price"), {})
+    said = texts(dispatcher)
+    assert content.answer_for_intent["ask_what_is"].text in said
+    assert content.answer_for_intent["ask_price"].text in said
+    assert slot(events, "person_offered") is True
+
+
+async def test_two_questions_after_a_disclosure_answer_safety_for_the_disclosure(
+        dispatcher, tracker_for):
+    content = get_store().get()
+    tracker = tracker_for("is it safe and does it hurt?", "ask_safety+ask_experience",
+                          slots={"conditions": ["asthma"]})
+    await ActionAnswer().run(dispatcher, tracker, {})
+    said = texts(dispatcher)
+    assert safety.condition_reply(content, "asthma") in said
+    assert safety.find_reassurance(said, safety.reassurance_phrases(content)) is None
