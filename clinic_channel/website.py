@@ -28,6 +28,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from clinic_channel.limits import SlidingWindowLimiter
+from clinic_channel.reply_guard import guard_replies
 from clinic_channel.settings import WebsiteSettings, load_settings
 from clinic_channel.texts import ERROR_TRY_AGAIN, RATE_LIMITED, TOO_LONG, ChannelTexts
 
@@ -281,7 +282,8 @@ class WebsiteInput(RestInput):
         except Exception:
             logger.exception("website channel: the assistant failed for %s", sender)
         else:
-            return collector.messages
+            agent = getattr(request.app.ctx, "agent", None)
+            return await guard_replies(agent, sender, collector.messages)
         return collector.messages or [
             self._bot_text(sender, self.texts.get(ERROR_TRY_AGAIN))
         ]
