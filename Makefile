@@ -5,7 +5,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup setup-dev model run test test-fast check validate report requests requests-retry browser-deps clean
+.PHONY: help setup setup-dev model run test test-fast check validate report requests requests-retry browser-deps bench bench-smoke clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -40,6 +40,12 @@ requests: setup ## List booking / consultation / hand-off requests and their del
 
 requests-retry: setup ## Send failed requests again
 	@$(PY) scripts/requests_cli.py retry-failed
+
+bench: setup ## Benchmark ours vs the stock `rasa init` config (~20 min): docs/benchmarks.md
+	@$(PY) scripts/bench.py
+
+bench-smoke: setup ## Short benchmark run (CI, < 4 min): results/benchmarks-smoke.json
+	@$(PY) scripts/bench.py --smoke
 
 browser-deps: ## Install Debian's chromium + chromium-driver for the browser test (needs root)
 	@scripts/browser_deps.sh
