@@ -69,7 +69,7 @@ class Assistant:
         """Start the Rasa server with the trained model and wait until it answers."""
         log = self.workdir / "rasa.log"
         process = subprocess.Popen(
-            [sys.executable, "-m", "rasa", "run", "--interface", "127.0.0.1", "--port",
+            [sys.executable, "-m", "clinic_runtime", "run", "--interface", "127.0.0.1", "--port",
              str(self.rasa_port), "--model", str(MODEL), "--credentials", "credentials.yml",
              "--endpoints", "endpoints.yml"],
             cwd=PROJECT_DIR, env=self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
