@@ -71,32 +71,31 @@ def merge(earlier: Disclosure, latest: Disclosure) -> Disclosure:
     )
 
 
-def _entries(section: Any) -> List[Dict[str, Any]]:
-    """The id'd entries of a rules section (a list, or a block with an ``entries``-like list)."""
-    if isinstance(section, list):
-        return [e for e in section if isinstance(e, dict)]
-    if isinstance(section, dict):
-        for value in section.values():
-            if isinstance(value, list) and value and isinstance(value[0], dict):
-                return [e for e in value if isinstance(e, dict)]
-    return []
+def article_conditions(content: Content) -> List[Dict[str, Any]]:
+    """The article's contraindications (``conditions:`` in contraindications.yml)."""
+    return list(content.contraindications.get("conditions") or [])
 
 
-def _find(section: Any, condition_id: str) -> Optional[Dict[str, Any]]:
-    return next((e for e in _entries(section) if e.get("id") == condition_id), None)
+def uncovered_conditions(content: Content) -> List[Dict[str, Any]]:
+    """Conditions the article does not cover (``uncovered: conditions:``)."""
+    return list((content.contraindications.get("uncovered") or {}).get("conditions") or [])
+
+
+def _find(entries: List[Dict[str, Any]], condition_id: str) -> Optional[Dict[str, Any]]:
+    return next((e for e in entries if e.get("id") == condition_id), None)
 
 
 def label(content: Content, condition_id: str) -> str:
     """How the assistant names a condition category."""
-    rules = content.contraindications
-    entry = _find(rules.get("conditions"), condition_id) or _find(rules.get("uncovered"), condition_id)
+    entry = (_find(article_conditions(content), condition_id)
+             or _find(uncovered_conditions(content), condition_id))
     return str((entry or {}).get("label") or condition_id.replace("_", " "))
 
 
 def condition_reply(content: Content, condition_id: str) -> str:
     """The reply for an article contraindication (falls back to the generic one)."""
     rules = content.contraindications
-    entry = _find(rules.get("conditions"), condition_id)
+    entry = _find(article_conditions(content), condition_id)
     if entry and entry.get("reply"):
         return str(entry["reply"]).strip()
     return str(rules.get("generic_reply") or rules["urgent"]["reply"]).strip()
@@ -104,11 +103,10 @@ def condition_reply(content: Content, condition_id: str) -> str:
 
 def uncovered_reply(content: Content, condition_id: str) -> str:
     """The reply for a condition the article does not cover: no reassurance, ask a person."""
-    section = content.contraindications.get("uncovered")
-    entry = _find(section, condition_id)
+    entry = _find(uncovered_conditions(content), condition_id)
     if entry and entry.get("reply"):
         return str(entry["reply"]).strip()
-    template = section.get("reply") if isinstance(section, dict) else None
+    template = (content.contraindications.get("uncovered") or {}).get("reply")
     return str(template or "").format(label=label(content, condition_id)).strip()
 
 

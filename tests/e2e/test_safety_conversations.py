@@ -26,9 +26,8 @@ def phrases():
 def disclosure_replies():
     """Every reply the assistant gives to a disclosure: seeing one means a disclosure is active."""
     content = load_content()
-    rules = content.contraindications
-    ids = [c["id"] for c in rules["conditions"]]
-    uncovered = [c["id"] for c in safety._entries(rules["uncovered"])]
+    ids = [c["id"] for c in safety.article_conditions(content)]
+    uncovered = [c["id"] for c in safety.uncovered_conditions(content)]
     return ([safety.condition_reply(content, i) for i in ids]
             + [safety.uncovered_reply(content, i) for i in uncovered])
 
