@@ -32,6 +32,7 @@ ENV_OVERRIDES = {
     "rate_limit_messages": "CLINIC_RATE_LIMIT_MESSAGES",
     "rate_limit_window_seconds": "CLINIC_RATE_LIMIT_WINDOW_SECONDS",
     "rate_limit_ip_messages": "CLINIC_RATE_LIMIT_IP_MESSAGES",
+    "rate_limit_redis_url": "CLINIC_RATE_LIMIT_REDIS_URL",
 }
 
 
@@ -50,6 +51,8 @@ class WebsiteSettings:
         rate_limit_messages: Messages per conversation (sender id) per window.
         rate_limit_window_seconds: Length of the sliding window.
         rate_limit_ip_messages: Requests per client address per window; 0 = off.
+        rate_limit_redis_url: ``redis://host:port/db``: count the limits in Redis,
+            shared by every Rasa process (scaled setup); None = in this process.
     """
 
     cors_origins: Tuple[str, ...] = ()
@@ -57,6 +60,7 @@ class WebsiteSettings:
     rate_limit_messages: int = DEFAULT_RATE_LIMIT_MESSAGES
     rate_limit_window_seconds: float = DEFAULT_RATE_LIMIT_WINDOW_SECONDS
     rate_limit_ip_messages: int = DEFAULT_RATE_LIMIT_IP_MESSAGES
+    rate_limit_redis_url: Optional[str] = None
 
 
 def load_settings(
@@ -151,10 +155,21 @@ def _number(kind: Callable[[Any], Any], minimum: float) -> Callable[[Any, str], 
     return parse
 
 
+def _parse_redis_url(value: Any, source: str) -> Optional[str]:
+    text = str(value).strip()
+    if urlsplit(text).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError(
+            f"{source}: '{value}' is not a Redis URL; write it as redis://host:port/db, "
+            "e.g. redis://127.0.0.1:6379/1"
+        )
+    return text
+
+
 _PARSERS: Dict[str, Callable[[Any, str], Any]] = {
     "cors_origins": _parse_origins,
     "max_message_chars": _number(int, 1),
     "rate_limit_messages": _number(int, 1),
     "rate_limit_window_seconds": _number(float, 1),
     "rate_limit_ip_messages": _number(int, 0),
+    "rate_limit_redis_url": _parse_redis_url,
 }

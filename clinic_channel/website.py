@@ -23,11 +23,16 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from rasa.shared.core.constants import (
+    USER_INTENT_BACK,
+    USER_INTENT_RESTART,
+    USER_INTENT_SESSION_START,
+)
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from clinic_channel.limits import SlidingWindowLimiter
+from clinic_channel.limits import SharedWindowLimiter, SlidingWindowLimiter, allow_in_process
 from clinic_channel.reply_guard import guard_replies
 from clinic_channel.settings import WebsiteSettings, load_settings
 from clinic_channel.texts import ERROR_TRY_AGAIN, RATE_LIMITED, TOO_LONG, ChannelTexts
@@ -100,6 +105,35 @@ class WebsiteInput(RestInput):
         self.ip_limiter = SlidingWindowLimiter(
             self.settings.rate_limit_ip_messages, window, clock
         )
+        self.shared_limiters: Dict[str, SharedWindowLimiter] = {}
+        if self.settings.rate_limit_redis_url:
+            self.shared_limiters = self._shared_limiters(self.settings.rate_limit_redis_url)
+
+    def _shared_limiters(self, url: str) -> Dict[str, SharedWindowLimiter]:
+        """The sender and address limits counted in Redis (several Rasa processes)."""
+        import redis.asyncio  # only needed by the scaled setup
+
+        # Short timeouts: a Redis outage must fall back quickly, not hold the visitor.
+        client = redis.asyncio.Redis.from_url(
+            url, socket_connect_timeout=0.5, socket_timeout=0.5
+        )
+        window = self.settings.rate_limit_window_seconds
+        return {
+            "sender": SharedWindowLimiter(
+                client, "sender", self.settings.rate_limit_messages, window,
+                self.sender_limiter),
+            "address": SharedWindowLimiter(
+                client, "address", self.settings.rate_limit_ip_messages, window,
+                self.ip_limiter),
+        }
+
+    async def _wait_needed(self, kind: str, key: str) -> Optional[int]:
+        """None when ``key`` is within the ``kind`` ("sender"/"address") limit."""
+        shared = self.shared_limiters.get(kind)
+        if shared is not None:
+            return await shared.allow(key)
+        local = self.sender_limiter if kind == "sender" else self.ip_limiter
+        return await allow_in_process(local, key)
 
     # --- RestInput hooks: read the body validated by the webhook route -------------
 
@@ -208,9 +242,11 @@ class WebsiteInput(RestInput):
     ) -> HTTPResponse:
         if self.origin_allowed(request) is False:
             return _origin_refused()
+        # Behind a proxy, remote_addr is the visitor's address when Sanic trusts the
+        # proxy's X-Forwarded-For (SANIC_PROXIES_COUNT=1, docs/deploy.md).
         client = request.remote_addr or request.ip or "unknown"
-        if not self.ip_limiter.hit(client):
-            wait = self.ip_limiter.retry_after(client)
+        wait = await self._wait_needed("address", client)
+        if wait is not None:
             logger.warning("website channel: rate limit for address %s", client)
             return response.json(
                 {
@@ -228,7 +264,7 @@ class WebsiteInput(RestInput):
         sender = await self._extract_sender(request)
         if not self._extract_message(request):
             return response.json([])  # nothing to answer (empty, blanks or a bare "/")
-        if not self.sender_limiter.hit(sender):
+        if await self._wait_needed("sender", sender) is not None:
             logger.warning("website channel: rate limit for sender %s", sender)
             return response.json([self._bot_text(sender, self.texts.get(RATE_LIMITED))])
         limit = self.settings.max_message_chars
@@ -282,11 +318,23 @@ class WebsiteInput(RestInput):
         except Exception:
             logger.exception("website channel: the assistant failed for %s", sender)
         else:
-            agent = getattr(request.app.ctx, "agent", None)
-            return await guard_replies(agent, sender, collector.messages)
+            if not collector.messages and not self._expects_no_reply(request):
+                # Rasa logs and swallows a failed custom action (e.g. the action
+                # server is down) and answers nothing: the visitor must not get silence.
+                logger.error("website channel: no reply for %s; the action server may "
+                             "be unreachable", sender)
+            else:
+                agent = getattr(request.app.ctx, "agent", None)
+                return await guard_replies(agent, sender, collector.messages)
         return collector.messages or [
             self._bot_text(sender, self.texts.get(ERROR_TRY_AGAIN))
         ]
+
+    def _expects_no_reply(self, request: Request) -> bool:
+        """Rasa's own commands ("/restart", "/session_start") may answer nothing."""
+        text = self._extract_message(request)
+        silent = (USER_INTENT_RESTART, USER_INTENT_BACK, USER_INTENT_SESSION_START)
+        return text.startswith("/") and text[1:] in silent
 
     @staticmethod
     def _bot_text(sender: Text, text: Text) -> Dict[Text, Any]:

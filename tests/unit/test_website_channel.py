@@ -18,7 +18,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.run import configure_app
 from sanic import Sanic
 
-from clinic_channel.limits import SlidingWindowLimiter
+from clinic_channel.limits import SharedWindowLimiter, SlidingWindowLimiter
 from clinic_channel.settings import (
     SettingsError,
     WebsiteSettings,
@@ -46,6 +46,8 @@ class EchoAgent:
         self.received.append(message)
         if message.text == "boom":
             raise RuntimeError("the assistant broke")
+        if message.text in ("silent", "/restart"):  # e.g. the action server is down
+            return
         await message.output_channel.send_text_message(
             message.sender_id, f"echo: {message.text}"
         )
@@ -185,6 +187,16 @@ async def test_only_plain_intent_payloads_pass(server: Server, typed: str, seen:
 async def test_assistant_failure_is_a_polite_reply_not_a_500(server: Server) -> None:
     assert await server.say("boom") == [{"recipient_id": SENDER,
                                          "text": "Something went wrong."}]
+
+
+async def test_no_reply_at_all_becomes_the_try_again_text(server: Server) -> None:
+    # Rasa swallows a failed custom action (action server down) and sends nothing.
+    assert await server.say("silent") == [{"recipient_id": SENDER,
+                                           "text": "Something went wrong."}]
+
+
+async def test_rasa_commands_may_answer_nothing(server: Server) -> None:
+    assert await server.say("/restart") == []
 
 
 # --- malformed requests ------------------------------------------------------------
@@ -341,6 +353,72 @@ def test_sliding_window_frees_up_as_time_passes() -> None:
     assert not limiter.hit("a")
     now[0] = 13.0
     assert limiter.hit("a")
+
+
+class FakeRedis:
+    """Just enough of redis.asyncio.Redis for the shared limiter: INCR + EXPIRE."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.counts: Dict[str, int] = {}
+        self.fail = fail
+
+    def pipeline(self, transaction: bool = True) -> "FakeRedis._Pipe":
+        return FakeRedis._Pipe(self)
+
+    class _Pipe:
+        def __init__(self, redis: "FakeRedis") -> None:
+            self.redis, self.ops = redis, []
+
+        async def __aenter__(self) -> "FakeRedis._Pipe":
+            return self
+
+        async def __aexit__(self, *exc: Any) -> None:
+            return None
+
+        def incr(self, key: str) -> None:
+            self.ops.append(key)
+
+        def expire(self, key: str, seconds: int) -> None:
+            self.ops.append(None)
+
+        async def execute(self) -> List[Any]:
+            if self.redis.fail:
+                raise ConnectionError("Redis is down")
+            key = self.ops[0]
+            self.redis.counts[key] = self.redis.counts.get(key, 0) + 1
+            return [self.redis.counts[key], True]
+
+
+async def test_shared_limit_is_counted_once_for_every_process() -> None:
+    redis = FakeRedis()
+    now = [1000.0]
+
+    def limiter() -> SharedWindowLimiter:  # one per Rasa process, one shared Redis
+        return SharedWindowLimiter(redis, "sender", 3, 60, SlidingWindowLimiter(3, 60),
+                                   clock=lambda: now[0])
+
+    first, second = limiter(), limiter()
+    assert await first.allow("v") is None
+    assert await second.allow("v") is None
+    assert await first.allow("v") is None
+    assert await second.allow("v") == 20  # 4th in the window 960-1020: wait until 1020
+    assert await second.allow("other") is None
+    now[0] = 1021.0
+    assert await first.allow("v") is None
+
+
+async def test_shared_limit_falls_back_to_the_process_when_redis_is_down() -> None:
+    shared = SharedWindowLimiter(FakeRedis(fail=True), "sender", 1, 60,
+                                 SlidingWindowLimiter(1, 60))
+    assert await shared.allow("v") is None  # visitors are not refused by the outage
+    assert await shared.allow("v") is not None  # the in-process limit still applies
+
+
+def test_redis_url_setting_is_checked() -> None:
+    assert load_settings({"rate_limit_redis_url": "redis://127.0.0.1:6379/1"},
+                         environ={}).rate_limit_redis_url == "redis://127.0.0.1:6379/1"
+    with pytest.raises(SettingsError, match="not a Redis URL"):
+        load_settings({}, environ={"CLINIC_RATE_LIMIT_REDIS_URL": "127.0.0.1:6379"})
 
 
 def test_limiter_keeps_a_bounded_number_of_keys() -> None:
