@@ -5,7 +5,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup setup-dev model run test test-fast check validate report requests requests-retry browser-deps bench bench-smoke clean
+.PHONY: help setup setup-dev model run run-scaled test test-fast check validate report requests requests-retry system-deps bench bench-smoke clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -13,15 +13,18 @@ help: ## List the targets
 setup: ## Create .venv (Python 3.10), install pinned packages, build the offline spaCy pipeline
 	@scripts/setup.sh runtime
 
-setup-dev: ## setup + test tools (pytest, Playwright) and Debian's Chromium for the browser test
+setup-dev: ## setup + test tools (pytest, Playwright), Debian's Chromium, PostgreSQL, Redis, nginx
 	@scripts/setup.sh dev
-	@scripts/browser_deps.sh
+	@scripts/system_deps.sh
 
 model: setup ## Train the model if its training data or config changed
 	@$(PY) scripts/train.py
 
 run: model ## Set up what is missing, train if needed, start the assistant (chat page on :5005)
 	@scripts/serve.sh
+
+run-scaled: model ## Scaled setup: PostgreSQL, Redis, nginx (:8080), RASA_SERVERS=2 ACTION_SERVERS=2 (docs/deploy.md)
+	@$(PY) -m clinic_scaled run --rasa $${RASA_SERVERS:-2} --actions $${ACTION_SERVERS:-2}
 
 test: setup-dev model ## Set up what is missing and run every test
 	@$(PY) -m pytest
@@ -47,8 +50,8 @@ bench: setup ## Benchmark ours vs the stock `rasa init` config (~20 min): docs/b
 bench-smoke: setup ## Short benchmark run (CI, < 4 min): results/benchmarks-smoke.json
 	@$(PY) scripts/bench.py --smoke
 
-browser-deps: ## Install Debian's chromium + chromium-driver for the browser test (needs root)
-	@scripts/browser_deps.sh
+system-deps: ## Install Debian's chromium, chromium-driver, postgresql, redis-server, nginx (needs root)
+	@scripts/system_deps.sh
 
 clean: ## Remove the trained model and build files (keeps .venv and var/)
 	rm -rf models build .pytest_cache results

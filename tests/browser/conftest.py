@@ -19,7 +19,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 STUB_ENV = "CLINIC_BROWSER_STUB"
-MISSING_CHROMIUM = (f"{CHROMIUM} is missing: run `make browser-deps` "
+MISSING_CHROMIUM = (f"{CHROMIUM} is missing: run `make system-deps` "
                     "(apt-get install chromium chromium-driver)")
 
 
