@@ -59,6 +59,7 @@ SENDER_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Anything more ("/book{\"name\": ...}", "/greet@0.9") would let a visitor set entities
 # or confidences directly, so the slash of such text is dropped and NLU reads it.
 PLAIN_PAYLOAD = re.compile(r"/[A-Za-z0-9_-]+")
+LEADING_SLASHES = re.compile(r"^[/\s]+")
 # Bodies larger than this are refused before JSON parsing (a too-long message is far
 # smaller and gets the polite reply instead).
 MAX_BODY_BYTES = 1024 * 1024
@@ -143,7 +144,8 @@ class WebsiteInput(RestInput):
     def _extract_message(self, req: Request) -> Optional[Text]:
         text = req.ctx.website_body["message"].strip()
         if text.startswith("/") and not PLAIN_PAYLOAD.fullmatch(text):
-            return text.lstrip("/").strip()
+            # Every leading slash and blank: "/ /book{...}" must not become "/book{...}".
+            return LEADING_SLASHES.sub("", text)
         return text
 
     def _extract_input_channel(self, req: Request) -> Text:
@@ -208,6 +210,11 @@ class WebsiteInput(RestInput):
 
         @website.route("/health", methods=["GET"])
         async def health_json(request: Request) -> HTTPResponse:
+            # 503 until a model is loaded: a server that could not load its model answers
+            # every visitor "please try again", so it must not count as ready.
+            agent = getattr(request.app.ctx, "agent", None)
+            if agent is None or not agent.is_ready():
+                return response.json({"status": "no_model"}, status=503)
             return response.json({"status": "ok"})
 
         @website.route("/widget.js", methods=["GET"])

@@ -46,6 +46,7 @@ import yaml
 
 import bench_load
 import bench_report
+import bench_scaled
 from bench_cpu import ChildCpuWindow, CpuWindow
 from bench_procs import MemorySampler, Server, free_port
 
@@ -412,6 +413,14 @@ def run_schema_benchmark(quick: bool) -> Dict[str, Any]:
     return data
 
 
+def full_markdown(results: Dict[str, Any]) -> str:
+    """docs/benchmarks.md: ours vs the baseline, then the scaled setup's section."""
+    ours = results.get("systems", {}).get("ours", {}).get("latency", {})
+    best = max((level.get("throughput_msgs_per_s") or 0 for level in ours.values()), default=None)
+    scaled = bench_scaled.markdown(results.get("scaled"), best)
+    return bench_report.markdown(results) + ("\n" + scaled if scaled else "")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="short run for CI (see module doc)")
@@ -432,7 +441,7 @@ def main() -> int:
             earlier["note"] = args.note
             args.render.write_text(json.dumps(earlier, indent=2) + "\n")
         md_out = args.md_out or PROJECT_DIR / "docs/benchmarks.md"
-        md_out.write_text(bench_report.markdown(earlier))
+        md_out.write_text(full_markdown(earlier))
         print(bench_report.text_table(earlier))
         print(f"[bench] wrote {md_out} from {args.render}")
         return 0
@@ -550,6 +559,11 @@ def main() -> int:
         for system in running:
             with phase(f"action calls {system.name}"):
                 system.result["custom_actions"] = custom_actions_per_message(system)
+
+        if systems["ours"].model is not None:
+            with phase("scaled setup"):  # issue 10: 1, 2, 4 Rasa servers (bench_scaled.py)
+                results["scaled"] = bench_scaled.run(systems["ours"].model, tmp / "scaled",
+                                                     mode, say, degraded_texts())
     except KeyboardInterrupt:
         say("interrupted: stopping the servers")
         failures.append({"phase": "interrupted", "error": "interrupted (Ctrl-C / SIGTERM)"})
@@ -582,7 +596,7 @@ def main() -> int:
     json_out.parent.mkdir(parents=True, exist_ok=True)
     json_out.write_text(json.dumps(results, indent=2) + "\n")
     md_out.parent.mkdir(parents=True, exist_ok=True)
-    md_out.write_text(bench_report.markdown(results))
+    md_out.write_text(full_markdown(results))
     print()
     print(bench_report.text_table(results))
     print()

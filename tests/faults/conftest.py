@@ -5,6 +5,7 @@ A local webhook receiver stands in for the clinic's booking system.
 """
 
 import json
+import os
 import shutil
 import tempfile
 import threading
@@ -98,4 +99,5 @@ def stack(booking_system: BookingSystem) -> Iterator[ScaledStack]:
         yield stack
     finally:
         stack.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if not os.environ.get("CLINIC_FAULTS_KEEP"):  # keep logs to read after a failure
+            shutil.rmtree(workdir, ignore_errors=True)

@@ -34,7 +34,7 @@ def smoke_run(tmp_path_factory):
     result = subprocess.run(
         [sys.executable, "scripts/bench.py", "--smoke", "--json-out", str(json_out),
          "--md-out", str(md_out)],
-        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=480)
+        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=720)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     return result, json.loads(json_out.read_text()), md_out.read_text()
 
@@ -72,6 +72,16 @@ def test_smoke_json_has_every_field(smoke_run):
     for key in FIGURE_KEYS:
         row = figures[key]
         assert row["ours"] is not None and row["baseline"] is not None and row["ratio"] is not None, key
+
+
+def test_smoke_measures_the_scaled_setup(smoke_run):
+    _, data, markdown = smoke_run
+    sizes = data["scaled"]["sizes"]
+    assert sorted(sizes, key=int) == ["1", "2"]
+    for size in sizes.values():
+        assert size["best"]["throughput_msgs_per_s"] > 0 and size["rasa_peak_rss_mb"] > 0
+        assert all(level["errors"] == 0 for level in size["levels"].values())
+    assert "## Scaled setup: 1, 2 Rasa servers" in markdown
 
 
 def test_smoke_markdown_and_output(smoke_run):

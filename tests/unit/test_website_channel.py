@@ -41,6 +41,10 @@ class EchoAgent:
 
     def __init__(self) -> None:
         self.received: List[UserMessage] = []
+        self.ready = True
+
+    def is_ready(self) -> bool:
+        return self.ready
 
     async def handle_message(self, message: UserMessage) -> None:
         self.received.append(message)
@@ -451,6 +455,14 @@ async def test_widget_files_are_served(
     assert await response.read() == start.read_bytes()
     again = await server.get(path, **{"If-None-Match": response.headers["ETag"]})
     assert again.status == 304
+
+
+async def test_health_is_503_until_a_model_is_loaded(server: Server) -> None:
+    server.agent.ready = False
+    health = await server.get("/health")
+    assert health.status == 503 and await health.json() == {"status": "no_model"}
+    server.agent.ready = True
+    assert (await server.get("/health")).status == 200
 
 
 async def test_root_is_demo_page_for_browsers_and_health_for_scripts(server: Server) -> None:
