@@ -1,0 +1,217 @@
+"""Rasa's SQL tracker store with a per-process cache validated against the database.
+
+Selected in endpoints.yml (``tracker_store: type: clinic_runtime.tracker_store.CachedSQLTrackerStore``),
+Rasa's own extension point for tracker stores; every other setting is Rasa's ``SQL`` store's
+(dialect, db, url, port, username, password, ...), and the table is Rasa's ``events`` table,
+unchanged: a database written by one store can be read by the other.
+
+Why: Rasa's ``SQLTrackerStore`` rebuilds the whole conversation from the database on every
+retrieve (a query, ``json.loads`` and ``Event`` deserialisation per stored event, ~70 us each),
+and runs a counting subquery on every save. Our server retrieves twice per message (Rasa, then
+the website channel's reply guard) and saves once, so the cost grows with the conversation
+(docs/benchmarks-levers.md: measured, before/after).
+
+How it stays correct with several Rasa processes sharing one database (the scaled setup):
+
+* Every retrieve and save first asks the database for the conversation's ``(count(id),
+  max(id))`` -- one indexed query. The cache is used only if that key equals the key recorded
+  with the cached events; any row added (or removed) by another process changes it, and the
+  conversation is then read from the database exactly as Rasa does.
+* The key is read *before* the events, so a write racing with a load can only make the recorded
+  key older than the events (a later miss), never newer (a stale hit).
+* On save the new events are appended to the cached copy only when the save started from a
+  validated cache entry, no new event starts a session (``SessionStarted``: Rasa's retrieve then
+  returns the new session only, which is left to Rasa's code) and none is older than the
+  session's start. The new key is computed from the rows inserted; if another writer inserted
+  at the same time, the next validation sees a different count and reloads.
+* Cached events are kept pickled and unpickled on every retrieve, so a tracker handed to Rasa
+  never shares mutable ``Event`` objects with the cache (Rasa mutates some, e.g. entities added
+  to the latest user message).
+* Rows are assumed to be appended only, as Rasa does; deleting a conversation changes its count.
+  Editing a stored row in place (not something Rasa does) would not be noticed.
+
+It also gives a SQLite file database a connection pool (SQLAlchemy 1.4 opens a new SQLite
+connection for every session of Rasa's store: ``NullPool``) and SQLite's write-ahead log
+(``journal_mode=WAL``, still ``synchronous=FULL``: as durable as before, but a commit costs
+one sync of the log instead of the rollback journal's several, ~1.4 -> ~0.2 ms here).
+PostgreSQL keeps Rasa's engine and pool unchanged.
+"""
+
+import itertools
+import logging
+import pickle
+from collections import OrderedDict
+from typing import Any, List, NamedTuple, Optional, Text, Tuple
+
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import Event, SessionStarted
+from rasa.shared.core.trackers import DialogueStateTracker
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CACHE_CONVERSATIONS = 5000
+_KEY_SQL = sa.text("SELECT count(id), max(id) FROM events WHERE sender_id = :sender_id")
+
+Key = Tuple[int, Optional[int]]
+
+
+class _Entry(NamedTuple):
+    key: Key
+    events: Tuple[bytes, ...]  # one pickle per event of the latest session, in order
+    session_start: Optional[float]  # timestamp of the latest SessionStarted among them
+
+
+def _pickled(events: List[Event]) -> Tuple[bytes, ...]:
+    return tuple(pickle.dumps(event, protocol=pickle.HIGHEST_PROTOCOL) for event in events)
+
+
+def _session_start(events: List[Event]) -> Optional[float]:
+    starts = [e.timestamp for e in events if isinstance(e, SessionStarted)]
+    return max(starts) if starts else None
+
+
+def _sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
+
+
+class CachedSQLTrackerStore(SQLTrackerStore):
+    """``SQLTrackerStore`` plus a validated per-process cache (see the module docstring)."""
+
+    def __init__(self, *args: Any, cache_conversations: int = DEFAULT_CACHE_CONVERSATIONS,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
+            # A pool instead of SQLAlchemy 1.4's NullPool (a new connection per session).
+            url = self.engine.url
+            self.engine.dispose()
+            self.engine = sa.create_engine(url, poolclass=sa.pool.QueuePool, pool_size=5,
+                                           connect_args={"check_same_thread": False})
+            sa.event.listen(self.engine, "connect", _sqlite_wal)
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        self.cache_conversations = int(cache_conversations)
+        self._cache: "OrderedDict[Text, _Entry]" = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    # -- the cache --------------------------------------------------------------------------
+    def _key(self, connection: Any, sender_id: Text) -> Key:
+        count, max_id = connection.execute(_KEY_SQL, {"sender_id": sender_id}).one()
+        return int(count), (None if max_id is None else int(max_id))
+
+    def _remember(self, sender_id: Text, entry: _Entry) -> None:
+        if self.cache_conversations <= 0:
+            return
+        self._cache[sender_id] = entry
+        self._cache.move_to_end(sender_id)
+        while len(self._cache) > self.cache_conversations:
+            self._cache.popitem(last=False)
+
+    def _valid_entry(self, sender_id: Text, key: Key) -> Optional[_Entry]:
+        entry = self._cache.get(sender_id)
+        if entry is not None and entry.key == key:
+            self.hits += 1
+            self._cache.move_to_end(sender_id)
+            return entry
+        self.misses += 1
+        return None
+
+    # -- Rasa's interface -------------------------------------------------------------------
+    async def _retrieve(self, sender_id: Text,
+                        fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
+        if fetch_events_from_all_sessions or not self.domain:
+            return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+        with self.session_scope() as session:
+            key = self._key(session, sender_id)  # first: see the class docstring
+            entry = self._valid_entry(sender_id, key)
+            if entry is None:
+                rows = self._event_query(session, sender_id,
+                                         fetch_events_from_all_sessions=False).all()
+                data = [row.data for row in rows]
+        if entry is not None:
+            events = [pickle.loads(blob) for blob in entry.events]
+        else:
+            tracker = await self._tracker_from_rows(sender_id, data)
+            if tracker is None:
+                self._cache.pop(sender_id, None)
+                return None
+            events = list(tracker.events)
+            try:
+                self._remember(sender_id, _Entry(key, _pickled(events), _session_start(events)))
+            except Exception as error:  # an unpicklable event: just do not cache
+                logger.debug(f"Not caching conversation '{sender_id}': {error}")
+                self._cache.pop(sender_id, None)
+            return tracker
+        if not events:
+            return None
+        return DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
+
+    async def _tracker_from_rows(self, sender_id: Text,
+                                 data: List[Text]) -> Optional[DialogueStateTracker]:
+        """As Rasa's ``_retrieve`` builds the tracker from the rows' JSON."""
+        import json
+
+        events = [json.loads(item) for item in data]
+        if self.domain and events:
+            return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        return None
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's ``save`` (only new events are inserted), counting from the cache when valid."""
+        await self.stream_events(tracker)
+        sender_id = tracker.sender_id
+        with self.session_scope() as session:
+            key = self._key(session, sender_id)
+            entry = self._valid_entry(sender_id, key)
+            if entry is not None:
+                stored = len(entry.events)
+            else:
+                stored = self._event_query(session, sender_id,
+                                           fetch_events_from_all_sessions=False).count()
+            new_events = list(itertools.islice(tracker.events, stored, len(tracker.events)))
+            rows = [self._row(sender_id, event) for event in new_events]
+            session.add_all(rows)
+            session.flush()  # assigns the ids
+            new_ids = [row.id for row in rows]
+            session.commit()
+        self._after_save(sender_id, key, entry, new_events, new_ids)
+        logger.debug(f"Tracker with sender_id '{sender_id}' stored to database")
+
+    def _row(self, sender_id: Text, event: Event) -> Any:
+        """The ``events`` row for one event, exactly as Rasa's ``save`` writes it."""
+        import json
+
+        from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+        data = event.as_dict()
+        return self.SQLEvent(
+            sender_id=sender_id,
+            type_name=event.type_name,
+            timestamp=data.get("timestamp"),
+            intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            action_name=data.get("name"),
+            data=json.dumps(data),
+        )
+
+    def _after_save(self, sender_id: Text, key: Key, entry: Optional[_Entry],
+                    new_events: List[Event], new_ids: List[int]) -> None:
+        if entry is None:
+            return  # the next retrieve loads (and caches) it the way Rasa does
+        start = entry.session_start
+        if any(isinstance(e, SessionStarted) for e in new_events) or (
+                start is not None and any(e.timestamp is None or e.timestamp < start
+                                          for e in new_events)) or None in new_ids:
+            self._cache.pop(sender_id, None)  # Rasa's query decides what the session holds
+            return
+        try:
+            blobs = _pickled(new_events)
+        except Exception as error:
+            logger.debug(f"Not caching conversation '{sender_id}': {error}")
+            self._cache.pop(sender_id, None)
+            return
+        new_key = (key[0] + len(new_ids), max([i for i in [key[1], *new_ids] if i is not None],
+                                              default=None))
+        self._remember(sender_id, _Entry(new_key, entry.events + blobs, start))
