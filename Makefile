@@ -5,7 +5,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup setup-dev model run run-scaled test test-fast check validate report requests requests-retry system-deps bench bench-smoke clean
+.PHONY: help setup setup-dev model run run-scaled test test-fast check validate report requests requests-retry purge system-deps bench bench-smoke clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ requests: setup ## List booking / consultation / hand-off requests and their del
 
 requests-retry: setup ## Send failed requests again
 	@$(PY) scripts/requests_cli.py retry-failed
+
+purge: setup ## Delete data older than the retention period (90 days; DAYS=30 overrides, DRY_RUN=1 only counts)
+	@$(PY) scripts/purge.py $${DAYS:+--days $$DAYS} $${DRY_RUN:+--dry-run}
 
 bench: setup ## Benchmark ours vs the stock `rasa init` config (~20 min): docs/benchmarks.md
 	@$(PY) scripts/bench.py

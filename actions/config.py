@@ -1,4 +1,4 @@
-"""Operations settings for the request outbox and its webhook delivery.
+"""Operations settings for the request outbox, its webhook delivery and data retention.
 
 Everything an operator (not the clinic staff) sets lives here: where the outbox
 database is and how requests reach the clinic's booking system. Delivery settings
@@ -6,10 +6,22 @@ are read from the top-level ``clinic_delivery:`` key of ``endpoints.yml`` (Rasa
 ignores keys it does not know) and each one can be overridden by an environment
 variable. Nothing is read at import time; call :func:`load_delivery_settings` and
 :func:`outbox_path` when the values are needed.
+
+Storage and retention (same file, same rule: the environment wins):
+
+* :func:`database_url` -- ``CLINIC_DATABASE_URL`` or ``clinic_delivery.database_url``:
+  unset keeps the outbox and the unanswered questions in SQLite files
+  (``var/outbox.db``, ``var/unanswered.db``); a ``postgresql://`` URL puts both in
+  that database (the scaled setup).
+* :func:`retention_days` -- ``CLINIC_RETENTION_DAYS`` or ``clinic_retention.retention_days``
+  (default 90; 0 keeps everything forever).
+* :func:`tracker_store_url` -- Rasa's SQL tracker store of the same endpoints file, as a
+  SQLAlchemy URL (for the retention purge).
 """
 
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Mapping, Optional
@@ -26,6 +38,13 @@ ENDPOINTS_KEY = "clinic_delivery"
 
 ENV_OUTBOX_PATH = "CLINIC_OUTBOX_PATH"
 ENV_ENDPOINTS_PATH = "CLINIC_ENDPOINTS_PATH"
+ENV_DATABASE_URL = "CLINIC_DATABASE_URL"
+DATABASE_URL_KEY = "database_url"  # under clinic_delivery: (storage, not delivery)
+RETENTION_KEY = "clinic_retention"
+ENV_RETENTION_DAYS = "CLINIC_RETENTION_DAYS"
+DEFAULT_RETENTION_DAYS = 90
+ENV_TRACKER_DB = "CLINIC_TRACKER_DB"
+DEFAULT_TRACKER_DB = PROJECT_ROOT / "var" / "tracker.db"  # what scripts/serve.sh sets
 # Sent as "Authorization: Bearer <token>"; env only, never a YAML file beside code.
 ENV_WEBHOOK_TOKEN = "CLINIC_WEBHOOK_TOKEN"
 
@@ -125,10 +144,12 @@ def load_delivery_settings(
     raw: Dict[str, Any] = {}
     sources: Dict[str, str] = {}
     for key, value in _read_section(endpoints_path).items():
+        if key == DATABASE_URL_KEY:  # read by database_url()
+            continue
         if key not in ENV_OVERRIDES:
             raise ConfigError(
                 f"{endpoints_path}: unknown setting '{ENDPOINTS_KEY}.{key}' "
-                f"(known: {', '.join(sorted(ENV_OVERRIDES))})"
+                f"(known: {', '.join(sorted([*ENV_OVERRIDES, DATABASE_URL_KEY]))})"
             )
         raw[key] = value
         sources[key] = f"{endpoints_path}: {ENDPOINTS_KEY}.{key}"
@@ -151,8 +172,154 @@ def load_delivery_settings(
     return settings
 
 
+def database_url(
+    endpoints_path: Optional[Path] = None,
+    environ: Optional[Mapping[str, str]] = None,
+) -> Optional[str]:
+    """Return the database URL of the outbox and unanswered records, or ``None`` (SQLite files).
+
+    ``CLINIC_DATABASE_URL`` wins over ``clinic_delivery.database_url`` in endpoints.yml;
+    ``${VAR}`` in the file's value is filled from the environment, as Rasa does.
+
+    Raises:
+        ConfigError: The value is not a ``postgresql://`` or ``sqlite:///`` URL.
+    """
+    env = os.environ if environ is None else environ
+    value = env.get(ENV_DATABASE_URL, "").strip()
+    source = f"environment variable {ENV_DATABASE_URL}"
+    if not value:
+        path = _endpoints_file(endpoints_path, env)
+        raw = _read_section(path).get(DATABASE_URL_KEY)
+        value = _expand(str(raw), env, f"{path}: {ENDPOINTS_KEY}.{DATABASE_URL_KEY}").strip() \
+            if raw is not None else ""
+        source = f"{path}: {ENDPOINTS_KEY}.{DATABASE_URL_KEY}"
+    if not value:
+        return None
+    scheme = value.split("://", 1)[0].split("+", 1)[0] if "://" in value else ""
+    if scheme not in ("postgresql", "sqlite"):
+        raise ConfigError(f"{source}: expected a postgresql:// or sqlite:/// URL")
+    return value
+
+
+def retention_days(
+    endpoints_path: Optional[Path] = None,
+    environ: Optional[Mapping[str, str]] = None,
+) -> int:
+    """Return how many days conversations, delivered requests and unanswered records are kept.
+
+    ``CLINIC_RETENTION_DAYS`` wins over ``clinic_retention.retention_days`` in endpoints.yml;
+    the default is :data:`DEFAULT_RETENTION_DAYS`. ``0`` means keep forever.
+
+    Raises:
+        ConfigError: Not a whole number of days, or negative.
+    """
+    env = os.environ if environ is None else environ
+    value: Any = env.get(ENV_RETENTION_DAYS, "").strip()
+    source = f"environment variable {ENV_RETENTION_DAYS}"
+    if not value:
+        path = _endpoints_file(endpoints_path, env)
+        section = _read_mapping(path, RETENTION_KEY)
+        unknown = sorted(set(section) - {"retention_days"})
+        if unknown:
+            raise ConfigError(f"{path}: unknown setting '{RETENTION_KEY}.{unknown[0]}' "
+                              "(known: retention_days)")
+        value = section.get("retention_days")
+        source = f"{path}: {RETENTION_KEY}.retention_days"
+        if value is None:
+            return DEFAULT_RETENTION_DAYS
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ConfigError(f"{source}: expected a whole number of days, got {value!r}")
+    try:
+        days = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: expected a whole number of days, got {value!r}") from None
+    if days < 0:
+        raise ConfigError(f"{source}: must be 0 (keep forever) or more, got {value!r}")
+    return days
+
+
+def tracker_store_url(
+    endpoints_path: Optional[Path] = None,
+    environ: Optional[Mapping[str, str]] = None,
+) -> Optional[str]:
+    """Return Rasa's SQL tracker store of the endpoints file as a SQLAlchemy URL.
+
+    Recognised types: ``SQL`` and any ``...SQLTrackerStore`` class path (same settings,
+    same ``events`` table).
+
+    Mirrors how Rasa's ``SQLTrackerStore`` builds its URL from ``dialect``, ``url`` (host),
+    ``port``, ``db``, ``username``, ``password`` and ``query``; ``${VAR}`` are filled from the
+    environment. An unset ``CLINIC_TRACKER_DB`` means ``var/tracker.db``, as in
+    ``scripts/serve.sh``. Returns ``None`` when the tracker store is not Rasa's SQL store.
+
+    Raises:
+        ConfigError: The section is malformed or uses an unset variable.
+    """
+    env = os.environ if environ is None else environ
+    path = _endpoints_file(endpoints_path, env)
+    section = _read_mapping(path, "tracker_store")
+    kind = str(section.get("type", "")).strip()
+    # Rasa's "SQL", or a subclass named by its module path that keeps Rasa's `events` table
+    # (e.g. clinic_runtime.tracker_store.CachedSQLTrackerStore).
+    if kind.lower() != "sql" and not kind.endswith("SQLTrackerStore"):
+        return None
+    env = {ENV_TRACKER_DB: str(DEFAULT_TRACKER_DB), **env}
+    values = {key: _expand(str(value), env, f"{path}: tracker_store.{key}").strip()
+              for key, value in section.items() if value is not None and key != "query"}
+    dialect = values.get("dialect", "sqlite") or "sqlite"
+    database = values.get("db", "rasa.db") or "rasa.db"
+    if dialect == "sqlite":
+        return f"sqlite:///{Path(database).expanduser().resolve()}"
+    from sqlalchemy.engine import URL  # only needed here
+
+    host = values.get("url") or None
+    if host and "://" in host:  # Rasa takes a complete URL in `url` as it is
+        return host
+    port = values.get("port")
+    if host and ":" in host:  # Rasa also allows "host:port" in `url`
+        host, _, host_port = host.partition(":")
+        port = host_port or port
+    query = section.get("query") or {}
+    try:
+        return URL.create(
+            drivername=dialect,
+            username=values.get("username") or None,
+            password=values.get("password") or None,
+            host=host,
+            port=int(port) if port else None,
+            database=database,
+            query={str(k): str(v) for k, v in query.items()},
+        ).render_as_string(hide_password=False)
+    except ValueError as error:
+        raise ConfigError(f"{path}: tracker_store: {error}") from None
+
+
+def _endpoints_file(endpoints_path: Optional[Path], env: Mapping[str, str]) -> Path:
+    if endpoints_path is not None:
+        return Path(endpoints_path)
+    env_path = env.get(ENV_ENDPOINTS_PATH, "").strip()
+    return Path(env_path) if env_path else DEFAULT_ENDPOINTS_PATH
+
+
+def _expand(value: str, env: Mapping[str, str], source: str) -> str:
+    """Fill ``${VAR}`` from ``env`` (an unset variable is an error, as in Rasa)."""
+
+    def fill(match: "re.Match[str]") -> str:
+        name = match.group(1)
+        if name not in env:
+            raise ConfigError(f"{source}: uses ${{{name}}}, which is not set")
+        return env[name]
+
+    return re.sub(r"\$\{([^}]+)\}", fill, value)
+
+
 def _read_section(path: Path) -> Dict[str, Any]:
     """Return the ``clinic_delivery`` mapping of an endpoints file, or ``{}``."""
+    return _read_mapping(path, ENDPOINTS_KEY)
+
+
+def _read_mapping(path: Path, key: str) -> Dict[str, Any]:
+    """Return the mapping under top-level ``key`` of an endpoints file, or ``{}``."""
     try:
         with open(path, encoding="utf-8") as handle:
             content = yaml.safe_load(handle)
@@ -164,11 +331,11 @@ def _read_section(path: Path) -> Dict[str, Any]:
         return {}
     if not isinstance(content, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
-    section = content.get(ENDPOINTS_KEY)
+    section = content.get(key)
     if section is None:
         return {}
     if not isinstance(section, dict):
-        raise ConfigError(f"{path}: '{ENDPOINTS_KEY}' must be a mapping of settings")
+        raise ConfigError(f"{path}: '{key}' must be a mapping of settings")
     return section
 
 

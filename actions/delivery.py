@@ -175,7 +175,7 @@ class DeliveryWorker:
     """Drains due requests from the outbox into the webhook.
 
     It runs in a daemon *thread*, not an asyncio task, because:
-    sqlite3 and the POST are blocking, and a thread keeps them off the action
+    the database calls and the POST are blocking, and a thread keeps them off the action
     server's event loop that answers the chat; it does not depend on which event
     loop (Sanic's, a test's, none in the CLI) is running, so ``deliver-now`` uses
     the very same code; and a thread cut off at process exit is harmless: the
@@ -229,7 +229,7 @@ class DeliveryWorker:
                         "No webhook configured (clinic_delivery.webhook_url in "
                         "endpoints.yml or CLINIC_WEBHOOK_URL): requests stay pending "
                         "in %s for staff (scripts/requests_cli.py list).",
-                        self._outbox.path,
+                        self._outbox.location,
                     )
                 return
             if self.running:
@@ -241,7 +241,7 @@ class DeliveryWorker:
             self._thread.start()
             logger.info(
                 "Delivering outbox %s to %s every %g s.",
-                self._outbox.path,
+                self._outbox.location,
                 self._settings.webhook_host,
                 self._settings.poll_seconds,
             )

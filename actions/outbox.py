@@ -1,14 +1,21 @@
-"""SQLite outbox: every booking, consultation or hand-off request, stored durably.
+"""The outbox: every booking, consultation or hand-off request, stored durably.
 
 A request is written in one transaction *before* anyone tries to deliver it, so a
 crash, a restart or a dead webhook never loses it. Each row's ``id`` (uuid4 hex)
 is also the ``Idempotency-Key`` the receiver uses to drop duplicates.
 
-Several action-server processes may share one database file: each method opens
-its own short-lived connection (WAL mode, busy timeout), and a worker must
+Where: a SQLite file (``var/outbox.db`` or ``CLINIC_OUTBOX_PATH``) by default, or the
+``requests`` table of the database named by ``CLINIC_DATABASE_URL`` /
+``clinic_delivery.database_url`` (PostgreSQL, shared by several action servers).
+Connections come from :mod:`actions.database` (SQLAlchemy Core).
+
+Several action-server processes may share one outbox, and a worker must
 :meth:`Outbox.claim_due` a request -- a conditional UPDATE that sets a
 ``claimed_until`` lease -- before delivering it, so two workers never deliver
-the same request at the same time.
+the same request at the same time. On SQLite the claim runs in a ``BEGIN
+IMMEDIATE`` transaction (one writer at a time); on PostgreSQL the candidate rows
+are selected ``FOR UPDATE SKIP LOCKED`` (each worker takes different rows without
+waiting for the others).
 
 States::
 
@@ -19,16 +26,36 @@ States::
 
 import json
 import logging
-import sqlite3
 import threading
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Union
 
-from actions.config import outbox_path
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.exc import IntegrityError
+
+from actions import database
+from actions.config import database_url, outbox_path
+from actions.database import UtcTime
 from actions.payload import KINDS, validate_payload
 
 logger = logging.getLogger(__name__)
@@ -38,31 +65,41 @@ DELIVERED = "delivered"
 FAILED = "failed"
 STATES = (PENDING, DELIVERED, FAILED)
 
-BUSY_TIMEOUT_SECONDS = 10.0
+BUSY_TIMEOUT_SECONDS = database.BUSY_TIMEOUT_SECONDS
 DEFAULT_CLAIM_LIMIT = 20
 SCHEMA_VERSION = 1
 MAX_ERROR_CHARS = 500
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS requests (
-    id              TEXT PRIMARY KEY,
-    kind            TEXT NOT NULL
-                    CHECK (kind IN ('booking', 'consultation', 'handoff')),
-    service         TEXT,
-    payload         TEXT NOT NULL,
-    created_at      TEXT NOT NULL,
-    state           TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at TEXT NOT NULL,
-    last_error      TEXT,
-    claimed_until   TEXT,
-    claimed_by      TEXT,
-    delivered_at    TEXT,
-    updated_at      TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS requests_due ON requests (state, next_attempt_at);
-"""
-
+metadata = MetaData()
+# Same columns and constraints as the SQLite files created before PostgreSQL support.
+requests_table = Table(
+    "requests",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("service", Text),
+    Column("payload", Text, nullable=False),
+    Column("created_at", UtcTime(), nullable=False),
+    Column("state", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", UtcTime(), nullable=False),
+    Column("last_error", Text),
+    Column("claimed_until", UtcTime()),
+    Column("claimed_by", Text),
+    Column("delivered_at", UtcTime()),
+    Column("updated_at", UtcTime(), nullable=False),
+    CheckConstraint("kind IN ('booking', 'consultation', 'handoff')", name="requests_kind"),
+    CheckConstraint("state IN ('pending', 'delivered', 'failed')", name="requests_state"),
+    Index("requests_due", "state", "next_attempt_at"),
+)
+# PostgreSQL has no PRAGMA user_version: the schema version is a row here instead.
+schema_table = Table(
+    "clinic_schema",
+    metadata,
+    Column("component", Text, primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+R = requests_table.c
 
 @dataclass(frozen=True)
 class OutboxRequest:
@@ -106,73 +143,114 @@ class Outbox:
 
     Usage::
 
-        outbox = Outbox()                      # var/outbox.db or CLINIC_OUTBOX_PATH
+        outbox = Outbox()     # CLINIC_DATABASE_URL, else var/outbox.db or CLINIC_OUTBOX_PATH
         request = outbox.add("booking", {"service": "4-D Facial", ...})
         for request in outbox.claim_due(worker_id, lease_seconds=60):
             ...deliver, then mark_delivered / mark_attempt_failed / mark_failed
 
-    The file, its folder and the table are created on first use, not in
-    ``__init__``. The object holds no open connection, so one instance may be
-    used from several threads, and several instances (or processes) may share
-    one file.
+    The file (or table), its folder and the schema are created on first use, not in
+    ``__init__``. The object holds no open connection of its own (PostgreSQL
+    connections are pooled per process), so one instance may be used from several
+    threads, and several instances (or processes) may share one database.
     """
 
     def __init__(
         self,
-        path: Optional[Path] = None,
+        path: Optional[Union[Path, str]] = None,
         *,
         busy_timeout_seconds: float = BUSY_TIMEOUT_SECONDS,
     ) -> None:
-        """Create an outbox on ``path`` (default: :func:`actions.config.outbox_path`).
+        """Create an outbox (nothing is opened yet).
 
         Args:
-            path: SQLite file; its folder is created on first use.
+            path: A SQLite file, or a database URL (``postgresql://...``,
+                ``sqlite:///...``). Default: :func:`actions.config.database_url`
+                if set, else :func:`actions.config.outbox_path`.
             busy_timeout_seconds: How long to wait for another process's lock.
         """
-        self._path = Path(path) if path is not None else outbox_path()
+        if path is None:
+            path = database_url() or outbox_path()
+        if database.is_url(path):
+            self._url = str(path)
+        else:
+            self._url = database.sqlite_url(Path(path))
+        self._path = database.sqlite_file(self._url)
         self._busy_timeout = busy_timeout_seconds
         self._ready = False
         self._ready_lock = threading.Lock()
 
     @property
-    def path(self) -> Path:
-        """The SQLite file holding the requests."""
+    def path(self) -> Optional[Path]:
+        """The SQLite file holding the requests (``None`` on PostgreSQL)."""
         return self._path
 
-    def add(self, kind: str, payload: Mapping[str, Any]) -> OutboxRequest:
+    @property
+    def url(self) -> str:
+        """The database URL (may contain a password: use :attr:`location` in output)."""
+        return self._url
+
+    @property
+    def location(self) -> str:
+        """Where the requests are, safe to print: the file, or the URL without password."""
+        return database.describe(self._url)
+
+    def add(self, kind: str, payload: Mapping[str, Any],
+            request_id: Optional[str] = None) -> OutboxRequest:
         """Store a new pending request in one transaction.
 
         Args:
             kind: One of ``KINDS``.
             payload: Request fields, see :func:`actions.payload.validate_payload`.
+            request_id: The caller's id for this request (see
+                :func:`actions.submit.turn_request_id`); a request already stored under
+                it is returned as it is, so handling the same turn twice stores it once.
 
         Returns:
-            The stored request; it is on disk when this returns.
+            The stored request; it is committed when this returns.
 
         Raises:
             ValueError: Unknown kind or invalid payload (nothing is stored).
+            sqlalchemy.exc.SQLAlchemyError: The database could not store it (the
+                caller tells the visitor it was not sent).
         """
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
         clean = validate_payload(payload)
-        request_id = uuid.uuid4().hex
-        now = _iso(utc_now())
-        with self._connect() as connection, _transaction(connection):
-            connection.execute(
-                "INSERT INTO requests (id, kind, service, payload, created_at, state,"
-                " attempts, next_attempt_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
-                (
-                    request_id,
-                    kind,
-                    clean["service"],
-                    json.dumps(clean, ensure_ascii=False, sort_keys=True),
-                    now,
-                    PENDING,
-                    now,
-                    now,
-                ),
-            )
+        caller_id = request_id is not None
+        if caller_id:
+            existing = self.get(request_id)
+            if existing is not None:
+                logger.info("Request %s is already stored (the same turn was handled again).",
+                            request_id)
+                return existing
+        request_id = request_id or uuid.uuid4().hex
+        now = utc_now()
+        row = {
+            "id": request_id,
+            "kind": kind,
+            "service": clean["service"],
+            "payload": json.dumps(clean, ensure_ascii=False, sort_keys=True),
+            "created_at": now,
+            "state": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "updated_at": now,
+        }
+        attempt = {"number": 0}
+
+        def store() -> None:
+            attempt["number"] += 1
+            try:
+                with self._write() as connection:
+                    connection.execute(insert(requests_table).values(**row))
+            except IntegrityError:
+                # On the retry: the first COMMIT reached the database, its answer did not.
+                # With the caller's id: another server stored the same turn just now.
+                # Either way the request is stored once.
+                if attempt["number"] == 1 and not caller_id:
+                    raise
+
+        database.retry_once(store, "storing a request")
         logger.info("Stored %s request %s in the outbox.", kind, request_id)
         stored = self.get(request_id)
         assert stored is not None  # just committed
@@ -180,10 +258,10 @@ class Outbox:
 
     def get(self, request_id: str) -> Optional[OutboxRequest]:
         """Return one request, or ``None`` if the id is unknown."""
-        with self._connect() as connection:
+        with self._read() as connection:
             row = connection.execute(
-                "SELECT * FROM requests WHERE id = ?", (request_id,)
-            ).fetchone()
+                select(requests_table).where(R.id == request_id)
+            ).first()
         return _to_request(row) if row else None
 
     def list(self, state: Optional[str] = None) -> List[OutboxRequest]:
@@ -192,24 +270,19 @@ class Outbox:
         Raises:
             ValueError: ``state`` is not one of ``STATES``.
         """
-        with self._connect() as connection:
-            if state is None:
-                rows = connection.execute(
-                    "SELECT * FROM requests ORDER BY created_at, id"
-                ).fetchall()
-            else:
-                _check_state(state)
-                rows = connection.execute(
-                    "SELECT * FROM requests WHERE state = ? ORDER BY created_at, id",
-                    (state,),
-                ).fetchall()
+        query = select(requests_table).order_by(R.created_at, R.id)
+        if state is not None:
+            _check_state(state)
+            query = query.where(R.state == state)
+        with self._read() as connection:
+            rows = connection.execute(query).fetchall()
         return [_to_request(row) for row in rows]
 
     def counts(self) -> Dict[str, int]:
         """Return the number of requests per state (every state present)."""
-        with self._connect() as connection:
+        with self._read() as connection:
             rows = connection.execute(
-                "SELECT state, COUNT(*) FROM requests GROUP BY state"
+                select(R.state, func.count()).group_by(R.state)
             ).fetchall()
         return {**{state: 0 for state in STATES}, **{row[0]: row[1] for row in rows}}
 
@@ -218,13 +291,12 @@ class Outbox:
 
         This only reads; use :meth:`claim_due` before delivering.
         """
-        moment = _iso(now or utc_now())
-        with self._connect() as connection:
+        moment = _aware(now or utc_now())
+        with self._read() as connection:
             rows = connection.execute(
-                "SELECT * FROM requests WHERE state = ? AND next_attempt_at <= ?"
-                " AND (claimed_until IS NULL OR claimed_until <= ?)"
-                " ORDER BY next_attempt_at, created_at",
-                (PENDING, moment, moment),
+                select(requests_table)
+                .where(_due_clause(moment))
+                .order_by(R.next_attempt_at, R.created_at)
             ).fetchall()
         return [_to_request(row) for row in rows]
 
@@ -241,18 +313,13 @@ class Outbox:
             The claimed request, or ``None`` if it is not pending, not due, or
             another worker holds an unexpired lease on it.
         """
-        moment = now or utc_now()
-        with self._connect() as connection, _transaction(connection):
-            claimed = _claim_row(
-                connection, request_id, worker_id, lease_seconds, moment
-            )
-            row = (
-                connection.execute(
-                    "SELECT * FROM requests WHERE id = ?", (request_id,)
-                ).fetchone()
-                if claimed
-                else None
-            )
+        moment = _aware(now or utc_now())
+        with self._write() as connection:
+            if not _claim_row(connection, request_id, worker_id, lease_seconds, moment):
+                return None
+            row = connection.execute(
+                select(requests_table).where(R.id == request_id)
+            ).first()
         return _to_request(row) if row else None
 
     def claim_due(
@@ -264,9 +331,9 @@ class Outbox:
     ) -> List[OutboxRequest]:
         """Reserve up to ``limit`` due requests for ``worker_id``.
 
-        Runs as one ``BEGIN IMMEDIATE`` transaction (one writer at a time across
-        processes) and each row is taken with a conditional UPDATE, so a request
-        is never handed to two workers while a lease on it is running.
+        Runs as one write transaction and each row is taken with a conditional
+        UPDATE, so a request is never handed to two workers while a lease on it is
+        running.
 
         Args:
             worker_id: Who holds the lease (for diagnosis).
@@ -277,30 +344,32 @@ class Outbox:
         Returns:
             The claimed requests, oldest due first.
         """
-        moment = now or utc_now()
-        iso_now = _iso(moment)
-        with self._connect() as connection, _transaction(connection):
-            ids = [
-                row[0]
-                for row in connection.execute(
-                    "SELECT id FROM requests WHERE state = ? AND next_attempt_at <= ?"
-                    " AND (claimed_until IS NULL OR claimed_until <= ?)"
-                    " ORDER BY next_attempt_at, created_at LIMIT ?",
-                    (PENDING, iso_now, iso_now, limit),
-                )
-            ]
+        moment = _aware(now or utc_now())
+        # Backend-specific on purpose: FOR UPDATE SKIP LOCKED is how PostgreSQL lets
+        # several workers claim at once without waiting on, or double-taking, each
+        # other's rows. SQLAlchemy renders nothing for it on SQLite, whose BEGIN
+        # IMMEDIATE already makes every claim run alone.
+        candidates = (
+            select(R.id)
+            .where(_due_clause(moment))
+            .order_by(R.next_attempt_at, R.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        with self._write() as connection:
+            ids = [row[0] for row in connection.execute(candidates)]
             claimed = [
                 request_id
                 for request_id in ids
                 if _claim_row(connection, request_id, worker_id, lease_seconds, moment)
             ]
-            rows = [
-                connection.execute(
-                    "SELECT * FROM requests WHERE id = ?", (request_id,)
-                ).fetchone()
-                for request_id in claimed
-            ]
-        return [_to_request(row) for row in rows]
+            rows = {
+                row.id: row
+                for row in connection.execute(
+                    select(requests_table).where(R.id.in_(claimed))
+                )
+            } if claimed else {}
+        return [_to_request(rows[request_id]) for request_id in claimed]
 
     def mark_delivered(self, request_id: str) -> bool:
         """Record a successful attempt; the request is delivered for good.
@@ -308,12 +377,18 @@ class Outbox:
         Returns:
             ``True`` if the request was pending (or failed) and is now delivered.
         """
-        now = _iso(utc_now())
+        now = utc_now()
         return self._update(
-            "UPDATE requests SET state = ?, attempts = attempts + 1, delivered_at = ?,"
-            " claimed_until = NULL, claimed_by = NULL, updated_at = ?"
-            " WHERE id = ? AND state != ?",
-            (DELIVERED, now, now, request_id, DELIVERED),
+            update(requests_table)
+            .where(R.id == request_id, R.state != DELIVERED)
+            .values(
+                state=DELIVERED,
+                attempts=R.attempts + 1,
+                delivered_at=now,
+                claimed_until=None,
+                claimed_by=None,
+                updated_at=now,
+            )
         )
 
     def mark_attempt_failed(
@@ -337,17 +412,16 @@ class Outbox:
             ``True`` if a pending request was updated.
         """
         return self._update(
-            "UPDATE requests SET attempts = attempts + 1, last_error = ?,"
-            " next_attempt_at = ?, claimed_until = NULL, claimed_by = NULL,"
-            " updated_at = ? WHERE id = ? AND state = ?" + _owner_clause(worker_id),
-            (
-                _short(error),
-                _iso(next_attempt_at),
-                _iso(utc_now()),
-                request_id,
-                PENDING,
-                *_owner_args(worker_id),
-            ),
+            update(requests_table)
+            .where(R.id == request_id, R.state == PENDING, *_owner_clause(worker_id))
+            .values(
+                attempts=R.attempts + 1,
+                last_error=_short(error),
+                next_attempt_at=_aware(next_attempt_at),
+                claimed_until=None,
+                claimed_by=None,
+                updated_at=utc_now(),
+            )
         )
 
     def mark_failed(
@@ -361,17 +435,16 @@ class Outbox:
             ``True`` if a pending request was updated.
         """
         return self._update(
-            "UPDATE requests SET state = ?, attempts = attempts + 1, last_error = ?,"
-            " claimed_until = NULL, claimed_by = NULL, updated_at = ?"
-            " WHERE id = ? AND state = ?" + _owner_clause(worker_id),
-            (
-                FAILED,
-                _short(error),
-                _iso(utc_now()),
-                request_id,
-                PENDING,
-                *_owner_args(worker_id),
-            ),
+            update(requests_table)
+            .where(R.id == request_id, R.state == PENDING, *_owner_clause(worker_id))
+            .values(
+                state=FAILED,
+                attempts=R.attempts + 1,
+                last_error=_short(error),
+                claimed_until=None,
+                claimed_by=None,
+                updated_at=utc_now(),
+            )
         )
 
     def retry_failed(self) -> int:
@@ -382,119 +455,144 @@ class Outbox:
         Returns:
             How many requests were reset.
         """
-        now = _iso(utc_now())
-        with self._connect() as connection, _transaction(connection):
-            cursor = connection.execute(
-                "UPDATE requests SET state = ?, attempts = 0, next_attempt_at = ?,"
-                " claimed_until = NULL, claimed_by = NULL, updated_at = ?"
-                " WHERE state = ?",
-                (PENDING, now, now, FAILED),
-            )
-            count = cursor.rowcount
+        now = utc_now()
+        with self._write() as connection:
+            count = connection.execute(
+                update(requests_table)
+                .where(R.state == FAILED)
+                .values(
+                    state=PENDING,
+                    attempts=0,
+                    next_attempt_at=now,
+                    claimed_until=None,
+                    claimed_by=None,
+                    updated_at=now,
+                )
+            ).rowcount
         if count:
             logger.info("Reset %d failed request(s) to pending.", count)
         return count
 
-    def _update(self, sql: str, parameters: tuple) -> bool:
-        with self._connect() as connection, _transaction(connection):
-            return connection.execute(sql, parameters).rowcount == 1
+    def purge_delivered(self, before: datetime, *, dry_run: bool = False) -> int:
+        """Delete delivered requests whose delivery is older than ``before`` (retention).
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        self._ensure_schema()
-        connection = self._open()
-        try:
-            yield connection
-        finally:
-            connection.close()
+        Pending and failed requests are never deleted, however old: they have not
+        reached the clinic yet.
 
-    def _open(self) -> sqlite3.Connection:
-        # isolation_level=None: we issue BEGIN IMMEDIATE / COMMIT ourselves.
-        connection = sqlite3.connect(
-            str(self._path), timeout=self._busy_timeout, isolation_level=None
-        )
-        connection.row_factory = sqlite3.Row
-        connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-        # FULL: a committed request survives a power cut, not only a crash.
-        connection.execute("PRAGMA synchronous = FULL")
-        return connection
+        Returns:
+            How many requests were (or, with ``dry_run``, would be) deleted.
+        """
+        old = and_(R.state == DELIVERED, R.delivered_at < _aware(before))
+        if dry_run:
+            with self._read() as connection:
+                return connection.execute(
+                    select(func.count()).select_from(requests_table).where(old)
+                ).scalar_one()
+        with self._write() as connection:
+            return connection.execute(delete(requests_table).where(old)).rowcount
 
-    def _ensure_schema(self) -> None:
+    def _update(self, statement: Any) -> bool:
+        with self._write() as connection:
+            return connection.execute(statement).rowcount == 1
+
+    def _engine(self) -> Engine:
+        engine = database.engine_for(self._url, self._busy_timeout)
+        self._ensure_schema(engine)
+        return engine
+
+    def _write(self) -> Any:
+        return database.write(self._engine())
+
+    def _read(self) -> Any:
+        return database.read(self._engine())
+
+    def _ensure_schema(self, engine: Engine) -> None:
         if self._ready:
             return
         with self._ready_lock:
             if self._ready:
                 return
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            connection = self._open()
-            try:
-                mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                if str(mode).lower() != "wal":
-                    logger.warning(
-                        "Outbox %s runs in journal mode %r, not WAL "
-                        "(network file system?); it still works, with more locking.",
-                        self._path,
-                        mode,
-                    )
-                with _transaction(connection):
-                    for statement in filter(None, map(str.strip, _SCHEMA.split(";"))):
-                        connection.execute(statement)
-                    version = connection.execute("PRAGMA user_version").fetchone()[0]
-                    if version == 0:
-                        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                    elif version > SCHEMA_VERSION:
-                        raise RuntimeError(
-                            f"{self._path} has outbox schema {version}; this code "
-                            f"knows up to {SCHEMA_VERSION}"
-                        )
-            finally:
-                connection.close()
+            database.retry_once(lambda: _create_schema(engine), "creating the outbox schema")
             self._ready = True
 
 
-@contextmanager
-def _transaction(connection: sqlite3.Connection) -> Iterator[None]:
-    """Run the block in one write transaction; roll back on any error."""
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")
+def _create_schema(engine: Engine) -> None:
+    """Create the table once, whichever process gets there first; check its version."""
+    if engine.dialect.name == "sqlite":
+        raw = engine.raw_connection()  # outside any transaction, as SQLite requires
+        try:
+            cursor = raw.cursor()
+            mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            cursor.close()
+        finally:
+            raw.close()
+        if str(mode).lower() != "wal":
+            logger.warning(
+                "Outbox %s runs in journal mode %r, not WAL (network file system?); "
+                "it still works, with more locking.",
+                database.describe(str(engine.url)),
+                mode,
+            )
+        with database.write(engine) as connection:
+            requests_table.create(connection, checkfirst=True)
+            version = connection.exec_driver_sql("PRAGMA user_version").scalar()
+            if version == 0:
+                connection.exec_driver_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            _check_version(engine, version)
+        return
+    with database.write(engine) as connection:
+        # PostgreSQL: CREATE TABLE IF NOT EXISTS is not safe against a second action
+        # server doing the same at the same moment; a transaction-scoped advisory lock
+        # makes the creators take turns.
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('clinic_schema'))"))
+        metadata.create_all(connection, tables=[requests_table, schema_table], checkfirst=True)
+        version = connection.execute(
+            select(schema_table.c.version).where(schema_table.c.component == "outbox")
+        ).scalar()
+        if version is None:
+            connection.execute(
+                insert(schema_table).values(component="outbox", version=SCHEMA_VERSION)
+            )
+        _check_version(engine, version or 0)
+
+
+def _check_version(engine: Engine, version: int) -> None:
+    if version > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"{database.describe(str(engine.url))} has outbox schema {version}; this code "
+            f"knows up to {SCHEMA_VERSION}"
+        )
+
+
+def _due_clause(moment: datetime) -> Any:
+    return and_(
+        R.state == PENDING,
+        R.next_attempt_at <= moment,
+        or_(R.claimed_until.is_(None), R.claimed_until <= moment),
+    )
 
 
 def _claim_row(
-    connection: sqlite3.Connection,
+    connection: Connection,
     request_id: str,
     worker_id: str,
     lease_seconds: float,
     now: datetime,
 ) -> bool:
-    iso_now = _iso(now)
-    cursor = connection.execute(
-        "UPDATE requests SET claimed_until = ?, claimed_by = ?, updated_at = ?"
-        " WHERE id = ? AND state = ? AND next_attempt_at <= ?"
-        " AND (claimed_until IS NULL OR claimed_until <= ?)",
-        (
-            _iso(now + timedelta(seconds=lease_seconds)),
-            worker_id,
-            iso_now,
-            request_id,
-            PENDING,
-            iso_now,
-            iso_now,
-        ),
+    result = connection.execute(
+        update(requests_table)
+        .where(R.id == request_id, _due_clause(now))
+        .values(
+            claimed_until=now + timedelta(seconds=lease_seconds),
+            claimed_by=worker_id,
+            updated_at=now,
+        )
     )
-    return cursor.rowcount == 1
+    return result.rowcount == 1
 
 
-def _owner_clause(worker_id: Optional[str]) -> str:
-    return "" if worker_id is None else " AND claimed_by = ?"
-
-
-def _owner_args(worker_id: Optional[str]) -> tuple:
-    return () if worker_id is None else (worker_id,)
+def _owner_clause(worker_id: Optional[str]) -> tuple:
+    return () if worker_id is None else (R.claimed_by == worker_id,)
 
 
 def _check_state(state: str) -> None:
@@ -503,32 +601,28 @@ def _check_state(state: str) -> None:
 
 
 def _short(error: str) -> str:
-    text = " ".join(str(error).split())
-    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
+    text_ = " ".join(str(error).split())
+    return text_ if len(text_) <= MAX_ERROR_CHARS else text_[: MAX_ERROR_CHARS - 1] + "…"
 
 
-def _iso(moment: datetime) -> str:
-    """Format an aware datetime as fixed-width UTC ISO text (sorts as text)."""
+def _aware(moment: datetime) -> datetime:
+    """Refuse naive times before they reach SQL (they would be ambiguous)."""
     if moment.tzinfo is None:
         raise ValueError("outbox times must be timezone-aware")
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return moment.astimezone(timezone.utc)
 
 
-def _parse(text: Optional[str]) -> Optional[datetime]:
-    return datetime.fromisoformat(text) if text else None
-
-
-def _to_request(row: sqlite3.Row) -> OutboxRequest:
+def _to_request(row: Row) -> OutboxRequest:
     return OutboxRequest(
-        id=row["id"],
-        kind=row["kind"],
-        service=row["service"],
-        payload=json.loads(row["payload"]),
-        created_at=datetime.fromisoformat(row["created_at"]),
-        state=row["state"],
-        attempts=row["attempts"],
-        next_attempt_at=datetime.fromisoformat(row["next_attempt_at"]),
-        last_error=row["last_error"],
-        claimed_until=_parse(row["claimed_until"]),
-        delivered_at=_parse(row["delivered_at"]),
+        id=row.id,
+        kind=row.kind,
+        service=row.service,
+        payload=json.loads(row.payload),
+        created_at=row.created_at,
+        state=row.state,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_error=row.last_error,
+        claimed_until=row.claimed_until,
+        delivered_at=row.delivered_at,
     )

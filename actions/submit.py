@@ -1,19 +1,22 @@
 """The one call actions make to hand a request to the clinic: :func:`submit_request`.
 
 It stores the request in this process's outbox (so it is never lost) and makes
-sure this process's delivery worker is running and awake. Everything is created
-on first use; importing this module does nothing.
+sure this process's delivery worker is running and awake. :func:`start_delivery`
+also starts this process's daily retention purge (:mod:`actions.retention`).
+Everything is created on first use; importing this module does nothing.
 """
 
+import hashlib
 import logging
 import os
 import threading
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 from actions.config import ConfigError, load_delivery_settings
 from actions.delivery import DeliveryWorker, WebhookDeliverer
 from actions.outbox import Outbox, OutboxRequest
+from actions.retention import start_daily_purge, stop_daily_purge
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +35,27 @@ _state_lock = threading.Lock()
 _state = _ProcessState()
 
 
-def submit_request(kind: str, payload: Mapping[str, Any]) -> OutboxRequest:
+def turn_request_id(sender_id: str, events: Sequence[Mapping[str, Any]], kind: str) -> str:
+    """The same request id each time the same visitor turn is handled.
+
+    A turn can be handled twice: a Rasa server dies (or the database fails) after the action
+    stored the request but before the conversation was saved, and the visitor's message is
+    sent again (by nginx or the visitor's "try again"). The conversation as saved before the
+    turn is the same both times, so the id comes from it: the conversation id, the time of
+    the last event before the visitor's latest message, and the kind of request.
+    """
+    anchor = "start"
+    for index in range(len(events) - 1, -1, -1):
+        if events[index].get("event") == "user":
+            if index > 0:
+                anchor = repr(events[index - 1].get("timestamp"))
+            break
+    digest = hashlib.sha256(f"{sender_id}|{anchor}|{kind}".encode("utf-8"))
+    return digest.hexdigest()[:32]
+
+
+def submit_request(kind: str, payload: Mapping[str, Any],
+                   request_id: Optional[str] = None) -> OutboxRequest:
     """Store a booking, consultation or hand-off request and start delivering it.
 
     The request is committed to the outbox before this returns, whatever happens
@@ -42,13 +65,16 @@ def submit_request(kind: str, payload: Mapping[str, Any]) -> OutboxRequest:
         kind: ``booking``, ``consultation`` or ``handoff``.
         payload: Fields listed in :data:`actions.payload.PAYLOAD_FIELDS`.
 
+        request_id: :func:`turn_request_id` for this turn, so that handling the turn
+            again returns the stored request instead of storing a second one.
+
     Returns:
         The stored request; ``request.id`` is its reference and idempotency key.
 
     Raises:
         ValueError: Unknown kind or invalid payload (nothing stored).
     """
-    request = shared_outbox().add(kind, payload)
+    request = shared_outbox().add(kind, payload, request_id=request_id)
     try:
         worker = start_delivery()
         if worker is not None:
@@ -74,7 +100,18 @@ def start_delivery() -> Optional[DeliveryWorker]:
         The worker, or ``None`` if the delivery settings are broken (logged once).
         With no webhook the worker exists but only logs one info line.
     """
-    outbox = shared_outbox()
+    try:
+        outbox = shared_outbox()
+    except ConfigError as error:  # e.g. a malformed CLINIC_DATABASE_URL: answers go on
+        with _state_lock:
+            if _state.broken is None:
+                logger.error("Delivery is off: %s.", error)
+            _state.broken = str(error)
+        return None
+    try:
+        start_daily_purge()  # once per process; the first run waits a minute
+    except Exception:  # housekeeping must never stop an answer or a request
+        logger.exception("The daily retention purge did not start.")
     with _state_lock:
         if _state.broken is not None:
             return None
@@ -87,7 +124,7 @@ def start_delivery() -> Optional[DeliveryWorker]:
                 logger.error(
                     "Delivery is off: %s. Requests stay pending in %s.",
                     error,
-                    outbox.path,
+                    outbox.location,
                 )
                 return None
             worker = DeliveryWorker(
@@ -109,6 +146,7 @@ def stop_delivery(timeout_seconds: float = 10.0) -> None:
         _reset(pid=None)
     if worker is not None:
         worker.stop(timeout_seconds)
+    stop_daily_purge(timeout_seconds)
 
 
 def _forget_parent_process_state() -> None:

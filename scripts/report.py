@@ -3,6 +3,7 @@
 Groups similar wordings together (so "how much is it" and "how much does it cost?" count as one
 question), most frequent first, for a period (default the last 30 days). Staff then add or improve
 an answer and mark the entries handled: `make report MARK="12 13 14"`.
+The records are in var/unanswered.db, or in the database of CLINIC_DATABASE_URL when that is set.
 """
 
 import argparse
@@ -77,7 +78,7 @@ def main() -> int:
     since = datetime.date.today() - datetime.timedelta(days=args.days)
     rows = unanswered.entries(since=since)
     print(f"Questions without an answer since {since} ({len(rows)} messages,"
-          f" database {unanswered.db_path()}):\n")
+          f" database {unanswered.location()}):\n")
     if not rows:
         print("  none -- nothing to add.")
         return 0

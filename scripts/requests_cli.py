@@ -7,9 +7,10 @@ Usage::
     python scripts/requests_cli.py retry-failed     # failed -> pending, attempts reset
     python scripts/requests_cli.py deliver-now      # one delivery pass, then exit
 
-The outbox file is ``var/outbox.db`` unless ``CLINIC_OUTBOX_PATH`` says
-otherwise; webhook settings come from ``endpoints.yml`` / ``CLINIC_WEBHOOK_URL``
-(see docs/webhook.md).
+The outbox is the database named by ``CLINIC_DATABASE_URL`` (or
+``clinic_delivery.database_url`` in endpoints.yml) if set, else the SQLite file
+``var/outbox.db`` (or ``CLINIC_OUTBOX_PATH``); webhook settings come from
+``endpoints.yml`` / ``CLINIC_WEBHOOK_URL`` (see docs/webhook.md).
 """
 
 import argparse
@@ -90,7 +91,7 @@ def _list(outbox: "Outbox", state: Optional[str]) -> int:
     counts = outbox.counts()
     print(
         f"\n{counts['pending']} pending, {counts['delivered']} delivered, "
-        f"{counts['failed']} failed  ({outbox.path})"
+        f"{counts['failed']} failed  ({outbox.location})"
     )
     return 0
 

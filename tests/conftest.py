@@ -11,6 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.content import load_content, domain_intents
 from tests.servers import MODEL, start_assistant
+# PostgreSQL for the storage tests: a throwaway cluster, and the sqlite/postgresql parametrization.
+from tests.pg_fixture import postgres_server, storage_backend  # noqa: F401
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 

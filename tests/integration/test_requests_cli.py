@@ -1,4 +1,7 @@
-"""Tests for scripts/requests_cli.py, run as staff run it: a separate process."""
+"""Tests for scripts/requests_cli.py, run as staff run it: a separate process.
+
+Every test runs twice: outbox in a SQLite file, and in PostgreSQL (``storage_backend``).
+"""
 
 import json
 import os
@@ -9,28 +12,32 @@ from typing import Dict, Iterator
 
 import pytest
 
-from actions.config import ENV_OVERRIDES, ENV_WEBHOOK_TOKEN
+from actions.config import ENV_DATABASE_URL, ENV_OVERRIDES, ENV_WEBHOOK_TOKEN
 from actions.outbox import DELIVERED, FAILED, PENDING, Outbox
+from tests.pg_fixture import StorageBackend
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = PROJECT_ROOT / "scripts" / "requests_cli.py"
 
 
 @pytest.fixture
-def cli_env(tmp_path: Path) -> Iterator[Dict[str, str]]:
+def cli_env(tmp_path: Path, storage_backend: StorageBackend) -> Iterator[Dict[str, str]]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in ENV_OVERRIDES.values() and key != ENV_WEBHOOK_TOKEN
+        if key not in ENV_OVERRIDES.values()
+        and key not in (ENV_WEBHOOK_TOKEN, ENV_DATABASE_URL)
     }
     env["CLINIC_OUTBOX_PATH"] = str(tmp_path / "outbox.db")
+    env.update(storage_backend.env(storage_backend.target(tmp_path, "outbox.db"),
+                                   "CLINIC_OUTBOX_PATH"))
     env["CLINIC_ENDPOINTS_PATH"] = str(tmp_path / "no-endpoints.yml")
     yield env
 
 
 @pytest.fixture
 def outbox(cli_env: Dict[str, str]) -> Outbox:
-    return Outbox(Path(cli_env["CLINIC_OUTBOX_PATH"]))
+    return Outbox(cli_env.get(ENV_DATABASE_URL) or Path(cli_env["CLINIC_OUTBOX_PATH"]))
 
 
 def run(env: Dict[str, str], *args: str) -> subprocess.CompletedProcess:
