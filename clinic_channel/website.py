@@ -333,9 +333,10 @@ class WebsiteInput(RestInput):
             else:
                 agent = getattr(request.app.ctx, "agent", None)
                 return await guard_replies(agent, sender, collector.messages)
-        return collector.messages or [
-            self._bot_text(sender, self.texts.get(ERROR_TRY_AGAIN))
-        ]
+        # After a failure nothing of the turn was saved (e.g. the database went away while
+        # saving), so replies already produced are dropped: the visitor sends the message
+        # again, and it is handled, and saved, in full.
+        return [self._bot_text(sender, self.texts.get(ERROR_TRY_AGAIN))]
 
     def _expects_no_reply(self, request: Request) -> bool:
         """Rasa's own commands ("/restart", "/session_start") may answer nothing."""

@@ -191,6 +191,34 @@ def test_redis_restart_gives_try_again_then_recovers_by_itself(stack: ScaledStac
           f"answering again {result['recovered_s']} s after it restarted")
 
 
+def test_postgresql_restart_mid_load_loses_no_turn(stack: ScaledStack) -> None:
+    assert stack.postgres is not None
+    visitor = Visitor(stack.url)
+    run = uuid.uuid4().hex[:8]
+    questions = ["hi", "what is microcurrent?", "does it hurt?", "how long do results last?",
+                 "who is it for?", "is there any downtime?", "thanks!"]
+    senders = [f"pgload-{run}-{n}" for n in range(8)]
+    restarted = threading.Event()
+
+    def converse(sender: str) -> None:
+        for text in questions:
+            visitor.ask(sender, text, attempts=60)
+            if visitor.turns >= 16 and not restarted.is_set():
+                restarted.set()
+                stack.postgres.stop()  # mid-load; the other visitors keep sending
+                time.sleep(2)
+                stack.postgres.start().wait_ready(60)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(converse, senders))
+    assert restarted.is_set()
+    # Every visitor message is in PostgreSQL exactly once, in order, despite the outage.
+    for sender in senders:
+        assert user_texts(stack, sender) == questions, sender
+    print(f"\nPostgreSQL restarted mid-load: {visitor.turns} turns answered, "
+          f"{visitor.retries} 'try again' retries, 0 lost, 0 recorded twice")
+
+
 def test_one_action_server_down_is_invisible(stack: ScaledStack) -> None:
     visitor = Visitor(stack.url)
     sender = f"one-actions-{uuid.uuid4().hex[:8]}"

@@ -50,6 +50,9 @@ class EchoAgent:
         self.received.append(message)
         if message.text == "boom":
             raise RuntimeError("the assistant broke")
+        if message.text == "half":  # answered, then saving the conversation failed
+            await message.output_channel.send_text_message(message.sender_id, "echo: half")
+            raise RuntimeError("the database went away")
         if message.text in ("silent", "/restart"):  # e.g. the action server is down
             return
         await message.output_channel.send_text_message(
@@ -190,6 +193,12 @@ async def test_only_plain_intent_payloads_pass(server: Server, typed: str, seen:
 
 async def test_assistant_failure_is_a_polite_reply_not_a_500(server: Server) -> None:
     assert await server.say("boom") == [{"recipient_id": SENDER,
+                                         "text": "Something went wrong."}]
+
+
+async def test_a_turn_that_failed_after_answering_asks_to_try_again(server: Server) -> None:
+    # The turn was not saved: showing its answer would make the next message out of step.
+    assert await server.say("half") == [{"recipient_id": SENDER,
                                          "text": "Something went wrong."}]
 
 
