@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
 from clinic_scaled import packages, postgres
-from clinic_scaled.processes import ServerProcess, free_port, http_ok, port_open
+from clinic_scaled.processes import ServerProcess, free_ports, http_ok, port_open
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MODEL = PROJECT_DIR / "models" / "clinic-assistant.tar.gz"
@@ -52,9 +52,9 @@ class Ports:
     @classmethod
     def free(cls, rasa_servers: int, action_servers: int) -> "Ports":
         """Free ports, for tests and the benchmark."""
-        return cls(front=free_port(), actions_front=free_port(), postgres=free_port(),
-                   redis=free_port(), rasa=[free_port() for _ in range(rasa_servers)],
-                   actions=[free_port() for _ in range(action_servers)])
+        ports = free_ports(4 + rasa_servers + action_servers)
+        return cls(front=ports[0], actions_front=ports[1], postgres=ports[2], redis=ports[3],
+                   rasa=ports[4:4 + rasa_servers], actions=ports[4 + rasa_servers:])
 
 
 class ScaledStack:
@@ -170,13 +170,10 @@ class ScaledStack:
     # --- the servers --------------------------------------------------------------------
 
     def _start_postgres(self) -> None:
-        program = self.programs["postgresql"]
-        data_dir = self.workdir / "postgresql"
-        postgres.init_cluster(program, data_dir)
-        self.postgres = postgres.server(program, data_dir, self.ports.postgres,
+        self.postgres = postgres.server(self.workdir / "postgresql", self.ports.postgres,
                                         self.logs / "postgresql.log")
         self.postgres.start().wait_ready(60)
-        postgres.ensure_database(program, data_dir, self.ports.postgres)
+        postgres.ensure_database(self.ports.postgres)
 
     def _redis_process(self) -> ServerProcess:
         data_dir = self.workdir / "redis"

@@ -7,9 +7,15 @@ API (import it as ``scripts.pg_local`` from the project root, or run it as a scr
     stop(data_dir)                   # -> True if a server was running and is now stopped
     create_database(port, "name")    # -> URL of a new empty database owned by role clinic
     bin_dir()                        # -> Path of initdb/pg_ctl/postgres, or PostgresMissing
+    init_cluster(bin_dir(), data_dir)          # initdb + local-only settings (start() calls it)
+    ensure_role_and_database(port, timeout)    # the clinic role and database (start() calls it)
+    as_service_user(command)                   # runuser -u postgres -- command, when root
 
     python scripts/pg_local.py start DIR PORT   # prints "PID URL"
     python scripts/pg_local.py stop DIR
+
+clinic_scaled/postgres.py runs the same cluster as a foreground child instead (the scaled
+setup's supervisor and fault tests crash and restart it), with the three functions above.
 
 ``data_dir`` is the cluster's data directory (PGDATA). :func:`start` is idempotent: it runs
 ``initdb`` only when ``data_dir`` holds no cluster yet, reuses a server that is already running
@@ -134,7 +140,7 @@ def start(data_dir: Path, port: int, *, settings: Optional[Mapping[str, str]] = 
     """
     data_dir = Path(data_dir).resolve()
     programs = bin_dir()
-    _init(programs, data_dir)
+    init_cluster(programs, data_dir)
     log = data_dir / LOG_NAME
     running = _running_pid(data_dir)
     if running is not None:
@@ -149,7 +155,7 @@ def start(data_dir: Path, port: int, *, settings: Optional[Mapping[str, str]] = 
                 raise PostgresError(f"unsupported setting {name}={value!r}")
             options.append(f"-c {name}={value}")
         result = subprocess.run(
-            _as_service_user([str(programs / "pg_ctl"), "start", "-D", str(data_dir), "-l", str(log),
+            as_service_user([str(programs / "pg_ctl"), "start", "-D", str(data_dir), "-l", str(log),
                               "-w", "-t", str(int(timeout)), "-o", " ".join(options)]),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if result.returncode != 0:
@@ -158,7 +164,7 @@ def start(data_dir: Path, port: int, *, settings: Optional[Mapping[str, str]] = 
         running = _running_pid(data_dir)
         if running is None:
             raise PostgresError(f"PostgreSQL on {data_dir} did not stay up:\n{_tail(log)}")
-    _ensure_role_and_database(port, timeout)
+    ensure_role_and_database(port, timeout)
     return LocalPostgres(pid=running, port=port, data_dir=data_dir, url=url(port), log=log)
 
 
@@ -176,7 +182,7 @@ def stop(data_dir: Path, timeout: float = 30) -> bool:
     if pid is None:
         return False
     try:
-        subprocess.run(_as_service_user([str(bin_dir() / "pg_ctl"), "stop", "-D", str(data_dir),
+        subprocess.run(as_service_user([str(bin_dir() / "pg_ctl"), "stop", "-D", str(data_dir),
                                          "-m", "fast", "-w", "-t", str(int(timeout))]),
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout + 5)
     except (PostgresMissing, subprocess.TimeoutExpired):
@@ -209,7 +215,7 @@ def create_database(port: int, name: str, owner: str = ROLE) -> str:
 
 # --- internals ----------------------------------------------------------------------------
 
-def _init(programs: Path, data_dir: Path) -> None:
+def init_cluster(programs: Path, data_dir: Path) -> None:
     if (data_dir / "PG_VERSION").exists():
         return
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -218,7 +224,7 @@ def _init(programs: Path, data_dir: Path) -> None:
     data_dir.chmod(0o700)
     _hand_to_service_user(data_dir)
     result = subprocess.run(
-        _as_service_user([str(programs / "initdb"), "-D", str(data_dir), "-U", SERVICE_USER,
+        as_service_user([str(programs / "initdb"), "-D", str(data_dir), "-U", SERVICE_USER,
                           "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if result.returncode != 0:
@@ -242,7 +248,7 @@ def _init(programs: Path, data_dir: Path) -> None:
     _hand_to_service_user(data_dir)
 
 
-def _ensure_role_and_database(port: int, timeout: float) -> None:
+def ensure_role_and_database(port: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -276,7 +282,7 @@ def _admin_connection(port: int) -> Iterator[Any]:
         connection.close()
 
 
-def _as_service_user(command: List[str]) -> List[str]:
+def as_service_user(command: List[str]) -> List[str]:
     if os.geteuid() != 0:
         return command
     try:
