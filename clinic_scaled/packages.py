@@ -1,16 +1,27 @@
 """The Debian packages the scaled setup runs on, found or installed (``make run-scaled``)."""
 
-import glob
 import os
 import shutil
 import subprocess
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
+
+from scripts import pg_local
+
+
+def _postgres() -> Optional[str]:
+    return str(pg_local.bin_dir() / "postgres") if pg_local.available() else None
+
+
+def find_program(name: str) -> Optional[str]:
+    """A server program on PATH or in /usr/sbin (nginx lives there), or None."""
+    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+
 
 # Debian package -> how to find its server program once installed.
-PACKAGES = {
-    "postgresql": "/usr/lib/postgresql/*/bin/postgres",
-    "redis-server": "redis-server",
-    "nginx": "nginx",
+PACKAGES: Dict[str, Callable[[], Optional[str]]] = {
+    "postgresql": _postgres,
+    "redis-server": lambda: find_program("redis-server"),
+    "nginx": lambda: find_program("nginx"),
 }
 
 
@@ -18,20 +29,12 @@ class MissingPackages(RuntimeError):
     """Servers the scaled setup needs are not installed and could not be installed."""
 
 
-def find_program(pattern: str) -> Optional[str]:
-    """The newest installed program matching a glob path, or a name on PATH/sbin."""
-    if "/" in pattern:
-        matches = sorted(glob.glob(pattern), key=_version_key)
-        return matches[-1] if matches else None
-    return shutil.which(pattern) or shutil.which(pattern, path="/usr/sbin:/sbin")
-
-
 def programs() -> Dict[str, Optional[str]]:
     """Each package's server program, or None when it is missing."""
-    return {package: find_program(pattern) for package, pattern in PACKAGES.items()}
+    return {package: find() for package, find in PACKAGES.items()}
 
 
-def ensure_installed(say=print) -> Dict[str, str]:
+def ensure_installed(say: Callable[[str], None] = print) -> Dict[str, str]:
     """Install missing packages with apt-get when we are root; else say what to run.
 
     Raises:
@@ -55,8 +58,3 @@ def ensure_installed(say=print) -> Dict[str, str]:
     if still:
         raise MissingPackages("still missing after apt-get: " + ", ".join(still))
     return {package: str(path) for package, path in found.items()}
-
-
-def _version_key(path: str) -> List[int]:
-    # /usr/lib/postgresql/15/bin/postgres -> [15]: pick the newest major version.
-    return [int(part) for part in path.split("/") if part.isdigit()]
