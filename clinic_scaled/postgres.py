@@ -6,19 +6,51 @@ room for 300 connections); unlike pg_local's background server, this one is a ch
 of the supervisor, so the fault tests can crash and restart it like any other server.
 """
 
+import hashlib
+import logging
+import os
 import signal
+import subprocess
 from pathlib import Path
 
 from clinic_scaled.processes import ServerProcess, port_open
 from scripts import pg_local
+
+logger = logging.getLogger(__name__)
 
 DATABASE = pg_local.DATABASE
 ROLE = pg_local.ROLE
 url = pg_local.url
 
 
+def reachable_data_dir(data_dir: Path) -> Path:
+    """``data_dir``, or a folder under /var/tmp when the ``postgres`` user cannot reach it.
+
+    As root, PostgreSQL runs as ``postgres``, which cannot enter a private folder such as
+    /root; a project checked out there still gets a working cluster, kept (named after the
+    project folder) for the next start.
+    """
+    folder = data_dir.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0 or _service_user_can_enter(folder):
+        return data_dir
+    tag = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:10]
+    elsewhere = Path("/var/tmp") / f"clinic-scaled-{tag}"
+    elsewhere.mkdir(parents=True, exist_ok=True)
+    elsewhere.chmod(0o711)
+    logger.warning("the postgres user cannot enter %s; PostgreSQL's data is in %s", folder,
+                   elsewhere)
+    return elsewhere / data_dir.name
+
+
+def _service_user_can_enter(folder: Path) -> bool:
+    check = pg_local.as_service_user(["test", "-x", str(folder)])
+    return subprocess.run(check, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+
+
 def server(data_dir: Path, port: int, log: Path) -> ServerProcess:
     """PostgreSQL on 127.0.0.1:``port`` for the cluster in ``data_dir`` (created once)."""
+    data_dir = reachable_data_dir(data_dir)
     programs = pg_local.bin_dir()
     pg_local.init_cluster(programs, data_dir)
     command = pg_local.as_service_user(
