@@ -20,8 +20,8 @@ from actions.answers import OutgoingMessage
 from actions.content import Content, get_store
 from actions.replying import (answer_latest, disclosure_events, earlier_disclosure, send_guarded,
                               turn_state)
-from actions.respond import intent_parts, plan_reply
-from actions.submit import submit_request
+from actions.respond import QUESTION_PART_ENTITY, intent_parts, message_parts, plan_reply
+from actions.submit import submit_request, turn_request_id
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,9 @@ INTERRUPTING_INTENTS = {
     "bot_challenge", "out_of_scope",
 }
 INTERRUPTION_CONFIDENCE = 0.5
+# Intents that start a form; questions asked in the same message are answered before its
+# first question ("is it safe and can I book for Friday?").
+FORM_STARTING_INTENTS = {"book", "request_human"}
 
 
 def _latest_intent(tracker: Tracker) -> tuple:
@@ -59,6 +62,22 @@ class FormValidatorBase(FormValidationAction):
     @abc.abstractmethod
     def name(self) -> Text:
         """Each form's validator names itself (abstract, so the SDK skips this base)."""
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[Dict[Text, Any]]:
+        """Validates, saying each message once: fields filled from the message that started the
+        form ("book a facial on Friday, I'm pregnant") are validated together, and each would
+        otherwise repeat the same disclosure reply."""
+        before = len(dispatcher.messages)
+        events = await super().run(dispatcher, tracker, domain)
+        seen, kept = set(), []
+        for message in dispatcher.messages[before:]:
+            key = (message.get("text"), repr(message.get("buttons")))
+            if key not in seen:
+                seen.add(key)
+                kept.append(message)
+        dispatcher.messages[before:] = kept
+        return events
 
     def interrupted(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                     fits_field: bool) -> Tuple[Optional[List[Dict[str, Any]]], Dict[str, Any]]:
@@ -206,12 +225,32 @@ class AskActionBase(Action, abc.ABC):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         content = get_store().get()
+        send_guarded(dispatcher, tracker, content, answers_before_form(content, tracker))
         text = " ".join([*self.intro(content, tracker), booking.prompt(content, self.prompt_key)])
         message = OutgoingMessage(text)
         send_guarded(dispatcher, tracker, content, [message])
         if self.buttons(content):
             dispatcher.messages[-1]["buttons"] = self.buttons(content)
         return []
+
+
+def answers_before_form(content: Content, tracker: Tracker) -> List[OutgoingMessage]:
+    """Answers to the questions asked in the message that started the form, if any.
+
+    Only for a message classified as ``book`` / ``request_human`` that also holds question
+    parts ("is it safe and can I book?") and no disclosure (a disclosure is handled as before).
+    """
+    latest = tracker.latest_message or {}
+    intent = (latest.get("intent") or {}).get("name")
+    entities = latest.get("entities") or []
+    if intent not in FORM_STARTING_INTENTS or safety.disclosure_from_entities(entities).any:
+        return []
+    questions = [p for p in message_parts(intent, entities) if p in INTERRUPTING_INTENTS]
+    if not questions:
+        return []
+    turn = turn_state(tracker, intent="+".join(questions))
+    turn.entities = [e for e in entities if e.get("entity") != QUESTION_PART_ENTITY]
+    return plan_reply(content, turn).messages
 
 
 class ActionAskBookingService(AskActionBase):
@@ -305,7 +344,8 @@ class ActionSubmitBooking(Action):
             "booking_link": link,
         }
         try:
-            request = submit_request(kind, payload)
+            request = submit_request(kind, payload,
+                                     turn_request_id(tracker.sender_id, tracker.events, kind))
         except Exception:  # the visitor must hear that nothing was sent, never silence
             logger.exception("Could not store a %s request", kind)
             send_guarded(dispatcher, tracker, content,
@@ -340,7 +380,8 @@ class ActionSubmitHandoff(Action):
                    "conditions": [*disclosure.conditions, *disclosure.uncovered],
                    "transcript": booking.transcript(tracker.events)}
         try:
-            request = submit_request("handoff", payload)
+            request = submit_request("handoff", payload,
+                                     turn_request_id(tracker.sender_id, tracker.events, "handoff"))
         except Exception:  # the visitor must hear that nothing was sent, never silence
             logger.exception("Could not store a hand-off request")
             send_guarded(dispatcher, tracker, content,

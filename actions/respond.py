@@ -23,6 +23,13 @@ ANSWERED_BY_DISCLOSURE = {"ask_safety", "ask_suitability", "inform_condition", "
 ANSWERED_FOR_THE_DISCLOSURE = {"ask_safety", "ask_suitability", "book"}
 MULTI_INTENT_SEPARATOR = "+"
 UNANSWERED_KINDS = {"unknown"}
+# Added by clinic_nlu.QuestionPartExtractor when a message asks several things (docs/nlu.md).
+QUESTION_PART_ENTITY = "question_part"
+MAX_PARTS = 3
+# Parts that are requests rather than questions: answered with an offer (booking buttons, a
+# person), never while a disclosure is active (the disclosure reply already offers a person).
+BOOKING_PART = "book"
+PERSON_PART = "request_human"
 
 
 @dataclass
@@ -55,12 +62,37 @@ def intent_parts(intent: Optional[str]) -> List[str]:
     return [part for part in (intent or "").split(MULTI_INTENT_SEPARATOR) if part]
 
 
+def message_parts(intent: Optional[str], entities: Sequence[Dict[str, Any]] = ()) -> List[str]:
+    """The questions of one message, in the order asked (at most ``MAX_PARTS``).
+
+    The ``question_part`` entities when the message holds two or more different ones (each
+    clause classified on its own), else the intent's parts (one, or a trained multi-intent).
+    """
+    spans = sorted((e for e in entities if e.get("entity") == QUESTION_PART_ENTITY),
+                   key=lambda e: e.get("start") or 0)
+    split: List[str] = []
+    for entity in spans:
+        value = str(entity.get("value") or "")
+        if value and value not in split:
+            split.append(value)
+    if len(split) >= 2:
+        return split[:MAX_PARTS]
+    return intent_parts(intent)
+
+
 def plan_reply(content: Content, turn: TurnState) -> Plan:
     """The reply to one message: urgent care, condition replies, then the answer, all guarded."""
     latest = safety.disclosure_from_entities(turn.entities)
     active = safety.merge(turn.earlier, latest)
     plan = Plan(disclosure=active)
-    parts = intent_parts(turn.intent)
+    parts = message_parts(turn.intent, turn.entities)
+    if active.any:
+        parts = [p for p in parts if p not in (BOOKING_PART, PERSON_PART)]
+    if latest.any and len(parts) > 1:
+        # A disclosure beside several questions ("I have a pacemaker. does it hurt and how
+        # much is it?"): the condition's reply, and only the facts the article does not hold;
+        # article answers ("painless", "gentle") would read as a verdict on the visitor's case.
+        parts = [p for p in parts if _kind(content, p) in UNANSWERED_KINDS]
     if latest.urgent:
         # One fixed message, nothing else: the visitor must act on it.
         plan.messages = [OutgoingMessage(safety.urgent_reply(content))]
@@ -95,7 +127,36 @@ def _answer_questions(content: Content, turn: TurnState, parts: List[str], plan:
         _clarify(content, turn, plan)
         return
     for part in parts:
-        _answer_one(content, part, plan)
+        if part == BOOKING_PART and len(parts) > 1:
+            _offer_booking(content, plan)
+        elif part == PERSON_PART and len(parts) > 1:
+            _offer_person(content, plan)
+        else:
+            _answer_one(content, part, plan)
+
+
+def _offer_booking(content: Content, plan: Plan) -> None:
+    """ "...and can I book?" next to a question: the answers' own booking button (a plain
+    ``/book`` payload from answers.yml, as the website channel accepts no entity payloads)."""
+    button = next((b for answer in content.answer_for_intent.values() for b in answer.buttons
+                   if b.payload == "/" + BOOKING_PART), None)
+    offered = any(b.payload == "/" + BOOKING_PART for m in plan.messages for b in m.buttons)
+    if button is not None and plan.messages and not offered:
+        plan.messages[-1].buttons.append(button)
+
+
+def _kind(content: Content, intent: str) -> Optional[str]:
+    answer = answers.answer_for(content, intent)
+    return answer.kind if answer else None
+
+
+def _offer_person(content: Content, plan: Plan) -> None:
+    """ "...and can I talk to someone?" next to a question: offer the hand-off (once)."""
+    if plan.person_offered:
+        return
+    plan.messages.append(OutgoingMessage(content.message("offer_person"),
+                                         [answers.person_button(content)]))
+    plan.person_offered = True
 
 
 def _answer_one(content: Content, intent: str, plan: Plan) -> None:

@@ -115,18 +115,69 @@ def evaluate(model: Path, heldout: Path = HELDOUT) -> Dict:
     return report
 
 
+# Not questions: a greeting or thanks next to a question needs no answer of its own.
+NOT_COUNTED_PARTS = {"greet", "thank", "goodbye"}
+HEALTH_ENTITIES = {"condition", "uncovered_condition", "urgent_symptom"}
+# A disclosure reply is the answer to these (actions/respond.py ANSWERED_BY_DISCLOSURE).
+ANSWERED_BY_A_DISCLOSURE = {"inform_condition", "ask_safety", "ask_suitability", "request_human"}
+
+
+def answered_parts(result: Dict) -> List[str]:
+    """What the assistant addresses for one parse result, as the actions plan it.
+
+    The question parts of ``actions.respond.message_parts`` (split parts or the intent's),
+    the booking / hand-off form a top intent ``book`` / ``request_human`` starts, and the
+    disclosure reply when the contraindication detector found a condition.
+    """
+    from actions.content import get_store
+    from actions.respond import UNANSWERED_KINDS, message_parts
+
+    entities = result.get("entities") or []
+    parts = [p for p in message_parts(result["intent"]["name"], entities)
+             if p not in ("nlu_fallback", *NOT_COUNTED_PARTS)]
+    if any(e.get("entity") in HEALTH_ENTITIES for e in entities):
+        parts = [p for p in parts if p not in ("book", "request_human")]
+        if len(parts) > 1:  # as plan_reply: beside a disclosure only the unknown-fact answers
+            known = get_store().get().answer_for_intent
+            parts = [p for p in parts if p in known and known[p].kind in UNANSWERED_KINDS]
+        parts += [p for p in ANSWERED_BY_A_DISCLOSURE if p not in parts]
+    return parts
+
+
 def evaluate_multi_part(model: Path, path: Path = HELDOUT.with_name("multi_part.yml")) -> Dict:
-    """Messages asking two things: how often both, or at least one, of the questions are found."""
+    """Messages asking several things: how many get every part, or at least one, answered.
+
+    ``intents`` in the file lists what a message asks; greetings and thanks are not counted.
+    Messages with one counted intent are single questions (often containing "and") and must
+    get one answer: ``false_splits`` counts those given two or more answers. ``extra_answers``
+    counts answers to something the message did not ask (a disclosure reply is not counted).
+    """
     import yaml
 
     items = yaml.safe_load(path.read_text())
     results, _ = parse_all(model, [item["text"] for item in items])
-    both = one = 0
+    report = {"messages": len(items), "multi": 0, "all_answered": 0, "at_least_one_answered": 0,
+              "singles": 0, "false_splits": 0, "extra_answers": 0,
+              "intents_both_found": 0, "at_least_one_found": 0, "misses": []}
     for item, result in zip(items, results):
+        gold = [i for i in item["intents"] if i not in NOT_COUNTED_PARTS]
         predicted = set(result["intent"]["name"].split("+"))
-        both += predicted == set(item["intents"])
-        one += bool(predicted & set(item["intents"]))
-    return {"messages": len(items), "both_found": both, "at_least_one_found": one}
+        report["intents_both_found"] += predicted == set(item["intents"])
+        report["at_least_one_found"] += bool(predicted & set(item["intents"]))
+        got = answered_parts(result)
+        implied = ANSWERED_BY_A_DISCLOSURE if "inform_condition" in got else set()
+        extra = [p for p in got if p not in gold and p not in implied]
+        report["extra_answers"] += len(extra)
+        if len(gold) >= 2:
+            report["multi"] += 1
+            report["all_answered"] += set(gold) <= set(got)
+            report["at_least_one_answered"] += bool(set(gold) & set(got))
+        else:
+            report["singles"] += 1
+            report["false_splits"] += len([p for p in got if p not in implied]) >= 2
+        if extra or not set(gold) <= set(got):
+            report["misses"].append({"text": item["text"], "asked": gold, "answered": got})
+    return report
 
 
 def main() -> int:
@@ -135,11 +186,18 @@ def main() -> int:
     parser.add_argument("--model", type=Path, default=MODEL)
     parser.add_argument("--heldout", type=Path, default=HELDOUT)
     parser.add_argument("--report", type=Path, default=PROJECT_DIR / "results" / "nlu-heldout.json")
+    parser.add_argument("--multi-part", type=Path, action="append", default=[],
+                        help="also score a multi-part file (tests/nlu/multi_part*.yml); repeatable")
     args = parser.parse_args()
     train_seconds = None
     model = args.model
     if args.config:
         model, train_seconds = train_nlu(args.config, Path(tempfile.mkdtemp(prefix="nlu-eval-")))
+    for path in args.multi_part:
+        multi = evaluate_multi_part(model, path)
+        print(path.name, json.dumps({k: v for k, v in multi.items() if k != "misses"}))
+        for miss in multi["misses"]:
+            print("   ", miss)
     report = evaluate(model, args.heldout)
     report["train_seconds"] = round(train_seconds, 1) if train_seconds else None
     args.report.parent.mkdir(parents=True, exist_ok=True)

@@ -69,12 +69,54 @@ def test_second_fresh_set_stays_close(report):
     assert fresh["accuracy"] >= 0.90 and fresh["out_of_scope_recall"] >= 0.90
 
 
-def test_two_question_messages_are_reported(report):
-    """Not a gate yet: how many two-question messages get both questions recognised."""
-    multi = evaluate_nlu.evaluate_multi_part(evaluate_nlu.MODEL)
-    (ARTIFACT.with_name("nlu-multi-part.json")).write_text(json.dumps(multi, indent=2))
-    print(f"\ntwo-question messages: {multi}")
-    assert multi["at_least_one_found"] >= 0.9 * multi["messages"]
+MULTI_PART_SETS = ["multi_part.yml", "multi_part_fresh.yml"]
+
+
+@pytest.fixture(scope="module")
+def multi_part():
+    """Every multi-part set scored as the actions answer it (evaluate_nlu.answered_parts)."""
+    if not evaluate_nlu.MODEL.exists():
+        pytest.fail("No trained model: run `make model` (make test does it first).")
+    scores = {}
+    for name in MULTI_PART_SETS:
+        scores[name] = evaluate_nlu.evaluate_multi_part(
+            evaluate_nlu.MODEL, evaluate_nlu.HELDOUT.with_name(name))
+        print(f"\n{name}: " + ", ".join(f"{k} {v}" for k, v in scores[name].items() if k != "misses"))
+    ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
+    ARTIFACT.with_name("nlu-multi-part.json").write_text(json.dumps(scores, indent=2))
+    return scores
+
+
+@pytest.mark.parametrize("name", MULTI_PART_SETS)
+def test_every_question_of_a_multi_part_message_is_answered(multi_part, name):
+    """Measured 34/36 and 29/31 (docs/nlu.md; 7/36 and 8/31 before the question splitter).
+    0.80 leaves room for a few messages to move when the training data changes, and still
+    fails if splitting stops working."""
+    score = multi_part[name]
+    assert score["all_answered"] >= 0.80 * score["multi"], score["misses"]
+    assert score["at_least_one_answered"] >= 0.95 * score["multi"], score["misses"]
+
+
+def test_single_questions_with_and_are_not_split(multi_part):
+    """multi_part_fresh.yml's single questions ("is it safe for face and neck?"): measured 1
+    of 15 given two answers (a trained multi-intent of the classifier, not the splitter)."""
+    score = multi_part["multi_part_fresh.yml"]
+    assert score["false_splits"] <= 2, score["misses"]
+
+
+def test_held_out_single_questions_rarely_get_two_answers():
+    """The 862 single-question held-out messages: measured 9 given two answers (1.0 %)."""
+    examples = []
+    for name in ("heldout.yml", "heldout_fresh.yml"):
+        examples += evaluate_nlu.load_examples(evaluate_nlu.HELDOUT.with_name(name))
+    results, _ = evaluate_nlu.parse_all(evaluate_nlu.MODEL, [t for t, _ in examples])
+    split = []
+    for (text, gold), result in zip(examples, results):
+        answered = evaluate_nlu.answered_parts(result)
+        implied = evaluate_nlu.ANSWERED_BY_A_DISCLOSURE if "inform_condition" in answered else set()
+        if len([p for p in answered if p not in implied]) >= 2 and "+" not in result["intent"]["name"]:
+            split.append((text, answered))
+    assert len(split) <= 0.02 * len(examples), split
 
 
 @pytest.mark.parametrize("topic", ARTICLE_TOPICS)

@@ -1,0 +1,218 @@
+"""Rasa NLU component: the service and the day / time a visitor names, as entities.
+
+Add it to ``config.yml`` (anywhere after the tokenizer)::
+
+    - name: clinic_nlu.booking_entities.BookingEntityExtractor
+      services_path: data/content/booking.yml
+
+It appends at most one of each, on every message (the slot mappings in ``domain.yml`` only use
+them when the message starts booking):
+
+* ``service`` -- value: the service id from ``booking.yml`` whose title, id or one of its
+  ``words`` the message names (the longest name found wins, as in ``actions.booking``);
+* ``day`` -- value: the day and/or time as typed ("Friday afternoon", "next week", "12 March
+  at 3pm", "3/12"), neighbouring pieces joined into one span.
+
+The services are read from the staff-editable ``booking.yml`` when it changes (never copied into
+the training data or code), so a new service or synonym works without retraining. A broken edit
+is logged and the last good list stays in use. The booking form's validators still check both.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text, Tuple
+
+import yaml
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_START,
+    ENTITY_ATTRIBUTE_TYPE,
+    ENTITY_ATTRIBUTE_VALUE,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SERVICES_PATH = "data/content/booking.yml"
+ENTITY_SERVICE = "service"
+ENTITY_DAY = "day"
+
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+          r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
+_WEEKDAY = (r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|tues|weds|thurs|fri)"
+            r"s?")
+_ORDINAL = r"\d{1,2}(?:st|nd|rd|th)?"
+# Pieces of a day or time; neighbouring pieces ("next friday" + "afternoon") become one span.
+TIME_PIECES = re.compile("|".join([
+    rf"\b(?:next|this|coming)\s+(?:{_WEEKDAY}|week(?:end)?|month)\b",
+    rf"\b{_WEEKDAY}\b",
+    r"\b(?:today|tonight|tomorrow|tmrw|tmr|weekend|the weekend|next week|this week)\b",
+    rf"\b{_ORDINAL}\s+(?:of\s+)?{_MONTH}\b",
+    rf"\b{_MONTH}\s+{_ORDINAL}\b",
+    r"\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b",
+    r"\b\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)",
+    r"\b\d{1,2}:\d{2}\b",
+    r"\b(?:noon|midday|lunchtime|lunch time)\b",
+    r"\b(?:early|late)?\s*(?:morning|afternoon|evening)s?\b",
+]), re.IGNORECASE)
+# What may stand between two pieces of the same day / time ("friday at 3pm", "12 march, 10am").
+TIME_GAP = re.compile(r"^(?:\s|,|-|\b(?:on|at|in|the|around|about|from|after|or|and|to|by|"
+                      r"ish)\b)*$", re.IGNORECASE)
+
+# A service name counts only after one of these words (or at the start / after punctuation):
+# "a laser facial" is not the clinic's facial, so it gets the service question with buttons.
+WORDS_BEFORE_A_SERVICE = {
+    "a", "an", "the", "one", "1", "single", "my", "for", "book", "booking", "this", "that",
+    "your", "in", "me", "us", "of", "with", "on", "to", "try", "do", "get", "have", "want",
+    "like", "please", "and", "or", "just", "another", "some", "is", "about", "into",
+}
+_Stamp = Tuple[int, int]
+
+
+class ServiceNames:
+    """The service names from booking.yml, matched as whole words, longest first."""
+
+    def __init__(self, services: List[Dict[str, Any]]) -> None:
+        names: List[Tuple[str, str]] = []
+        for service in services:
+            service_id = str(service["id"])
+            for name in [service_id, service.get("title") or "", *(service.get("words") or [])]:
+                name = " ".join(str(name).lower().replace("/", " ").split())
+                if name:
+                    names.append((name, service_id))
+        names.sort(key=lambda pair: -len(pair[0]))
+        self._patterns = [(re.compile(r"(?<![a-z0-9])" + re.escape(name) + r"(?![a-z0-9])"),
+                           service_id) for name, service_id in names]
+
+    @classmethod
+    def from_yaml(cls, path: Path) -> ServiceNames:
+        """Reads ``services`` from booking.yml; raises ValueError naming the file and problem."""
+        try:
+            with open(path, encoding="utf-8") as handle:
+                data = yaml.safe_load(handle)
+            services = data["services"]
+            for service in services:
+                if not isinstance(service, dict) or not service.get("id"):
+                    raise ValueError("every service needs an 'id'")
+            return cls(services)
+        except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{path}: cannot read the services ({error})") from error
+
+    def find(self, text: str) -> Optional[Tuple[int, int, str]]:
+        """(start, end, service id) of the longest service name in the text, if any."""
+        lowered = text.lower().replace("/", " ")
+        for pattern, service_id in self._patterns:
+            for match in pattern.finditer(lowered):
+                before = re.findall(r"[\w'-]+", lowered[:match.start()].split(",")[-1])
+                if not before or before[-1] in WORDS_BEFORE_A_SERVICE:
+                    return match.start(), match.end(), service_id
+        return None
+
+
+def find_day(text: str) -> Optional[Tuple[int, int]]:
+    """(start, end) of the first day / time expression, neighbouring pieces joined."""
+    span: Optional[Tuple[int, int]] = None
+    for match in TIME_PIECES.finditer(text):
+        start, end = match.start(), match.end()
+        while start < end and text[start].isspace():
+            start += 1
+        if span is None:
+            span = (start, end)
+        elif TIME_GAP.match(text[span[1]:start]):
+            span = (span[0], end)
+        else:
+            break
+    return span
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
+)
+class BookingEntityExtractor(GraphComponent, EntityExtractorMixin):
+    """Extracts the booking service (from booking.yml) and the preferred day / time."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """The component's default config (see parent class for full docstring)."""
+        return {
+            # the staff-editable services file; relative to the directory Rasa starts in
+            "services_path": DEFAULT_SERVICES_PATH,
+            # re-read it when it changes (one `stat` per batch of messages)
+            "reload_on_change": True,
+        }
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> BookingEntityExtractor:
+        """Creates the component (see parent class for full docstring)."""
+        return cls(config)
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        """Loads the services; without them only days / times are extracted (with a warning)."""
+        self._config = {**self.get_default_config(), **config}
+        self._path = Path(self._config["services_path"])
+        self._seen_stamp = self._stamp()
+        self._names = ServiceNames([])
+        try:
+            self._names = ServiceNames.from_yaml(self._path)
+        except ValueError as error:
+            logger.warning("%s -- no service entities until the file is fixed.", error)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Appends ``service`` / ``day`` entities where the message names them."""
+        self._reload_if_changed()
+        for message in messages:
+            text = message.get(TEXT)
+            if not isinstance(text, str) or not text.strip():
+                continue
+            entities = self.add_extractor_name(self.entities(text))
+            if entities:
+                message.set(ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True)
+        return messages
+
+    def entities(self, text: str) -> List[Dict[Text, Any]]:
+        """The entities of one text (no extractor name)."""
+        found = []
+        service = self._names.find(text)
+        if service:
+            found.append(_entity(ENTITY_SERVICE, service[0], service[1], service[2]))
+        day = find_day(text)
+        if day:
+            found.append(_entity(ENTITY_DAY, day[0], day[1], text[day[0]:day[1]]))
+        return found
+
+    def _stamp(self) -> Optional[_Stamp]:
+        try:
+            status = os.stat(self._path)
+        except OSError:
+            return None
+        return status.st_mtime_ns, status.st_size
+
+    def _reload_if_changed(self) -> None:
+        if not self._config["reload_on_change"]:
+            return
+        stamp = self._stamp()
+        if stamp == self._seen_stamp:
+            return
+        self._seen_stamp = stamp
+        try:
+            self._names = ServiceNames.from_yaml(self._path)
+        except ValueError as error:
+            logger.error("%s -- keeping the last good services.", error)
+            return
+        logger.info("Reloaded booking services from %s.", self._path)
+
+
+def _entity(kind: str, start: int, end: int, value: str) -> Dict[Text, Any]:
+    return {ENTITY_ATTRIBUTE_TYPE: kind, ENTITY_ATTRIBUTE_START: start,
+            ENTITY_ATTRIBUTE_END: end, ENTITY_ATTRIBUTE_VALUE: value}
