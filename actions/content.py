@@ -166,6 +166,8 @@ def check_links(text: str, path: Path, line: int, what: str, errors: List[Conten
 
 
 def _parse_date(value: Any) -> Optional[datetime.date]:
+    if isinstance(value, datetime.datetime):  # "2027-06-01 10:00" is read as a timestamp
+        return value.date()
     if isinstance(value, datetime.date):
         return value
     try:
@@ -263,6 +265,18 @@ def _require_keys(data: Any, path: Path, keys: Iterable[str], errors: List[Conte
             errors.append(ContentError(path, getattr(data, "line", 1), f"'{key}' is missing in {what}"))
 
 
+def _entries(data: Dict[str, Any], key: str, path: Path, errors: List[ContentError],
+             what: str) -> List[Any]:
+    """The list under ``key``; anything else is reported (a number or text is not a list)."""
+    value = data.get(key)
+    if value in (None, ""):
+        return []  # reported as missing by _require_keys
+    if not isinstance(value, list):
+        errors.append(ContentError(path, data.key_line(key), f"'{key}' should be {what}"))
+        return []
+    return value
+
+
 MESSAGE_KEYS = ("offer_person", "fallback_did_you_mean", "fallback_second_miss",
                 "talk_to_person_button", "anything_else", "safety_reminder",
                 "contact_phone", "contact_email",
@@ -304,15 +318,20 @@ def parse_contact(data: Any, path: Path, errors: List[ContentError]) -> Dict[str
     clinic = data.get("clinic") or {}
     _require_keys(clinic, path, ("name",), errors, "'clinic' in contact.yml")
     if isinstance(clinic, dict):
+        for key in ("email", "website", "booking_url_template"):
+            # Never str() a list or block here: a YAML alias bomb would take minutes.
+            if clinic.get(key) and not isinstance(clinic[key], str):
+                errors.append(ContentError(path, clinic.key_line(key), f"'{key}' in contact.yml"
+                                           " should be text"))
         email = clinic.get("email")
-        if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}", str(email)):
+        if isinstance(email, str) and email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}", email):
             errors.append(ContentError(path, clinic.key_line("email"), f"the email '{email}' does not look right"))
         website = clinic.get("website")
-        if website and not VALID_LINK.match(str(website)):
+        if isinstance(website, str) and website and not VALID_LINK.match(website):
             errors.append(ContentError(path, clinic.key_line("website"), f"the website '{website}'"
                                        " should start with https://"))
         template = clinic.get("booking_url_template")
-        if template and not str(template).startswith(("https://", "http://")):
+        if isinstance(template, str) and template and not template.startswith(("https://", "http://")):
             errors.append(ContentError(path, clinic.key_line("booking_url_template"),
                                        "'booking_url_template' should start with https://"))
     return dict(data)
@@ -329,17 +348,22 @@ def parse_contraindications(data: Any, path: Path, errors: List[ContentError]) -
     if not isinstance(data, dict):
         return {}
     seen: Set[str] = set()
-    for entry in data.get("conditions") or []:
+    for entry in _entries(data, "conditions", path, errors, "a list of conditions ('- id:' blocks)"):
         if not isinstance(entry, dict):
             errors.append(ContentError(path, getattr(data, "line", 1), "each condition should be"
                                        " a block starting with '- id:'"))
             continue
+        condition_id = entry.get("id")
+        if condition_id is not None and not isinstance(condition_id, str):
+            errors.append(ContentError(path, entry.key_line("id"), "a condition id should be"
+                                       " text, e.g. 'id: epilepsy'"))
+            condition_id = None
         _require_keys(entry, path, ("id", "label", "reply"), errors,
-                      f"condition '{entry.get('id', '?')}'")
-        if entry.get("id") in seen:
+                      f"condition '{condition_id or '?'}'")
+        if condition_id is not None and condition_id in seen:
             errors.append(ContentError(path, entry.key_line("id"), f"the condition id"
-                                       f" '{entry.get('id')}' is used twice"))
-        seen.add(entry.get("id"))
+                                       f" '{condition_id}' is used twice"))
+        seen.add(condition_id)
     return dict(data)
 
 
@@ -357,8 +381,9 @@ def parse_booking(data: Any, path: Path, errors: List[ContentError]) -> Dict[str
     if not isinstance(data, dict):
         return {}
     seen: Dict[str, int] = {}
-    for entry in data.get("services") or []:
-        what = f"service '{entry.get('id', '?')}'" if isinstance(entry, dict) else "a service"
+    for entry in _entries(data, "services", path, errors, "a list of services ('- id:' blocks)"):
+        what = (f"service '{entry['id']}'" if isinstance(entry, dict) and isinstance(entry.get("id"), str)
+                else "a service")
         if not check_fields(entry, SERVICE_FIELDS, path, what, errors, data.key_line("services")):
             continue
         if entry["id"] in seen:

@@ -4,6 +4,7 @@ PyYAML's nodes carry their position but its ``safe_load`` throws it away; this l
 on the mappings it builds (``LineDict.line`` and ``LineDict.key_line(key)``).
 """
 
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any, Dict, Optional
 
@@ -31,6 +32,12 @@ class LineLoader(yaml.SafeLoader):
         self.flatten_mapping(node)
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, Hashable):
+                # "? [a, b]" or "{a: 1}: x": plain YAML refuses these too.
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a name before ':' must be a single word or text, "
+                    "not a list or a block", key_node.start_mark,
+                )
             if key in mapping:
                 # A repeated key silently overwrites the first one in plain YAML; staff
                 # would never see their first edit, so it is an error here.
@@ -70,12 +77,25 @@ def load_yaml_file(path: Path) -> Any:
     """Read one YAML file with line numbers; raise ``YamlFileError`` on any problem."""
     path = Path(path)
     try:
-        with path.open(encoding="utf-8") as handle:
-            return yaml.load(handle, Loader=LineLoader)  # noqa: S506 - LineLoader is a SafeLoader
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise YamlFileError(path, None, None, "the file is missing") from None
     except UnicodeDecodeError:
         raise YamlFileError(path, None, None, "the file is not UTF-8 text") from None
+    except OSError as error:  # a folder in its place, no permission, ...
+        raise YamlFileError(path, None, None, f"the file cannot be read ({error.strerror})") from None
+    try:
+        return yaml.load(text, Loader=LineLoader)  # noqa: S506 - LineLoader is a SafeLoader
+    except RecursionError:  # "[[[[..." thousands deep
+        raise YamlFileError(path, None, None, "lists or blocks are nested too deeply") from None
+    except yaml.reader.ReaderError as error:  # a control character such as NUL or BEL
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - text.rfind("\n", 0, error.position)
+        character = error.character  # the code point (an int) when reading text
+        code = f"U+{ord(character) if isinstance(character, str) else character:04X}"
+        raise YamlFileError(
+            path, line, column, f"the file contains an invisible character that is not "
+            f"allowed ({code}): delete it or retype the line") from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None

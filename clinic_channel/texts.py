@@ -74,7 +74,7 @@ class ChannelTexts:
             try:
                 with open(self.path, encoding="utf-8") as handle:
                     data = yaml.safe_load(handle)
-            except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+            except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as error:
                 self._report(f"{self.path}: cannot read ({error}); keeping the last")
                 return
             if not isinstance(data, dict):

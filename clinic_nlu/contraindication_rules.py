@@ -146,7 +146,7 @@ class _Checker:
     def condition(self, value: Any, where: str, kind: str, reply: Optional[str]) -> ConditionRule:
         entry = self.mapping(value, where)
         allowed = {"id", "label", "source", "terms", "reply", "not_after"}
-        unknown = sorted(set(entry) - allowed)
+        unknown = sorted(set(entry) - allowed, key=str)
         if unknown:
             raise self.fail(where, f"unknown field(s) {unknown}; allowed: {sorted(allowed)}")
         for key in ("id", "label", "terms"):
@@ -204,7 +204,7 @@ def parse_rules(data: Any, path: Union[str, Path]) -> ContraindicationRules:
     path = str(path)
     check = _Checker(path)
     top = check.mapping(data, "top level")
-    unknown = sorted(set(top) - set(TOP_LEVEL_KEYS))
+    unknown = sorted(set(top) - set(TOP_LEVEL_KEYS), key=str)  # keys may be numbers
     if unknown:
         raise check.fail(
             "top level", f"unknown section(s) {unknown}; allowed: {list(TOP_LEVEL_KEYS)}"
@@ -327,6 +327,8 @@ def load_rules(path: Union[str, Path]) -> ContraindicationRules:
         raise ValueError(f"{path}: cannot be read ({error})") from None
     except UnicodeDecodeError as error:
         raise ValueError(f"{path}: is not UTF-8 text ({error})") from None
+    except RecursionError:  # "[[[[..." thousands deep
+        raise ValueError(f"{path}: lists or sections are nested too deeply") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"

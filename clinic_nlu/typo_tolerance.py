@@ -82,6 +82,9 @@ class TypoCorrector:
         self._vocabulary = frozenset(
             w for w in vocabulary if w.isalpha() and len(w) >= MIN_WORD_LENGTH
         )
+        # Nothing longer than this is within two edits of a vocabulary word; checking it
+        # would build ~n^2/2 deletions (a 1,000-letter "word" took 40 s).
+        self._longest_match = max((len(w) for w in self._vocabulary), default=0) + 2
         self._index: Dict[str, Set[str]] = {}
         for word in self._vocabulary:
             for key in _deletions(word, max_edits(word)):
@@ -100,6 +103,7 @@ class TypoCorrector:
     def _correct(self, token: str) -> Optional[str]:
         if (
             len(token) < MIN_WORD_LENGTH - 1
+            or len(token) > self._longest_match
             or not token.isalpha()
             or token in self._vocabulary
             or token in self._known_words
