@@ -4,7 +4,9 @@ The actions already keep reassurance out of what they say while a visitor has di
 condition; this is the second, independent layer the safety promise asks for: whatever produced a
 reply (an action, a form, a Rasa default, a future change), it passes here before the visitor
 sees it. The disclosure is read from the conversation's slots in the tracker store (condition
-categories only) and the phrases from data/content/contraindications.yml.
+categories only) and the phrases from data/content/contraindications.yml. With our cached SQL
+tracker store the slots come from the turn this process just saved, used only while the
+database still holds exactly what that save wrote; otherwise the conversation is read again.
 """
 
 import logging
@@ -15,10 +17,28 @@ logger = logging.getLogger(__name__)
 DISCLOSURE_SLOTS = ("conditions", "uncovered_conditions")
 
 
+def _slot_source(store: Any) -> Any:
+    """The innermost store offering ``saved_slots`` (ours, under Rasa's wrappers), or None."""
+    for _ in range(4):  # FailSafeTrackerStore / our strict wrapper keep it in _tracker_store
+        if store is None:
+            return None
+        if callable(getattr(type(store), "saved_slots", None)):
+            return store
+        store = getattr(store, "_tracker_store", None)
+    return None
+
+
 async def active_disclosure(agent: Any, sender: Text) -> bool:
     """True when the conversation has a condition on record."""
     if agent is None or getattr(agent, "tracker_store", None) is None:
         return False
+    # Cheap path: the slots this process saved at the end of the turn, checked against the
+    # database (one indexed query; clinic_runtime.tracker_store.CachedSQLTrackerStore).
+    source = _slot_source(agent.tracker_store)
+    if source is not None:
+        slots = await source.saved_slots(sender)
+        if slots is not None:
+            return any(slots.get(slot) for slot in DISCLOSURE_SLOTS)
     tracker = await agent.tracker_store.retrieve(sender)
     if tracker is None:
         return False

@@ -11,7 +11,8 @@ before ``rasa.core`` is first imported, so each change is imported inside ``inst
 
 import os
 
-CHANGES = ("lazy_tensorflow", "fast_validation", "strict_tracker_store")
+CHANGES = ("lazy_tensorflow", "fast_validation", "strict_tracker_store", "spacy_once",
+           "sklearn_layout", "sequential_graph")
 
 
 def install() -> None:
@@ -19,6 +20,8 @@ def install() -> None:
 
     ``CLINIC_RUNTIME_SKIP=name,name`` leaves the named changes out: only for measuring a
     change against stock Rasa (scripts/bench_ab.py), never needed to run the assistant.
+    ``saved_slots`` there makes the cached tracker store (endpoints.yml) forget the slots it
+    saved, so the website channel's reply guard reads the conversation again, as before.
     """
     skip = {name.strip() for name in os.environ.get("CLINIC_RUNTIME_SKIP", "").split(",")}
     # 1. Before anything imports rasa.core: keep TensorFlow out of a model that does not use it.
@@ -38,3 +41,18 @@ def install() -> None:
         from clinic_runtime import strict_tracker_store
 
         strict_tracker_store.install()
+    # 4. The spaCy pipeline loaded once per model, not once per SpacyNLP graph node.
+    if "spacy_once" not in skip:
+        from clinic_runtime import spacy_once
+
+        spacy_once.install()
+    # 5. The intent classifier's weights kept in the order its prediction reads them.
+    if "sklearn_layout" not in skip:
+        from clinic_runtime import sklearn_layout
+
+        sklearn_layout.install()
+    # 6. The prediction graph run in plain Python (topological order) instead of dask.
+    if "sequential_graph" not in skip:
+        from clinic_runtime import sequential_graph
+
+        sequential_graph.install()

@@ -39,9 +39,10 @@ PostgreSQL keeps Rasa's engine and pool unchanged.
 
 import itertools
 import logging
+import os
 import pickle
 from collections import OrderedDict
-from typing import Any, List, NamedTuple, Optional, Text, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Text, Tuple
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
@@ -94,6 +95,9 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         self.cache_conversations = int(cache_conversations)
         self._cache: "OrderedDict[Text, _Entry]" = OrderedDict()
+        self._saved_slots: "OrderedDict[Text, Tuple[Key, bytes]]" = OrderedDict()
+        # CLINIC_RUNTIME_SKIP=saved_slots: only for measuring (scripts/bench_ab.py)
+        self.remember_slots = "saved_slots" not in os.environ.get("CLINIC_RUNTIME_SKIP", "").split(",")
         self.hits = 0
         self.misses = 0
 
@@ -168,6 +172,8 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             entry = self._valid_entry(sender_id, key)
             if entry is not None:
                 stored = len(entry.events)
+            elif key[0] == 0:  # nothing stored yet: Rasa's count query would say 0
+                stored = 0
             else:
                 stored = self._event_query(session, sender_id,
                                            fetch_events_from_all_sessions=False).count()
@@ -178,7 +184,43 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             new_ids = [row.id for row in rows]
             session.commit()
         self._after_save(sender_id, key, entry, new_events, new_ids)
+        self._remember_slots(tracker, key, new_ids)
         logger.debug(f"Tracker with sender_id '{sender_id}' stored to database")
+
+    # -- slots as saved by this process (the website channel's reply guard) ----------------
+    def _remember_slots(self, tracker: DialogueStateTracker, key: Key,
+                        new_ids: List[int]) -> None:
+        if self.cache_conversations <= 0 or not self.remember_slots or None in new_ids:
+            return
+        new_key = (key[0] + len(new_ids),
+                   max([i for i in [key[1], *new_ids] if i is not None], default=None))
+        try:
+            slots = pickle.dumps(tracker.current_slot_values(), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as error:  # an unpicklable slot value: the guard reads the tracker
+            logger.debug(f"Not remembering the slots of '{tracker.sender_id}': {error}")
+            self._saved_slots.pop(tracker.sender_id, None)
+            return
+        self._saved_slots[tracker.sender_id] = (new_key, slots)
+        self._saved_slots.move_to_end(tracker.sender_id)
+        while len(self._saved_slots) > self.cache_conversations:
+            self._saved_slots.popitem(last=False)
+
+    async def saved_slots(self, sender_id: Text) -> Optional[Dict[Text, Any]]:
+        """The conversation's slots as this process last saved them, if still current.
+
+        Current means: the database's ``(count(id), max(id))`` of the conversation is the one
+        this process's save produced, i.e. nobody (no other process, no deletion) has written
+        to it since. Otherwise None: the caller reads the tracker (``retrieve``) instead.
+        """
+        remembered = self._saved_slots.get(sender_id)
+        if remembered is None:
+            return None
+        with self.session_scope() as session:
+            key = self._key(session, sender_id)
+        if key != remembered[0]:
+            self._saved_slots.pop(sender_id, None)
+            return None
+        return pickle.loads(remembered[1])
 
     def _row(self, sender_id: Text, event: Event) -> Any:
         """The ``events`` row for one event, exactly as Rasa's ``save`` writes it."""

@@ -16,7 +16,8 @@ shared machine falls on both alike), with a fresh tracker store each time, and m
         --variant stock:module=rasa --variant ours:module=clinic_runtime
 
 A variant is NAME:key=value,key=value with keys module (rasa | clinic_runtime), endpoints
-(a file), env (VAR=value;VAR=value). Prints a table of min / median over the rounds and writes
+(a file), env (VAR=value;VAR=value; last: it takes the rest of the spec, commas included, e.g.
+env=CLINIC_RUNTIME_SKIP=sequential_graph,sklearn_layout). Prints a table of min / median over the rounds and writes
 the raw figures as JSON (--json-out). Everything listens on 127.0.0.1 and is stopped by PID.
 """
 
@@ -57,14 +58,19 @@ def parse_variant(text: str) -> Dict[str, Any]:
     name, _, spec = text.partition(":")
     variant: Dict[str, Any] = {"name": name, "module": "clinic_runtime",
                                "endpoints": "endpoints.yml", "env": {}}
+    # env= comes last and takes the rest, commas included (CLINIC_RUNTIME_SKIP=a,b).
+    if spec.startswith("env="):
+        spec, env = "", spec[len("env="):]
+    else:
+        spec, _, env = spec.partition(",env=")
     for item in filter(None, spec.split(",")):
         key, _, value = item.partition("=")
-        if key == "env":
-            for pair in filter(None, value.split(";")):
-                var, _, val = pair.partition("=")
-                variant["env"][var] = val
-        else:
-            variant[key] = value
+        if key not in ("module", "endpoints"):
+            raise SystemExit(f"unknown variant key {key!r} in {text!r}")
+        variant[key] = value
+    for pair in filter(None, env.split(";")):
+        var, _, val = pair.partition("=")
+        variant["env"][var] = val
     return variant
 
 

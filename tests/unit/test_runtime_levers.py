@@ -1,0 +1,215 @@
+"""Runtime levers of clinic_runtime that change *how* Rasa computes, never *what*.
+
+- sequential_graph: the prediction graph run without dask gives identical parses and dialogue
+  events on every held-out message (fresh processes: stock runner vs ours);
+- spacy_once: the spaCy pipeline is loaded once per model load;
+- sklearn_layout: the intent classifier's weights in Fortran order, identical probabilities;
+- the reply guard's slots come from the turn this process saved, only while the database still
+  holds exactly that (tracker_store.saved_slots), else the conversation is read as before.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from rasa.engine.exceptions import GraphRunError
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from clinic_channel.reply_guard import active_disclosure
+from clinic_runtime import sklearn_layout
+from clinic_runtime.sequential_graph import SequentialGraphRunner
+from clinic_runtime.tracker_store import CachedSQLTrackerStore
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+MODEL = PROJECT_DIR / "models" / "clinic-assistant.tar.gz"
+DOMAIN = Domain.load(str(PROJECT_DIR / "domain.yml"))
+LEVERS = "spacy_once,sklearn_layout,sequential_graph"
+
+
+def run_fresh(code: str, skip: str = "") -> dict:
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True,
+                            text=True, timeout=600,
+                            env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3",
+                                 "RASA_TELEMETRY_ENABLED": "false", "HOME": str(Path.home()),
+                                 "CLINIC_RUNTIME_SKIP": skip})
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+PARSE_EVERYTHING = f"""
+import asyncio, json, yaml
+import clinic_runtime
+clinic_runtime.install()
+import rasa.nlu.utils.spacy_utils as spacy_utils
+calls = []
+load = spacy_utils.SpacyNLP.load_model
+import spacy
+original_spacy_load = spacy.load
+spacy.load = lambda *a, **k: (calls.append(a[0]), original_spacy_load(*a, **k))[1]
+from rasa.core.agent import Agent
+from rasa.shared.nlu.training_data.loading import load_data
+texts = []
+for name in ("heldout.yml", "heldout_fresh.yml"):
+    texts += [m.get("text") for m in load_data(f"tests/nlu/{{name}}").intent_examples]
+for name in ("multi_part.yml", "multi_part_fresh.yml"):
+    texts += [item["text"] for item in yaml.safe_load(open(f"tests/nlu/{{name}}"))]
+agent = Agent.load({str(MODEL)!r})
+async def run():
+    parses = [await agent.parse_message(text) for text in texts]
+    for text in ["hello", "I'm pregnant", "does it hurt?", "book a facial", "no thanks"]:
+        await agent.handle_text(text, sender_id="eq")  # no action server: same failures both ways
+    tracker = await agent.tracker_store.retrieve("eq")
+    return parses, [event.as_dict() for event in tracker.events]
+parses, events = asyncio.run(run())
+for item in parses:
+    item.pop("message_id", None)
+for event in events:
+    event.pop("timestamp", None)
+    event.pop("message_id", None)
+    event.get("parse_data", {{}}).pop("message_id", None)
+print(json.dumps({{"runner": type(agent.processor.graph_runner).__name__, "spacy_loads": calls,
+                  "texts": len(texts), "parses": parses, "events": events}}, default=str))
+"""
+
+
+@pytest.mark.skipif(not MODEL.exists(), reason="no trained model (make model)")
+def test_levers_give_identical_parses_and_dialogue():
+    stock = run_fresh(PARSE_EVERYTHING, skip=LEVERS)
+    ours = run_fresh(PARSE_EVERYTHING)
+    assert stock["runner"] == "DaskGraphRunner" and ours["runner"] == "SequentialGraphRunner"
+    assert ours["texts"] > 500
+    assert ours["parses"] == stock["parses"]  # exact: same intents, confidences, entities
+    assert ours["events"] == stock["events"]
+    assert len(stock["spacy_loads"]) == 2, "Rasa no longer loads spaCy twice: drop spacy_once"
+    assert len(ours["spacy_loads"]) == 1
+
+
+# --- sequential runner: dask's contract on a toy graph -------------------------------------
+def toy_runner(nodes, needs, targets):
+    runner = SequentialGraphRunner.__new__(SequentialGraphRunner)
+    schema = SimpleNamespace(
+        nodes={name: SimpleNamespace(needs=dict(enumerate(deps))) for name, deps in needs.items()},
+        target_names=targets)
+    schema.minimal_graph_schema = lambda targets: schema  # every node, for the toy
+    runner._graph_schema = schema
+    runner._instantiated_nodes = nodes
+    return runner
+
+
+def node(name, calls, fn=lambda *inputs: [value for _, value in inputs]):
+    def call(*inputs):
+        calls.append(name)
+        return name, fn(*inputs)
+    return call
+
+
+def test_nodes_run_once_dependencies_first():
+    calls = []
+    needs = {"c": ["a", "b"], "a": ["__in__"], "b": ["a"]}
+    runner = toy_runner({n: node(n, calls) for n in needs}, needs, ["c"])
+    result = runner.run(inputs={"__in__": 1}, targets=["c"])
+    assert calls == ["a", "b", "c"]
+    assert result == {"c": [[1], [[1]]]}
+    calls.clear()
+    runner.run(inputs={"__in__": 2})  # default targets, cached plan
+    assert calls == ["a", "b", "c"]
+
+
+def test_inputs_clashing_with_a_node_name_are_refused():
+    needs = {"a": []}
+    runner = toy_runner({"a": node("a", [])}, needs, ["a"])
+    with pytest.raises(GraphRunError):
+        runner.run(inputs={"x": "a"})
+
+
+def test_runtime_errors_become_graph_run_errors_like_dask():
+    def broken(*inputs):
+        raise RuntimeError("boom")
+    runner = toy_runner({"a": broken}, {"a": []}, ["a"])
+    with pytest.raises(GraphRunError):
+        runner.run()
+    runner = toy_runner({"a": lambda: 1 / 0}, {"a": []}, ["a"])
+    with pytest.raises(ZeroDivisionError):
+        runner.run()
+
+
+def test_a_need_that_is_not_provided_is_passed_as_the_name_like_dask():
+    seen = []
+    runner = toy_runner({"a": lambda *inputs: (seen.extend(inputs), ("a", 1))[1]},
+                        {"a": ["__missing__"]}, ["a"])
+    assert runner.run() == {"a": 1}
+    assert seen == ["__missing__"]
+
+
+# --- sklearn_layout --------------------------------------------------------------------------
+def test_fortran_weights_give_identical_probabilities():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X = sp.random(200, 3000, density=0.01, format="csr", random_state=1)
+    y = rng.integers(0, 7, 200)
+    clf = LogisticRegression(max_iter=200).fit(X, y)
+    expected = clf.predict_proba(X)
+    coef = clf.coef_.copy()
+    sklearn_layout.fortran_coef(clf)
+    assert clf.coef_.flags["F_CONTIGUOUS"] and np.array_equal(clf.coef_, coef)
+    assert np.array_equal(clf.predict_proba(X), expected)  # bit for bit
+
+
+# --- the reply guard's slots -----------------------------------------------------------------
+async def save_turn(store, sender, condition=None):
+    tracker = await store.retrieve(sender)
+    if tracker is None:
+        tracker = DialogueStateTracker(sender, DOMAIN.slots)
+        tracker.update(ActionExecuted("action_session_start", timestamp=999.0))
+        tracker.update(SessionStarted(timestamp=999.1))
+        tracker.update(ActionExecuted("action_listen", timestamp=999.2))
+    n = len(tracker.events)
+    tracker.update(UserUttered("hi", {"name": "greet", "confidence": 1.0}, timestamp=1000.0 + n))
+    if condition:
+        tracker.update(SlotSet("conditions", [condition], timestamp=1000.1 + n))
+    tracker.update(ActionExecuted("action_listen", timestamp=1000.2 + n))
+    await store.save(tracker)
+
+
+async def test_saved_slots_are_used_only_while_current(tmp_path):
+    db = str(tmp_path / "tracker.db")
+    ours, other = (CachedSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=db) for _ in "ab")
+    await save_turn(ours, "v")
+    assert (await ours.saved_slots("v"))["conditions"] is None
+    await save_turn(ours, "v", condition="pregnancy")
+    assert (await ours.saved_slots("v"))["conditions"] == ["pregnancy"]
+    assert await ours.saved_slots("nobody") is None
+    # another process writes: ours must not answer from memory any more
+    await save_turn(other, "v")
+    assert await ours.saved_slots("v") is None
+    agent = SimpleNamespace(tracker_store=ours)
+    assert await active_disclosure(agent, "v") is True  # read from the database instead
+
+
+async def test_the_guard_sees_a_disclosure_through_rasas_wrappers(tmp_path):
+    from clinic_runtime.strict_tracker_store import StrictTrackerStore
+
+    store = CachedSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    calls = []
+    original = store.retrieve
+
+    async def counting_retrieve(sender):
+        calls.append(sender)
+        return await original(sender)
+
+    store.retrieve = counting_retrieve
+    wrapped = StrictTrackerStore(store)
+    await save_turn(store, "w", condition="epilepsy")
+    calls.clear()
+    assert await active_disclosure(SimpleNamespace(tracker_store=wrapped), "w") is True
+    assert calls == [], "the guard read the whole conversation again"
+    await save_turn(store, "x")
+    assert await active_disclosure(SimpleNamespace(tracker_store=wrapped), "x") is False
