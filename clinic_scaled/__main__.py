@@ -33,12 +33,18 @@ def main() -> int:
     ports = Ports.defaults(args.rasa, args.actions)
     ports.front = args.port
     stack = ScaledStack(args.data, ports, say=say)
-    stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+
+    def stop_now(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    # Ctrl-C, `kill`, a closed terminal: all stop every server in order. Set explicitly,
+    # because a shell that starts us in the background hands SIGINT down as "ignored".
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, stop_now)
     try:
         stack.start()
         say("Ctrl-C stops every server")
-        while not stopping:
+        while True:
             stack.supervise_once()
             time.sleep(1)
     except KeyboardInterrupt:
