@@ -16,8 +16,10 @@ shared machine falls on both alike), with a fresh tracker store each time, and m
         --variant stock:module=rasa --variant ours:module=clinic_runtime
 
 A variant is NAME:key=value,key=value with keys module (rasa | clinic_runtime), endpoints
-(a file), env (VAR=value;VAR=value; last: it takes the rest of the spec, commas included, e.g.
-env=CLINIC_RUNTIME_SKIP=sequential_graph,sklearn_layout). Prints a table of min / median over the rounds and writes
+(a file), model (a model archive, default --model), cwd (the project directory the Rasa server
+runs in, default this one: e.g. an export of an earlier commit, `git archive HEAD | tar -x -C
+DIR`, with build/ linked in for the spaCy pipeline), env (VAR=value;VAR=value; last: it takes
+the rest of the spec, commas included, e.g. env=CLINIC_RUNTIME_SKIP=sequential_graph,sklearn_layout). Prints a table of min / median over the rounds and writes
 the raw figures as JSON (--json-out). Everything listens on 127.0.0.1 and is stopped by PID.
 """
 
@@ -65,7 +67,7 @@ def parse_variant(text: str) -> Dict[str, Any]:
         spec, _, env = spec.partition(",env=")
     for item in filter(None, spec.split(",")):
         key, _, value = item.partition("=")
-        if key not in ("module", "endpoints"):
+        if key not in ("module", "endpoints", "model", "cwd"):
             raise SystemExit(f"unknown variant key {key!r} in {text!r}")
         variant[key] = value
     for pair in filter(None, env.split(";")):
@@ -107,9 +109,10 @@ def run_variant(variant: Dict[str, Any], workdir: Path, actions: Server, actions
     port = free_port()
     url = f"http://127.0.0.1:{port}/webhooks/website/webhook"
     rasa = Server(f"rasa-{tag}", [PY, "-m", variant["module"], "run", "--interface", "127.0.0.1",
-                                  "--port", str(port), "--model", str(args.model), "--credentials",
+                                  "--port", str(port), "--model",
+                                  str(variant.get("model") or args.model), "--credentials",
                                   "credentials.yml", "--endpoints", variant["endpoints"]],
-                  PROJECT_DIR, env, workdir / f"rasa-{tag}.log")
+                  Path(variant.get("cwd") or PROJECT_DIR), env, workdir / f"rasa-{tag}.log")
     result: Dict[str, Any] = {"variant": variant["name"]}
     try:
         cold = asyncio.run(bench_load.first_answer(url, rasa.alive, rasa.started_at, 300))

@@ -134,3 +134,97 @@ def test_a_disclosure_clause_counts_only_where_the_detector_found_a_condition(tr
     assert [e["value"] for e in detected.get(ENTITIES) if e["entity"] == "question_part"] == [
         "inform_condition", "ask_session_length"]
     assert parts(trained, "I'm 68, will it still work on my skin") == []
+
+
+# ------------------------------------------------------- persistence (plain data, no pickle)
+
+def _texts_to_compare() -> List[str]:
+    import yaml
+
+    texts = []
+    for name in ("multi_part.yml", "multi_part_fresh.yml"):
+        texts += [entry["text"] for entry in yaml.safe_load((ROOT / "tests/nlu" / name).read_text())]
+    for name in ("heldout.yml", "heldout_fresh.yml"):
+        texts += [m.get(TEXT) for m in load_data(str(ROOT / "tests/nlu" / name)).training_examples]
+    return texts
+
+
+def test_persisted_model_is_numpy_and_json_and_predicts_bit_identically(trained, storage):
+    import numpy as np
+
+    with storage.read_from(Resource("question_parts")) as model_dir:
+        assert sorted(p.name for p in model_dir.iterdir()) == ["question_parts.json",
+                                                               "question_parts.npz"]
+    context = ExecutionContext(GraphSchema({}), "test")
+    loaded = QuestionPartExtractor.load({}, storage, Resource("question_parts"), context)
+    texts = _texts_to_compare()
+    assert len(texts) > 900
+    original, reloaded = trained._splitter.pipeline, loaded._splitter.pipeline
+    assert list(reloaded.classes_) == list(original.classes_)
+    assert np.array_equal(reloaded.predict_proba(texts), original.predict_proba(texts))
+    assert all(trained._splitter.parts(t) == loaded._splitter.parts(t) for t in texts)
+
+
+def test_a_pickled_array_in_the_model_is_refused(trained, tmp_path, caplog):
+    import numpy as np
+
+    from clinic_nlu.question_parts import ARRAYS_FILE, load_pipeline, save_pipeline
+
+    save_pipeline(trained._splitter.pipeline, tmp_path)
+    with np.load(tmp_path / ARRAYS_FILE) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    arrays["coef"] = np.array([object()], dtype=object)  # would need pickle to read
+    np.savez(tmp_path / ARRAYS_FILE, **arrays)
+    with pytest.raises(ValueError):
+        load_pipeline(tmp_path)
+
+
+def test_a_model_with_other_settings_is_not_loaded(trained, tmp_path):
+    import json
+
+    from clinic_nlu.question_parts import META_FILE, load_pipeline, save_pipeline
+
+    save_pipeline(trained._splitter.pipeline, tmp_path)
+    meta = json.loads((tmp_path / META_FILE).read_text())
+    meta["vectorizers"][1]["settings"]["ngram_range"] = [1, 3]
+    (tmp_path / META_FILE).write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="settings differ"):
+        load_pipeline(tmp_path)
+
+
+def test_an_older_skops_model_still_loads_with_one_parse(trained, tmp_path, monkeypatch):
+    import numpy as np
+    import skops.io as sio
+
+    from clinic_nlu.question_parts import MODEL_FILE, Part, load_pipeline
+
+    sio.dump(trained._splitter.pipeline, tmp_path / MODEL_FILE)
+    monkeypatch.setattr(sio, "get_untrusted_types",
+                        lambda **_: pytest.fail("the file is parsed a second time"))
+    loaded = load_pipeline(tmp_path)
+    texts = _texts_to_compare()[:200]
+    assert np.array_equal(loaded.predict_proba(texts),
+                          trained._splitter.pipeline.predict_proba(texts))
+
+
+def test_an_older_skops_model_with_untrusted_types_is_refused(tmp_path):
+    import skops.io as sio
+
+    from clinic_nlu.question_parts import MODEL_FILE, Part, load_pipeline
+
+    sio.dump({"x": Part(0, 1, "greet", 0.5)}, tmp_path / MODEL_FILE)
+    with pytest.raises(ValueError, match="unexpected types"):
+        load_pipeline(tmp_path)
+
+
+def test_a_model_missing_a_field_is_refused_not_crashing(trained, tmp_path):
+    import json
+
+    from clinic_nlu.question_parts import META_FILE, load_pipeline, save_pipeline
+
+    save_pipeline(trained._splitter.pipeline, tmp_path)
+    meta = json.loads((tmp_path / META_FILE).read_text())
+    del meta["vectorizers"][0]["vocabulary"]
+    (tmp_path / META_FILE).write_text(json.dumps(meta))
+    with pytest.raises(ValueError):
+        load_pipeline(tmp_path)

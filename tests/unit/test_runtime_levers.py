@@ -213,3 +213,18 @@ async def test_the_guard_sees_a_disclosure_through_rasas_wrappers(tmp_path):
     assert calls == [], "the guard read the whole conversation again"
     await save_turn(store, "x")
     assert await active_disclosure(SimpleNamespace(tracker_store=wrapped), "x") is False
+
+
+def test_bench_ab_variants_take_a_model_and_a_project_directory():
+    sys.path.insert(0, str(PROJECT_DIR / "scripts"))
+    try:
+        import bench_ab
+    finally:
+        sys.path.remove(str(PROJECT_DIR / "scripts"))
+    variant = bench_ab.parse_variant(
+        "before:model=/tmp/m.tar.gz,cwd=/tmp/head,env=CLINIC_RUNTIME_SKIP=a,b")
+    assert (variant["model"], variant["cwd"]) == ("/tmp/m.tar.gz", "/tmp/head")
+    assert variant["env"] == {"CLINIC_RUNTIME_SKIP": "a,b"}
+    assert "model" not in bench_ab.parse_variant("after:module=clinic_runtime")
+    with pytest.raises(SystemExit):
+        bench_ab.parse_variant("x:models=/tmp/m.tar.gz")
