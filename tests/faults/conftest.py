@@ -88,9 +88,6 @@ def stack(booking_system: BookingSystem) -> Iterator[ScaledStack]:
         "CLINIC_DELIVERY_POLL_SECONDS": "0.5",
         "CLINIC_DELIVERY_BACKOFF_BASE_SECONDS": "0.5",
         "CLINIC_DELIVERY_BACKOFF_MAX_SECONDS": "2",
-        # Used only where the outbox is not yet in PostgreSQL (CLINIC_DATABASE_URL unset).
-        "CLINIC_OUTBOX_PATH": str(workdir / "outbox.db"),
-        "CLINIC_UNANSWERED_PATH": str(workdir / "unanswered.db"),
         # Test visitors share one address; the per-conversation limit stays on.
         "CLINIC_RATE_LIMIT_IP_MESSAGES": "0",
     })

@@ -149,6 +149,16 @@ def test_killing_a_rasa_server_mid_load_loses_no_turn_and_no_booking(
     assert emails == list(range(CONVERSATIONS))
     assert len(delivered) == CONVERSATIONS
     assert len({d["key"] for d in delivered}) == CONVERSATIONS
+    # ... and is stored exactly once in the shared outbox (PostgreSQL).
+    engine = sa.create_engine(stack.database_url)
+    try:
+        with engine.connect() as connection:
+            stored = connection.execute(sa.text(
+                "SELECT count(*) FROM requests WHERE payload LIKE :run"),
+                {"run": f"%-{run}@%"}).scalar()
+    finally:
+        engine.dispose()
+    assert stored == CONVERSATIONS
     print(f"\nkill mid-load: {turns} turns in {CONVERSATIONS} conversations, "
           f"{visitor.retries} retries by visitors, statuses seen {sorted(set(visitor.statuses))}, "
           f"{len(delivered)} bookings delivered once each")
