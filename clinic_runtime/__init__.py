@@ -12,7 +12,8 @@ before ``rasa.core`` is first imported, so each change is imported inside ``inst
 import os
 
 CHANGES = ("lazy_tensorflow", "fast_validation", "strict_tracker_store", "spacy_once",
-           "sklearn_layout", "sequential_graph")
+           "sklearn_layout", "sequential_graph", "event_types",
+           "bookkeeping", "rule_index")
 
 
 def install() -> None:
@@ -56,3 +57,21 @@ def install() -> None:
         from clinic_runtime import sequential_graph
 
         sequential_graph.install()
+    # 7. An event's class found by its type name in a table, not by walking every Event
+    # subclass for each event read (clinic_runtime/event_types.py).
+    if "event_types" not in skip:
+        from clinic_runtime import event_types
+
+        event_types.install()
+    # 8. Debug-log copies made only when debug logging is on, and the empty domain's dict built
+    # once instead of on every parse (clinic_runtime/bookkeeping.py).
+    if "bookkeeping" not in skip:
+        from clinic_runtime import bookkeeping
+
+        bookkeeping.install()
+    # 9. RulePolicy's first pass over its rules limited to those whose last turn can match
+    # (clinic_runtime/rule_index.py).
+    if "rule_index" not in skip:
+        from clinic_runtime import rule_index
+
+        rule_index.install()

@@ -4,6 +4,11 @@
   events on every held-out message (fresh processes: stock runner vs ours);
 - spacy_once: the spaCy pipeline is loaded once per model load;
 - sklearn_layout: the intent classifier's weights in Fortran order, identical probabilities;
+- event_types: an event's class from a table, the class Rasa's own walk returns, kept exact when
+  a new Event subclass appears;
+- bookkeeping: Rasa's debug-log copies skipped only where they are debug-log arguments, and
+  the empty domain's dict built once;
+- rule_index: RulePolicy's rule lookup gives the same keys as Rasa's on every training turn;
 - the reply guard's slots come from the turn this process saved, only while the database still
   holds exactly that (tracker_store.saved_slots), else the conversation is read as before.
 """
@@ -30,7 +35,7 @@ from clinic_runtime.tracker_store import CachedSQLTrackerStore
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 MODEL = PROJECT_DIR / "models" / "clinic-assistant.tar.gz"
 DOMAIN = Domain.load(str(PROJECT_DIR / "domain.yml"))
-LEVERS = "spacy_once,sklearn_layout,sequential_graph"
+LEVERS = "spacy_once,sklearn_layout,sequential_graph,event_types,bookkeeping,rule_index"
 
 
 def run_fresh(code: str, skip: str = "") -> dict:
@@ -228,3 +233,145 @@ def test_bench_ab_variants_take_a_model_and_a_project_directory():
     assert "model" not in bench_ab.parse_variant("after:module=clinic_runtime")
     with pytest.raises(SystemExit):
         bench_ab.parse_variant("x:models=/tmp/m.tar.gz")
+
+
+# --- event_types: the class Rasa's walk over Event's subclasses would return -----------------
+def test_event_types_table_gives_rasas_class_for_every_name():
+    import rasa.shared.utils.common
+    from rasa.shared.core.events import Event
+
+    from clinic_runtime import event_types
+
+    event_types.install()
+    original = getattr(Event, "_clinic_original_resolve_by_type")
+    names = {cls.type_name for cls in rasa.shared.utils.common.all_subclasses(Event)}
+    assert len(names) > 20
+    for name in names:
+        assert Event.resolve_by_type(name) is original(name)
+    assert Event.resolve_by_type("topic") is None and original("topic") is None
+    assert Event.resolve_by_type("no_such_event", SlotSet) is SlotSet
+    with pytest.raises(ValueError, match="Unknown event name 'no_such_event'"):
+        Event.resolve_by_type("no_such_event")
+
+
+def test_event_types_table_sees_a_subclass_created_later():
+    from rasa.shared.core.events import Event
+
+    from clinic_runtime import event_types
+
+    event_types.install()
+    assert Event.resolve_by_type("user") is UserUttered  # the table is built
+
+    class LateEvent(SlotSet):  # e.g. a plug-in's event type, imported after the first lookup
+        type_name = "clinic_test_late_event"
+
+    assert Event.resolve_by_type("clinic_test_late_event") is LateEvent
+    original = getattr(Event, "_clinic_original_resolve_by_type")
+    assert original("clinic_test_late_event") is LateEvent
+
+
+# --- bookkeeping: the copies skipped are only ever debug-log arguments -----------------------
+def _debug_log_copies(module_name):
+    """(copies inside a structlogger.debug(...) call, copies elsewhere) in Rasa's source."""
+    import ast
+    import importlib.util
+
+    source = Path(importlib.util.find_spec(module_name).origin).read_text()
+    tree = ast.parse(source)
+    inside, elsewhere = 0, 0
+    debug_calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+                   and ast.unparse(node.func) == "structlogger.debug"]
+    in_debug = {id(sub) for call in debug_calls for sub in ast.walk(call)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                and node.value.id == "copy":
+            if id(node) in in_debug:
+                inside += 1
+            else:
+                elsewhere += 1
+    return inside, elsewhere
+
+
+@pytest.mark.parametrize("module_name", ["rasa.core.processor", "rasa.core.policies.rule_policy"])
+def test_every_copy_in_the_patched_modules_is_a_debug_log_argument(module_name):
+    from clinic_runtime import bookkeeping
+
+    assert module_name in bookkeeping.MODULES_WITH_DEBUG_COPIES
+    inside, elsewhere = _debug_log_copies(module_name)
+    assert inside > 0, "Rasa no longer copies for its debug log: drop this change"
+    assert elsewhere == 0, "Rasa now uses copy outside debug logging: the stand-in would break it"
+
+
+def test_debug_copies_are_real_when_debug_logging_is_on():
+    import logging
+
+    import rasa.core.processor as processor
+
+    from clinic_runtime import bookkeeping
+
+    bookkeeping.install()
+    value = {"events": [{"event": "slot"}]}
+    logger = logging.getLogger("rasa.core.processor")
+    level = logger.level
+    try:
+        logger.setLevel(logging.INFO)
+        assert processor.copy.deepcopy(value) is value
+        logger.setLevel(logging.DEBUG)
+        copied = processor.copy.deepcopy(value)
+        assert copied == value and copied is not value and copied["events"] is not value["events"]
+    finally:
+        logger.setLevel(level)
+
+
+def test_empty_domain_check_answers_as_rasa():
+    from rasa.shared.core.domain import Domain
+
+    from clinic_runtime import bookkeeping
+
+    bookkeeping.install()
+    assert Domain.empty().is_empty()
+    assert Domain.from_dict({}).is_empty()
+    assert not DOMAIN.is_empty()
+    assert not Domain.from_dict({"intents": ["greet"]}).is_empty()
+
+
+# --- rule_index: the same rule keys as Rasa's RulePolicy on every training turn -------------
+RULE_KEYS_EVERYWHERE = f"""
+import json
+import clinic_runtime
+clinic_runtime.install()
+from rasa.core.agent import Agent
+from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RulePolicy
+from rasa.shared.core.generator import TrainingDataGenerator
+from rasa.shared.core.training_data.loading import load_data_from_resource as load_data
+from rasa.shared.core.training_data.structures import StoryGraph
+agent = Agent.load({str(MODEL)!r})
+policy = next(node._component for node in agent.processor.graph_runner._instantiated_nodes.values()
+              if isinstance(node._component, RulePolicy))
+domain = agent.domain
+steps = load_data("data/stories", domain) + load_data("data/rules", domain)
+trackers = TrainingDataGenerator(StoryGraph(steps), domain, augmentation_factor=0,
+                                 remove_duplicates=False).generate()
+original = RulePolicy._clinic_original_get_possible_keys
+checked, differ, nonempty = 0, 0, 0
+for tracker in trackers:
+    for prior, _hidden in tracker.generate_all_prior_trackers():
+        for use_text in (False, True):
+            states = policy._prediction_states(prior, domain, use_text,
+                                               rule_only_data=policy._get_rule_only_data())
+            for lookup in (policy.lookup[RULES], policy.lookup[RULES_FOR_LOOP_UNHAPPY_PATH]):
+                for cut in range(len(states) + 1):
+                    expected = original(policy, lookup, states[:cut])
+                    checked += 1
+                    nonempty += bool(expected)
+                    differ += policy._get_possible_keys(lookup, states[:cut]) != expected
+print(json.dumps({{"checked": checked, "differ": differ, "nonempty": nonempty,
+                  "rules": len(policy.lookup[RULES]), "trackers": len(trackers)}}))
+"""
+
+
+@pytest.mark.skipif(not MODEL.exists(), reason="no trained model (make model)")
+def test_rule_index_finds_the_same_rules_as_rasa():
+    out = run_fresh(RULE_KEYS_EVERYWHERE)
+    assert out["differ"] == 0, out
+    assert out["checked"] > 1000 and out["nonempty"] > 100 and out["rules"] > 50, out
