@@ -9,10 +9,11 @@ A rule can match the latest state only if its own last state agrees on the previ
 - a rule whose last state has no previous action (a conversation start) matches only a state
   without one, and the other way round (Rasa's ``_is_rule_applicable``);
 - a rule whose last state names ``action_name: X`` (a real value, not "should not be set")
-  matches only a state whose previous action is X (``_does_rule_match_state``).
-So the rules are grouped once by that action name, and the first pass runs Rasa's own
-``_is_rule_applicable`` on the rules of the matching group (plus the rules without a definite
-name, and rules with no states, which always apply). Every later pass, and the checks
+  matches only a state whose previous action is X, and one that names the user's
+  ``intent: I`` only a state whose user intent is I (``_does_rule_match_state``).
+So the rules are grouped once by that action name and intent, and the first pass runs Rasa's
+own ``_is_rule_applicable`` on the rules of the matching group (plus the rules without a
+definite name or intent, and rules with no states, which always apply). Every later pass, and the checks
 themselves, are Rasa's. The result is the same set of keys; a unit test compares it with
 Rasa's method on every prefix of every training story and rule.
 """
@@ -27,15 +28,25 @@ class _Index(NamedTuple):
     always: FrozenSet[Text]  # rules with no states: applicable at any turn
     starters: FrozenSet[Text]  # last state without a previous action
     wildcard: FrozenSet[Text]  # previous action without a definite action name
-    by_action: Dict[Text, FrozenSet[Text]]
+    by_action: Dict[Text, "_Group"]
+
+
+class _Group(NamedTuple):
+    """Rules whose last state has one previous action, split by the user intent they name."""
+
+    any_intent: FrozenSet[Text]  # no definite user intent in the rule's last state
+    by_intent: Dict[Text, FrozenSet[Text]]
 
 
 def _build(policy: Any, lookup: Dict[Text, Text]) -> _Index:
-    from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET
-    from rasa.shared.nlu.constants import ACTION_NAME
+    from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET, USER
+    from rasa.shared.nlu.constants import ACTION_NAME, INTENT
+
+    def definite(value: Any) -> bool:  # a value the conversation must have (Rasa's check)
+        return isinstance(value, str) and bool(value) and value != SHOULD_NOT_BE_SET
 
     always, starters, wildcard = set(), set(), set()
-    by_action: Dict[Text, Set[Text]] = {}
+    by_action: Dict[Text, Dict[Any, Set[Text]]] = {}
     for key in lookup:
         states = policy._rule_key_to_state(key)
         if not states:
@@ -46,12 +57,17 @@ def _build(policy: Any, lookup: Dict[Text, Text]) -> _Index:
             starters.add(key)
             continue
         name = previous.get(ACTION_NAME)
-        if isinstance(name, str) and name and name != SHOULD_NOT_BE_SET:
-            by_action.setdefault(name, set()).add(key)
-        else:
+        if not definite(name):
             wildcard.add(key)
+            continue
+        intent = (states[-1].get(USER) or {}).get(INTENT)
+        group = by_action.setdefault(name, {})
+        group.setdefault(intent if definite(intent) else None, set()).add(key)
+    groups = {name: _Group(frozenset(group.pop(None, ())),
+                           {intent: frozenset(keys) for intent, keys in group.items()})
+              for name, group in by_action.items()}
     return _Index(frozenset(lookup), frozenset(always), frozenset(starters), frozenset(wildcard),
-                  {name: frozenset(keys) for name, keys in by_action.items()})
+                  groups)
 
 
 def _index(policy: Any, lookup: Dict[Text, Text]) -> _Index:
@@ -63,13 +79,18 @@ def _index(policy: Any, lookup: Dict[Text, Text]) -> _Index:
 
 
 def _candidates(index: _Index, latest: Dict[Text, Any]) -> FrozenSet[Text]:
-    from rasa.shared.core.constants import PREVIOUS_ACTION
-    from rasa.shared.nlu.constants import ACTION_NAME
+    from rasa.shared.core.constants import PREVIOUS_ACTION, USER
+    from rasa.shared.nlu.constants import ACTION_NAME, INTENT
 
     previous = latest.get(PREVIOUS_ACTION)
     if not previous:
         return index.always | index.starters
-    return index.always | index.wildcard | index.by_action.get(previous.get(ACTION_NAME), frozenset())
+    group = index.by_action.get(previous.get(ACTION_NAME))
+    if group is None:
+        return index.always | index.wildcard
+    intent = (latest.get(USER) or {}).get(INTENT)
+    return (index.always | index.wildcard | group.any_intent
+            | group.by_intent.get(intent, frozenset()))
 
 
 def get_possible_keys(self: Any, lookup: Dict[Text, Text], states: List[Dict[Text, Any]]) -> Set[Text]:
