@@ -11,6 +11,15 @@ the Rasa server's busy CPU (docs/benchmarks-levers.md).
 
 On the classifier's first prediction ``coef_`` is replaced by an equal Fortran-ordered array.
 Nothing else changes: same values, same shape, same dtype, same classes and intercept.
+
+The same goes for the matrix the classifier is given (``_create_X``). Rasa builds it with
+``Message.get_sparse_features``, which also stacks the *sequence* features (one row per token,
+never used here) and deep-copies the first block, then ``hstack``s the sentence row with an
+empty dense block, all through SciPy's general block-matrix code. Measured ~13% of the parse
+under cProfile. ``sentence_matrix`` stacks the same sentence blocks, in Rasa's order, straight
+into CSR with Rasa's dtype; a message with dense text features (none in our pipeline) goes
+through Rasa's own code. Tests: the matrices are equal to Rasa's on 946 held-out texts, and
+every parse (intents, confidences) is identical to stock Rasa's.
 """
 
 from typing import Any
@@ -26,6 +35,25 @@ def fortran_coef(clf: Any) -> Any:
     return clf
 
 
+def sentence_matrix(messages: Any) -> Any:
+    """Rasa's ``_create_X`` matrix, or None when a message needs Rasa's general code."""
+    import numpy as np
+    import scipy.sparse
+    from rasa.shared.nlu.constants import TEXT
+
+    rows = []
+    for message in messages:
+        _, sentence = message._filter_sparse_features(TEXT, [])
+        _, dense = message._filter_dense_features(TEXT, [])
+        if dense or not sentence:
+            return None
+        blocks = [feature.features for feature in sentence]
+        # Rasa's hstack includes an empty dense block built from a list (float64): same dtype.
+        dtype = np.result_type(*(block.dtype for block in blocks), np.float64)
+        rows.append(scipy.sparse.hstack(blocks, format="csr", dtype=dtype))
+    return scipy.sparse.vstack(rows, format="csr") if rows else None
+
+
 def install() -> None:
     """Wrap ``LogisticRegressionClassifier.process`` (idempotent)."""
     from rasa.nlu.classifiers.logistic_regression_classifier import (
@@ -34,7 +62,7 @@ def install() -> None:
 
     original = LogisticRegressionClassifier.process
     if getattr(original, "_clinic_fortran_coef", False):
-        return
+        return  # installed already (both changes)
 
     def process(self: Any, messages: Any) -> Any:
         # On first use, not on load: converting while the model loads made glibc keep ~30 MB
@@ -48,3 +76,13 @@ def install() -> None:
     process._clinic_fortran_coef = True  # type: ignore[attr-defined]
     process.__doc__ = original.__doc__
     LogisticRegressionClassifier.process = process  # type: ignore[assignment]
+
+    original_create_x = LogisticRegressionClassifier._create_X
+
+    def create_x(self: Any, messages: Any) -> Any:
+        matrix = sentence_matrix(messages)
+        return original_create_x(self, messages) if matrix is None else matrix
+
+    create_x.__doc__ = original_create_x.__doc__
+    create_x._clinic_original = original_create_x  # type: ignore[attr-defined]
+    LogisticRegressionClassifier._create_X = create_x  # type: ignore[assignment]

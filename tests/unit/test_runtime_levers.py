@@ -3,7 +3,8 @@
 - sequential_graph: the prediction graph run without dask gives identical parses and dialogue
   events on every held-out message (fresh processes: stock runner vs ours);
 - spacy_once: the spaCy pipeline is loaded once per model load;
-- sklearn_layout: the intent classifier's weights in Fortran order, identical probabilities;
+- sklearn_layout: the intent classifier's weights in Fortran order, identical probabilities,
+  and its input matrix built from the sentence features only, equal to Rasa's;
 - event_types: an event's class from a table, the class Rasa's own walk returns, kept exact when
   a new Event subclass appears;
 - bookkeeping: Rasa's debug-log copies skipped only where they are debug-log arguments, and
@@ -375,3 +376,39 @@ def test_rule_index_finds_the_same_rules_as_rasa():
     out = run_fresh(RULE_KEYS_EVERYWHERE)
     assert out["differ"] == 0, out
     assert out["checked"] > 1000 and out["nonempty"] > 100 and out["rules"] > 50, out
+
+
+# --- sklearn_layout: the classifier's input matrix equals Rasa's on every held-out text --------
+SAME_MATRICES = f"""
+import asyncio, json
+import clinic_runtime
+clinic_runtime.install()
+from rasa.core.agent import Agent
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.shared.nlu.training_data.loading import load_data
+from clinic_runtime.sklearn_layout import sentence_matrix
+agent = Agent.load({str(MODEL)!r})
+texts = []
+for name in ("heldout.yml", "heldout_fresh.yml"):
+    texts += [m.get("text") for m in load_data(f"tests/nlu/{{name}}").intent_examples]
+rasas = LogisticRegressionClassifier._create_X._clinic_original
+seen = []
+def spy(self, messages):
+    ours = sentence_matrix(messages)
+    theirs = rasas(self, messages)
+    seen.append(ours is not None and ours.shape == theirs.shape and ours.dtype == theirs.dtype
+                and ours.format == "csr" and (ours != theirs).nnz == 0)
+    return ours
+LogisticRegressionClassifier._create_X = spy
+async def run():
+    for text in texts:
+        await agent.parse_message(text)
+asyncio.run(run())
+print(json.dumps({{"compared": len(seen), "equal": sum(seen)}}))
+"""
+
+
+@pytest.mark.skipif(not MODEL.exists(), reason="no trained model (make model)")
+def test_classifier_input_matrix_equals_rasas():
+    out = run_fresh(SAME_MATRICES)
+    assert out["compared"] > 800 and out["equal"] == out["compared"], out
