@@ -31,23 +31,52 @@ TensorFlow unimported, so a new toucher shows up as a failing test, not as a sil
 A model that does need TensorFlow (DIETClassifier, TEDPolicy, ...) is unaffected: its
 *prediction* graph names those classes, loading them imports TensorFlow as usual and the model
 is served normally (tests/unit/test_clinic_runtime.py checks both cases in fresh processes).
+
+Two more start-up imports that serving our model never uses go through the same LazyLoader
+(``STARTUP_LAZY_MODULES``; ``CLINIC_RUNTIME_SKIP=lazy_imports`` leaves them out):
+
+* ``dask`` (~0.2 s): imported only by ``rasa.engine.runner.dask`` (``import dask``) for
+  ``dask.get`` in ``DaskGraphRunner.run``. Serving runs the graph with
+  ``clinic_runtime.sequential_graph``; training (and serving without that change) calls
+  ``dask.get``, which loads dask then.
+* ``rasa.core.jobs`` (~0.2 s, apscheduler): imported by the processor and the agent
+  (``from rasa.core import jobs``), used only as ``await jobs.scheduler()`` to schedule a
+  reminder or model-server pulling; the first such call loads it.
+
+Caveat of ``LazyLoader`` on Python 3.10: a second ``import dask`` statement loads the module
+(the import system reads ``__spec__``); ``from rasa.core import jobs`` does not. Only Rasa's
+one ``import dask`` exists today; tests/unit/test_startup_imports.py asserts that loading our
+model and answering leaves dask and apscheduler unloaded.
+
+``skops.io`` is imported with ``clinic_runtime.skops_fast_types`` (its trusted-type lists
+computed faster, identical; ``CLINIC_RUNTIME_SKIP=skops_fast_types`` imports it as before).
 """
 
 import copy
 import dataclasses
 import importlib.util
+import os
 import sys
-from typing import Any, Dict, Optional, Text
+from typing import Any, Dict, FrozenSet, Optional, Set, Text
 
 # Modules loaded lazily (their code runs on first attribute access).
 LAZY_MODULES = frozenset({"rasa.utils.train_utils"})
+# Also lazy unless CLINIC_RUNTIME_SKIP names "lazy_imports" (see the module docstring).
+STARTUP_LAZY_MODULES = frozenset({"dask", "rasa.core.jobs"})
+
+
+def _skipped() -> Set[Text]:
+    # Our own switches (clinic_runtime/__init__.py reads the same variable for its changes).
+    return {name.strip() for name in os.environ.get("CLINIC_RUNTIME_SKIP", "").split(",")}
 
 
 class _LazyModuleFinder:
-    """A meta-path finder that wraps the normal loader of LAZY_MODULES in a LazyLoader."""
+    """A meta-path finder that wraps the normal loader of ``names`` in a LazyLoader."""
+
+    names: FrozenSet[Text] = LAZY_MODULES
 
     def find_spec(self, name: Text, path: Any = None, target: Any = None) -> Any:
-        if name not in LAZY_MODULES:
+        if name not in self.names:
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
@@ -100,20 +129,31 @@ def _import_thinc_without_tensorflow() -> None:
             del sys.modules["tensorflow"]
 
 
-def _import_module_scanners() -> None:
+def _import_module_scanners(skip: Set[Text]) -> None:
     """Import modules that ``getattr`` every module in sys.modules on import (see above)."""
     for name in ("skops.io",):
         if name not in sys.modules and importlib.util.find_spec(name.split(".")[0]) is not None:
-            importlib.import_module(name)
+            if name == "skops.io" and "skops_fast_types" not in skip:
+                from clinic_runtime import skops_fast_types
+
+                skops_fast_types.import_skops_io()
+            else:
+                importlib.import_module(name)
 
 
 def install() -> None:
-    """Install the three changes (idempotent). Must run before ``rasa.core`` is imported."""
+    """Install the changes above (idempotent). Must run before ``rasa.core`` is imported."""
+    skip = _skipped()
     _import_thinc_without_tensorflow()
-    _import_module_scanners()
+    _import_module_scanners(skip)
     if _FINDER not in sys.meta_path:
-        already = [name for name in LAZY_MODULES if name in sys.modules]
-        if not already:  # too late for a module already imported: leave things as they are
+        names: Set[Text] = set()
+        if not any(name in sys.modules for name in LAZY_MODULES):
+            names |= LAZY_MODULES  # too late for a module already imported: leave it as it is
+        if "lazy_imports" not in skip:
+            names |= {name for name in STARTUP_LAZY_MODULES if name not in sys.modules}
+        if names:
+            _FINDER.names = frozenset(names)
             sys.meta_path.insert(0, _FINDER)
 
     from rasa.engine.storage.storage import ModelMetadata
