@@ -30,6 +30,12 @@ How it stays correct with several Rasa processes sharing one database (the scale
 * Rows are assumed to be appended only, as Rasa does; deleting a conversation changes its count.
   Editing a stored row in place (not something Rasa does) would not be noticed.
 
+For SQLite the two statements run on every message -- the key query and one INSERT per new
+event -- go straight to the ``sqlite3`` cursor of the session's own connection (same
+transaction, committed by the session as before). Why not SQLAlchemy here: its per-statement
+machinery (ORM session, compiled-statement cache keys, result objects) cost ~10x the statement
+itself, ~0.5 ms of CPU per message (docs/benchmarks-levers.md). PostgreSQL keeps SQLAlchemy Core.
+
 It also gives a SQLite file database a connection pool (SQLAlchemy 1.4 opens a new SQLite
 connection for every session of Rasa's store: ``NullPool``) and SQLite's write-ahead log
 (``journal_mode=WAL``, still ``synchronous=FULL``: as durable as before, but a commit costs
@@ -95,6 +101,14 @@ class CachedSQLTrackerStore(SQLTrackerStore):
                                            connect_args={"check_same_thread": False})
             sa.event.listen(self.engine, "connect", _sqlite_wal)
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        # SQLite: the hot statements on the DBAPI cursor (module docstring).
+        self._sqlite = self.engine.dialect.name == "sqlite"
+        columns = [column.name for column in self.SQLEvent.__table__.columns if column.name != "id"]
+        self._row_columns = tuple(columns)
+        self._sqlite_insert = (f"INSERT INTO {self.SQLEvent.__tablename__} ({', '.join(columns)}) "
+                               f"VALUES ({', '.join('?' for _ in columns)})")
+        self._sqlite_key = (f"SELECT count(id), max(id) FROM {self.SQLEvent.__tablename__} "
+                            f"WHERE sender_id = ?")
         self.cache_conversations = int(cache_conversations)
         self._cache: "OrderedDict[Text, _Entry]" = OrderedDict()
         self._saved_slots: "OrderedDict[Text, Tuple[Key, bytes]]" = OrderedDict()
@@ -104,9 +118,32 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         self.misses = 0
 
     # -- the cache --------------------------------------------------------------------------
-    def _key(self, connection: Any, sender_id: Text) -> Key:
-        count, max_id = connection.execute(_KEY_SQL, {"sender_id": sender_id}).one()
+    def _key(self, session: Any, sender_id: Text) -> Key:
+        if self._sqlite:
+            cursor = session.connection().connection.cursor()
+            try:
+                count, max_id = cursor.execute(self._sqlite_key, (sender_id,)).fetchone()
+            finally:
+                cursor.close()
+        else:
+            count, max_id = session.execute(_KEY_SQL, {"sender_id": sender_id}).one()
         return int(count), (None if max_id is None else int(max_id))
+
+    def _insert(self, session: Any, sender_id: Text, events: List[Event]) -> List[int]:
+        """Insert one row per event, in order; the new rows' ids."""
+        rows = [self._row(sender_id, event) for event in events]
+        if not self._sqlite:
+            insert = self.SQLEvent.__table__.insert()
+            return [session.execute(insert, row).inserted_primary_key[0] for row in rows]
+        cursor = session.connection().connection.cursor()
+        try:
+            ids = []
+            for row in rows:
+                cursor.execute(self._sqlite_insert, tuple(row[name] for name in self._row_columns))
+                ids.append(cursor.lastrowid)
+            return ids
+        finally:
+            cursor.close()
 
     def _remember(self, sender_id: Text, entry: _Entry) -> None:
         if self.cache_conversations <= 0:
@@ -181,11 +218,9 @@ class CachedSQLTrackerStore(SQLTrackerStore):
                 stored = self._event_query(session, sender_id,
                                            fetch_events_from_all_sessions=False).count()
             new_events = list(itertools.islice(tracker.events, stored, len(tracker.events)))
-            # Core INSERTs, one per row as the ORM's flush does (each returns its id), without
-            # the ORM's unit of work around them: the same rows for a fraction of the CPU.
-            insert = self.SQLEvent.__table__.insert()
-            new_ids = [session.execute(insert, self._row(sender_id, event)).inserted_primary_key[0]
-                       for event in new_events]
+            # One INSERT per row, as the ORM's flush does (each gives its id), without the
+            # ORM's unit of work around them: the same rows for a fraction of the CPU.
+            new_ids = self._insert(session, sender_id, new_events)
             if new_ids:
                 session.commit()
         self._after_save(sender_id, key, entry, new_events, new_ids)

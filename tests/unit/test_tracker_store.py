@@ -75,6 +75,13 @@ async def test_same_conversation_as_rasas_store(db):
         assert (await ours.retrieve(sender)).current_slot_values() == expected.current_slot_values()
     assert ours.hits > 0, "the cache was never used"
     assert await ours.retrieve("nobody") is None
+    # the rows themselves are the ones Rasa writes (ours go through the sqlite3 cursor)
+    engine = sa.create_engine(f"sqlite:///{db}")
+    with engine.connect() as connection:
+        rows = {sender: connection.execute(sa.text(
+            "SELECT type_name, timestamp, intent_name, action_name, data FROM events "
+            "WHERE sender_id = :s ORDER BY id"), {"s": sender}).all() for sender in ("v1", "v2")}
+    assert rows["v1"] == rows["v2"] and len(rows["v1"]) > 20
 
 
 async def test_a_write_by_another_process_is_seen(db):
