@@ -13,7 +13,7 @@ import os
 
 CHANGES = ("lazy_tensorflow", "fast_validation", "strict_tracker_store", "spacy_once",
            "sklearn_layout", "sequential_graph", "event_types",
-           "bookkeeping", "rule_index")
+           "bookkeeping", "rule_index", "keepalive_actions")
 
 
 def install() -> None:
@@ -75,3 +75,9 @@ def install() -> None:
         from clinic_runtime import rule_index
 
         rule_index.install()
+    # 10. Calls to the action server over kept-alive connections, not a new connection per
+    # custom action (clinic_runtime/keepalive_actions.py).
+    if "keepalive_actions" not in skip:
+        from clinic_runtime import keepalive_actions
+
+        keepalive_actions.install()
