@@ -51,6 +51,8 @@ def sentence_matrix(messages: Any) -> Any:
         # Rasa's hstack includes an empty dense block built from a list (float64): same dtype.
         dtype = np.result_type(*(block.dtype for block in blocks), np.float64)
         rows.append(scipy.sparse.hstack(blocks, format="csr", dtype=dtype))
+    if len(rows) == 1:  # one message (every prediction): the stack of one row is that row
+        return rows[0]
     return scipy.sparse.vstack(rows, format="csr") if rows else None
 
 
