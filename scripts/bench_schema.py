@@ -11,6 +11,8 @@ The events schema is large (one ``oneOf`` branch per event type), so this is mea
   compiled  -- the same schema compiled once (``validator_for(schema)(schema)``), then only
                ``validator.validate(reply)`` per call
   check     -- ``check_schema`` alone (the part a compiled validator skips)
+  fast      -- what our Rasa server runs (``clinic_runtime.fast_validation``): a valid reply is
+               accepted by the fast check, without jsonschema (docs/benchmarks-levers.md)
 
 The replies are real: our ``action_answer`` run in-process with the repository's content on an
 FAQ question, an unknown fact (price) and a safety disclosure, serialised as the Rasa SDK
@@ -81,6 +83,8 @@ def main() -> int:
 
     from rasa.core.actions.action import RemoteAction
 
+    from clinic_runtime import fast_validation
+
     replies = real_replies()
     action = RemoteAction("action_answer", None)
     spec = RemoteAction.action_response_format_spec()
@@ -92,6 +96,7 @@ def main() -> int:
     for reply in replies.values():
         assert action._validate_action_result(reply) is True
         compiled.validate(reply)
+        assert fast_validation.fast_reply_check()(reply) is True
     for check in (lambda: action._validate_action_result(broken), lambda: compiled.validate(broken)):
         try:
             check()
@@ -106,6 +111,8 @@ def main() -> int:
     for name, reply in replies.items():
         as_rasa = per_call_us(lambda: action._validate_action_result(reply), seconds, repeat)
         once = per_call_us(lambda: compiled.validate(reply), seconds, repeat)
+        fast = per_call_us(lambda: fast_validation.validate_action_result(action, reply),
+                           seconds, repeat)
         results[name] = {
             "events": len(reply["events"]),
             "responses": len(reply["responses"]),
@@ -114,6 +121,7 @@ def main() -> int:
             "compiled_once_us": round(once, 1),
             "saving_us": round(as_rasa - once, 1),
             "speedup": round(as_rasa / once, 1) if once else None,
+            "fast_check_us": round(fast, 2),
         }
     check_us = per_call_us(lambda: validator_class.check_schema(spec), seconds, repeat)
     build_us = per_call_us(lambda: validator_class(spec), seconds, repeat)
