@@ -57,7 +57,7 @@ import dataclasses
 import importlib.util
 import os
 import sys
-from typing import Any, Dict, FrozenSet, Optional, Set, Text
+from typing import Any, Callable, Dict, FrozenSet, Optional, Set, Text
 
 # Modules loaded lazily (their code runs on first attribute access).
 LAZY_MODULES = frozenset({"rasa.utils.train_utils"})
@@ -70,6 +70,20 @@ def _skipped() -> Set[Text]:
     return {name.strip() for name in os.environ.get("CLINIC_RUNTIME_SKIP", "").split(",")}
 
 
+def spec_with_wrapped_loader(this_finder: Any, name: Text, path: Any, target: Any,
+                             wrap: Callable[[Any], Any]) -> Any:
+    """The spec the other meta-path finders give for ``name``, its loader wrapped by ``wrap``."""
+    for finder in sys.meta_path:
+        if finder is this_finder or not hasattr(finder, "find_spec"):
+            continue
+        spec = finder.find_spec(name, path, target)
+        if spec is not None:
+            if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                spec.loader = wrap(spec.loader)
+            return spec
+    return None
+
+
 class _LazyModuleFinder:
     """A meta-path finder that wraps the normal loader of ``names`` in a LazyLoader."""
 
@@ -78,15 +92,7 @@ class _LazyModuleFinder:
     def find_spec(self, name: Text, path: Any = None, target: Any = None) -> Any:
         if name not in self.names:
             return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(name, path, target)
-            if spec is not None:
-                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                    spec.loader = importlib.util.LazyLoader(spec.loader)
-                return spec
-        return None
+        return spec_with_wrapped_loader(self, name, path, target, importlib.util.LazyLoader)
 
 
 _FINDER = _LazyModuleFinder()

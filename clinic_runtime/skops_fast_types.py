@@ -148,15 +148,9 @@ class _Finder:
     def find_spec(self, name: Text, path: Any = None, target: Any = None) -> Any:
         if name != TARGET:
             return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(name, path, target)
-            if spec is not None:
-                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                    spec.loader = _PatchingLoader(spec.loader)
-                return spec
-        return None
+        from clinic_runtime.lazy_tensorflow import spec_with_wrapped_loader
+
+        return spec_with_wrapped_loader(self, name, path, target, _PatchingLoader)
 
 
 _FINDER = _Finder()

@@ -37,22 +37,11 @@ def test_install_replaces_rasas_method_once():
 
 
 # --- lazy_tensorflow: checked in fresh processes (TensorFlow may already be loaded here) ---
-import json
-import subprocess
-import sys
 from pathlib import Path
+from tests.fresh_process import run_fresh
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 MODEL = PROJECT_DIR / "models" / "clinic-assistant.tar.gz"
-
-
-def run_fresh(code: str) -> dict:
-    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True,
-                            text=True, timeout=300,
-                            env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3",
-                                 "RASA_TELEMETRY_ENABLED": "false", "HOME": str(Path.home())})
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.skipif(not MODEL.exists(), reason="no trained model (make model)")

@@ -14,8 +14,6 @@
   holds exactly that (tracker_store.saved_slots), else the conversation is read as before.
 """
 
-import json
-import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -32,21 +30,12 @@ from clinic_channel.reply_guard import active_disclosure
 from clinic_runtime import sklearn_layout
 from clinic_runtime.sequential_graph import SequentialGraphRunner
 from clinic_runtime.tracker_store import CachedSQLTrackerStore
+from tests.fresh_process import run_fresh
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 MODEL = PROJECT_DIR / "models" / "clinic-assistant.tar.gz"
 DOMAIN = Domain.load(str(PROJECT_DIR / "domain.yml"))
 LEVERS = "spacy_once,sklearn_layout,sequential_graph,event_types,bookkeeping,rule_index"
-
-
-def run_fresh(code: str, skip: str = "") -> dict:
-    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True,
-                            text=True, timeout=600,
-                            env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3",
-                                 "RASA_TELEMETRY_ENABLED": "false", "HOME": str(Path.home()),
-                                 "CLINIC_RUNTIME_SKIP": skip})
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 PARSE_EVERYTHING = f"""

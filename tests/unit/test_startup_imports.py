@@ -7,25 +7,13 @@ clinic_runtime/skops_fast_types.py), checked in fresh processes:
   the faster ``whichmodule`` answers like skops' on awkward ``sys.modules`` entries.
 """
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tests.fresh_process import run_fresh
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 MODEL = PROJECT_DIR / "models" / "clinic-assistant.tar.gz"
-
-
-def run_fresh(code: str, skip: str = "") -> dict:
-    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True,
-                            text=True, timeout=600,
-                            env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3",
-                                 "RASA_TELEMETRY_ENABLED": "false", "HOME": str(Path.home()),
-                                 "CLINIC_RUNTIME_SKIP": skip})
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 # Whether a package's code has run: a LazyLoader module not yet used does not count.
