@@ -288,13 +288,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             kept = new_events
         else:  # a row without a timestamp fails SQL's ``>=`` too
             kept = [e for e in new_events if e.timestamp is not None and e.timestamp >= start]
-        try:
-            blobs = _pickled(kept)
-        except Exception as error:
-            logger.debug(f"Not caching conversation '{sender_id}': {error}")
-            self._cache.pop(sender_id, None)
-            return
-        self._remember(sender_id, _Entry((len(new_ids), max(new_ids)), blobs, start))
+        self._remember_pickled(sender_id, (len(new_ids), max(new_ids)), (), kept, start)
 
     def _after_save(self, sender_id: Text, key: Key, entry: Optional[_Entry],
                     new_events: List[Event], new_ids: List[int]) -> None:
@@ -309,12 +303,17 @@ class CachedSQLTrackerStore(SQLTrackerStore):
                                           for e in new_events)) or None in new_ids:
             self._cache.pop(sender_id, None)  # Rasa's query decides what the session holds
             return
+        new_key = (key[0] + len(new_ids), max([i for i in [key[1], *new_ids] if i is not None],
+                                              default=None))
+        self._remember_pickled(sender_id, new_key, entry.events, new_events, start)
+
+    def _remember_pickled(self, sender_id: Text, key: Key, cached: Tuple[bytes, ...],
+                          events: List[Event], start: Optional[float]) -> None:
+        """Cache ``cached`` + ``events`` under ``key``; an unpicklable event: forget it."""
         try:
-            blobs = _pickled(new_events)
+            blobs = _pickled(events)
         except Exception as error:
             logger.debug(f"Not caching conversation '{sender_id}': {error}")
             self._cache.pop(sender_id, None)
             return
-        new_key = (key[0] + len(new_ids), max([i for i in [key[1], *new_ids] if i is not None],
-                                              default=None))
-        self._remember(sender_id, _Entry(new_key, entry.events + blobs, start))
+        self._remember(sender_id, _Entry(key, cached + blobs, start))
