@@ -19,12 +19,13 @@ Storage and retention (same file, same rule: the environment wins):
   SQLAlchemy URL (for the retention purge).
 """
 
+import copy
 import logging
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 import yaml
@@ -47,6 +48,11 @@ ENV_TRACKER_DB = "CLINIC_TRACKER_DB"
 DEFAULT_TRACKER_DB = PROJECT_ROOT / "var" / "tracker.db"  # what scripts/serve.sh sets
 # Sent as "Authorization: Bearer <token>"; env only, never a YAML file beside code.
 ENV_WEBHOOK_TOKEN = "CLINIC_WEBHOOK_TOKEN"
+
+# Parsed endpoints files: resolved path -> ((mtime, ctime, size, inode), content). The action
+# server reads database_url() for every unanswered question; parsing the YAML each time made
+# the visitor wait. An edited or replaced file has another version and is parsed again.
+_parsed_files: Dict[Path, Tuple[Tuple[int, int, int, int], Any]] = {}
 
 # setting name -> environment variable that overrides it
 ENV_OVERRIDES = {
@@ -319,10 +325,12 @@ def _read_section(path: Path) -> Dict[str, Any]:
 
 
 def _read_mapping(path: Path, key: str) -> Dict[str, Any]:
-    """Return the mapping under top-level ``key`` of an endpoints file, or ``{}``."""
+    """Return the mapping under top-level ``key`` of an endpoints file, or ``{}``.
+
+    The mapping is the caller's own copy: changing it changes nothing cached.
+    """
     try:
-        with open(path, encoding="utf-8") as handle:
-            content = yaml.safe_load(handle)
+        content = _parsed_yaml(path)
     except FileNotFoundError:
         return {}
     except yaml.YAMLError as error:
@@ -336,7 +344,24 @@ def _read_mapping(path: Path, key: str) -> Dict[str, Any]:
         return {}
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: '{key}' must be a mapping of settings")
-    return section
+    return copy.deepcopy(section)
+
+
+def _parsed_yaml(path: Path) -> Any:
+    """The parsed file, parsed again only when the file changed (never cached: errors).
+
+    Shared by every caller: treat it as read-only (:func:`_read_mapping` hands out copies).
+    """
+    with open(path, encoding="utf-8") as handle:
+        status = os.fstat(handle.fileno())  # the file read below, even if replaced meanwhile
+        version = (status.st_mtime_ns, status.st_ctime_ns, status.st_size, status.st_ino)
+        resolved = Path(path).resolve()
+        cached = _parsed_files.get(resolved)  # dict get/set are atomic: no lock needed
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        content = yaml.safe_load(handle)
+    _parsed_files[resolved] = (version, content)
+    return content
 
 
 def _parse_url(value: Any, source: str) -> Optional[str]:

@@ -1,16 +1,20 @@
 """Tests for actions/config.py: endpoints.yml plus environment overrides."""
 
+import os
 from pathlib import Path
 from typing import Dict
 
 import pytest
 
+from actions import config
 from actions.config import (
     DEFAULT_OUTBOX_PATH,
     ConfigError,
     DeliverySettings,
+    database_url,
     load_delivery_settings,
     outbox_path,
+    tracker_store_url,
 )
 
 ENDPOINTS = """\
@@ -118,3 +122,45 @@ def test_broken_yaml_is_reported_by_file_name(tmp_path: Path) -> None:
     path.write_text("clinic_delivery: [unclosed\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="endpoints.yml: not valid YAML"):
         load_delivery_settings(path, environ={})
+
+
+def test_an_edited_endpoints_file_is_read_again(tmp_path: Path) -> None:
+    path = tmp_path / "endpoints.yml"
+    path.write_text("clinic_delivery:\n  database_url: sqlite:///a.db\n", encoding="utf-8")
+    assert database_url(path, environ={}) == "sqlite:///a.db"
+
+    path.write_text("clinic_delivery:\n  database_url: sqlite:///b.db\n", encoding="utf-8")
+    later = path.stat().st_mtime_ns + 2_000_000_000  # same size: only the time tells
+    os.utime(path, ns=(later, later))
+    assert database_url(path, environ={}) == "sqlite:///b.db"
+
+    path.write_text("clinic_delivery:\n  max_attempts: 3\n", encoding="utf-8")
+    assert database_url(path, environ={}) is None
+    path.unlink()
+    assert database_url(path, environ={}) is None
+
+
+def test_broken_yaml_is_reported_every_time_until_fixed(tmp_path: Path) -> None:
+    path = tmp_path / "endpoints.yml"
+    path.write_text("clinic_delivery: [unclosed\n", encoding="utf-8")
+    for _ in range(2):
+        with pytest.raises(ConfigError, match="endpoints.yml: not valid YAML"):
+            database_url(path, environ={})
+
+    path.write_text("clinic_delivery:\n  database_url: sqlite:///fixed.db\n", encoding="utf-8")
+    assert database_url(path, environ={}) == "sqlite:///fixed.db"
+
+
+def test_changing_a_returned_section_changes_nothing_read_later(tmp_path: Path) -> None:
+    path = tmp_path / "endpoints.yml"
+    path.write_text(
+        "clinic_delivery:\n  database_url: sqlite:///a.db\n"
+        "tracker_store:\n  type: SQL\n  dialect: postgresql\n  url: db\n  db: clinic\n"
+        "  query:\n    sslmode: require\n",
+        encoding="utf-8",
+    )
+    config._read_section(path)["database_url"] = "postgresql://elsewhere/x"
+    config._read_mapping(path, "tracker_store")["query"]["sslmode"] = "disable"
+
+    assert database_url(path, environ={}) == "sqlite:///a.db"
+    assert tracker_store_url(path, environ={}) == "postgresql://db/clinic?sslmode=require"
