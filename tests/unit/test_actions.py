@@ -32,8 +32,10 @@ def texts(dispatcher):
     return " ".join(m.get("text") or "" for m in dispatcher.messages)
 
 
-def slot(events, name):
-    return next(e["value"] for e in events if e.get("event") == "slot" and e["name"] == name)
+def slot(tracker, events, name):
+    """The slot's value after the action: its last SlotSet, else the value it already had."""
+    sets = [e["value"] for e in events if e.get("event") == "slot" and e["name"] == name]
+    return sets[-1] if sets else tracker.get_slot(name)
 
 
 @pytest.mark.parametrize("intent, words", ARTICLE_EXPECTATIONS.items())
@@ -46,11 +48,12 @@ async def test_article_topic_is_answered_from_content(dispatcher, tracker_for, i
 
 @pytest.mark.parametrize("intent", UNKNOWN)
 async def test_unknown_fact_says_so_and_offers_a_person(dispatcher, tracker_for, intent):
-    events = await ActionAnswer().run(dispatcher, tracker_for("how much?", intent), {})
+    tracker = tracker_for("how much?", intent)
+    events = await ActionAnswer().run(dispatcher, tracker, {})
     message = dispatcher.messages[0]
     assert "don't have" in message["text"].lower()
     assert {"title": "Talk to a person", "payload": "/request_human"} in message["buttons"]
-    assert slot(events, "person_offered") is True
+    assert slot(tracker, events, "person_offered") is True
     assert not any(ch.isdigit() for ch in message["text"].replace("4-D", ""))
 
 
@@ -70,10 +73,10 @@ def condition(value, role="self"):
 async def test_disclosure_gets_the_condition_reply_even_when_classified_as_greeting(
         dispatcher, tracker_for):
     content = get_store().get()
-    events = await ActionAnswer().run(
-        dispatcher, tracker_for("I have epilepsy lol", "greet", entities=[condition("epilepsy")]), {})
+    tracker = tracker_for("I have epilepsy lol", "greet", entities=[condition("epilepsy")])
+    events = await ActionAnswer().run(dispatcher, tracker, {})
     assert safety.condition_reply(content, "epilepsy") in texts(dispatcher)
-    assert slot(events, "conditions") == ["epilepsy"]
+    assert slot(tracker, events, "conditions") == ["epilepsy"]
     assert "hello" not in texts(dispatcher).lower()[:20]
 
 
@@ -83,7 +86,7 @@ async def test_is_it_safe_for_me_after_a_disclosure_answers_for_that_disclosure(
     tracker = tracker_for("is it safe for me?", "ask_safety", slots={"conditions": ["pregnancy"]})
     events = await ActionAnswer().run(dispatcher, tracker, {})
     assert safety.condition_reply(content, "pregnancy") in texts(dispatcher)
-    assert slot(events, "conditions") == ["pregnancy"]
+    assert slot(tracker, events, "conditions") == ["pregnancy"]
 
 
 async def test_article_answer_after_disclosure_has_no_reassurance_and_a_reminder(
@@ -108,23 +111,23 @@ async def test_first_miss_offers_likely_topics_second_offers_a_person(dispatcher
     ranking = [{"name": "ask_price", "confidence": 0.2}, {"name": "greet", "confidence": 0.2},
                {"name": "ask_results", "confidence": 0.1}, {"name": "ask_history", "confidence": 0.1},
                {"name": "ask_safety", "confidence": 0.05}]
-    events = await ActionClarify().run(dispatcher, tracker_for("blorp", "nlu_fallback",
-                                                               ranking=ranking), {})
+    tracker = tracker_for("blorp", "nlu_fallback", ranking=ranking)
+    events = await ActionClarify().run(dispatcher, tracker, {})
     payloads = [b["payload"] for b in dispatcher.messages[0]["buttons"]]
     assert payloads == ["/ask_price", "/ask_results", "/ask_history"]
-    assert slot(events, "misses_in_a_row") == 1
+    assert slot(tracker, events, "misses_in_a_row") == 1
     second = type(dispatcher)()
-    events = await ActionClarify().run(second, tracker_for("blorp again", "nlu_fallback",
-                                                           ranking=ranking,
-                                                           slots={"misses_in_a_row": 1}), {})
+    tracker = tracker_for("blorp again", "nlu_fallback", ranking=ranking,
+                          slots={"misses_in_a_row": 1})
+    events = await ActionClarify().run(second, tracker, {})
     assert second.messages[0]["buttons"][0]["payload"] == "/request_human"
-    assert slot(events, "person_offered") is True
+    assert slot(tracker, events, "person_offered") is True
 
 
 async def test_understood_message_resets_the_miss_counter(dispatcher, tracker_for):
-    events = await ActionAnswer().run(dispatcher, tracker_for("hi", "greet",
-                                                              slots={"misses_in_a_row": 1}), {})
-    assert slot(events, "misses_in_a_row") == 0
+    tracker = tracker_for("hi", "greet", slots={"misses_in_a_row": 1})
+    events = await ActionAnswer().run(dispatcher, tracker, {})
+    assert slot(tracker, events, "misses_in_a_row") == 0
 
 
 def test_guard_drops_reassuring_sentences():
@@ -138,12 +141,12 @@ def test_guard_drops_reassuring_sentences():
 
 async def test_two_questions_in_one_message_get_both_answers(dispatcher, tracker_for):
     content = get_store().get()
-    events = await ActionAnswer().run(dispatcher, tracker_for("what is it and what does it cost?",
-                                                              "ask_what_is+ask_price"), {})
+    tracker = tracker_for("what is it and what does it cost?", "ask_what_is+ask_price")
+    events = await ActionAnswer().run(dispatcher, tracker, {})
     said = texts(dispatcher)
     assert content.answer_for_intent["ask_what_is"].text in said
     assert content.answer_for_intent["ask_price"].text in said
-    assert slot(events, "person_offered") is True
+    assert slot(tracker, events, "person_offered") is True
 
 
 async def test_two_questions_after_a_disclosure_answer_safety_for_the_disclosure(
@@ -155,3 +158,17 @@ async def test_two_questions_after_a_disclosure_answer_safety_for_the_disclosure
     said = texts(dispatcher)
     assert safety.condition_reply(content, "asthma") in said
     assert safety.find_reassurance(said, safety.reassurance_phrases(content)) is None
+
+
+async def test_an_answer_does_not_repeat_slot_values_the_conversation_already_has(
+        dispatcher, tracker_for):
+    tracker = tracker_for("what is it?", "ask_what_is",
+                          slots={"conditions": None, "misses_in_a_row": 0.0})
+    events = await ActionAnswer().run(dispatcher, tracker, {})
+    names = [e["name"] for e in events if e.get("event") == "slot"]
+    assert "conditions" not in names and "misses_in_a_row" not in names
+    tracker = tracker_for("what is it?", "ask_what_is",
+                          slots={"misses_in_a_row": 2.0, "person_offered": False})
+    events = await ActionAnswer().run(dispatcher, tracker, {})
+    assert slot(tracker, events, "misses_in_a_row") == 0.0
+    assert [e["name"] for e in events if e.get("event") == "slot"] == ["misses_in_a_row"]
