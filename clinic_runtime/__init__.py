@@ -13,7 +13,7 @@ import os
 
 CHANGES = ("lazy_tensorflow", "fast_validation", "strict_tracker_store", "spacy_once",
            "sklearn_layout", "sequential_graph", "event_types",
-           "bookkeeping", "rule_index", "keepalive_actions")
+           "bookkeeping", "rule_index", "keepalive_actions", "lazy_sequence_features")
 
 
 def install() -> None:
@@ -82,3 +82,9 @@ def install() -> None:
         from clinic_runtime import keepalive_actions
 
         keepalive_actions.install()
+    # 11. Count-vector sequence features (one row per token, unused by our classifier)
+    # computed only if something reads them (clinic_runtime/lazy_sequence_features.py).
+    if "lazy_sequence_features" not in skip:
+        from clinic_runtime import lazy_sequence_features
+
+        lazy_sequence_features.install()

@@ -35,7 +35,8 @@ from tests.fresh_process import run_fresh
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 MODEL = PROJECT_DIR / "models" / "clinic-assistant.tar.gz"
 DOMAIN = Domain.load(str(PROJECT_DIR / "domain.yml"))
-LEVERS = "spacy_once,sklearn_layout,sequential_graph,event_types,bookkeeping,rule_index"
+LEVERS = ("spacy_once,sklearn_layout,sequential_graph,event_types,bookkeeping,rule_index,"
+          "lazy_sequence_features")
 
 
 PARSE_EVERYTHING = f"""
@@ -402,3 +403,71 @@ print(json.dumps({{"compared": len(seen), "equal": sum(seen)}}))
 def test_classifier_input_matrix_equals_rasas():
     out = run_fresh(SAME_MATRICES)
     assert out["compared"] > 800 and out["equal"] == out["compared"], out
+
+
+# --- lazy_sequence_features: Rasa's features, sequence matrices computed only when read -------
+SAME_FEATURES = f"""
+import asyncio, json, pickle, copy
+import clinic_runtime
+clinic_runtime.install()
+from rasa.core.agent import Agent
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
+    CountVectorsFeaturizer)
+from rasa.shared.nlu.training_data.loading import load_data
+from rasa.shared.nlu.training_data.message import Message
+from clinic_runtime.lazy_sequence_features import LazySequenceFeatures
+ours_process = CountVectorsFeaturizer.process
+stock_process = ours_process.__wrapped_original__
+results = {{"compared": 0, "equal": 0}}
+kept = []
+comparing = [True]
+def same(a, b):
+    return (type(a).__mro__[-2] is type(b).__mro__[-2] and a.type == b.type
+            and a.attribute == b.attribute and a.origin == b.origin
+            and a.features.format == b.features.format == "coo"
+            and a.features.shape == b.features.shape and a.features.dtype == b.features.dtype
+            and (a.features.row == b.features.row).all() and (a.features.col == b.features.col).all()
+            and bool((a.features.data == b.features.data).all()))
+def spy(self, messages):
+    if not comparing[0]:  # parsing alone: keep the lazy features to look at afterwards
+        ours_process(self, messages)
+        for message in messages:
+            kept.extend(f for f in message.features if isinstance(f, LazySequenceFeatures))
+        return messages
+    twins = [Message(data=dict(m.data), features=list(m.features)) for m in messages]
+    stock_process(self, twins)
+    ours_process(self, messages)
+    for message, twin in zip(messages, twins):
+        results["compared"] += 1
+        results["equal"] += len(message.features) == len(twin.features) and all(
+            f is g or same(f, g) for f, g in zip(message.features, twin.features))
+    return messages
+CountVectorsFeaturizer.process = spy  # before loading: graph nodes keep the function they find
+agent = Agent.load({str(MODEL)!r})
+texts = []
+for name in ("heldout.yml", "heldout_fresh.yml"):
+    texts += [m.get("text") for m in load_data(f"tests/nlu/{{name}}").intent_examples]
+async def run():
+    for text in texts:
+        await agent.parse_message(text)
+    comparing[0] = False
+    # Parsing alone: nothing in our pipeline reads the sequence features.
+    for text in texts:
+        await agent.parse_message(text)
+asyncio.run(run())
+results["lazy"] = len(kept)
+results["still_lazy"] = sum(f._compute is not None for f in kept)
+sample = kept[0]
+plain = pickle.loads(pickle.dumps(sample))
+results["pickled_equal"] = type(plain).__name__ == "Features" and same(plain, sample)
+results["copy_plain"] = type(copy.deepcopy(kept[-1])).__name__ == "Features"
+print(json.dumps(results))
+"""
+
+
+@pytest.mark.skipif(not MODEL.exists(), reason="no trained model (make model)")
+def test_count_vector_features_equal_rasas_and_sequence_ones_stay_unread():
+    out = run_fresh(SAME_FEATURES)
+    assert out["compared"] > 1600 and out["equal"] == out["compared"], out
+    assert out["lazy"] > 1600 and out["still_lazy"] == out["lazy"], out
+    assert out["pickled_equal"] and out["copy_plain"], out
