@@ -13,7 +13,8 @@ import os
 
 CHANGES = ("lazy_tensorflow", "fast_validation", "strict_tracker_store", "spacy_once",
            "sklearn_layout", "sequential_graph", "event_types",
-           "bookkeeping", "rule_index", "keepalive_actions", "lazy_sequence_features")
+           "bookkeeping", "rule_index", "keepalive_actions", "lazy_sequence_features",
+           "tracker_replays")
 
 
 def install() -> None:
@@ -88,3 +89,10 @@ def install() -> None:
         from clinic_runtime import lazy_sequence_features
 
         lazy_sequence_features.install()
+    # 12. RulePolicy's states computed once per prediction (not once for the text pass and
+    # again for the intent pass), and no tracker copy for actions that only read it
+    # (clinic_runtime/tracker_replays.py).
+    if "tracker_replays" not in skip:
+        from clinic_runtime import tracker_replays
+
+        tracker_replays.install()

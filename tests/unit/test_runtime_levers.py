@@ -36,7 +36,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 MODEL = PROJECT_DIR / "models" / "clinic-assistant.tar.gz"
 DOMAIN = Domain.load(str(PROJECT_DIR / "domain.yml"))
 LEVERS = ("spacy_once,sklearn_layout,sequential_graph,event_types,bookkeeping,rule_index,"
-          "lazy_sequence_features")
+          "lazy_sequence_features,tracker_replays")
 
 
 PARSE_EVERYTHING = f"""
@@ -471,3 +471,107 @@ def test_count_vector_features_equal_rasas_and_sequence_ones_stay_unread():
     assert out["compared"] > 1600 and out["equal"] == out["compared"], out
     assert out["lazy"] > 1600 and out["still_lazy"] == out["lazy"], out
     assert out["pickled_equal"] and out["copy_plain"], out
+
+
+# --- tracker_replays: RulePolicy's predictions, and whole conversations, as Rasa's ------------
+SAME_RULE_PREDICTIONS = f"""
+import json, os
+import clinic_runtime
+clinic_runtime.install()
+from rasa.core.agent import Agent
+from rasa.core.featurizers.tracker_featurizers import TrackerFeaturizer
+from rasa.core.policies.rule_policy import RulePolicy
+from rasa.shared.core.generator import TrainingDataGenerator
+from rasa.shared.core.training_data.loading import load_data_from_resource as load_data
+from rasa.shared.core.training_data.structures import StoryGraph
+agent = Agent.load({str(MODEL)!r})
+policy = next(node._component for node in agent.processor.graph_runner._instantiated_nodes.values()
+              if isinstance(node._component, RulePolicy))
+domain = agent.domain
+steps = [step for folder in ("data/stories", "data/rules") if os.path.isdir(folder)
+         for step in load_data(folder, domain)]
+trackers = TrainingDataGenerator(StoryGraph(steps), domain, augmentation_factor=0,
+                                 remove_duplicates=False).generate()
+rasas = RulePolicy._predict._clinic_original
+replays = [0]
+create_states = TrackerFeaturizer._create_states
+original_create_states = create_states.__wrapped_original__
+def counting(*args, **kwargs):
+    replays[0] += 1
+    return original_create_states(*args, **kwargs)
+create_states.__wrapped_original__ = counting
+compared, differ, ours_replays, rasas_replays = 0, 0, 0, 0
+for tracker in trackers:
+    for prior, _hidden in tracker.generate_all_prior_trackers():
+        replays[0] = 0
+        theirs, _ = rasas(policy, prior, domain)
+        rasas_replays += replays[0]
+        replays[0] = 0
+        ours, _ = policy._predict(prior, domain)
+        ours_replays += replays[0]
+        compared += 1
+        differ += vars(ours) != vars(theirs)
+print(json.dumps({{"compared": compared, "differ": differ, "ours": ours_replays,
+                  "rasas": rasas_replays}}))
+"""
+
+
+@pytest.mark.skipif(not MODEL.exists(), reason="no trained model (make model)")
+def test_rule_predictions_equal_rasas_with_fewer_state_replays():
+    out = run_fresh(SAME_RULE_PREDICTIONS)
+    assert out["compared"] > 200 and out["differ"] == 0, out
+    assert out["ours"] < out["rasas"], out
+
+
+CONVERSATION_WITH_STUB_ACTIONS = f"""
+import asyncio, json
+import clinic_runtime
+clinic_runtime.install()
+from rasa.core.agent import Agent
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+sent, copies = [], [0]
+copy = DialogueStateTracker.copy
+def counting_copy(self):
+    copies[0] += 1
+    return copy(self)
+DialogueStateTracker.copy = counting_copy
+async def action_server(self, method="post", subpath=None, content_type="application/json",
+                        **kwargs):
+    body = kwargs["json"]
+    sent.append(body)
+    latest = body["tracker"]["latest_message"].get("text") or ""
+    return {{"events": [{{"event": "slot", "name": "misses_in_a_row",
+                         "value": float(len(body["tracker"]["events"]))}}],
+             "responses": [{{"text": "you said " + latest}}]}}
+EndpointConfig.request = action_server
+agent = Agent.load({str(MODEL)!r}, action_endpoint=EndpointConfig("http://127.0.0.1:1/webhook"))
+async def run():
+    replies = []
+    for text in ["hello", "what is microcurrent?", "I'm pregnant", "does it hurt?",
+                 "book a facial", "no thanks", "how much is it?"]:
+        replies.append(await agent.handle_text(text, sender_id="stub"))
+    tracker = await agent.tracker_store.retrieve("stub")
+    return replies, [event.as_dict() for event in tracker.events]
+replies, events = asyncio.run(run())
+def without_times(value):
+    if isinstance(value, dict):
+        return {{k: without_times(v) for k, v in value.items()
+                 if k not in ("timestamp", "message_id", "latest_event_time")}}
+    if isinstance(value, list):
+        return [without_times(v) for v in value]
+    return value
+print(json.dumps({{"replies": replies, "events": without_times(events),
+                  "sent": without_times(sent), "copies": copies[0]}}))
+"""
+
+
+@pytest.mark.skipif(not MODEL.exists(), reason="no trained model (make model)")
+def test_custom_actions_get_the_same_tracker_and_leave_the_same_conversation():
+    stock = run_fresh(CONVERSATION_WITH_STUB_ACTIONS, skip="tracker_replays")
+    ours = run_fresh(CONVERSATION_WITH_STUB_ACTIONS)
+    assert len(ours["sent"]) >= 5 and any("you said" in str(r) for r in ours["replies"])
+    assert ours["sent"] == stock["sent"]  # what the action server was sent
+    assert ours["replies"] == stock["replies"]
+    assert ours["events"] == stock["events"]
+    assert ours["copies"] < stock["copies"]
