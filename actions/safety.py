@@ -5,10 +5,11 @@ The conditions are detected on every message by the NLU component
 replies and the phrases the guard blocks come from ``data/content/contraindications.yml``.
 """
 
+import functools
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from actions.content import Content
 
@@ -130,10 +131,26 @@ def reassurance_phrases(content: Content) -> List[str]:
 def find_reassurance(text: str, phrases: Sequence[str]) -> Optional[str]:
     """The first reassurance phrase in ``text`` (whole words, case-insensitive), if any."""
     lowered = " ".join(text.lower().replace("\u2019", "'").split())
+    # One search for all phrases first: almost every sentence has none (the guard runs on
+    # every sentence of every reply). On a hit, the phrases are tried in their order.
+    if not _any_phrase(tuple(phrases)).search(lowered):
+        return None
     for phrase in phrases:
-        if re.search(r"(?<![a-z])" + re.escape(phrase) + r"(?![a-z])", lowered):
+        if _whole_words(phrase).search(lowered):
             return phrase
     return None
+
+
+@functools.lru_cache(maxsize=256)
+def _whole_words(phrase: str) -> "re.Pattern[str]":
+    return re.compile(r"(?<![a-z])" + re.escape(phrase) + r"(?![a-z])")
+
+
+@functools.lru_cache(maxsize=16)
+def _any_phrase(phrases: Tuple[str, ...]) -> "re.Pattern[str]":
+    if not phrases:
+        return re.compile(r"(?!)")  # matches nothing
+    return re.compile(r"(?<![a-z])(?:" + "|".join(map(re.escape, phrases)) + r")(?![a-z])")
 
 
 def guard(text: str, content: Content) -> str:

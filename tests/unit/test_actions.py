@@ -172,3 +172,36 @@ async def test_an_answer_does_not_repeat_slot_values_the_conversation_already_ha
     events = await ActionAnswer().run(dispatcher, tracker, {})
     assert slot(tracker, events, "misses_in_a_row") == 0.0
     assert [e["name"] for e in events if e.get("event") == "slot"] == ["misses_in_a_row"]
+
+
+def naive_find_reassurance(text, phrases):
+    """The guard's rule, one phrase at a time: the reference for the faster search."""
+    import re
+    lowered = " ".join(text.lower().replace("\u2019", "'").split())
+    return next((p for p in phrases
+                 if re.search(r"(?<![a-z])" + re.escape(p) + r"(?![a-z])", lowered)), None)
+
+
+def test_reassurance_search_finds_what_the_phrase_by_phrase_rule_finds():
+    from hypothesis import given, settings, strategies as st
+
+    content = get_store().get()
+    phrases = safety.reassurance_phrases(content)
+    assert phrases
+    answers = [answer.text for answer in content.answer_for_intent.values()]
+    pieces = phrases + [p.upper() for p in phrases] + answers[:20] + [
+        "un", "s", "ly", "-", "'", " ", ".", "\u2019", "safety", "perfectly"]
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.lists(st.sampled_from(pieces), max_size=6), st.text(max_size=12))
+    def same(parts, noise):
+        text = "".join(parts) + noise
+        assert safety.find_reassurance(text, phrases) == naive_find_reassurance(text, phrases)
+        reordered = list(reversed(phrases))
+        assert (safety.find_reassurance(text, reordered)
+                == naive_find_reassurance(text, reordered))
+
+    same()
+    for text in answers:
+        assert safety.find_reassurance(text, phrases) == naive_find_reassurance(text, phrases)
+    assert safety.find_reassurance("anything", []) is None
