@@ -50,10 +50,37 @@ def sentence_matrix(messages: Any) -> Any:
         blocks = [feature.features for feature in sentence]
         # Rasa's hstack includes an empty dense block built from a list (float64): same dtype.
         dtype = np.result_type(*(block.dtype for block in blocks), np.float64)
-        rows.append(scipy.sparse.hstack(blocks, format="csr", dtype=dtype))
+        row = one_row_csr(blocks, dtype)
+        rows.append(row if row is not None
+                    else scipy.sparse.hstack(blocks, format="csr", dtype=dtype))
     if len(rows) == 1:  # one message (every prediction): the stack of one row is that row
         return rows[0]
     return scipy.sparse.vstack(rows, format="csr") if rows else None
+
+
+def one_row_csr(blocks: List[Any], dtype: Any) -> Any:
+    """``hstack(blocks, format="csr", dtype=dtype)`` for 1-row COO blocks, built directly.
+
+    SciPy's general block code took ~0.17 ms for the two count-vector rows of a message. For
+    one row, COO -> CSR keeps the entries in block order, so the result is the blocks' data
+    and shifted column indices laid end to end: the same arrays, in the same order (the
+    classifier's product then sums the same numbers in the same order). None when a block is
+    not a 1-row COO matrix or the sizes need 64-bit indices: then SciPy's hstack is used.
+    """
+    import numpy as np
+    import scipy.sparse
+
+    if not all(scipy.sparse.isspmatrix_coo(block) and block.shape[0] == 1 for block in blocks):
+        return None
+    width = sum(block.shape[1] for block in blocks)
+    if width >= 2**31 - 1 or sum(block.nnz for block in blocks) >= 2**31 - 1:
+        return None
+    offsets = np.cumsum([0] + [block.shape[1] for block in blocks[:-1]])
+    indices = np.concatenate([block.col.astype(np.int32) + np.int32(offset)
+                              for block, offset in zip(blocks, offsets)])
+    data = np.concatenate([block.data for block in blocks]).astype(dtype, copy=False)
+    indptr = np.array([0, len(indices)], dtype=np.int32)
+    return scipy.sparse.csr_matrix((data, indices, indptr), shape=(1, width))
 
 
 def install() -> None:
