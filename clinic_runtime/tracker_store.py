@@ -53,7 +53,8 @@ from typing import Any, Dict, List, NamedTuple, Optional, Text, Tuple
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import Event, SessionStarted
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
@@ -218,6 +219,12 @@ class CachedSQLTrackerStore(SQLTrackerStore):
                 stored = self._event_query(session, sender_id,
                                            fetch_events_from_all_sessions=False).count()
             new_events = list(itertools.islice(tracker.events, stored, len(tracker.events)))
+            if stored == 0 and _only_the_opening_listen(new_events):
+                # Rasa's create_tracker saves a new conversation's opening action_listen on its
+                # own: a commit and a disk sync for every new visitor. Nothing is lost by not
+                # writing it now: the save at the end of the first message (the only way the
+                # conversation gets content) stores it with that message's events.
+                return
             # One INSERT per row, as the ORM's flush does (each gives its id), without the
             # ORM's unit of work around them: the same rows for a fraction of the CPU.
             new_ids = self._insert(session, sender_id, new_events)
@@ -317,3 +324,9 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             self._cache.pop(sender_id, None)
             return
         self._remember(sender_id, _Entry(key, cached + blobs, start))
+
+
+def _only_the_opening_listen(events: List[Event]) -> bool:
+    """What Rasa's ``create_tracker`` saves: one ``action_listen`` and nothing else."""
+    return (len(events) == 1 and isinstance(events[0], ActionExecuted)
+            and events[0].action_name == ACTION_LISTEN_NAME)

@@ -185,3 +185,35 @@ def test_endpoints_yml_selects_this_store(tmp_path, monkeypatch):
     config = EndpointConfig.from_dict({**endpoints, "db": str(tmp_path / "t.db")})
     store = create_tracker_store(config, DOMAIN)
     assert type(store) is CachedSQLTrackerStore
+
+
+async def test_a_new_conversation_is_stored_with_its_first_message_not_before(db):
+    (ours,) = stores(db, 1)
+    rasa = SQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=db)
+    engine = sa.create_engine(f"sqlite:///{db}")
+
+    def rows(sender):
+        with engine.connect() as connection:
+            return connection.execute(sa.text("SELECT type_name, action_name FROM events "
+                                              "WHERE sender_id = :s ORDER BY id"),
+                                      {"s": sender}).fetchall()
+
+    for store, sender in ((ours, "new-ours"), (rasa, "new-rasa")):
+        tracker = await store.get_or_create_tracker(sender)  # as Rasa's processor does
+        if store is ours:
+            assert rows(sender) == [] and await store.retrieve(sender) is None
+        for event in turn("hello", 1):
+            tracker.update(event)
+        await store.save(tracker)
+    assert rows("new-ours") == rows("new-rasa")
+    assert rows("new-ours")[0] == ("action", "action_listen")
+    untimed = [[{k: v for k, v in event.items() if k != "timestamp"} for event in dump(tracker)]
+               for tracker in (await ours.retrieve("new-ours"), await rasa.retrieve("new-rasa"))]
+    assert untimed[0] == untimed[1]
+    # a conversation that already has rows is saved as before, whatever its events
+    await converse(ours, "old", 1)
+    before = len(rows("old"))
+    tracker = await ours.retrieve("old")
+    tracker.update(ActionExecuted("action_listen"))
+    await ours.save(tracker)
+    assert len(rows("old")) == before + 1
