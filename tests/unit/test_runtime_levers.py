@@ -327,12 +327,14 @@ def test_empty_domain_check_answers_as_rasa():
 
 
 # --- rule_index: the same rule keys as Rasa's RulePolicy on every training turn -------------
-RULE_KEYS_EVERYWHERE = f"""
+# A fresh process with our model loaded, its RulePolicy and the trackers of every rule.
+RULE_TRAINING_TURNS = f"""
 import json, os
 import clinic_runtime
 clinic_runtime.install()
 from rasa.core.agent import Agent
 from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RulePolicy
+from rasa.core.featurizers.tracker_featurizers import TrackerFeaturizer
 from rasa.shared.core.generator import TrainingDataGenerator
 from rasa.shared.core.training_data.loading import load_data_from_resource as load_data
 from rasa.shared.core.training_data.structures import StoryGraph
@@ -344,6 +346,8 @@ steps = [step for folder in ("data/stories", "data/rules") if os.path.isdir(fold
          for step in load_data(folder, domain)]  # data/stories is empty, so not in git
 trackers = TrainingDataGenerator(StoryGraph(steps), domain, augmentation_factor=0,
                                  remove_duplicates=False).generate()
+"""
+RULE_KEYS_EVERYWHERE = RULE_TRAINING_TURNS + """
 original = RulePolicy._clinic_original_get_possible_keys
 checked, differ, nonempty = 0, 0, 0
 for tracker in trackers:
@@ -357,8 +361,8 @@ for tracker in trackers:
                     checked += 1
                     nonempty += bool(expected)
                     differ += policy._get_possible_keys(lookup, states[:cut]) != expected
-print(json.dumps({{"checked": checked, "differ": differ, "nonempty": nonempty,
-                  "rules": len(policy.lookup[RULES]), "trackers": len(trackers)}}))
+print(json.dumps({"checked": checked, "differ": differ, "nonempty": nonempty,
+                  "rules": len(policy.lookup[RULES]), "trackers": len(trackers)}))
 """
 
 
@@ -477,24 +481,7 @@ def test_count_vector_features_equal_rasas_and_sequence_ones_stay_unread():
 
 
 # --- tracker_replays: RulePolicy's predictions, and whole conversations, as Rasa's ------------
-SAME_RULE_PREDICTIONS = f"""
-import json, os
-import clinic_runtime
-clinic_runtime.install()
-from rasa.core.agent import Agent
-from rasa.core.featurizers.tracker_featurizers import TrackerFeaturizer
-from rasa.core.policies.rule_policy import RulePolicy
-from rasa.shared.core.generator import TrainingDataGenerator
-from rasa.shared.core.training_data.loading import load_data_from_resource as load_data
-from rasa.shared.core.training_data.structures import StoryGraph
-agent = Agent.load({str(MODEL)!r})
-policy = next(node._component for node in agent.processor.graph_runner._instantiated_nodes.values()
-              if isinstance(node._component, RulePolicy))
-domain = agent.domain
-steps = [step for folder in ("data/stories", "data/rules") if os.path.isdir(folder)
-         for step in load_data(folder, domain)]
-trackers = TrainingDataGenerator(StoryGraph(steps), domain, augmentation_factor=0,
-                                 remove_duplicates=False).generate()
+SAME_RULE_PREDICTIONS = RULE_TRAINING_TURNS + """
 rasas = RulePolicy._predict._clinic_original
 replays = [0]
 create_states = TrackerFeaturizer._create_states
@@ -514,8 +501,8 @@ for tracker in trackers:
         ours_replays += replays[0]
         compared += 1
         differ += vars(ours) != vars(theirs)
-print(json.dumps({{"compared": compared, "differ": differ, "ours": ours_replays,
-                  "rasas": rasas_replays}}))
+print(json.dumps({"compared": compared, "differ": differ, "ours": ours_replays,
+                  "rasas": rasas_replays}))
 """
 
 
