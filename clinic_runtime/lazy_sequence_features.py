@@ -5,7 +5,7 @@ features (one row per token, ``vectorizer.transform(tokens)``) and the sentence 
 row, ``vectorizer.transform([" ".join(tokens)])``). Our pipeline's only reader of these
 features, ``LogisticRegressionClassifier``, uses the sentence row alone (Rasa's ``_create_X``
 and ``sklearn_layout.sentence_matrix``), so the sequence transform, its index sort and its COO
-conversion are done for nothing on every parse: two featurizers, about 0.3 ms of the ~1.7 ms
+conversion are done for nothing on every parse: two featurizers, about 0.2 ms of the ~1.6 ms
 parse (docs/benchmarks-levers.md, section 23).
 
 Here the sequence features are still added to the message, in Rasa's order, with Rasa's type,
