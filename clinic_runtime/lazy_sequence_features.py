@@ -6,7 +6,7 @@ row, ``vectorizer.transform([" ".join(tokens)])``). Our pipeline's only reader o
 features, ``LogisticRegressionClassifier``, uses the sentence row alone (Rasa's ``_create_X``
 and ``sklearn_layout.sentence_matrix``), so the sequence transform, its index sort and its COO
 conversion are done for nothing on every parse: two featurizers, about 0.2 ms of the ~1.6 ms
-parse (docs/benchmarks-levers.md, section 23).
+parse (docs/benchmarks-levers.md, sections 23 and 24).
 
 Here the sequence features are still added to the message, in Rasa's order, with Rasa's type,
 attribute and origin, but as ``LazySequenceFeatures``: the matrix is computed by Rasa's own

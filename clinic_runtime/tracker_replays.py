@@ -1,7 +1,7 @@
 """Two of Rasa's tracker replays per message left out where they cannot change anything.
 
 Rasa rebuilds a conversation's state by replaying its events from the start. Two of those
-replays per message are repeats (docs/benchmarks-levers.md, section 23):
+replays per message are repeats (docs/benchmarks-levers.md, section 27):
 
 1. **RulePolicy's states, computed twice per prediction.** ``RulePolicy._predict`` first looks
    for a rule matching the latest message's *text*, then for one matching its *intent*; each
