@@ -1,6 +1,7 @@
 """Shared fixtures: the real content, trackers, dispatchers, and the running assistant."""
 
 import json
+import os
 import urllib.request
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -15,6 +16,16 @@ from tests.servers import MODEL, start_assistant
 from tests.pg_fixture import postgres_server, storage_backend  # noqa: F401
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+class RunningElsewhere:
+    """An assistant started outside the tests (see the ``assistant`` fixture)."""
+
+    def __init__(self, base_url: str, env: Dict[str, str]) -> None:
+        self.base_url = base_url
+        self.env = {"CLINIC_OUTBOX_PATH": str(PROJECT_DIR / "var" / "outbox.db"),
+                    "CLINIC_UNANSWERED_PATH": str(PROJECT_DIR / "var" / "unanswered.db"), **env}
+        self.workdir = Path(self.env.get("CLINIC_TEST_ASSISTANT_DIR", PROJECT_DIR / "var"))
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +59,16 @@ def tracker_for():
 
 @pytest.fixture(scope="session")
 def assistant(tmp_path_factory):
-    """The real action server and Rasa server, started as `make run` starts them."""
+    """The real action server and Rasa server, started as `make run` starts them.
+
+    While developing, ``CLINIC_TEST_ASSISTANT_URL=http://127.0.0.1:5005`` runs the tests against
+    an assistant that is already running (``make run``), with its data files named by the same
+    variables it was started with (``CLINIC_OUTBOX_PATH``, ...); CI never sets it.
+    """
+    url = os.environ.get("CLINIC_TEST_ASSISTANT_URL")
+    if url:
+        yield RunningElsewhere(url.rstrip("/"), dict(os.environ))
+        return
     if not MODEL.exists():
         pytest.fail("No trained model: run `make model` (make test does it first).")
     running = start_assistant(tmp_path_factory.mktemp("assistant"))
