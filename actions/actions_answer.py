@@ -3,8 +3,10 @@
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import request_changes
 from actions.content import get_store
 from actions.replying import answer_latest
 from actions.submit import start_delivery
@@ -21,7 +23,12 @@ class ActionAnswer(Action):
         # Requests left pending by an earlier process are delivered as soon as this process
         # answers anything (the SDK has no start-up hook; the call is cheap after the first).
         start_delivery()
-        return answer_latest(dispatcher, tracker, get_store().get())
+        content = get_store().get()
+        if request_changes.is_change(tracker):
+            events = request_changes.send_change(dispatcher, tracker, content)
+            if events is not None:
+                return events
+        return answer_latest(dispatcher, tracker, content)
 
 
 class ActionClarify(Action):
@@ -32,4 +39,11 @@ class ActionClarify(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        return answer_latest(dispatcher, tracker, get_store().get(), intent="nlu_fallback")
+        content = get_store().get()
+        events = (request_changes.send_change(dispatcher, tracker, content)
+                  if request_changes.is_change(tracker) else None)
+        if events is None:
+            events = answer_latest(dispatcher, tracker, content, intent="nlu_fallback")
+        # This is also RulePolicy's core fallback (no rule applies): the turn must end here,
+        # or the policy predicts this action again until Rasa's circuit breaker trips.
+        return [*events, FollowupAction("action_listen")]

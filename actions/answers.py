@@ -33,6 +33,17 @@ class OutgoingMessage:
         return kwargs
 
 
+# Conversation intents that are questions all the same (answered mid-form, then the form goes on).
+QUESTION_LIKE_CONVERSATION = ("bot_challenge", "out_of_scope")
+
+
+def question_intents(content: Content) -> set:
+    """Intents that ask something: those with an article, unknown or medical answer, and a few
+    conversation ones. Derived from answers.yml, so a new FAQ answer needs no code change."""
+    return {intent for answer in content.answers.values() if answer.kind != "conversation"
+            for intent in answer.intents} | set(QUESTION_LIKE_CONVERSATION)
+
+
 def person_button(content: Content) -> Button:
     """The button that starts the hand-off to a person."""
     return Button(title=content.message("talk_to_person_button"), payload="/request_human")
@@ -58,6 +69,8 @@ def answer_for(content: Content, intent: Optional[str]) -> Optional[Answer]:
 
 def render_answer(content: Content, answer: Answer) -> List[OutgoingMessage]:
     """An answer as messages; an "I don't know" also offers a person and the clinic's contacts."""
+    if answer.kind == "medical":
+        return [OutgoingMessage(answer.text, [*answer.buttons, person_button(content)])]
     if answer.kind != "unknown":
         return [OutgoingMessage(answer.text, list(answer.buttons))]
     text = " ".join([answer.text, *contact_lines(content), content.message("offer_person")])

@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Optional
 from urllib.parse import quote
 
 from actions.content import Content
+from actions.visitor_text import plain_text
 
 logger = logging.getLogger(__name__)
 
@@ -15,6 +16,18 @@ PHONE_CHARS = re.compile(r"\+?[\d\s().-]{7,}")
 MAX_NAME_CHARS = 80
 TRANSCRIPT_TURNS = 10
 SCREENING_ANSWERS = ("none", "applies", "not_sure")
+# The booking and hand-off forms' fields, in the order they are asked (domain.yml's forms list
+# the same slots; tests/unit/test_domain_consistency.py checks they agree).
+BOOKING_FIELDS = ("booking_service", "visitor_name", "contact", "preferred_time", "screening",
+                  "booking_confirmed")
+HANDOFF_FIELDS = ("handoff_topic", "visitor_name", "contact")
+NOT_SURE = re.compile(r"\b(not sure|unsure|don'?t know|no idea|maybe|possibly|perhaps|might|idk|"
+                      r"not certain|can'?t remember|no clue)\b")
+NONE_APPLY = re.compile(r"(no|nope|nah|none|nothing|neither|negative|not really|not me|"
+                        r"not any|no none|none of (them|these|those)|no they don'?t|n/?a)\b.*")
+SOME_APPLY = re.compile(r"(yes|yeah|yep|yup|ya|one does|i do|some do|one of them|one of those|"
+                        r"one of these|a few|one applies|some apply|affirmative|unfortunately)\b.*")
+HEALTH_ENTITIES = ("condition", "uncovered_condition", "urgent_symptom", "after_treatment")
 PARTS_OF_DAY = {"morning": "10:00", "afternoon": "15:00", "evening": "18:00", "lunchtime": "12:30"}
 
 
@@ -99,17 +112,17 @@ def parse_preferred_time(text: str, now: Optional[datetime.datetime] = None) -> 
 
 
 def screening_answer(text: str, intent: Optional[str], content: Content) -> Optional[str]:
-    """'none', 'applies' or 'not_sure' from a button or typed answer."""
-    lowered = " ".join(str(text or "").lower().split()).strip("/ .!")
+    """'none', 'applies' or 'not_sure' from the visitor's words (buttons: actions.form_reading)."""
+    lowered = " ".join(str(text or "").lower().replace("\u2019", "'").split()).strip("/ .!")
     labels = content.services.get("screening_buttons") or {}
     for key in SCREENING_ANSWERS:
         if lowered in (key, key.replace("_", " "), str(labels.get(key, "")).lower().strip(" .!")):
             return key
-    if re.search(r"\b(not sure|unsure|don't know|dont know|maybe|no idea|possibly)\b", lowered):
+    if NOT_SURE.search(lowered):
         return "not_sure"
-    if intent == "deny" or re.fullmatch(r"(no|nope|none|nah|no none|none of them|no they don't)\b.*", lowered):
+    if intent == "deny" or NONE_APPLY.fullmatch(lowered):
         return "none"
-    if intent in ("affirm", "inform_condition") or re.fullmatch(r"(yes|yeah|yep|one does|i do)\b.*", lowered):
+    if intent in ("affirm", "inform_condition") or SOME_APPLY.fullmatch(lowered):
         return "applies"
     return None
 
@@ -136,10 +149,43 @@ def transcript(events: List[Dict[str, Any]], turns: int = TRANSCRIPT_TURNS) -> L
         if event.get("event") == "user":
             entities = (event.get("parse_data") or {}).get("entities") or []
             health = sorted({str(e.get("value")) for e in entities if e.get("entity") in
-                             ("condition", "uncovered_condition", "urgent_symptom")})
+                             HEALTH_ENTITIES})
             text = (f"[health condition mentioned: {', '.join(health)}]" if health
-                    else str(event.get("text") or ""))
+                    else plain_text(event.get("text")))
             lines.append({"sender": "user", "text": text[:500]})
         elif event.get("event") == "bot" and event.get("text"):
-            lines.append({"sender": "bot", "text": str(event["text"])[:500]})
+            lines.append({"sender": "bot", "text": plain_text(event["text"])[:500]})
     return lines[-turns:]
+
+
+def shown_value(content: Content, slot: str, value: Any) -> str:
+    """A field's value as the visitor sees it (a service's title, not its id)."""
+    if slot == "booking_service":
+        service = next((s for s in services(content) if s["id"] == value), None)
+        return service["title"] if service else str(value)
+    return str(value)
+
+
+def summary(content: Content, slots: Dict[str, Any]) -> str:
+    """ "4-D Facial (single session) for Tom Reed, Friday at 11am; reply to tom@example.com"."""
+    parts = []
+    for slot, key in (("booking_service", "field_service"), ("visitor_name", "field_name"),
+                      ("contact", "field_contact"), ("preferred_time", "field_time")):
+        if slots.get(slot):
+            parts.append(f"{prompt(content, key)}: {shown_value(content, slot, slots[slot])}")
+    people = int(slots.get("party_size") or 1)
+    if people > 1:
+        parts.append(prompt(content, "field_people", people=people))
+    return "; ".join(parts)
+
+
+def prompt_values(content: Content) -> Dict[str, str]:
+    """Placeholders any prompt may use: the hand-off reply time and the clinic's contacts."""
+    clinic = content.contact.get("clinic") or {}
+    return {"reply_time": reply_time(content), "phone": str(clinic.get("phone") or ""),
+            "clinic": str(clinic.get("name") or "")}
+
+
+def handoff_intro(content: Content) -> str:
+    """What happens when a visitor asks for a person (said when the hand-off starts)."""
+    return prompt(content, "handoff_intro", reply_time=reply_time(content))

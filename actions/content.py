@@ -29,7 +29,7 @@ MESSAGES_FILE = "messages.yml"
 CONTRAINDICATIONS_FILE = "contraindications.yml"
 SERVICES_FILE = "booking.yml"
 
-ANSWER_KINDS = ("article", "unknown", "conversation")
+ANSWER_KINDS = ("article", "unknown", "medical", "conversation")
 LINK_PATTERN = re.compile(r"\b(?:https?://|mailto:|tel:)[^\s)>\]]*", re.IGNORECASE)
 VALID_LINK = re.compile(
     r"^(https?://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(:\d+)?(/[^\s]*)?|mailto:[^@\s]+@[^@\s]+\.[A-Za-z]{2,}|tel:\+?[0-9 ()-]{5,})$",
@@ -367,17 +367,23 @@ def parse_contraindications(data: Any, path: Path, errors: List[ContentError]) -
     return dict(data)
 
 
-PROMPT_KEYS = ("ask_service", "service_not_understood", "ask_name", "name_not_understood",
-               "ask_contact", "contact_not_understood", "ask_preferred_time",
-               "preferred_time_not_understood", "ask_screening", "screening_not_understood",
-               "booking_received", "booking_link", "consultation_received", "handoff_intro",
-               "handoff_received", "reply_time_unknown", "cancelled", "not_saved")
+PROMPT_KEYS = ("booking_intro", "ask_service", "service_not_understood", "ask_name",
+               "name_not_understood", "ask_contact", "contact_not_understood",
+               "ask_preferred_time", "preferred_time_not_understood", "ask_screening",
+               "ask_screening_group", "screening_not_understood", "ask_confirm",
+               "confirm_what_to_change", "confirm_not_understood", "field_service", "field_name",
+               "field_contact", "field_time", "field_people", "changed", "noted",
+               "booking_received",
+               "group_note", "booking_link", "consultation_received", "handoff_intro",
+               "ask_topic", "topic_not_understood", "handoff_next_steps", "handoff_needs_details",
+               "handoff_received", "change_received", "reply_time_unknown", "cancelled", "not_saved")
 SERVICE_FIELDS = {"id": ((str,), True), "title": ((str,), True), "words": ((list,), False)}
 
 
 def parse_booking(data: Any, path: Path, errors: List[ContentError]) -> Dict[str, Any]:
     """Check ``booking.yml``: services (unique ids), every prompt, the screening buttons."""
-    _require_keys(data, path, ("services", "prompts", "screening_buttons"), errors, "booking.yml")
+    _require_keys(data, path, ("services", "prompts", "screening_buttons", "confirm_buttons"),
+                  errors, "booking.yml")
     if not isinstance(data, dict):
         return {}
     seen: Dict[str, int] = {}
@@ -399,11 +405,14 @@ def parse_booking(data: Any, path: Path, errors: List[ContentError]) -> Dict[str
             if key not in PROMPT_KEYS:
                 errors.append(ContentError(path, prompts.key_line(key), f"unknown prompt '{key}'."
                                            f"{_suggest(key, PROMPT_KEYS)}"))
-    buttons = data.get("screening_buttons")
-    if isinstance(buttons, dict):
-        for key in ("none", "applies", "not_sure"):
-            if not buttons.get(key):
-                errors.append(ContentError(path, buttons.line, f"the screening button '{key}' is missing"))
+    for section, keys in (("screening_buttons", ("none", "applies", "not_sure")),
+                          ("confirm_buttons", ("send", "change"))):
+        buttons = data.get(section)
+        if isinstance(buttons, dict):
+            for key in keys:
+                if not buttons.get(key):
+                    errors.append(ContentError(path, buttons.line, f"the button '{key}' is missing"
+                                               f" under '{section}'"))
     return dict(data)
 
 

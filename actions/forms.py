@@ -1,409 +1,280 @@
-"""Booking and hand-off forms: validators, the questions they ask, submission and cancelling.
+"""Booking and hand-off form validators: every message sent while a form waits for an answer.
 
-Questions asked in the middle of a form are answered here, by the validator, with the same
-planner as ``action_answer`` (safety first); the field is then asked again. Doing it in the
-validator rather than with one rule per question keeps a misclassified answer (a name that
-looks like a question) from leaving the form.
+Rasa's forms fill the field being asked from the message text (``from_text`` in domain.yml, for
+every intent), so every message reaches the validator, which decides with
+:mod:`actions.form_reading` what it is: the field (plus any other fields it holds), a correction,
+a question, a stop, a request for a person, or something to ask again. Safety comes first: an
+urgent symptom or a health disclosure is answered by the same planner as ``action_answer``.
+
+How the validator steers the form (Rasa's own events, no patches):
+
+- the fields it returns as ``SlotSet``, and ``requested_slot`` for the next one to ask;
+- ``reask_note``: why the field is asked again, said by the ask action before its question;
+- to leave the form: ``ActionExecutionRejected`` (the form does not ask again) and a
+  ``FollowupAction`` naming what runs next (``action_cancel_form`` or
+  ``action_switch_to_handoff``), so no rule has to guess from the intent.
 """
 
 import abc
 import logging
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Dict, List, Optional, Text
 
-from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.events import ActionExecutionRejected, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import booking, safety
+from actions import booking, form_reading, safety
 from actions.answers import OutgoingMessage
 from actions.content import Content, get_store
 from actions.replying import (answer_latest, disclosure_events, earlier_disclosure, send_guarded,
                               turn_state)
-from actions.respond import QUESTION_PART_ENTITY, intent_parts, message_parts, plan_reply
-from actions.submit import submit_request, turn_request_id
+from actions.respond import plan_reply
 
 logger = logging.getLogger(__name__)
 
-BOOKING_SLOTS = ("booking_service", "visitor_name", "contact", "preferred_time", "screening")
-HANDOFF_SLOTS = ("visitor_name", "contact")
-# A message with one of these intents, confidently predicted and not fitting the field asked
-# for, is a question to answer (then the field is asked again).
-INTERRUPTING_INTENTS = {
-    "ask_what_is", "ask_how_it_works", "ask_history", "ask_results", "ask_experience",
-    "ask_vs_surgery", "ask_celebrities", "ask_other_uses", "ask_suitability", "ask_safety",
-    "ask_clinic_service", "ask_memberships", "ask_price", "ask_session_length",
-    "ask_number_of_sessions", "ask_results_duration", "ask_clinic_logistics", "ask_unknown_other",
-    "bot_challenge", "out_of_scope",
+REQUESTED_SLOT = "requested_slot"
+REASK_NOTE = "reask_note"
+# Which booking.yml prompt explains a field that did not fit (said before asking again).
+NOT_UNDERSTOOD = {
+    "booking_service": "service_not_understood",
+    "visitor_name": "name_not_understood",
+    "contact": "contact_not_understood",
+    "preferred_time": "preferred_time_not_understood",
+    "screening": "screening_not_understood",
+    "booking_confirmed": "confirm_not_understood",
+    "handoff_topic": "topic_not_understood",
 }
-INTERRUPTION_CONFIDENCE = 0.5
-# Intents that start a form; questions asked in the same message are answered before its
-# first question ("is it safe and can I book for Friday?").
-FORM_STARTING_INTENTS = {"book", "request_human"}
+FIELD_LABEL_KEYS = {
+    "booking_service": "field_service", "visitor_name": "field_name", "contact": "field_contact",
+    "preferred_time": "field_time",
+}
 
 
-def _latest_intent(tracker: Tracker) -> tuple:
-    intent = (tracker.latest_message or {}).get("intent") or {}
-    return intent.get("name"), float(intent.get("confidence") or 0.0)
+def _latest(tracker: Tracker) -> Dict[str, Any]:
+    return tracker.latest_message or {}
 
 
-def _text(tracker: Tracker) -> str:
-    return str((tracker.latest_message or {}).get("text") or "")
+def form_turn(tracker: Tracker, form: str, slots: List[str]) -> form_reading.FormTurn:
+    """The latest message and the form's state, as the reader needs them."""
+    latest = _latest(tracker)
+    intent = latest.get("intent") or {}
+    return form_reading.FormTurn(
+        text=str(latest.get("text") or ""),
+        intent=intent.get("name"),
+        confidence=float(intent.get("confidence") or 0.0),
+        entities=latest.get("entities") or [],
+        requested_slot=tracker.get_slot(REQUESTED_SLOT),
+        form=form,
+        filled={slot: tracker.get_slot(slot) for slot in slots},
+    )
 
 
 class FormValidatorBase(FormValidationAction):
-    """Shared checks for the booking and hand-off forms.
+    """What both forms share: reading the message, safety first, leaving the form.
 
-    How to use: subclass, set ``name()``, and write ``validate_<slot>`` methods that call
-    ``self.interrupted(...)`` first; it answers questions and disclosures and tells whether the
-    message was an answer to the field at all.
+    How to use: subclass, set ``name()``, ``fields()`` (the form's slots in the order asked)
+    and, where a field needs more than the reader's check, ``settle()``.
     """
 
     @abc.abstractmethod
     def name(self) -> Text:
         """Each form's validator names itself (abstract, so the SDK skips this base)."""
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[Text, Any]]:
-        """Validates, saying each message once: fields filled from the message that started the
-        form ("book a facial on Friday, I'm pregnant") are validated together, and each would
-        otherwise repeat the same disclosure reply."""
-        before = len(dispatcher.messages)
-        events = await super().run(dispatcher, tracker, domain)
-        seen, kept = set(), []
-        for message in dispatcher.messages[before:]:
-            key = (message.get("text"), repr(message.get("buttons")))
-            if key not in seen:
-                seen.add(key)
-                kept.append(message)
-        dispatcher.messages[before:] = kept
-        return events
+    @abc.abstractmethod
+    def fields(self, tracker: Tracker) -> List[str]:
+        """The slots this form still needs, in the order they are asked."""
 
-    def interrupted(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                    fits_field: bool) -> Tuple[Optional[List[Dict[str, Any]]], Dict[str, Any]]:
-        """Answer a question or a disclosure sent instead of the field.
-
-        Returns ``(events, extra_slots)``: ``events`` (the slot events of the answer given) when
-        the message was not an answer to the field, else None; ``extra_slots`` remember a
-        disclosure made inside a valid answer.
-        """
-        content = get_store().get()
-        turn = turn_state(tracker)
-        latest = safety.disclosure_from_entities(turn.entities)
-        intent, confidence = _latest_intent(tracker)
-        parts = intent_parts(intent)
-        question = (bool(parts) and all(p in INTERRUPTING_INTENTS for p in parts)
-                    and confidence >= INTERRUPTION_CONFIDENCE and not fits_field)
-        if latest.urgent or (latest.any and not fits_field) or question:
-            return answer_latest(dispatcher, tracker, content), {}
-        if latest.any:
-            # A disclosure inside a valid answer ("yes, I'm pregnant"): say the condition's
-            # reply and remember it; the answer itself still counts.
-            plan = plan_reply(content, turn)
-            send_guarded(dispatcher, tracker, content, plan.messages)
-            return None, {e["name"]: e["value"] for e in disclosure_events(plan.disclosure)}
-        return None, {}
-
-    def rejected(self, slot: str, events: List[Dict[str, Any]]) -> Dict[str, Any]:
-        """Reset the field, keeping the slots the interruption set."""
-        values = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
-        values.pop("person_offered", None)  # inside a form, "yes" must not start a hand-off
-        values[slot] = None
+    def settle(self, values: Dict[str, Any], tracker: Tracker, content: Content) -> Dict[str, Any]:
+        """Last checks on values found in a message (e.g. a service id), per form."""
         return values
 
-    def re_ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, key: str) -> None:
-        """Say why the answer did not fit (the form then asks again)."""
-        message = OutgoingMessage(booking.prompt(get_store().get(), key))
-        send_guarded(dispatcher, tracker, get_store().get(), [message])
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[Dict[Text, Any]]:
+        content = get_store().get()
+        form = self.form_name()
+        before = len(dispatcher.messages)
+        if tracker.get_slot(REQUESTED_SLOT) is None:
+            slots = self.on_start(dispatcher, tracker, content)
+        else:
+            outcome = self.on_message(dispatcher, tracker, content)
+            if isinstance(outcome, list):
+                return outcome
+            slots = outcome
+        _drop_repeats(dispatcher, before)
+        slots = {k: v for k, v in slots.items()}
+        merged = {slot: tracker.get_slot(slot) for slot in self.fields(tracker)}
+        merged.update({k: v for k, v in slots.items() if k in merged})
+        tracker.slots.update(slots)
+        missing = next((slot for slot in self.fields(tracker) if merged.get(slot) is None), None)
+        events = [SlotSet(key, value) for key, value in slots.items()]
+        logger.debug("%s: %s -> next %s", form, slots, missing)
+        return events + [SlotSet(REQUESTED_SLOT, missing)]
 
-    async def validate_visitor_name(self, slot_value: Any, dispatcher: CollectingDispatcher,
-                                    tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        """A name: letters, not an email or phone number."""
-        name = booking.normalise_name(slot_value)
-        events, extra = self.interrupted(dispatcher, tracker, fits_field=False)
-        if events is not None:
-            return self.rejected("visitor_name", events)
-        if not name:
-            self.re_ask(dispatcher, tracker, "name_not_understood")
-            return {"visitor_name": None}
-        return {"visitor_name": name, **extra}
+    # --- the first message of the form ------------------------------------------------------
 
-    async def validate_contact(self, slot_value: Any, dispatcher: CollectingDispatcher,
-                               tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        """An email address or a phone number; a clear re-ask otherwise."""
-        contact = booking.normalise_contact(slot_value)
-        events, extra = self.interrupted(dispatcher, tracker, fits_field=contact is not None)
-        if events is not None:
-            return self.rejected("contact", events)
-        if not contact:
-            self.re_ask(dispatcher, tracker, "contact_not_understood")
-            return {"contact": None}
-        return {"contact": contact, **extra}
+    def on_start(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                 content: Content) -> Dict[str, Any]:
+        """Fields the message that started the form already gave, and its disclosure."""
+        turn = form_turn(tracker, self.form_name(), self.fields(tracker))
+        found = form_reading.find_fields(turn, content)
+        for slot, value in tracker.slots_to_validate().items():
+            found.setdefault(slot, value)
+        found = self.settle(found, tracker, content)
+        return {**found, **self.disclosure_in_answer(dispatcher, tracker, content)}
+
+    # --- every later message ------------------------------------------------------------------
+
+    def on_message(self, dispatcher: CollectingDispatcher, tracker: Tracker, content: Content):
+        """Slot values for the message, or a list of events that leave the form."""
+        turn = form_turn(tracker, self.form_name(), self.fields(tracker))
+        requested = turn.requested_slot
+        latest = safety.disclosure_from_entities(turn.entities)
+        reading = form_reading.read(turn, content)
+        fits = reading.kind == form_reading.FIELD and requested in reading.values
+        if latest.urgent:
+            return self.on_urgent(dispatcher, tracker, content)
+        if latest.any and not fits:
+            # A disclosure instead of the field: its reply, then the field again.
+            events = answer_latest(dispatcher, tracker, content)
+            return {**_slot_values(events), requested: None}
+        if reading.kind == form_reading.STOP:
+            return self.leave(form_reading.STOP)
+        if reading.kind == form_reading.PERSON:
+            return self.on_person(dispatcher, tracker, content)
+        if reading.kind == form_reading.QUESTION:
+            events = answer_latest(dispatcher, tracker, content)
+            values = _slot_values(events)
+            values.pop("person_offered", None)  # inside a form, "yes" must not start a hand-off
+            return {**values, requested: None}
+        if reading.kind == form_reading.PROCESS:
+            return {requested: None, REASK_NOTE: self.process_note(tracker)}
+        if reading.kind == form_reading.JUNK:
+            return {requested: None, REASK_NOTE: NOT_UNDERSTOOD.get(requested)}
+        # Rasa put the raw text in the field asked for; only the reader's value may stay.
+        values = {requested: None, **self.settle(dict(reading.values), tracker, content)}
+        for key, fields in (("changed", reading.changed), ("noted", reading.noted)):
+            if fields:
+                self.say_fields(dispatcher, tracker, content, key,
+                                {k: values[k] for k in fields if values.get(k)})
+        if reading.kind == form_reading.CORRECTION:
+            if requested == "booking_confirmed":
+                values["booking_confirmed"] = None
+        elif values.get("booking_confirmed") == form_reading.CONFIRM_CHANGE:
+            values.update(booking_confirmed=None, **{REASK_NOTE: "confirm_what_to_change"})
+        return {**values, **self.disclosure_in_answer(dispatcher, tracker, content)}
+
+    def disclosure_in_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                             content: Content) -> Dict[str, Any]:
+        """A disclosure inside a valid answer ("Friday, but I'm pregnant"): its reply, and the
+        slots that remember it; the answer itself still counts."""
+        turn = turn_state(tracker)
+        if not safety.disclosure_from_entities(turn.entities).any:
+            return {}
+        plan = plan_reply(content, turn)
+        send_guarded(dispatcher, tracker, content, plan.messages)
+        return {e["name"]: e["value"] for e in disclosure_events(plan.disclosure)}
+
+    def on_urgent(self, dispatcher: CollectingDispatcher, tracker: Tracker, content: Content):
+        """Urgent symptoms: the urgent message; the form waits (hand-off) or stops (booking)."""
+        events = answer_latest(dispatcher, tracker, content)
+        return {**_slot_values(events), tracker.get_slot(REQUESTED_SLOT): None}
+
+    def on_person(self, dispatcher: CollectingDispatcher, tracker: Tracker, content: Content):
+        """The visitor asks for a person while this form runs."""
+        return self.leave(form_reading.PERSON)
+
+    def leave(self, why: str) -> List[Dict[str, Any]]:
+        """Events that end the form without asking again, and name the action that follows."""
+        follow = "action_cancel_form" if why == form_reading.STOP else "action_switch_to_handoff"
+        return [ActionExecutionRejected(self.form_name()), FollowupAction(follow)]
+
+    def process_note(self, tracker: Tracker) -> str:
+        """The prompt that explains this form when the visitor asks what happens."""
+        return "booking_intro" if self.form_name() == "booking_form" else "handoff_next_steps"
+
+    def say_fields(self, dispatcher: CollectingDispatcher, tracker: Tracker, content: Content,
+                   key: str, values: Dict[str, Any]) -> None:
+        """ "Thanks, I've updated that. Preferred time: Friday." (``key``: changed / noted)."""
+        details = ", ".join(
+            f"{booking.prompt(content, FIELD_LABEL_KEYS[k])}: {booking.shown_value(content, k, v)}"
+            for k, v in values.items() if k in FIELD_LABEL_KEYS)
+        if details:
+            send_guarded(dispatcher, tracker, content,
+                         [OutgoingMessage(booking.prompt(content, key, details=details))])
+
+
+def _slot_values(events: List[Dict[str, Any]]) -> Dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def _drop_repeats(dispatcher: CollectingDispatcher, before: int) -> None:
+    """Say each message once: fields filled from one message are checked together, and each
+    could otherwise repeat the same disclosure reply."""
+    seen, kept = set(), []
+    for message in dispatcher.messages[before:]:
+        key = (message.get("text"), repr(message.get("buttons")))
+        if key not in seen:
+            seen.add(key)
+            kept.append(message)
+    dispatcher.messages[before:] = kept
 
 
 class ValidateBookingForm(FormValidatorBase):
-    """Checks each booking answer; turns a booking into a consultation when a condition applies."""
+    """Reads booking answers; a condition turns the booking into a consultation request."""
 
     def name(self) -> Text:
         return "validate_booking_form"
 
+    def fields(self, tracker: Tracker) -> List[str]:
+        """No health question when the visitor already disclosed a condition of their own."""
+        slots = list(booking.BOOKING_FIELDS)
+        disclosure = earlier_disclosure(tracker)
+        if disclosure.any and disclosure.subject != "other":
+            slots.remove("screening")
+        return slots
+
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[Text]:
-        """No health question when the visitor already disclosed a condition."""
-        if earlier_disclosure(tracker).any:
-            return [slot for slot in domain_slots if slot != "screening"]
-        return domain_slots
+        """The SDK's hook, answered from :meth:`fields`."""
+        return self.fields(tracker)
 
-    async def validate_booking_service(self, slot_value: Any, dispatcher: CollectingDispatcher,
-                                       tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        """One of the services in booking.yml."""
-        content = get_store().get()
-        service = booking.match_service(content, slot_value)
-        events, extra = self.interrupted(dispatcher, tracker, fits_field=service is not None)
-        if events is not None:
-            return self.rejected("booking_service", events)
-        if not service:
-            self.re_ask(dispatcher, tracker, "service_not_understood")
-            return {"booking_service": None}
-        return {"booking_service": service["id"], **extra}
+    def settle(self, values: Dict[str, Any], tracker: Tracker, content: Content) -> Dict[str, Any]:
+        """A service must be one of booking.yml's; a time is kept as typed (markup removed)."""
+        settled = dict(values)
+        if settled.get("booking_service") is not None:
+            service = booking.match_service(content, str(settled["booking_service"]))
+            settled["booking_service"] = service["id"] if service else None
+        if settled.get("preferred_time") is not None:
+            settled["preferred_time"] = form_reading.plain_text(settled["preferred_time"])[:200] or None
+        return settled
 
-    async def validate_preferred_time(self, slot_value: Any, dispatcher: CollectingDispatcher,
-                                      tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        """Free text (kept as typed); a date is worked out later where possible."""
-        text = " ".join(str(slot_value or "").split())
-        fits = bool(booking.parse_preferred_time(text))
-        events, extra = self.interrupted(dispatcher, tracker, fits_field=fits)
-        if events is not None:
-            return self.rejected("preferred_time", events)
-        if not text or len(text) > 200:
-            self.re_ask(dispatcher, tracker, "preferred_time_not_understood")
-            return {"preferred_time": None}
-        return {"preferred_time": text, **extra}
-
-    async def validate_screening(self, slot_value: Any, dispatcher: CollectingDispatcher,
-                                 tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        """None of these / one applies / not sure (a disclosure counts as 'applies')."""
-        content = get_store().get()
-        intent, _ = _latest_intent(tracker)
-        answer = booking.screening_answer(slot_value, intent, content)
-        disclosed = safety.disclosure_from_entities(turn_state(tracker).entities).any
-        events, extra = self.interrupted(dispatcher, tracker, fits_field=answer is not None or disclosed)
-        if events is not None:
-            return self.rejected("screening", events)
-        if disclosed:
-            answer = "applies"
-        if not answer:
-            self.re_ask(dispatcher, tracker, "screening_not_understood")
-            return {"screening": None}
-        return {"screening": answer, **extra}
+    def on_urgent(self, dispatcher: CollectingDispatcher, tracker: Tracker, content: Content):
+        """After urgent advice no booking goes on: the message, then the form ends quietly."""
+        events = answer_latest(dispatcher, tracker, content)
+        return [*events, ActionExecutionRejected(self.form_name()),
+                FollowupAction("action_end_form_quietly")]
 
 
 class ValidateHandoffForm(FormValidatorBase):
-    """Checks the name and contact for a hand-off to a person."""
+    """Reads what the hand-off is about, the name and the contact."""
 
     def name(self) -> Text:
         return "validate_handoff_form"
 
+    def fields(self, tracker: Tracker) -> List[str]:
+        return list(booking.HANDOFF_FIELDS)
 
-class AskActionBase(Action, abc.ABC):
-    """Asks for one form field with the prompt from booking.yml (guarded like every reply)."""
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+        """The SDK's hook, answered from :meth:`fields`."""
+        return self.fields(tracker)
 
-    prompt_key = ""
-
-    @abc.abstractmethod
-    def name(self) -> Text:
-        """``action_ask_<slot>`` (abstract, so the SDK skips this base)."""
-
-    def buttons(self, content: Content) -> List[Dict[str, str]]:
-        """Quick replies offered with the question."""
-        return []
-
-    def intro(self, content: Content, tracker: Tracker) -> List[str]:
-        """Text said before the question."""
-        return []
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        content = get_store().get()
-        send_guarded(dispatcher, tracker, content, answers_before_form(content, tracker))
-        text = " ".join([*self.intro(content, tracker), booking.prompt(content, self.prompt_key)])
-        message = OutgoingMessage(text)
-        send_guarded(dispatcher, tracker, content, [message])
-        if self.buttons(content):
-            dispatcher.messages[-1]["buttons"] = self.buttons(content)
-        return []
+    def on_person(self, dispatcher: CollectingDispatcher, tracker: Tracker, content: Content):
+        """Already on the way to a person: say so, and ask for the missing detail again."""
+        return {tracker.get_slot(REQUESTED_SLOT): None, REASK_NOTE: "handoff_needs_details"}
 
 
-def answers_before_form(content: Content, tracker: Tracker) -> List[OutgoingMessage]:
-    """Answers to the questions asked in the message that started the form, if any.
-
-    Only for a message classified as ``book`` / ``request_human`` that also holds question
-    parts ("is it safe and can I book?") and no disclosure (a disclosure is handled as before).
-    """
-    latest = tracker.latest_message or {}
-    intent = (latest.get("intent") or {}).get("name")
-    entities = latest.get("entities") or []
-    if intent not in FORM_STARTING_INTENTS or safety.disclosure_from_entities(entities).any:
-        return []
-    questions = [p for p in message_parts(intent, entities) if p in INTERRUPTING_INTENTS]
-    if not questions:
-        return []
-    turn = turn_state(tracker, intent="+".join(questions))
-    turn.entities = [e for e in entities if e.get("entity") != QUESTION_PART_ENTITY]
-    return plan_reply(content, turn).messages
-
-
-class ActionAskBookingService(AskActionBase):
-    """Asks which service to book, with a button per service."""
-
-    prompt_key = "ask_service"
-
-    def name(self) -> Text:
-        return "action_ask_booking_service"
-
-    def buttons(self, content: Content) -> List[Dict[str, str]]:
-        return [{"title": s["title"], "payload": s["title"]} for s in booking.services(content)]
-
-
-class ActionAskVisitorName(AskActionBase):
-    """Asks the visitor's name (introducing the hand-off when that is the form)."""
-
-    prompt_key = "ask_name"
-
-    def name(self) -> Text:
-        return "action_ask_visitor_name"
-
-    def intro(self, content: Content, tracker: Tracker) -> List[str]:
-        if tracker.active_loop_name == "handoff_form":
-            return [booking.prompt(content, "handoff_intro")]
-        return []
-
-
-class ActionAskContact(AskActionBase):
-    """Asks for an email address or phone number."""
-
-    prompt_key = "ask_contact"
-
-    def name(self) -> Text:
-        return "action_ask_contact"
-
-
-class ActionAskPreferredTime(AskActionBase):
-    """Asks when the visitor would like to come."""
-
-    prompt_key = "ask_preferred_time"
-
-    def name(self) -> Text:
-        return "action_ask_preferred_time"
-
-
-class ActionAskScreening(AskActionBase):
-    """Asks whether any of the article's conditions apply, with three buttons."""
-
-    prompt_key = "ask_screening"
-
-    def name(self) -> Text:
-        return "action_ask_screening"
-
-    def buttons(self, content: Content) -> List[Dict[str, str]]:
-        labels = content.services.get("screening_buttons") or {}
-        # "None" and "applies" send the yes/no intents directly, so no wording of the titles
-        # can be misread (e.g. "None of these apply" as "cancel"); "not sure" is matched as text.
-        payloads = {"none": "/deny", "applies": "/affirm", "not_sure": labels.get("not_sure", "")}
-        return [{"title": labels[key], "payload": payloads[key]} for key in booking.SCREENING_ANSWERS]
-
-
-def _reset(slots: tuple) -> List[Dict[str, Any]]:
-    return [SlotSet(slot, None) for slot in slots] + [SlotSet("requested_slot", None)]
-
-
-class ActionSubmitBooking(Action):
-    """Stores the booking (or consultation) request in the outbox, then confirms it."""
-
-    def name(self) -> Text:
-        return "action_submit_booking"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        content = get_store().get()
-        disclosure = earlier_disclosure(tracker)
-        screening = tracker.get_slot("screening")
-        kind = "consultation" if disclosure.any or screening in ("applies", "not_sure") else "booking"
-        service = next((s for s in booking.services(content)
-                        if s["id"] == tracker.get_slot("booking_service")), None)
-        service_title = service["title"] if service else str(tracker.get_slot("booking_service"))
-        name, contact = tracker.get_slot("visitor_name"), tracker.get_slot("contact")
-        preferred = tracker.get_slot("preferred_time")
-        link = booking.booking_link(content, service_title, name, contact) if kind == "booking" else None
-        payload = {
-            "service": service_title, "name": name, "contact": contact,
-            "preferred_time": preferred,
-            "preferred_time_iso": booking.parse_preferred_time(preferred) if preferred else None,
-            "conditions": [*disclosure.conditions, *disclosure.uncovered],
-            "transcript": booking.transcript(tracker.events),
-            "booking_link": link,
-        }
-        try:
-            request = submit_request(kind, payload,
-                                     turn_request_id(tracker.sender_id, tracker.events, kind))
-        except Exception:  # the visitor must hear that nothing was sent, never silence
-            logger.exception("Could not store a %s request", kind)
-            send_guarded(dispatcher, tracker, content,
-                         [OutgoingMessage(booking.prompt(content, "not_saved"))])
-            return [SlotSet("requested_slot", None)]
-        if kind == "booking":
-            time_part = f" ({preferred})" if preferred else ""
-            texts = [booking.prompt(content, "booking_received", name=name, service=service_title,
-                                    reference=request.id[:8], contact=contact, time_part=time_part)]
-            if link:
-                texts.append(booking.prompt(content, "booking_link", link=link))
-        else:
-            texts = [booking.prompt(content, "consultation_received", name=name,
-                                    reference=request.id[:8], contact=contact,
-                                    reply_time=booking.reply_time(content))]
-        send_guarded(dispatcher, tracker, content, [OutgoingMessage(t) for t in texts])
-        return _reset(BOOKING_SLOTS)
-
-
-class ActionSubmitHandoff(Action):
-    """Stores the hand-off request (with a short, health-free transcript), then confirms it."""
-
-    def name(self) -> Text:
-        return "action_submit_handoff"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        content = get_store().get()
-        disclosure = earlier_disclosure(tracker)
-        name, contact = tracker.get_slot("visitor_name"), tracker.get_slot("contact")
-        payload = {"name": name, "contact": contact,
-                   "conditions": [*disclosure.conditions, *disclosure.uncovered],
-                   "transcript": booking.transcript(tracker.events)}
-        try:
-            request = submit_request("handoff", payload,
-                                     turn_request_id(tracker.sender_id, tracker.events, "handoff"))
-        except Exception:  # the visitor must hear that nothing was sent, never silence
-            logger.exception("Could not store a hand-off request")
-            send_guarded(dispatcher, tracker, content,
-                         [OutgoingMessage(booking.prompt(content, "not_saved"))])
-            return [SlotSet("requested_slot", None)]
-        text = booking.prompt(content, "handoff_received", name=name, reference=request.id[:8],
-                              contact=contact, reply_time=booking.reply_time(content))
-        send_guarded(dispatcher, tracker, content, [OutgoingMessage(text)])
-        return [*_reset(HANDOFF_SLOTS), SlotSet("person_offered", False)]
-
-
-class ActionCancelForm(Action):
-    """Leaves the booking or hand-off form; nothing is sent."""
-
-    def name(self) -> Text:
-        return "action_cancel_form"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        content = get_store().get()
-        intent, _ = _latest_intent(tracker)
-        if intent != "request_human":  # switching to a person: the hand-off form speaks next
-            send_guarded(dispatcher, tracker, content,
-                         [OutgoingMessage(booking.prompt(content, "cancelled"))])
-        return [ActiveLoop(None), *_reset(BOOKING_SLOTS), SlotSet("person_offered", False)]
+def reask_note(tracker: Tracker) -> Optional[str]:
+    """The reason the field is being asked again, set by the validator this turn."""
+    return tracker.get_slot(REASK_NOTE)

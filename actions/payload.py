@@ -23,8 +23,18 @@ TEXT_FIELDS = (
     "preferred_time",
     "preferred_time_iso",
     "booking_link",
+    # hand-offs: why (one of REASONS) and what about, in the visitor's words (plain text; a
+    # message that mentioned health is replaced by its categories)
+    "reason",
+    "topic",
+    # a change to an earlier request: that request's reference
+    "amends",
 )
-PAYLOAD_FIELDS = TEXT_FIELDS + ("conditions", "transcript")
+# Hand-off reasons: a person asked for, an existing appointment to change, a report about a
+# treatment already had, help with a booking, a change to a request already sent.
+REASONS = ("handoff", "appointment_change", "follow_up", "booking_help", "change_request")
+PAYLOAD_FIELDS = TEXT_FIELDS + ("party_size", "conditions", "transcript")
+MAX_PARTY_SIZE = 20
 # Conditions are category ids from the safety content ("pregnancy"), never the
 # visitor's own words, so no free-text health details reach the payload fields.
 CONDITION_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -57,6 +67,14 @@ def validate_payload(payload: Mapping[str, Any]) -> Dict[str, Any]:
         if value is not None and not isinstance(value, str):
             raise ValueError(f"payload field '{field}' must be a string or None")
         clean[field] = (value.strip() or None) if isinstance(value, str) else None
+
+    if clean["reason"] is not None and clean["reason"] not in REASONS:
+        raise ValueError(f"payload field 'reason' must be one of {', '.join(REASONS)}")
+    party = payload.get("party_size")
+    if party is not None and (isinstance(party, bool) or not isinstance(party, int)
+                              or not 1 <= party <= MAX_PARTY_SIZE):
+        raise ValueError(f"payload field 'party_size' must be a whole number 1-{MAX_PARTY_SIZE}")
+    clean["party_size"] = party
 
     conditions = payload.get("conditions") or []
     if not isinstance(conditions, (list, tuple)):
@@ -104,4 +122,8 @@ def webhook_body(request: "OutboxRequest") -> Dict[str, Any]:
             for turn in payload.get("transcript") or []
         ],
         "booking_link": payload.get("booking_link"),
+        "reason": payload.get("reason"),
+        "topic": payload.get("topic"),
+        "party_size": payload.get("party_size"),
+        "amends": payload.get("amends"),
     }

@@ -172,6 +172,9 @@ def _answer_one(content: Content, intent: str, plan: Plan) -> None:
     if answer.kind in UNANSWERED_KINDS:
         plan.person_offered = True
         plan.unanswered = "unknown"
+    elif answer.kind == "medical":
+        plan.person_offered = True
+        plan.unanswered = "medical"
     elif intent == "out_of_scope":
         plan.unanswered = "out_of_scope"
 

@@ -43,4 +43,8 @@ def test_webhook_body_has_every_documented_field(tmp_path) -> None:
         "conditions": ["pacemaker"],
         "transcript": [],
         "booking_link": None,
+        "reason": None,
+        "topic": None,
+        "party_size": None,
+        "amends": None,
     }

@@ -5,7 +5,8 @@ import pytest
 
 from actions import safety
 from actions.content import get_store
-from actions.forms import ActionAskBookingService, ValidateBookingForm, answers_before_form
+from actions.form_questions import ActionAskBookingService, answers_before_form
+from actions.forms import ValidateBookingForm
 from actions.respond import TurnState, message_parts, plan_reply
 
 
@@ -104,12 +105,14 @@ async def test_questions_in_the_message_that_starts_booking_are_answered_first(
     content = get_store().get()
     tracker = tracker_for("is it safe and can I book for next week", "book",
                           entities=[part("ask_safety", 0), part("book", 15)],
-                          active_loop="booking_form")
+                          active_loop="booking_form",
+                          events=[{"event": "user", "text": "is it safe and can I book"},
+                                  {"event": "active_loop", "name": "booking_form"}])
     assert [m.text for m in answers_before_form(content, tracker)] == [
         answer_text(content, "ask_safety")]
     await ActionAskBookingService().run(dispatcher, tracker, {})
     assert dispatcher.messages[0]["text"] == answer_text(content, "ask_safety")
-    assert dispatcher.messages[-1]["text"] == content.services["prompts"]["ask_service"]
+    assert dispatcher.messages[-1]["text"].endswith(content.services["prompts"]["ask_service"])
 
 
 def test_no_answers_first_for_a_plain_booking_or_a_disclosure(tracker_for):
@@ -120,23 +123,42 @@ def test_no_answers_first_for_a_plain_booking_or_a_disclosure(tracker_for):
     assert answers_before_form(content, tracker) == []
 
 
+BOOKING_DOMAIN = {"forms": {"booking_form": {"required_slots": [
+    "booking_service", "visitor_name", "contact", "preferred_time", "screening",
+    "booking_confirmed"]}}, "slots": {}}
+
+
+def starting(tracker_for, text, entities, **slots):
+    """A tracker at the booking form's activation, with prefilled slots to validate."""
+    tracker = tracker_for(text, "book", entities=entities,
+                          slots={**slots, "requested_slot": None}, active_loop="booking_form")
+    tracker.events = [{"event": "slot", "name": name, "value": value}
+                      for name, value in slots.items()]
+    return tracker
+
+
+def slot_events(events):
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
 @pytest.mark.parametrize("value, expected", [
     ("4d_facial_single", "4d_facial_single"),        # the entity's value: a service id
     ("forever_young_membership", "forever_young_membership"),
     ("hydrafacial", None),                           # not offered: asked again with buttons
 ])
 async def test_service_from_the_entity_is_validated(dispatcher, tracker_for, value, expected):
-    tracker = tracker_for("I'd like to book", "book", entities=[{"entity": "service", "value": value}])
-    result = await ValidateBookingForm().validate_booking_service(value, dispatcher, tracker, {})
-    assert result["booking_service"] == expected
+    tracker = starting(tracker_for, "I'd like to book", [{"entity": "service", "value": value}],
+                       booking_service=value)
+    events = await ValidateBookingForm().run(dispatcher, tracker, BOOKING_DOMAIN)
+    assert slot_events(events)["booking_service"] == expected
 
 
 async def test_day_from_the_entity_is_kept_as_typed(dispatcher, tracker_for):
-    tracker = tracker_for("book a facial on Friday afternoon", "book",
-                          entities=[{"entity": "day", "value": "Friday afternoon"}])
-    result = await ValidateBookingForm().validate_preferred_time(
-        "Friday afternoon", dispatcher, tracker, {})
-    assert result == {"preferred_time": "Friday afternoon"}
+    tracker = starting(tracker_for, "book a facial on Friday afternoon",
+                       [{"entity": "day", "value": "Friday afternoon"}],
+                       preferred_time="Friday afternoon")
+    events = await ValidateBookingForm().run(dispatcher, tracker, BOOKING_DOMAIN)
+    assert slot_events(events)["preferred_time"] == "Friday afternoon"
     assert dispatcher.messages == []
 
 
@@ -151,9 +173,6 @@ async def test_a_disclosure_in_the_starting_message_is_said_once(dispatcher, tra
                           active_loop="booking_form")
     tracker.events = [{"event": "slot", "name": "booking_service", "value": "4d_facial_single"},
                       {"event": "slot", "name": "preferred_time", "value": "friday"}]
-    domain = {"forms": {"booking_form": {"required_slots": [
-        "booking_service", "visitor_name", "contact", "preferred_time", "screening"]}},
-        "slots": {}}
-    await ValidateBookingForm().run(dispatcher, tracker, domain)
+    await ValidateBookingForm().run(dispatcher, tracker, BOOKING_DOMAIN)
     replies = [m["text"] for m in dispatcher.messages]
     assert replies.count(safety.condition_reply(content, "pregnancy")) == 1

@@ -62,7 +62,8 @@ def test_add_stores_a_pending_request(outbox: Outbox) -> None:
     assert len(request.id) == 32
     assert request.kind == "booking"
     assert request.service == "4-D Facial"
-    assert request.payload == PAYLOAD
+    assert request.payload == {**PAYLOAD, "reason": None, "topic": None, "amends": None,
+                               "party_size": None}
     assert request.state == PENDING
     assert request.attempts == 0
     assert request.last_error is None

@@ -1,0 +1,423 @@
+"""Reads what a visitor typed while a booking or hand-off form is waiting for an answer.
+
+The field being asked decides first: "Helen Price" at the name step is a name, even though the
+intent classifier, which knows nothing of the form, calls it a price question; "None of these
+apply" typed at the health question is that button, not a request to cancel. Only when the
+message does not fit the field is it read as something else: a stop, a request for a person, a
+correction of a field given earlier, a question (answered, then the field is asked again) or
+something that fits nothing (asked again, saying why).
+
+Pure functions over the message and the form's state: no Rasa objects, so every rule is tested on
+its own (tests/unit/test_form_reading.py). Disclosures and urgent symptoms are not read here: the
+validators hand those to the safety planner first, whatever the step.
+"""
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+from actions import booking
+from actions.content import Content
+from actions.visitor_text import has_markup, plain_text  # noqa: F401 (re-exported)
+
+# What the reader decided the message is.
+FIELD = "field"            # fits the field asked for (values: that field, maybe more)
+CORRECTION = "correction"  # changes a field given earlier ("actually make it Friday")
+STOP = "stop"              # leave the form, nothing is sent
+PERSON = "person"          # the visitor wants a person instead
+QUESTION = "question"      # a question: answer it, then ask the field again
+PROCESS = "process"        # "what happens now?": say what the form is for, ask again
+JUNK = "junk"              # fits nothing: ask again, saying what is needed
+
+CONFIRM_SEND = "send"
+CONFIRM_CHANGE = "change"
+
+MAX_TOPIC_CHARS = 300
+NAME_WORDS = (1, 5)
+# Words that never start a name: question words, pronouns, articles, verbs of requests.
+NOT_NAME_FIRST_WORDS = {
+    "what", "whats", "how", "why", "when", "where", "who", "which", "whose", "is", "are", "am",
+    "was", "can", "could", "do", "does", "did", "will", "would", "should", "shall", "may",
+    "might", "must", "have", "has", "i", "im", "i'm", "me", "my", "you", "your", "we", "our",
+    "they", "it", "its", "it's", "this", "that", "these", "those", "the", "a", "an", "there",
+    "here", "please", "pls", "tell", "give", "show", "send", "book", "cancel", "stop", "talk",
+    "speak", "call", "need", "want", "wanna", "let", "lets", "let's", "get", "make", "change",
+    "move", "hello", "hi", "hey", "thanks", "thank", "ok", "okay", "yes", "yeah", "yep", "no",
+    "nope", "nah", "sure", "not", "none", "nothing", "skip", "idk", "dunno", "just", "actually",
+    "sorry", "also", "and", "or", "but", "if", "so", "then", "because", "for", "to", "of", "in",
+    "on", "at", "with", "about", "from", "by", "any", "some", "all", "every", "more", "less",
+    "too", "very", "really", "still", "already", "again", "maybe", "probably", "definitely",
+    "next", "tomorrow", "today", "tonight", "monday", "tuesday", "wednesday", "thursday",
+    "friday", "saturday", "sunday", "morning", "afternoon", "evening", "weekend", "asap",
+    "microcurrent", "facial", "facials", "treatment", "session", "appointment", "booking",
+    "price", "prices", "cost", "costs", "hours", "address", "location", "help", "human",
+    "person", "someone", "somebody", "anyone", "agent", "staff", "bot", "robot", "test",
+    "testing", "lol", "haha", "hmm", "um", "uh", "wait", "hold", "later", "never", "done",
+    "good", "great", "fine", "cool", "nice", "awesome", "perfect", "same", "whatever",
+}
+# Prefixes that introduce a name ("my name is Dana White", "hi, it's Tom").
+NAME_PREFIX = re.compile(
+    r"^(?:(?:hi|hello|hey)[,!. ]+)?(?:(?:my|the)\s+name(?:'s|\s+is)?|name\s*[:=-]?|i\s*'?\s*a?m|"
+    r"this\s+is|it\s*'?s|call\s+me|you\s+can\s+call\s+me|they\s+call\s+me|its)\s*[:,-]?\s+",
+    re.IGNORECASE)
+# A name word: letters (any script), with inner hyphens, apostrophes or a final dot ("Jr.").
+NAME_WORD = re.compile(r"^[^\W\d_]+(?:[-'\u2019.][^\W\d_]+)*\.?$")
+NAME_PARTICLES = {"de", "del", "della", "der", "den", "van", "von", "da", "di", "du", "la", "le",
+                  "bin", "binti", "ibn", "al", "el", "st", "ter", "ten", "and", "&", "y", "e"}
+# "My name is X" anywhere in a longer message ("Friday at 11. My name is Tom Reed and ...").
+NAME_IN_SENTENCE = re.compile(
+    r"\b(?:my\s+name(?:'s|\s+is)|name\s*:|call\s+me|this\s+is)\s+"
+    r"([^\W\d_][^\W\d_'\u2019.-]*(?:[ ][^\W\d_][^\W\d_'\u2019.-]*){0,3})", re.IGNORECASE)
+CAPITALISED_AFTER_I_AM = re.compile(
+    r"\b(?:[Ii]'m|[Ii]\u2019m|[Ii] am|[Ii]m)\s+([A-Z][^\W\d_'\u2019.-]*(?:[-'][A-Z]?[^\W\d_]+)?"
+    r"(?:\s+[A-Z][^\W\d_'\u2019.-]*(?:[-'][A-Z]?[^\W\d_]+)?){0,3})")
+PAYLOAD = re.compile(r"^/[A-Za-z0-9_+-]+$")
+
+STOP_PATTERNS = re.compile(
+    r"^\W*(?:please\s+)?cancel\W*$|\bcancel\s+(?:it|that|this(?:\s+booking)?|the\s+booking|"
+    r"this\s+request|the\s+request|my\s+request)\b|"
+    r"\b(?:stop|never\s*mind|nevermind|"
+    r"forget\s+(?:it|that|about\s+it)|quit|abort|exit|i\s+changed\s+my\s+mind|changed\s+my\s+mind|"
+    r"(?:don't|dont|do\s+not)\s+(?:want|wanna)\s+to\s+(?:book|continue|do\s+this)|not\s+interested|"
+    r"no\s+longer\s+(?:want|need)|leave\s+it)\b", re.IGNORECASE)
+PERSON_PATTERNS = re.compile(
+    r"\b(?:real\s+person|a\s+person|a\s+human|human\s+being|(?:speak|talk|chat)\s+(?:to|with)\s+"
+    r"(?:someone|somebody|a\s+(?:person|human|real|member)|staff|the\s+clinic|an?\s+agent|"
+    r"reception|a\s+receptionist)|live\s+(?:agent|person|chat)|customer\s+service|"
+    r"(?:call|phone)\s+me(?:\s+back)?|get\s+me\s+(?:a|someone|somebody)|"
+    r"(?:useless|stupid|pointless)\s+bot|not\s+a\s+bot)\b", re.IGNORECASE)
+QUESTION_START = re.compile(
+    r"^(?:what|whats|what's|how|why|when|where|who|which|is|are|am|can|could|do|does|did|will|"
+    r"would|should|shall|may|might|have|has|isn't|aren't|don't|doesn't|won't|tell\s+me|explain)\b",
+    re.IGNORECASE)
+PROCESS_QUESTION = re.compile(
+    r"\b(?:what\s+(?:happens|will\s+happen|is\s+this|now|next)|what\s+do\s+(?:you|i)\s+need|"
+    r"why\s+do\s+you\s+need|what\s+(?:is\s+it|'s\s+it|are\s+you\s+asking)\s+for|"
+    r"what\s+do\s+i\s+(?:do|say|type)|how\s+does\s+this\s+work|what\s+are\s+you\s+asking)\b",
+    re.IGNORECASE)
+# A correction names a field already given and a new value ("actually make it Friday",
+# "my email is wrong, it's ...", "can you move it to next Monday?", "change the time to 3pm").
+CORRECTION_CUES = re.compile(
+    r"\b(?:actually|instead|rather|change|changed|correct(?:ion)?|wrong|mistake|typo|sorry|"
+    r"oops|i\s+meant|meant\s+to|make\s+it|move\s+it|switch|update|not\s+.+\s+but|scratch\s+that|"
+    r"reschedule|can\s+we\s+do|could\s+we\s+do|how\s+about|what\s+about)\b", re.IGNORECASE)
+TIME_FIELD_WORDS = re.compile(r"\b(?:time|day|date|slot|appointment|it)\b", re.IGNORECASE)
+CONTACT_FIELD_WORDS = re.compile(r"\b(?:e-?mail|phone|number|contact|address|mobile|cell)\b",
+                                 re.IGNORECASE)
+NAME_FIELD_WORDS = re.compile(r"\b(?:name|spelled|spelt|spelling)\b", re.IGNORECASE)
+SERVICE_FIELD_WORDS = re.compile(r"\b(?:service|membership|single|facial|instead\s+of\s+the)\b",
+                                 re.IGNORECASE)
+# Two or more people in one booking ("me and my sister", "for two", "the three of us").
+GROUP_PATTERNS = re.compile(
+    r"\b(?:(?:me|myself|i)\s+(?:and|&|\+)\s+(?:my|a|her|his|our)\s+\w+|(?:my|a)\s+\w+\s+(?:and|&)\s+"
+    r"(?:me|myself|i)\b|(?:both|two|three|four|five|2|3|4|5)\s+of\s+us|for\s+(?:two|three|four|"
+    r"five|2|3|4|5)\b(?!\s*(?:pm|am|o'?clock|:))|(?:two|three|four|five|2|3|4|5)\s+(?:people|"
+    r"persons|ladies|friends|of\s+them|appointments|facials|bookings)|couples?|group|"
+    r"(?:my|our)\s+(?:sister|mum|mom|mother|daughter|friend|husband|wife|partner)\s+(?:too|as\s+"
+    r"well|also)|bring\s+(?:my|a)\s+\w+)\b", re.IGNORECASE)
+NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "both": 2, "couple": 2, "couples": 2}
+CONFIRM_YES = re.compile(
+    r"^(?:yes|yeah|yep|yup|ya|y|sure|ok|okay|correct|right|perfect|great|good|fine|"
+    r"looks?\s+(?:good|great|right|fine|correct)|all\s+(?:good|correct)|that'?s\s+(?:right|"
+    r"correct|it|fine|good)|send(?:\s+it)?|please\s+send|go\s+ahead|confirm(?:ed)?|submit|"
+    r"book\s+it|do\s+it|yes\s+please|sounds\s+good)\b", re.IGNORECASE)
+CONFIRM_CHANGE_WORDS = re.compile(r"^(?:no|nope|not\s+quite|change|edit|wrong|wait|hold\s+on)\b",
+                                  re.IGNORECASE)
+SKIP_TOPIC = re.compile(r"^(?:skip|nothing|no|none|n/?a|just\s+call\s+me|anything|general|idk|"
+                        r"dunno|not\s+sure|it'?s\s+private|private)\W*$", re.IGNORECASE)
+
+
+@dataclass
+class FormTurn:
+    """What the reader needs to know about the message and the form."""
+
+    text: str
+    intent: Optional[str] = None
+    confidence: float = 0.0
+    entities: Sequence[Mapping[str, Any]] = ()
+    requested_slot: Optional[str] = None
+    form: str = "booking_form"
+    filled: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Reading:
+    """The reader's decision and the field values it found."""
+
+    kind: str
+    values: Dict[str, Any] = field(default_factory=dict)
+    # Fields given earlier that the message changes, in the order found.
+    changed: List[str] = field(default_factory=list)
+    # Fields the message gives that were not asked for, while the field asked for is missing.
+    noted: List[str] = field(default_factory=list)
+
+
+def is_payload(text: str) -> bool:
+    """A button payload such as "/deny" (typed or clicked)."""
+    return bool(PAYLOAD.match((text or "").strip()))
+
+
+def looks_like_question(text: str) -> bool:
+    """A question by its form: a question mark, or a question word first."""
+    stripped = (text or "").strip()
+    return stripped.endswith("?") or bool(QUESTION_START.match(stripped))
+
+
+def read_name(text: str, strict: bool = False) -> Optional[str]:
+    """The visitor's name when the message is one, else None.
+
+    A name is one to five words of letters (any alphabet, with inner hyphens or apostrophes),
+    optionally after "my name is" / "I'm" / "it's" / "call me"; particles such as "de", "van",
+    "al" are allowed inside. Words that never start a name (question words, pronouns, "the",
+    "book", "stop", ...) make it not a name, so "how long" is a question but "Pete Long" a name.
+    With ``strict`` (outside the name step) the name must come after such a prefix.
+    """
+    raw = (text or "").strip()
+    if not raw or has_markup(raw) or is_payload(raw) or "?" in raw:
+        return None
+    if booking.EMAIL.search(raw) or re.search(r"\d", raw):
+        return None
+    candidate = NAME_PREFIX.sub("", raw, count=1)
+    prefixed = candidate != raw
+    if strict and not prefixed:
+        return None
+    candidate = candidate.strip(" .,!;:").replace("\u2019", "'")
+    words = candidate.split()
+    if not (NAME_WORDS[0] <= len(words) <= NAME_WORDS[1]):
+        return None
+    if not prefixed and words[0].lower().strip(".,") in NOT_NAME_FIRST_WORDS:
+        return None
+    real_words = [w for w in words if w.lower() not in NAME_PARTICLES]
+    if not real_words or not all(NAME_WORD.match(w.strip(",")) for w in words):
+        return None
+    if len(words) == 1 and words[0].lower() in NOT_NAME_FIRST_WORDS:
+        return None
+    if prefixed and words[0].lower() in NOT_NAME_FIRST_WORDS:
+        return None  # "I'm pregnant", "it's fine", "I am not sure"
+    return " ".join(w.strip(",") for w in words)
+
+
+def name_in_sentence(text: str) -> Optional[str]:
+    """A name introduced inside a longer message ("... my name is Tom Reed and my email ...",
+    "I'm Tom Reed, tom@example.com": after "I'm" only capitalised words count, so "I'm
+    pregnant" or "I'm interested" never become a name)."""
+    match = NAME_IN_SENTENCE.search(text or "") or CAPITALISED_AFTER_I_AM.search(text or "")
+    if not match:
+        return None
+    words = []
+    for word in match.group(1).split():
+        if word.lower() in ("and", "my", "email", "phone", "number", "at", "on", "i", "is"):
+            break
+        words.append(word)
+    return read_name(" ".join(words)) if words else None
+
+
+def party_size(text: str) -> Optional[int]:
+    """How many people a booking is for, when the message says two or more."""
+    match = GROUP_PATTERNS.search(text or "")
+    if not match:
+        return None
+    for word in re.findall(r"[a-z0-9]+", match.group(0).lower()):
+        if word.isdigit() and 2 <= int(word) <= 9:
+            return int(word)
+        if word in NUMBER_WORDS:
+            return NUMBER_WORDS[word]
+    return 2
+
+
+def entity_value(entities: Sequence[Mapping[str, Any]], kind: str) -> Optional[str]:
+    """The value of the first entity of a kind."""
+    for entity in entities or ():
+        if entity.get("entity") == kind and entity.get("value"):
+            return str(entity["value"])
+    return None
+
+
+def typed_button(text: str, titles: Sequence[str]) -> Optional[str]:
+    """The button title the visitor typed (any case, punctuation or a few extra words)."""
+    lowered = _squash(text)
+    if not lowered:
+        return None
+    for title in titles:
+        squashed = _squash(title)
+        if squashed and (lowered == squashed or (lowered.startswith(squashed)
+                                                 and len(lowered) <= len(squashed) + 12)):
+            return title
+    return None
+
+
+def _squash(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s-]", " ", str(text or "").lower()).split())
+
+
+def screening_answer(text: str, intent: Optional[str], content: Content) -> Optional[str]:
+    """'none', 'applies' or 'not_sure' from a button, its label typed, or the visitor's words."""
+    labels = content.services.get("screening_buttons") or {}
+    clicked = {"/deny": "none", "/affirm": "applies"}.get((text or "").strip().lower())
+    if clicked:
+        return clicked
+    typed = typed_button(text, [str(v) for v in labels.values()])
+    if typed:
+        return next(key for key, value in labels.items() if str(value) == typed)
+    return booking.screening_answer(text, intent, content)
+
+
+def find_fields(turn: FormTurn, content: Content) -> Dict[str, Any]:
+    """Every field the message gives besides the one asked for, so none is asked again."""
+    text = turn.text
+    found: Dict[str, Any] = {}
+    contact = booking.normalise_contact(text)
+    if contact:
+        found["contact"] = contact
+    name = name_in_sentence(text)
+    if name:
+        found["visitor_name"] = name
+    if turn.form == "booking_form":
+        day = entity_value(turn.entities, "day")
+        if day:
+            found["preferred_time"] = day
+        service = entity_value(turn.entities, "service")
+        if service and any(s.get("id") == service for s in booking.services(content)):
+            found["booking_service"] = service
+        people = party_size(text)
+        if people:
+            found["party_size"] = float(people)
+    return found
+
+
+def _fits_requested(turn: FormTurn, content: Content) -> Optional[Dict[str, Any]]:
+    """The requested field's value when the message is an answer to it, else None."""
+    slot, text = turn.requested_slot, turn.text
+    if slot == "booking_service":
+        titles = [s["title"] for s in booking.services(content)]
+        typed = typed_button(text, titles)
+        service = booking.match_service(content, typed or text)
+        return {slot: service["id"]} if service else None
+    if slot == "visitor_name":
+        name = read_name(text)
+        if name and " " not in name and name.islower() and (
+                (turn.confidence >= 0.5 and turn.intent not in (None, "nlu_fallback"))
+                or entity_value(turn.entities, "service") or entity_value(turn.entities, "day")):
+            return None  # one lowercase word that means something else ("single", "price")
+        return {slot: name} if name else None
+    if slot == "contact":
+        contact = booking.normalise_contact(text)
+        return {slot: contact} if contact else None
+    if slot == "preferred_time":
+        day = entity_value(turn.entities, "day")
+        cleaned = plain_text(text)
+        if looks_like_question(cleaned) and not day:
+            return None
+        if day and (CORRECTION_CUES.search(cleaned) or len(cleaned) > 60):
+            return {slot: day}  # "actually make it Friday": the day, not the chatter
+        if day or (cleaned and booking.parse_preferred_time(cleaned)):
+            return {slot: cleaned}
+        return None
+    if slot == "screening":
+        answer = screening_answer(text, turn.intent, content)
+        return {slot: answer} if answer else None
+    if slot == "booking_confirmed":
+        return _confirmation(text, content)
+    if slot == "handoff_topic":
+        cleaned = plain_text(text)
+        if not cleaned or is_payload(text):
+            return None
+        if SKIP_TOPIC.match(cleaned):
+            return {slot: "-"}
+        return {slot: cleaned[:MAX_TOPIC_CHARS]}
+    return None
+
+
+def _confirmation(text: str, content: Content) -> Optional[Dict[str, Any]]:
+    labels = (content.services.get("confirm_buttons") or {})
+    stripped = (text or "").strip()
+    if stripped.lower() == "/affirm":
+        return {"booking_confirmed": CONFIRM_SEND}
+    if stripped.lower() == "/deny":
+        return {"booking_confirmed": CONFIRM_CHANGE}
+    typed = typed_button(stripped, [str(v) for v in labels.values()])
+    if typed:
+        key = next(k for k, v in labels.items() if str(v) == typed)
+        return {"booking_confirmed": CONFIRM_SEND if key == "send" else CONFIRM_CHANGE}
+    if CONFIRM_YES.match(stripped) and not CORRECTION_CUES.search(stripped):
+        return {"booking_confirmed": CONFIRM_SEND}
+    if CONFIRM_CHANGE_WORDS.match(stripped) and len(stripped.split()) <= 4:
+        return {"booking_confirmed": CONFIRM_CHANGE}
+    return None
+
+
+def _mostly(value: Optional[str], text: str) -> bool:
+    """True when a value found in the message is most of it ("Friday at 3pm" alone)."""
+    return bool(value) and len(str(value)) >= 0.6 * len(plain_text(text))
+
+
+def _correction(turn: FormTurn, content: Content) -> Dict[str, Any]:
+    """Fields given earlier that the message changes, with their new values."""
+    text = turn.text
+    bare_value = (_mostly(entity_value(turn.entities, "day"), text)
+                  or _mostly(booking.normalise_contact(text), text))
+    if not (CORRECTION_CUES.search(text) or bare_value
+            or turn.requested_slot == "booking_confirmed"):
+        return {}
+    changes: Dict[str, Any] = {}
+    filled = turn.filled
+    contact = booking.normalise_contact(text)
+    if contact and filled.get("contact") and contact != filled.get("contact"):
+        changes["contact"] = contact
+    name = name_in_sentence(text) or (read_name(_after_cue(text)) if NAME_FIELD_WORDS.search(text)
+                                      else None)
+    if name and filled.get("visitor_name") and name != filled.get("visitor_name"):
+        changes["visitor_name"] = name
+    if turn.form == "booking_form":
+        day = entity_value(turn.entities, "day")
+        if day and filled.get("preferred_time") and day != filled.get("preferred_time"):
+            changes["preferred_time"] = day
+        service = entity_value(turn.entities, "service")
+        if (service and filled.get("booking_service") and service != filled.get("booking_service")
+                and any(s.get("id") == service for s in booking.services(content))):
+            changes["booking_service"] = service
+    return changes
+
+
+def _after_cue(text: str) -> str:
+    """The words after the last "is" / "it's" / "to" of a correction ("... name is Dana")."""
+    parts = re.split(r"\b(?:is|it's|its|to|be)\b", text, flags=re.IGNORECASE)
+    return parts[-1] if len(parts) > 1 else text
+
+
+def read(turn: FormTurn, content: Content) -> Reading:
+    """Decide what a message sent during a form is (see the module docstring)."""
+    stripped = (turn.text or "").strip()
+    slot = turn.requested_slot
+    payload = stripped.lower() if is_payload(stripped) else None
+    if slot != "handoff_topic" and STOP_PATTERNS.search(stripped) and len(stripped.split()) <= 12:
+        return Reading(STOP)
+    fits = None if (payload and slot not in ("screening", "booking_confirmed")) \
+        else _fits_requested(turn, content)
+    found = {} if payload else find_fields(turn, content)
+    if fits:
+        found.pop(slot, None)
+    changes = {k: v for k, v in {**found, **_correction(turn, content)}.items()
+               if turn.filled.get(k) not in (None, v) and k != slot}
+    new = {k: v for k, v in found.items() if turn.filled.get(k) is None and k != slot}
+    if fits:
+        if slot == "booking_confirmed" and changes:
+            return Reading(CORRECTION, values=changes, changed=list(changes))
+        return Reading(FIELD, values={**fits, **new, **changes}, changed=list(changes))
+    if changes:
+        return Reading(CORRECTION, values={**new, **changes}, changed=list(changes))
+    if payload == "/cancel" or (turn.intent == "cancel" and turn.confidence >= 0.6
+                                and not looks_like_question(stripped)):
+        return Reading(STOP)
+    if payload == "/request_human" or PERSON_PATTERNS.search(stripped) or (
+            turn.intent in ("request_human", "change_appointment") and turn.confidence >= 0.5):
+        return Reading(PERSON)
+    if new:
+        return Reading(FIELD, values=new, noted=list(new))
+    if PROCESS_QUESTION.search(stripped):
+        return Reading(PROCESS)
+    if payload or has_markup(stripped):
+        return Reading(JUNK)
+    if looks_like_question(stripped) or (turn.intent or "").startswith("ask_"):
+        return Reading(QUESTION)
+    return Reading(JUNK)

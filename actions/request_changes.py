@@ -1,0 +1,71 @@
+"""A change asked for after a request was sent ("can you make it Friday instead?").
+
+The request already sent stays as it is; the change goes to the clinic as a hand-off request of
+reason ``change_request`` that names the earlier request's reference, with the visitor's words
+(plain text, health details only as categories) and the name and contact already given.
+"""
+
+import logging
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import booking, form_reading
+from actions.answers import OutgoingMessage
+from actions.content import Content
+from actions.form_endings import health_free, last_request
+from actions.replying import earlier_disclosure, send_guarded
+from actions.submit import submit_request, turn_request_id
+
+logger = logging.getLogger(__name__)
+
+# Questions about a topic are answered, even right after a request ("how much is it?").
+NOT_A_CHANGE_INTENTS = {"greet", "goodbye", "thank", "bot_challenge", "book", "request_human"}
+
+
+def is_change(tracker: Tracker) -> bool:
+    """True when the latest message changes the request this conversation just sent."""
+    if not last_request(tracker):
+        return False
+    latest = tracker.latest_message or {}
+    text = str(latest.get("text") or "")
+    intent = (latest.get("intent") or {}).get("name")
+    if intent in NOT_A_CHANGE_INTENTS or form_reading.is_payload(text):
+        return False
+    entities = latest.get("entities") or []
+    new_value = (form_reading.entity_value(entities, "day") or booking.normalise_contact(text)
+                 or form_reading.name_in_sentence(text))
+    return bool(new_value and (form_reading.CORRECTION_CUES.search(text)
+                               or intent == "change_appointment"))
+
+
+def send_change(dispatcher: CollectingDispatcher, tracker: Tracker,
+                content: Content) -> Optional[List[Dict[str, Any]]]:
+    """Store and confirm the change; None when the visitor's contact is not known."""
+    earlier = last_request(tracker)
+    name = tracker.get_slot("visitor_name")
+    contact = tracker.get_slot("contact")
+    if not earlier or not name or not contact:
+        return None
+    latest = tracker.latest_message or {}
+    disclosure = earlier_disclosure(tracker)
+    payload = {"name": form_reading.plain_text(name), "contact": form_reading.plain_text(contact),
+               "reason": "change_request", "amends": earlier["reference"],
+               "topic": health_free(latest.get("text"), latest.get("entities") or []),
+               "conditions": [*disclosure.conditions, *disclosure.uncovered],
+               "transcript": booking.transcript(tracker.events)}
+    try:
+        request = submit_request("handoff", payload,
+                                 turn_request_id(tracker.sender_id, tracker.events, "change"))
+    except Exception:  # the visitor must hear that nothing was sent, never silence
+        logger.exception("Could not store a change request")
+        send_guarded(dispatcher, tracker, content,
+                     [OutgoingMessage(booking.prompt(content, "not_saved"))])
+        return []
+    text = booking.prompt(content, "change_received", reference=request.id[:8],
+                          earlier=earlier["reference"], contact=payload["contact"],
+                          reply_time=booking.reply_time(content))
+    send_guarded(dispatcher, tracker, content, [OutgoingMessage(text)])
+    return [SlotSet("last_request", f"handoff:{request.id[:8]}")]
