@@ -281,7 +281,7 @@ MESSAGE_KEYS = ("offer_person", "fallback_did_you_mean", "fallback_second_miss",
                 "talk_to_person_button", "anything_else", "safety_reminder",
                 "contact_phone", "contact_email",
                 "fallback_nothing_matched", "too_long", "rate_limited", "error_try_again",
-                "topic_titles")
+                "topic_titles", "other_language", "follow_up_noted")
 
 
 def parse_messages(data: Any, path: Path, known_intents: Optional[Set[str]],
@@ -291,6 +291,11 @@ def parse_messages(data: Any, path: Path, known_intents: Optional[Set[str]],
     if not isinstance(data, dict):
         return {}
     for key, value in data.items():
+        if key == "other_language":
+            if not isinstance(value, dict) or not isinstance(value.get("in_english"), str):
+                errors.append(ContentError(path, data.key_line(key), "'other_language' should"
+                                           " list notices by language code, with 'in_english'"))
+            continue
         if key == "topic_titles":
             if not isinstance(value, dict):
                 errors.append(ContentError(path, data.key_line(key), "'topic_titles' should map"
@@ -367,7 +372,7 @@ def parse_contraindications(data: Any, path: Path, errors: List[ContentError]) -
     return dict(data)
 
 
-PROMPT_KEYS = ("booking_intro", "ask_service", "service_not_understood", "ask_name",
+PROMPT_KEYS = ("booking_intro", "booking_intro_consultation", "ask_service", "service_not_understood", "ask_name",
                "name_not_understood", "ask_contact", "contact_not_understood",
                "ask_preferred_time", "preferred_time_not_understood", "ask_screening",
                "ask_screening_group", "screening_not_understood", "ask_confirm",

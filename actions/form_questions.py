@@ -18,7 +18,7 @@ from actions import answers, booking, safety
 from actions.answers import OutgoingMessage
 from actions.content import Content, get_store
 from actions.forms import REASK_NOTE
-from actions.replying import send_guarded, turn_state
+from actions.replying import earlier_disclosure, send_guarded, turn_state
 from actions.respond import QUESTION_PART_ENTITY, message_parts, plan_reply
 
 logger = logging.getLogger(__name__)
@@ -98,6 +98,16 @@ def answers_before_form(content: Content, tracker: Tracker) -> List[OutgoingMess
     return plan_reply(content, turn).messages
 
 
+def booking_intro(content: Content, tracker: Tracker) -> List[str]:
+    """What booking will do: the usual steps, or a consultation when a condition is known."""
+    disclosure = earlier_disclosure(tracker)
+    if disclosure.any and disclosure.subject != "other":
+        labels = [safety.label(content, c) for c in [*disclosure.conditions, *disclosure.uncovered]]
+        return [booking.prompt(content, "booking_intro_consultation",
+                               conditions=" and ".join(labels))]
+    return [booking.prompt(content, "booking_intro")]
+
+
 class ActionAskBookingService(AskActionBase):
     """Asks which service to book, with a button per service."""
 
@@ -107,7 +117,7 @@ class ActionAskBookingService(AskActionBase):
         return "action_ask_booking_service"
 
     def intro(self, content: Content, tracker: Tracker) -> List[str]:
-        return [booking.prompt(content, "booking_intro")]
+        return booking_intro(content, tracker)
 
     def buttons(self, content: Content, tracker: Tracker) -> List[Dict[str, str]]:
         return [{"title": s["title"], "payload": s["title"]} for s in booking.services(content)]
@@ -123,7 +133,7 @@ class ActionAskVisitorName(AskActionBase):
 
     def intro(self, content: Content, tracker: Tracker) -> List[str]:
         if tracker.active_loop_name == "booking_form":
-            return [booking.prompt(content, "booking_intro")]
+            return booking_intro(content, tracker)
         return [booking.handoff_intro(content)]
 
 
@@ -137,7 +147,7 @@ class ActionAskContact(AskActionBase):
 
     def intro(self, content: Content, tracker: Tracker) -> List[str]:
         if tracker.active_loop_name == "booking_form":
-            return [booking.prompt(content, "booking_intro")]
+            return booking_intro(content, tracker)
         return [booking.handoff_intro(content)]
 
 
@@ -150,7 +160,7 @@ class ActionAskPreferredTime(AskActionBase):
         return "action_ask_preferred_time"
 
     def intro(self, content: Content, tracker: Tracker) -> List[str]:
-        return [booking.prompt(content, "booking_intro")]
+        return booking_intro(content, tracker)
 
 
 class ActionAskScreening(AskActionBase):
@@ -166,7 +176,7 @@ class ActionAskScreening(AskActionBase):
         return booking.prompt(content, "ask_screening_group" if people > 1 else "ask_screening")
 
     def intro(self, content: Content, tracker: Tracker) -> List[str]:
-        return [booking.prompt(content, "booking_intro")]
+        return booking_intro(content, tracker)
 
     def buttons(self, content: Content, tracker: Tracker) -> List[Dict[str, str]]:
         labels = content.services.get("screening_buttons") or {}

@@ -24,7 +24,7 @@ from rasa_sdk.events import ActionExecutionRejected, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import booking, form_reading, safety
+from actions import booking, conversation_safety, form_reading, safety
 from actions.answers import OutgoingMessage
 from actions.content import Content, get_store
 from actions.replying import (answer_latest, disclosure_events, earlier_disclosure, send_guarded,
@@ -132,8 +132,11 @@ class FormValidatorBase(FormValidationAction):
         latest = safety.disclosure_from_entities(turn.entities)
         reading = form_reading.read(turn, content)
         fits = reading.kind == form_reading.FIELD and requested in reading.values
-        if latest.urgent:
+        if latest.urgent or safety.reactions_in(turn.entities):
             return self.on_urgent(dispatcher, tracker, content)
+        if conversation_safety.language_of(turn.entities):
+            events = answer_latest(dispatcher, tracker, content)
+            return {**_slot_values(events), requested: None}
         if latest.any and not fits:
             # A disclosure instead of the field: its reply, then the field again.
             events = answer_latest(dispatcher, tracker, content)
@@ -176,9 +179,13 @@ class FormValidatorBase(FormValidationAction):
         return {e["name"]: e["value"] for e in disclosure_events(plan.disclosure)}
 
     def on_urgent(self, dispatcher: CollectingDispatcher, tracker: Tracker, content: Content):
-        """Urgent symptoms: the urgent message; the form waits (hand-off) or stops (booking)."""
+        """Urgent symptoms or a reaction after a treatment: the advice; the hand-off goes on
+        (a person will follow up), the booking stops (see ValidateBookingForm)."""
         events = answer_latest(dispatcher, tracker, content)
-        return {**_slot_values(events), tracker.get_slot(REQUESTED_SLOT): None}
+        values = {**_slot_values(events), tracker.get_slot(REQUESTED_SLOT): None}
+        if safety.reactions_in(form_turn(tracker, self.form_name(), []).entities):
+            values["handoff_kind"] = "follow_up"
+        return values
 
     def on_person(self, dispatcher: CollectingDispatcher, tracker: Tracker, content: Content):
         """The visitor asks for a person while this form runs."""
@@ -250,7 +257,8 @@ class ValidateBookingForm(FormValidatorBase):
         return settled
 
     def on_urgent(self, dispatcher: CollectingDispatcher, tracker: Tracker, content: Content):
-        """After urgent advice no booking goes on: the message, then the form ends quietly."""
+        """After urgent advice (or a reaction report) no booking goes on: the advice, then
+        the form ends quietly."""
         events = answer_latest(dispatcher, tracker, content)
         return [*events, ActionExecutionRejected(self.form_name()),
                 FollowupAction("action_end_form_quietly")]

@@ -7,7 +7,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import safety, unanswered
+from actions import follow_ups, safety, unanswered
 from actions.answers import OutgoingMessage
 from actions.content import Content
 from actions.respond import Plan, TurnState, plan_reply
@@ -33,6 +33,9 @@ def turn_state(tracker: Tracker, intent: Optional[str] = None) -> TurnState:
         ranking=latest.get("intent_ranking") or [],
         earlier=earlier_disclosure(tracker),
         misses_in_a_row=int(tracker.get_slot("misses_in_a_row") or 0),
+        text=str(latest.get("text") or ""),
+        emergency=bool(tracker.get_slot("emergency")),
+        reactions=list(tracker.get_slot("treatment_reactions") or []),
     )
 
 
@@ -45,7 +48,7 @@ def send(dispatcher: CollectingDispatcher, messages: Sequence[OutgoingMessage]) 
 def send_guarded(dispatcher: CollectingDispatcher, tracker: Tracker, content: Content,
                  messages: Sequence[OutgoingMessage]) -> None:
     """Utter messages that did not come from the planner, through the reassurance guard."""
-    if earlier_disclosure(tracker).any:
+    if earlier_disclosure(tracker).any or tracker.get_slot("emergency"):
         for message in messages:
             message.text = safety.guard(message.text, content)
     send(dispatcher, messages)
@@ -66,6 +69,8 @@ def plan_events(plan: Plan) -> List[Dict[str, Any]]:
         *disclosure_events(plan.disclosure),
         SlotSet("person_offered", plan.person_offered),
         SlotSet("misses_in_a_row", float(plan.misses_in_a_row)),
+        SlotSet("emergency", plan.emergency),
+        SlotSet("treatment_reactions", plan.reactions or None),
     ]
 
 
@@ -89,6 +94,8 @@ def answer_latest(dispatcher: CollectingDispatcher, tracker: Tracker, content: C
     """Answer the latest message and return the slot events to apply."""
     plan = plan_reply(content, turn_state(tracker, intent))
     send(dispatcher, plan.messages)
+    if plan.follow_up:
+        follow_ups.note_for_staff(dispatcher, tracker, content, plan.follow_up)
     if plan.unanswered and not plan.disclosure.any:
         unanswered.record((tracker.latest_message or {}).get("text") or "", plan.unanswered,
                           turn_state(tracker, intent).intent)

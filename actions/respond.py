@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
-from actions import answers, safety
+from actions import answers, conversation_safety, safety
 from actions.answers import OutgoingMessage
 from actions.content import Content
 
@@ -41,6 +41,11 @@ class TurnState:
     ranking: Sequence[Dict[str, Any]] = ()
     earlier: safety.Disclosure = field(default_factory=safety.Disclosure)
     misses_in_a_row: int = 0
+    text: str = ""
+    # Urgent advice was given earlier in the conversation (it holds to the end).
+    emergency: bool = False
+    # Reactions after a treatment reported earlier (symptom ids).
+    reactions: Sequence[str] = ()
 
 
 @dataclass
@@ -55,6 +60,11 @@ class Plan:
     unanswered: Optional[str] = None
     # The kind of content answer given ("article", "unknown", "conversation"), if any.
     answered_kind: Optional[str] = None
+    emergency: bool = False
+    reactions: List[str] = field(default_factory=list)
+    # A note for staff about a reaction or urgent symptoms after a treatment: the symptom ids
+    # (the action stores it as a follow-up request), or None.
+    follow_up: Optional[List[str]] = None
 
 
 def intent_parts(intent: Optional[str]) -> List[str]:
@@ -81,13 +91,20 @@ def message_parts(intent: Optional[str], entities: Sequence[Dict[str, Any]] = ()
 
 
 def plan_reply(content: Content, turn: TurnState) -> Plan:
-    """The reply to one message: urgent care, condition replies, then the answer, all guarded."""
+    """The reply to one message: urgent care, condition replies, then the answer, all guarded.
+
+    What happened earlier in the conversation comes first (actions/conversation_safety.py):
+    urgent advice, a reaction after a treatment, a disclosure argued with.
+    """
     latest = safety.disclosure_from_entities(turn.entities)
     active = safety.merge(turn.earlier, latest)
-    plan = Plan(disclosure=active)
+    reported = safety.reactions_in(turn.entities)
+    plan = Plan(disclosure=active, emergency=turn.emergency or latest.urgent,
+                reactions=_merged(turn.reactions, reported))
     parts = message_parts(turn.intent, turn.entities)
-    if active.any:
-        parts = [p for p in parts if p not in (BOOKING_PART, PERSON_PART)]
+    if active.any or plan.emergency:
+        parts = [p for p in parts if p not in (BOOKING_PART, PERSON_PART)
+                 or (plan.emergency and p == BOOKING_PART and len(parts) == 1)]
     if latest.any and len(parts) > 1:
         # A disclosure beside several questions ("I have a pacemaker. does it hurt and how
         # much is it?"): the condition's reply, and only the facts the article does not hold;
@@ -96,6 +113,12 @@ def plan_reply(content: Content, turn: TurnState) -> Plan:
     if latest.urgent:
         # One fixed message, nothing else: the visitor must act on it.
         plan.messages = [OutgoingMessage(safety.urgent_reply(content))]
+        urgent = [e for e in turn.entities if e.get("entity") == "urgent_symptom"]
+        if reported or turn.reactions or any(e.get("role") == "after_treatment" for e in urgent):
+            plan.follow_up = list(dict.fromkeys(str(e["value"]) for e in urgent))
+        return plan
+    if _later_turn_decides(content, turn, parts, latest, active, reported, plan):
+        _guard_all(content, active, plan, reminder=False)
         return plan
 
     if latest.any:
@@ -108,9 +131,59 @@ def plan_reply(content: Content, turn: TurnState) -> Plan:
     else:
         _answer_questions(content, turn, parts, plan)
 
-    if active.any:
+    if active.any or plan.emergency:
         _guard_all(content, active, plan)
     return plan
+
+
+def _merged(earlier: Sequence[str], new: Sequence[str]) -> List[str]:
+    return list(dict.fromkeys([*earlier, *new]))
+
+
+def _later_turn_decides(content: Content, turn: TurnState, parts: List[str],
+                        latest: safety.Disclosure, active: safety.Disclosure,
+                        reported: List[str], plan: Plan) -> bool:
+    """Turns decided by what happened earlier (or by the language); True when planned here."""
+    cs = conversation_safety
+    language = cs.language_of(turn.entities)
+    if language:
+        if latest.any:
+            _say_disclosure_replies(content, latest, plan)
+        plan.messages.append(cs.language_notice(content, language))
+        plan.person_offered = True
+        plan.unanswered = None if latest.any else "other_language"
+        return True
+    mentioned = safety.reactions_in(turn.entities, reported_only=False)
+    new_reactions = [r for r in reported if r not in turn.reactions]
+    if reported or (turn.reactions and (mentioned or set(parts) <= cs.FOLLOW_UP_INTENTS)):
+        if latest.any:
+            _say_disclosure_replies(content, latest, plan)
+        follow_up = bool(turn.reactions) and not new_reactions
+        plan.messages.append(OutgoingMessage(safety.after_treatment_reply(content, follow_up),
+                                             [answers.person_button(content)]))
+        plan.person_offered = True
+        if new_reactions:
+            plan.follow_up = new_reactions
+        return True
+    if turn.emergency:
+        said = cs.after_urgent_advice(content, parts, turn.text)
+        if said is None:
+            return False  # a topic question: answered, with the reminder (_guard_all)
+        plan.messages += said
+        plan.person_offered = True
+        return True
+    if active.any and not latest.any:
+        if cs.is_correction(content, turn.text):
+            plan.disclosure.subject = "other"
+            plan.messages.append(OutgoingMessage(safety.correction_reply(content)))
+            return True
+        retracted = safety.retracted_in(turn.entities)
+        if cs.is_pushback(content, turn.text, parts, retracted, active):
+            plan.messages.append(OutgoingMessage(safety.pushback_reply(content, active),
+                                                 [answers.person_button(content)]))
+            plan.person_offered = True
+            return True
+    return False
 
 
 def _say_disclosure_replies(content: Content, disclosure: safety.Disclosure, plan: Plan) -> None:
@@ -197,10 +270,18 @@ def _clarify(content: Content, turn: TurnState, plan: Plan) -> None:
         plan.person_offered = True
 
 
-def _guard_all(content: Content, active: safety.Disclosure, plan: Plan) -> None:
-    """While a disclosure is active: no reassurance anywhere, and a reminder on article answers."""
+def _guard_all(content: Content, active: safety.Disclosure, plan: Plan,
+               reminder: bool = True) -> None:
+    """While a disclosure (or urgent advice) is active: no reassurance anywhere, and a
+    reminder on article answers, for the article's conditions and the ones it does not cover."""
     for message in plan.messages:
         message.text = safety.guard(message.text, content)
-    if active.conditions and plan.answered_kind == "article":
-        names = ", ".join(safety.label(content, c) for c in active.conditions)
+        # No "Book a 4-D Facial" button beside a condition or after urgent advice.
+        message.buttons = [b for b in message.buttons if b.payload != "/" + BOOKING_PART]
+    if not reminder or plan.answered_kind != "article":
+        return
+    if plan.emergency:
+        plan.messages.append(OutgoingMessage(safety.urgent_follow_up(content, "reminder")))
+    elif active.any:
+        names = ", ".join(safety.label(content, c) for c in [*active.conditions, *active.uncovered])
         plan.messages.append(OutgoingMessage(content.message("safety_reminder", conditions=names)))

@@ -5,13 +5,13 @@ The conditions are detected on every message by the NLU component
 replies and the phrases the guard blocks come from ``data/content/contraindications.yml``.
 """
 
-import functools
 import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from actions.content import Content
+from clinic_nlu import reassurance
 
 logger = logging.getLogger(__name__)
 
@@ -129,28 +129,12 @@ def reassurance_phrases(content: Content) -> List[str]:
 
 
 def find_reassurance(text: str, phrases: Sequence[str]) -> Optional[str]:
-    """The first reassurance phrase in ``text`` (whole words, case-insensitive), if any."""
-    lowered = " ".join(text.lower().replace("\u2019", "'").split())
-    # One search for all phrases first: almost every sentence has none (the guard runs on
-    # every sentence of every reply). On a hit, the phrases are tried in their order.
-    if not _any_phrase(tuple(phrases)).search(lowered):
-        return None
-    for phrase in phrases:
-        if _whole_words(phrase).search(lowered):
-            return phrase
-    return None
+    """The first reassurance phrase in ``text`` (whole words; any case, quote style or spacing).
 
-
-@functools.lru_cache(maxsize=256)
-def _whole_words(phrase: str) -> "re.Pattern[str]":
-    return re.compile(r"(?<![a-z])" + re.escape(phrase) + r"(?![a-z])")
-
-
-@functools.lru_cache(maxsize=16)
-def _any_phrase(phrases: Tuple[str, ...]) -> "re.Pattern[str]":
-    if not phrases:
-        return re.compile(r"(?!)")  # matches nothing
-    return re.compile(r"(?<![a-z])(?:" + "|".join(map(re.escape, phrases)) + r")(?![a-z])")
+    The one matcher shared with `make check` (clinic_nlu.reassurance), so the guard and the
+    check of the staff's replies always agree.
+    """
+    return reassurance.find_first(text, phrases)
 
 
 def guard(text: str, content: Content) -> str:
@@ -170,3 +154,72 @@ def guard(text: str, content: Content) -> str:
     if kept:
         return " ".join(kept)
     return str(content.contraindications.get("generic_reply") or content.message("offer_person"))
+
+
+# --- later turns: urgent advice, reactions after a treatment, pushback ----------------------
+
+AFTER_TREATMENT_ENTITY = "after_treatment"
+RETRACTED_ENTITY = "retracted_condition"
+REPORTED_ROLE = "reported"
+
+
+def reactions_in(entities: Sequence[Dict[str, Any]], reported_only: bool = True) -> List[str]:
+    """Symptom ids of mild reactions after a treatment named in one message.
+
+    ``reported_only``: only those next to a treatment cue ("after my facial"); otherwise every
+    symptom word, which counts only as a follow-up of an earlier report.
+    """
+    return _unique(str(e.get("value")) for e in entities or []
+                   if e.get("entity") == AFTER_TREATMENT_ENTITY
+                   and (not reported_only or e.get("role") == REPORTED_ROLE))
+
+
+def retracted_in(entities: Sequence[Dict[str, Any]]) -> List[str]:
+    """Condition ids the visitor says they do not (or no longer) have."""
+    return _unique(str(e.get("value")) for e in entities or []
+                   if e.get("entity") == RETRACTED_ENTITY)
+
+
+def phone_sentence(content: Content) -> str:
+    """ "You can also call the clinic on ..." when contact.yml has a phone number, else ""."""
+    phone = (content.contact.get("clinic") or {}).get("phone")
+    return content.message("contact_phone", phone=phone) if phone else ""
+
+
+def _filled(template: str, content: Content, **values: Any) -> str:
+    text = str(template).format(phone_sentence=phone_sentence(content), **values)
+    return " ".join(text.split())
+
+
+def urgent_follow_up(content: Content, key: str) -> str:
+    """A reply for later turns after urgent advice (``follow_up_reply``, ``contact_reply``...)."""
+    urgent = content.contraindications["urgent"]
+    return _filled(urgent.get(key) or urgent["reply"], content)
+
+
+def after_treatment_reply(content: Content, follow_up: bool = False) -> str:
+    """The honest reply to a reaction after a treatment: not covered, call the clinic."""
+    section = content.contraindications.get("after_treatment") or {}
+    key = "follow_up_reply" if follow_up else "reply"
+    return _filled(section.get(key) or section.get("reply") or urgent_reply(content), content)
+
+
+def has_cue(content: Content, key: str, text: str) -> bool:
+    """True when ``text`` holds one of the phrases listed under ``key`` (pushback, correction)."""
+    phrases = [str(p) for p in content.contraindications.get(key) or []]
+    return bool(text and phrases and reassurance.find_first(text, phrases))
+
+
+def pushback_reply(content: Content, disclosure: Disclosure) -> str:
+    """The clinic's guidance again, after a visitor argues their condition does not count."""
+    labels = [label(content, c) for c in [*disclosure.conditions, *disclosure.uncovered]]
+    template = content.contraindications.get("pushback_reply")
+    if not template:
+        return " ".join(replies_for(content, disclosure))
+    return _filled(template, content, conditions=" and ".join(labels))
+
+
+def correction_reply(content: Content) -> str:
+    """After "sorry, I meant my sister, not me"."""
+    return _filled(content.contraindications.get("correction_reply")
+                   or content.message("anything_else"), content)

@@ -52,6 +52,7 @@ How a message is read (all matching is on lower-cased text, whole tokens only):
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Set, Tuple, Union
@@ -62,9 +63,15 @@ from spacy.lookups import load_lookups
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
-from clinic_nlu.contraindication_rules import KIND_URGENT, ContraindicationRules, load_rules
+from clinic_nlu.contraindication_rules import (
+    KIND_AFTER_TREATMENT,
+    KIND_URGENT,
+    ContraindicationRules,
+    load_rules,
+)
 from clinic_nlu.message_reading import (
     BREAK,
+    DISTANT,
     EFFECT,
     IGNORE,
     NEG,
@@ -78,6 +85,8 @@ from clinic_nlu.message_reading import (
     SELF,
     SUBJECT_OTHER,
     SUBJECT_SELF,
+    SUDDEN,
+    TREATMENT,
     MessageContext,
     Span,
     longest_first,
@@ -90,6 +99,10 @@ logger = logging.getLogger(__name__)
 __all__ = ["ConditionDetector", "ConditionMention", "TextPipeline", "SUBJECT_SELF", "SUBJECT_OTHER"]
 
 MAX_ABBREVIATION_LENGTH = 3
+# Chinese and Japanese are written without spaces, so spaCy's English tokenizer keeps a whole
+# clause as one token; terms in these scripts are found as substrings instead (no negation
+# reading: a mention counts, the safe side).
+UNSPACED_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 @dataclass(frozen=True)
@@ -97,12 +110,14 @@ class ConditionMention:
     """One mention of a condition in a message."""
 
     condition: str  # id from the YAML
-    kind: str  # "article" | "uncovered" | "urgent"
+    kind: str  # "article" | "uncovered" | "urgent" | "after_treatment"
     subject: str  # "self" | "other"
     negated: bool
     start: int  # character offsets in the message
     end: int
     text: str
+    # after_treatment and urgent: the message names a treatment already had ("after my facial")
+    after_a_treatment: bool = False
 
 
 class _KnownWords:
@@ -167,6 +182,8 @@ class ConditionDetector:
                     if not word.endswith("s"):
                         vocabulary.add(word + "s")
         self._add_terms(IGNORE, rules.ignore_phrases)
+        self._unspaced_terms = [(rule, term) for rule in rules.conditions for term in rule.terms
+                                if UNSPACED_SCRIPT.search(term)]
         self._typos = TypoCorrector(vocabulary, self.pipeline.known_words)
         # "my mum" in the cues also makes "my 70 year old mum" someone else.
         self._relatives = {
@@ -186,7 +203,12 @@ class ConditionDetector:
             (NOW, rules.urgent_now_cues),
             (QUESTION, rules.urgent_question_cues),
             (PAST, rules.urgent_past_cues),
+            (DISTANT, rules.urgent_distant_past_cues),
+            (SUDDEN, rules.urgent_sudden_cues),
+            (TREATMENT, rules.treatment_cues),
         ):
+            if not phrases:
+                continue
             self._cues.add(label, list(nlp.pipe(_variants(phrases))))
         for rule in rules.conditions:
             if rule.not_after:
@@ -227,13 +249,20 @@ class ConditionDetector:
         terms = self._term_spans(doc)
         ignored = [s for s in terms if s.label == IGNORE]
         conditions = longest_first(
-            [s for s in terms if s.label != IGNORE and not s.label.startswith(KIND_URGENT)]
+            [s for s in terms if s.label != IGNORE
+             and not s.label.startswith((KIND_URGENT, KIND_AFTER_TREATMENT))]
         )
-        urgent = longest_first([s for s in terms if s.label.startswith(KIND_URGENT)])
-        mention_tokens = {i for s in conditions + urgent for i in range(s.start, s.end)}
+        urgent = longest_first([s for s in terms if s.label.startswith(KIND_URGENT + "|")])
+        # Symptoms after a treatment: never inside a condition or urgent term ("heart racing").
+        taken = {i for s in conditions + urgent for i in range(s.start, s.end)}
+        after = [s for s in longest_first([s for s in terms
+                                           if s.label.startswith(KIND_AFTER_TREATMENT + "|")])
+                 if not taken.intersection(range(s.start, s.end))]
+        mention_tokens = {i for s in conditions + urgent + after for i in range(s.start, s.end)}
+        treatment_named = ctx.has_cue(TREATMENT)
 
         found: List[Tuple[Span, ConditionMention]] = []
-        for span in conditions + urgent:
+        for span in conditions + urgent + after:
             kind, condition = span.label.split("|", 1)
             if self._dropped(span, condition, ignored, ctx, text):
                 continue
@@ -249,10 +278,12 @@ class ConditionDetector:
                 start=start,
                 end=end,
                 text=text[start:end],
+                after_a_treatment=kind in (KIND_AFTER_TREATMENT, KIND_URGENT) and treatment_named,
             )
             found.append((span, mention))
         mentions = [mention for _, mention in found]
         mentions += self._elliptical_repeats(ctx, found, text)
+        mentions += self._unspaced_mentions(text, {(m.kind, m.condition) for m in mentions})
         return sorted(mentions, key=lambda m: (m.start, m.kind, m.condition))
 
     def _elliptical_repeats(
@@ -269,7 +300,7 @@ class ConditionDetector:
             start, end = _char_offsets(ctx.doc, first, last + 1)
             for span, mention in found:
                 if (
-                    mention.kind == KIND_URGENT
+                    mention.kind in (KIND_URGENT, KIND_AFTER_TREATMENT)
                     or ctx.sentence[span.start] != sentence
                     or span.start >= first
                 ):
@@ -286,6 +317,20 @@ class ConditionDetector:
                     )
                 )
         return repeats
+
+    def _unspaced_mentions(self, text: str, known: Set[Tuple[str, str]]) -> List[ConditionMention]:
+        """Terms written in Chinese or Japanese, found as substrings (see UNSPACED_SCRIPT)."""
+        mentions = []
+        for rule, term in self._unspaced_terms:
+            if rule.kind == KIND_URGENT or (rule.kind, rule.id) in known:
+                continue
+            start = text.find(term)
+            if start >= 0:
+                known.add((rule.kind, rule.id))
+                mentions.append(ConditionMention(
+                    condition=rule.id, kind=rule.kind, subject=SUBJECT_SELF, negated=False,
+                    start=start, end=start + len(term), text=term))
+        return mentions
 
     def _term_spans(self, doc: Doc) -> List[Span]:
         found = self._match_terms(doc)
@@ -306,7 +351,23 @@ class ConditionDetector:
 
     def _cue_spans(self, doc: Doc) -> List[Span]:
         strings = doc.vocab.strings
-        return [Span(s, e, strings[m]) for m, s, e in self._cues(doc)]
+        return [Span(s, e, strings[m]) for m, s, e in self._cues(doc)] + self._treatment_spans(doc)
+
+    def _treatment_spans(self, doc: Doc) -> List[Span]:
+        """ "after her microcurrent facial": an opener, then a treatment word within 4 words."""
+        openers = {w.lower() for w in self.rules.treatment_openers}
+        words = {w.lower() for w in self.rules.treatment_words}
+        spans = []
+        for token in doc:
+            if token.lower_ not in openers:
+                continue
+            for j in range(token.i + 1, min(token.i + 6, len(doc))):
+                if doc[j].is_punct:
+                    break
+                if doc[j].lower_ in words:
+                    spans.append(Span(token.i, j + 1, TREATMENT))
+                    break
+        return spans
 
     def _relative_spans(self, doc: Doc) -> List[Span]:
         """ "my 70 year old mum": a possessive, up to 3 words, a relative noun."""

@@ -14,8 +14,14 @@ classified as ``greet`` still yields a ``condition`` entity), and appends:
   role: ``self`` or ``other``;
 * ``urgent_symptom`` -- value: symptom id (e.g. ``chest_pain``), no role (as
   declared in ``domain.yml``); only for symptoms happening now.
+* ``after_treatment`` -- value: a mild symptom id (e.g. ``tingling``), role
+  ``reported`` when the message names a treatment already had ("after my
+  facial"), else ``mentioned`` (the actions count it only as a follow-up of
+  an earlier report).
+* ``retracted_condition`` -- value: a condition id the visitor says they do
+  not (or no longer) have ("I'm not pregnant anymore"), no role.
 
-Negated mentions ("I'm not pregnant") are not emitted. Each (entity, value,
+Negated mentions ("I'm not pregnant") are not emitted as conditions. Each (entity, value,
 role) is emitted once per message, at its first mention.
 
 The rules file is re-read when its modification time changes, so staff edits
@@ -47,7 +53,12 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from clinic_nlu.condition_detector import ConditionDetector, ConditionMention
-from clinic_nlu.contraindication_rules import KIND_ARTICLE, KIND_UNCOVERED, KIND_URGENT
+from clinic_nlu.contraindication_rules import (
+    KIND_AFTER_TREATMENT,
+    KIND_ARTICLE,
+    KIND_UNCOVERED,
+    KIND_URGENT,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,11 +67,19 @@ DEFAULT_RULES_PATH = "data/content/contraindications.yml"
 ENTITY_CONDITION = "condition"
 ENTITY_UNCOVERED_CONDITION = "uncovered_condition"
 ENTITY_URGENT_SYMPTOM = "urgent_symptom"
+ENTITY_AFTER_TREATMENT = "after_treatment"
+# A condition the visitor says they do NOT have (or no longer have): "I'm not pregnant anymore".
+ENTITY_RETRACTED = "retracted_condition"
 ENTITY_FOR_KIND = {
     KIND_ARTICLE: ENTITY_CONDITION,
     KIND_UNCOVERED: ENTITY_UNCOVERED_CONDITION,
     KIND_URGENT: ENTITY_URGENT_SYMPTOM,
+    KIND_AFTER_TREATMENT: ENTITY_AFTER_TREATMENT,
 }
+# after_treatment roles: the message names a treatment already had, or only the symptom.
+ROLE_REPORTED, ROLE_MENTIONED = "reported", "mentioned"
+# urgent_symptom role when the message names a treatment already had.
+ROLE_AFTER_TREATMENT = "after_treatment"
 
 _FileStamp = Tuple[int, int]  # (modification time in ns, size)
 
@@ -158,6 +177,14 @@ class ContraindicationExtractor(GraphComponent, EntityExtractorMixin):
         seen: Set[Tuple[str, str, Optional[str]]] = set()
         for mention in self._detector.detect(text):
             if mention.negated:
+                if mention.kind in (KIND_ARTICLE, KIND_UNCOVERED):
+                    entity = _as_entity(mention)
+                    entity[ENTITY_ATTRIBUTE_TYPE] = ENTITY_RETRACTED
+                    entity.pop(ENTITY_ATTRIBUTE_ROLE, None)
+                    key = (ENTITY_RETRACTED, mention.condition, None)
+                    if key not in seen:
+                        seen.add(key)
+                        entities.append(entity)
                 continue
             entity = _as_entity(mention)
             key = (
@@ -206,6 +233,12 @@ def _as_entity(mention: ConditionMention) -> Dict[Text, Any]:
         ENTITY_ATTRIBUTE_END: mention.end,
         ENTITY_ATTRIBUTE_VALUE: mention.condition,
     }
-    if mention.kind != KIND_URGENT:  # urgent: one message for anyone, no role
+    if mention.kind == KIND_AFTER_TREATMENT:
+        entity[ENTITY_ATTRIBUTE_ROLE] = (ROLE_REPORTED if mention.after_a_treatment
+                                         else ROLE_MENTIONED)
+    elif mention.kind == KIND_URGENT:  # one message for anyone: no subject
+        if mention.after_a_treatment:  # "... after my facial": staff get a follow-up note
+            entity[ENTITY_ATTRIBUTE_ROLE] = ROLE_AFTER_TREATMENT
+    else:
         entity[ENTITY_ATTRIBUTE_ROLE] = mention.subject
     return entity

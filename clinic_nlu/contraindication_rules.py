@@ -15,12 +15,17 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import yaml
 
+from clinic_nlu import reassurance
+
 logger = logging.getLogger(__name__)
 
 KIND_ARTICLE = "article"
 KIND_UNCOVERED = "uncovered"
 KIND_URGENT = "urgent"
-KINDS = (KIND_ARTICLE, KIND_UNCOVERED, KIND_URGENT)
+# A symptom after a treatment already had (tingling, redness...): reported only next to a
+# treatment cue ("after my facial"); severe ones are urgent symptoms instead.
+KIND_AFTER_TREATMENT = "after_treatment"
+KINDS = (KIND_ARTICLE, KIND_UNCOVERED, KIND_URGENT, KIND_AFTER_TREATMENT)
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
@@ -36,7 +41,19 @@ CUE_LISTS = {
     "reassurance_phrases": True,
 }
 URGENT_CUE_LISTS = ("now_cues", "question_cues", "past_cues")
-TOP_LEVEL_KEYS = ("conditions", "uncovered", "urgent", "generic_reply") + tuple(CUE_LISTS)
+# Optional urgent cue lists: a distant past ("2 years ago") that a plain "now" or "still" does
+# not override, and the words of a sudden start that do ("suddenly", "just now").
+OPTIONAL_URGENT_CUE_LISTS = ("distant_past_cues", "sudden_cues")
+# Replies used after urgent advice, in later turns of the same conversation.
+URGENT_FOLLOW_UP_REPLIES = ("follow_up_reply", "booking_refused_reply", "contact_reply",
+                            "reminder")
+# Replies to a report about a treatment already had.
+AFTER_TREATMENT_REPLIES = ("reply", "follow_up_reply")
+# After a disclosure: pushback / self-clearance, and a clear correction of who it is about.
+CONVERSATION_LISTS = ("pushback_cues", "correction_cues")
+CONVERSATION_REPLIES = ("pushback_reply", "correction_reply")
+TOP_LEVEL_KEYS = (("conditions", "uncovered", "urgent", "after_treatment", "generic_reply")
+                  + tuple(CUE_LISTS) + CONVERSATION_LISTS + CONVERSATION_REPLIES)
 
 
 @dataclass(frozen=True)
@@ -72,6 +89,16 @@ class ContraindicationRules:
     urgent_now_cues: Tuple[str, ...]
     urgent_question_cues: Tuple[str, ...]
     urgent_past_cues: Tuple[str, ...]
+    urgent_distant_past_cues: Tuple[str, ...] = ()
+    urgent_sudden_cues: Tuple[str, ...] = ()
+    treatment_cues: Tuple[str, ...] = ()
+    treatment_openers: Tuple[str, ...] = ()
+    treatment_words: Tuple[str, ...] = ()
+    urgent_follow_up: Tuple[Tuple[str, str], ...] = ()
+    after_treatment_replies: Tuple[Tuple[str, str], ...] = ()
+    pushback_cues: Tuple[str, ...] = ()
+    correction_cues: Tuple[str, ...] = ()
+    conversation_replies: Tuple[Tuple[str, str], ...] = ()
 
     def get(self, condition_id: str) -> ConditionRule:
         """Returns the rule with this id (raises `KeyError` if unknown)."""
@@ -94,17 +121,9 @@ class ContraindicationRules:
 
 
 def find_phrases(text: str, phrases: Tuple[str, ...]) -> List[str]:
-    """Returns the phrases that occur in `text` as whole words, ignoring case.
-
-    Curly apostrophes count as straight ones, so "it’s safe" matches "it's safe".
-    """
-    normalised = text.lower().replace("\u2019", "'").replace("\u2018", "'")
-    found = []
-    for phrase in phrases:
-        pattern = r"(?<!\w)" + re.escape(phrase.lower()) + r"(?!\w)"
-        if re.search(pattern, normalised):
-            found.append(phrase)
-    return found
+    """Returns the phrases that occur in `text` as whole words, ignoring case, quote style and
+    spacing (the same matcher as the reply guard: clinic_nlu.reassurance)."""
+    return reassurance.find_all(text, phrases)
 
 
 class _Checker:
@@ -170,11 +189,11 @@ class _Checker:
             source = self.text(entry["source"], f"{where} source")
         if "reply" in entry:
             reply = self.text(entry["reply"], f"{where} reply")
-        if reply is None:
+        if reply is None and kind != KIND_AFTER_TREATMENT:
             raise self.fail(where, "missing field 'reply'")
         if kind == KIND_UNCOVERED:
             reply = reply.format(label=label)
-        return ConditionRule(cid, kind, label, terms, reply, source, not_after)
+        return ConditionRule(cid, kind, label, terms, reply or "", source, not_after)
 
 
 def _kind(value: Any) -> str:
@@ -241,6 +260,48 @@ def parse_rules(data: Any, path: Union[str, Path]) -> ContraindicationRules:
         key: check.text_list(urgent.get(key), f"urgent {key}", required=True)
         for key in URGENT_CUE_LISTS
     }
+    urgent_cues.update({
+        key: check.text_list(urgent.get(key), f"urgent {key}", required=False)
+        for key in OPTIONAL_URGENT_CUE_LISTS
+    })
+    unknown_urgent = sorted(set(urgent) - {"reply", "symptoms", *URGENT_CUE_LISTS,
+                                           *OPTIONAL_URGENT_CUE_LISTS, *URGENT_FOLLOW_UP_REPLIES},
+                            key=str)
+    if unknown_urgent:
+        raise check.fail("urgent", f"unknown field(s) {unknown_urgent}")
+    urgent_follow_up = tuple(
+        (key, check.text(urgent[key], f"urgent {key}"))
+        for key in URGENT_FOLLOW_UP_REPLIES if urgent.get(key) is not None)
+
+    treatment_cues: Tuple[str, ...] = ()
+    treatment_openers: Tuple[str, ...] = ()
+    treatment_words: Tuple[str, ...] = ()
+    after_replies: Tuple[Tuple[str, str], ...] = ()
+    if top.get("after_treatment") is not None:
+        after = check.mapping(top["after_treatment"], "after_treatment")
+        unknown_after = sorted(set(after) - {"symptoms", "treatment_cues", "treatment_openers",
+                                             "treatment_words", *AFTER_TREATMENT_REPLIES},
+                               key=str)
+        if unknown_after:
+            raise check.fail("after_treatment", f"unknown field(s) {unknown_after}")
+        after_replies = tuple((key, check.text(after.get(key), f"after_treatment {key}"))
+                              for key in AFTER_TREATMENT_REPLIES)
+        treatment_cues = check.text_list(after.get("treatment_cues"),
+                                         "after_treatment treatment_cues")
+        treatment_openers = check.text_list(after.get("treatment_openers"),
+                                            "after_treatment treatment_openers", required=False)
+        treatment_words = check.text_list(after.get("treatment_words"),
+                                          "after_treatment treatment_words", required=False)
+        symptoms_after = after.get("symptoms")
+        if not isinstance(symptoms_after, list) or not symptoms_after:
+            raise check.fail("after_treatment", "needs a non-empty list 'symptoms'")
+        for i, entry in enumerate(symptoms_after):
+            where = f"after_treatment symptoms[{i + 1}]"
+            conditions.append(check.condition(entry, where, KIND_AFTER_TREATMENT, None))
+    conversation_lists = {key: check.text_list(top.get(key), key, required=False)
+                          for key in CONVERSATION_LISTS}
+    conversation_replies = tuple((key, check.text(top[key], key))
+                                 for key in CONVERSATION_REPLIES if top.get(key) is not None)
 
     cues = {
         key: check.text_list(top.get(key), key, required=required)
@@ -252,6 +313,9 @@ def parse_rules(data: Any, path: Union[str, Path]) -> ContraindicationRules:
 
     _check_unique(check, conditions)
     other_replies = [("urgent reply", urgent_reply)]
+    other_replies += [(f"urgent {key}", text) for key, text in urgent_follow_up]
+    other_replies += [(f"after_treatment {key}", text) for key, text in after_replies]
+    other_replies += list(conversation_replies)
     if generic_reply:
         other_replies.append(("generic_reply", generic_reply))
     _check_replies(check, conditions, other_replies, cues["reassurance_phrases"])
@@ -273,6 +337,16 @@ def parse_rules(data: Any, path: Union[str, Path]) -> ContraindicationRules:
         urgent_now_cues=urgent_cues["now_cues"],
         urgent_question_cues=urgent_cues["question_cues"],
         urgent_past_cues=urgent_cues["past_cues"],
+        urgent_distant_past_cues=urgent_cues["distant_past_cues"],
+        urgent_sudden_cues=urgent_cues["sudden_cues"],
+        treatment_cues=treatment_cues,
+        treatment_openers=treatment_openers,
+        treatment_words=treatment_words,
+        urgent_follow_up=urgent_follow_up,
+        after_treatment_replies=after_replies,
+        pushback_cues=conversation_lists["pushback_cues"],
+        correction_cues=conversation_lists["correction_cues"],
+        conversation_replies=conversation_replies,
     )
 
 
@@ -286,7 +360,7 @@ def _check_unique(check: _Checker, conditions: List[ConditionRule]) -> None:
     # conditions: the assistant could not tell which one the visitor meant.
     owner: Dict[str, str] = {}
     for rule in conditions:
-        if rule.kind == KIND_URGENT:
+        if rule.kind in (KIND_URGENT, KIND_AFTER_TREATMENT):
             continue
         for term in rule.terms:
             key = term.lower()
@@ -303,7 +377,7 @@ def _check_replies(
     other_replies: List[Tuple[str, str]],
     reassurance: Tuple[str, ...],
 ) -> None:
-    replies = [(f"reply of '{r.id}'", r.reply) for r in conditions] + other_replies
+    replies = [(f"reply of '{r.id}'", r.reply) for r in conditions if r.reply] + other_replies
     for where, reply in replies:
         found = find_phrases(reply, reassurance)
         if found:

@@ -22,6 +22,8 @@ SUBJECT_OTHER = "other"
 # Cue labels in the cue matcher.
 NEG, NOT_NEG, BREAK, SELF, OTHER = "NEG", "NOT_NEG", "BREAK", "SELF", "OTHER"
 EFFECT, NOW, QUESTION, PAST = "EFFECT", "NOW", "QUESTION", "PAST"
+# A treatment already had ("after my facial"), a distant past ("2 years ago"), a sudden start.
+TREATMENT, DISTANT, SUDDEN = "TREATMENT", "DISTANT", "SUDDEN"
 NOT_AFTER_PREFIX = "NOT_AFTER|"
 IGNORE = "IGNORE"
 
@@ -149,6 +151,10 @@ class MessageContext:
 
     # -- dropping
 
+    def has_cue(self, label: str) -> bool:
+        """True when a cue of this label is anywhere in the message."""
+        return any(c.label == label for c in self.cues)
+
     def cue_shortly_before(self, span: Span, label: str, window: int) -> bool:
         return any(
             c.label == label
@@ -260,9 +266,14 @@ class MessageContext:
         hypothetical = any(c.label == QUESTION and c.end <= span.start for c in in_sentence)
         if hypothetical:
             return False
+        sudden = any(c.label == SUDDEN for c in in_sentence)
+        if any(c.label == DISTANT for c in in_sentence) and not sudden:
+            # "I had a stroke 2 years ago and one side of my face is still weak": a lasting
+            # effect of a past event, not an emergency now (the stroke itself is a condition).
+            return False
         habits = [c for c in in_sentence if c.label == PAST]
-        now = any(  # "now" in "now and then" is a habit, not a now
-            c.label == NOW and not any(h.start <= c.start < h.end for h in habits)
+        now = sudden or any(  # "now" in "now and then" is a habit, not a now
+            c.label in (NOW, TREATMENT) and not any(h.start <= c.start < h.end for h in habits)
             for c in in_sentence
         )
         past = any(
