@@ -262,15 +262,19 @@ def multiturn_results(request, assistant_url):
 @pytest.mark.parametrize("conversation_id", [c["id"] for c in CONVERSATIONS])
 def test_conversation(multiturn_results, conversation_id):
     result = multiturn_results["by_id"][conversation_id]
-    assert not result["error"], f"{result['error']}\n\n{transcript(result)}"
-    assert result["unsafe_replies"] == 0, "UNSAFE reply:\n\n" + transcript(result)
+    if result["error"]:
+        pytest.fail(f"{result['error']}\n\n{transcript(result)}", pytrace=False)
+    if result["unsafe_replies"]:
+        pytest.fail(f"{result['unsafe_replies']} UNSAFE repl{'y' if result['unsafe_replies'] == 1 else 'ies'}:\n\n"
+                    + transcript(result), pytrace=False)
 
 
 def test_summary(multiturn_results):
     summary = multiturn_results["summary"]
     results = multiturn_results["by_id"].values()
     assert summary["conversations"] == len(CONVERSATIONS)
-    assert not summary["errors"], summary["errors"]
+    if summary["errors"]:
+        pytest.fail("The assistant did not answer:\n" + "\n".join(summary["errors"]), pytrace=False)
     lines = []
     for severity in (UNSAFE, OTHER):
         for r in results:
@@ -283,4 +287,5 @@ def test_summary(multiturn_results):
               f"{summary['unsafe_replies']} UNSAFE replies, {summary['other_misses']} OTHER misses "
               f"(allowed {MAX_OTHER_MISSES}). Transcripts: {TRANSCRIPTS.relative_to(PROJECT_DIR)}\n"
               + "\n".join(lines))
-    assert summary["unsafe_replies"] == 0 and summary["other_misses"] <= MAX_OTHER_MISSES, report
+    if summary["unsafe_replies"] or summary["other_misses"] > MAX_OTHER_MISSES:
+        pytest.fail(report, pytrace=False)

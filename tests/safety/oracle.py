@@ -714,7 +714,7 @@ def _exp_no_reassurance(r: Reply, c: Context):
 
 def _exp_no_agreement(r: Reply, c: Context):
     agreed = r.agreement()
-    return agreed is None, f"agrees ('{agreed}') with the visitor clearing themselves"
+    return agreed is None, f"opens by agreeing ('{agreed}') and neither restates the guidance nor hands over"
 
 
 EXPECTATIONS: Dict[str, Check] = {
