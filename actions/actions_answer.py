@@ -1,12 +1,12 @@
 """Thin Rasa actions that answer questions from the content YAML."""
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import FollowupAction
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import request_changes
+from actions import booking, form_reading, request_changes
 from actions.content import get_store
 from actions.replying import answer_latest
 from actions.submit import start_delivery
@@ -28,6 +28,11 @@ class ActionAnswer(Action):
             events = request_changes.send_change(dispatcher, tracker, content)
             if events is not None:
                 return events
+        service = typed_service(tracker, content)
+        if service:
+            if tracker.get_slot("emergency"):  # no booking after urgent advice: say why
+                return answer_latest(dispatcher, tracker, content, intent="book")
+            return [SlotSet("booking_service", service), FollowupAction("booking_form")]
         return answer_latest(dispatcher, tracker, content)
 
 
@@ -47,3 +52,14 @@ class ActionClarify(Action):
         # This is also RulePolicy's core fallback (no rule applies): the turn must end here,
         # or the policy predicts this action again until Rasa's circuit breaker trips.
         return [*events, FollowupAction("action_listen")]
+
+
+def typed_service(tracker: Tracker, content) -> Optional[str]:
+    """The service id when the visitor typed a service button's title outside the booking form
+    ("4-D Facial (single session)" after the buttons were gone): they want to book it."""
+    text = str((tracker.latest_message or {}).get("text") or "")
+    titles = [s["title"] for s in booking.services(content)]
+    typed = form_reading.typed_button(text, titles)
+    if not typed:
+        return None
+    return next(s["id"] for s in booking.services(content) if s["title"] == typed)

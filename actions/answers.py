@@ -44,6 +44,13 @@ def question_intents(content: Content) -> set:
             for intent in answer.intents} | set(QUESTION_LIKE_CONVERSATION)
 
 
+def start_buttons(content: Content) -> List[Button]:
+    """What the visitor can do next, when a message said nothing: the greeting's buttons."""
+    greeting = content.answer_for_intent.get("greet")
+    buttons = list(greeting.buttons) if greeting else []
+    return [*buttons[:2], person_button(content)]
+
+
 def person_button(content: Content) -> Button:
     """The button that starts the hand-off to a person."""
     return Button(title=content.message("talk_to_person_button"), payload="/request_human")

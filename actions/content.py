@@ -281,7 +281,7 @@ MESSAGE_KEYS = ("offer_person", "fallback_did_you_mean", "fallback_second_miss",
                 "talk_to_person_button", "anything_else", "safety_reminder",
                 "contact_phone", "contact_email",
                 "fallback_nothing_matched", "too_long", "rate_limited", "error_try_again",
-                "topic_titles", "other_language", "follow_up_noted")
+                "topic_titles", "other_language", "follow_up_noted", "no_words")
 
 
 def parse_messages(data: Any, path: Path, known_intents: Optional[Set[str]],
@@ -421,6 +421,40 @@ def parse_booking(data: Any, path: Path, errors: List[ContentError]) -> Dict[str
     return dict(data)
 
 
+SAFE_WORD = re.compile(r"\bsafe(?:ly)?\b", re.IGNORECASE)
+# An answer that calls the treatment safe must name at least this many of the article's
+# contraindications in the same text ("safe, but not suitable with ...").
+MIN_CONDITIONS_NAMED_WITH_SAFE = 3
+
+
+def _condition_words(label: str) -> str:
+    """ "an implanted electrical device" -> "implanted electrical device";
+    "thrombosis (blood clots)" -> "thrombosis"."""
+    words = re.sub(r"\(.*?\)", "", str(label)).strip().lower()
+    return re.sub(r"^(?:a|an|the)\s+", "", words)
+
+
+def check_safety_claims(answers: Dict[str, Answer], rules: Dict[str, Any], path: Path,
+                        errors: List[ContentError]) -> None:
+    """No answer may say the treatment is safe without naming who must not have it."""
+    conditions = rules.get("conditions") if isinstance(rules, dict) else None
+    if not isinstance(conditions, list):
+        return  # reported by parse_contraindications
+    labels = [_condition_words(c.get("label", "")) for c in conditions if isinstance(c, dict)]
+    if not labels:
+        return
+    for answer in answers.values():
+        if not SAFE_WORD.search(answer.text):
+            continue
+        lowered = " ".join(answer.text.lower().split())
+        named = [label for label in labels if label and label in lowered]
+        if len(named) < MIN_CONDITIONS_NAMED_WITH_SAFE:
+            errors.append(ContentError(
+                path, answer.line, f"answer '{answer.id}' calls the treatment safe without naming"
+                " who must not have it: add the article's conditions in the same text (for"
+                f" example: not suitable with {', '.join(labels[:4])}...), or remove 'safe'"))
+
+
 class ContentStore:
     """The current content, re-read from disk when a file changes.
 
@@ -508,6 +542,7 @@ def load_content(content_dir: Path = CONTENT_DIR, known_intents: Optional[Set[st
                                     content_dir / CONTRAINDICATIONS_FILE, errors)
     services = parse_booking(read_yaml(content_dir / SERVICES_FILE, errors),
                              content_dir / SERVICES_FILE, errors)
+    check_safety_claims(answers, rules, answers_path, errors)
     if errors:
         raise ContentLoadError(errors)
     by_intent = {intent: answer for answer in answers.values() for intent in answer.intents}

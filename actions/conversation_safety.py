@@ -34,8 +34,11 @@ CONTACT_WORDS = ("contact", "call", "phone", "number", "reach", "who do i", "who
                  "come back", "go back", "get in touch", "speak to")
 BOOKING_INTENTS = {"book"}
 # After a disclosure, these get the clinic's guidance again (no new information in them).
-GUIDANCE_INTENTS = {"affirm", "nlu_fallback", "out_of_scope", "ask_medical_advice",
-                    "inform_condition"}
+GUIDANCE_INTENTS = {"affirm", "ask_medical_advice", "inform_condition"}
+# After a reaction report, questions about the treatment itself get the advice again, never the
+# experience or benefits text; facts the article does not hold (price...) are answered.
+ABOUT_THE_TREATMENT = {"ask_what_is", "ask_how_it_works", "ask_results", "ask_experience",
+                       "ask_safety", "ask_suitability", "ask_vs_surgery", "ask_other_uses"}
 SHORT_REPLY_WORDS = 3
 
 
@@ -58,23 +61,48 @@ def mentions_contact(text: str) -> bool:
     return any(word in lowered for word in CONTACT_WORDS)
 
 
-def after_urgent_advice(content: Content, parts: List[str], text: str) -> Optional[List[OutgoingMessage]]:
-    """A later turn after urgent advice; None when it is a topic question (answered as usual,
-    with a reminder added by the caller)."""
+def after_urgent_advice(content: Content, parts: List[str], text: str,
+                        topics: set) -> Optional[List[OutgoingMessage]]:
+    """A later turn after urgent advice; None when it is only a question about a fact the
+    article holds or does not hold (answered as usual, with a reminder added by the caller).
+
+    ``topics``: the intents that are questions (answers.question_intents).
+    """
     person = [answers.person_button(content)]
     if set(parts) & BOOKING_INTENTS:
         return [OutgoingMessage(safety.urgent_follow_up(content, "booking_refused_reply"), person)]
     if set(parts) & CONTACT_INTENTS or mentions_contact(text):
         return [OutgoingMessage(safety.urgent_follow_up(content, "contact_reply"), person)]
-    if not parts or set(parts) & FOLLOW_UP_INTENTS:
+    about_it = (not set(parts) & topics or set(parts) & (FOLLOW_UP_INTENTS | ABOUT_THE_TREATMENT)
+                or safety.has_cue(content, "follow_up_cues", text))
+    if about_it:
         return [OutgoingMessage(safety.urgent_follow_up(content, "follow_up_reply"), person)]
     return None
 
 
+def is_reaction_follow_up(content: Content, parts: List[str], text: str, mentioned: List[str],
+                          topics: set) -> bool:
+    """After a reaction report: more about it ("should I worry?", "is that the muscles
+    working?"), rather than an unrelated question (the price) or small talk."""
+    if mentioned or safety.has_cue(content, "follow_up_cues", text):
+        return True
+    if set(parts) & (FOLLOW_UP_INTENTS | ABOUT_THE_TREATMENT):
+        return True
+    return not set(parts) & topics and not set(parts) & {"thank", "goodbye", "book",
+                                                         "request_human", "cancel"}
+
+
+def asks_to_treat_it(content: Content, parts: List[str], text: str) -> bool:
+    """After a health question outside the treatment: "could the facial get rid of it?" """
+    return (safety.has_cue(content, "treat_it_cues", text)
+            or bool(set(parts) & {"ask_results", "ask_other_uses", "ask_medical_advice"}))
+
+
 def is_pushback(content: Content, turn_text: str, parts: List[str], retracted: List[str],
-                active: safety.Disclosure) -> bool:
-    """After a disclosure: the visitor argues it does not count, or says it no longer applies."""
-    if set(retracted) & set([*active.conditions, *active.uncovered]):
+                active: safety.Disclosure, symptoms: Sequence[str] = ()) -> bool:
+    """After a disclosure: the visitor argues it does not count, says it no longer applies, or
+    describes it further ("it's itchy and spreading")."""
+    if set(retracted) & set([*active.conditions, *active.uncovered]) or symptoms:
         return True
     if safety.has_cue(content, "pushback_cues", turn_text):
         return True
@@ -82,6 +110,11 @@ def is_pushback(content: Content, turn_text: str, parts: List[str], retracted: L
         return True
     # "no" alone answers the offer of a person; a longer "no, ..." argues with the guidance.
     return "deny" in parts and len((turn_text or "").split()) > SHORT_REPLY_WORDS
+
+
+def has_no_words(text: str) -> bool:
+    """An emoji, dots or punctuation only: nothing to classify ("👍", "...", "?!")."""
+    return bool(text and text.strip()) and not any(ch.isalnum() for ch in text)
 
 
 def is_correction(content: Content, turn_text: str) -> bool:

@@ -11,7 +11,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import booking, form_reading
+from actions import booking, form_reading, safety
 from actions.answers import OutgoingMessage
 from actions.content import get_store
 from actions.replying import earlier_disclosure, send_guarded
@@ -71,8 +71,8 @@ class ActionSubmitBooking(Action):
             return [*reset_form_slots(), FollowupAction("action_listen")]
         disclosure = earlier_disclosure(tracker)
         screening = tracker.get_slot("screening")
-        own_condition = disclosure.any and disclosure.subject != "other"
-        kind = "consultation" if own_condition or screening in ("applies", "not_sure") else "booking"
+        kind = ("consultation" if safety.books_as_consultation(disclosure)
+                or screening in ("applies", "not_sure") else "booking")
         service_title = booking.shown_value(content, "booking_service",
                                             tracker.get_slot("booking_service"))
         name = form_reading.plain_text(tracker.get_slot("visitor_name"))

@@ -98,10 +98,18 @@ def answers_before_form(content: Content, tracker: Tracker) -> List[OutgoingMess
     return plan_reply(content, turn).messages
 
 
+def handoff_intro(content: Content, tracker: Tracker) -> List[str]:
+    """What happens now; after urgent advice, the advice comes first."""
+    intro = [booking.handoff_intro(content)]
+    if tracker.get_slot("emergency"):
+        intro.insert(0, safety.urgent_follow_up(content, "reminder"))
+    return intro
+
+
 def booking_intro(content: Content, tracker: Tracker) -> List[str]:
     """What booking will do: the usual steps, or a consultation when a condition is known."""
     disclosure = earlier_disclosure(tracker)
-    if disclosure.any and disclosure.subject != "other":
+    if safety.books_as_consultation(disclosure):
         labels = [safety.label(content, c) for c in [*disclosure.conditions, *disclosure.uncovered]]
         return [booking.prompt(content, "booking_intro_consultation",
                                conditions=" and ".join(labels))]
@@ -134,7 +142,7 @@ class ActionAskVisitorName(AskActionBase):
     def intro(self, content: Content, tracker: Tracker) -> List[str]:
         if tracker.active_loop_name == "booking_form":
             return booking_intro(content, tracker)
-        return [booking.handoff_intro(content)]
+        return handoff_intro(content, tracker)
 
 
 class ActionAskContact(AskActionBase):
@@ -148,7 +156,7 @@ class ActionAskContact(AskActionBase):
     def intro(self, content: Content, tracker: Tracker) -> List[str]:
         if tracker.active_loop_name == "booking_form":
             return booking_intro(content, tracker)
-        return [booking.handoff_intro(content)]
+        return handoff_intro(content, tracker)
 
 
 class ActionAskPreferredTime(AskActionBase):
@@ -213,4 +221,4 @@ class ActionAskHandoffTopic(AskActionBase):
         return "action_ask_handoff_topic"
 
     def intro(self, content: Content, tracker: Tracker) -> List[str]:
-        return [booking.handoff_intro(content)]
+        return handoff_intro(content, tracker)

@@ -169,13 +169,22 @@ class FormValidatorBase(FormValidationAction):
 
     def disclosure_in_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                              content: Content) -> Dict[str, Any]:
-        """A disclosure inside a valid answer ("Friday, but I'm pregnant"): its reply, and the
-        slots that remember it; the answer itself still counts."""
+        """A disclosure inside a valid answer ("Friday, but I'm pregnant"): its reply (or, for
+        "my MUM has it, not me", the correction's), and the slots that remember it; the answer
+        itself still counts. Pushback on an earlier disclosure gets the guidance again."""
         turn = turn_state(tracker)
-        if not safety.disclosure_from_entities(turn.entities).any:
+        latest = safety.disclosure_from_entities(turn.entities)
+        if not latest.any:
+            if turn.earlier.any and safety.has_cue(content, "pushback_cues", turn.text):
+                send_guarded(dispatcher, tracker, content,
+                             [OutgoingMessage(safety.pushback_reply(content, turn.earlier))])
             return {}
         plan = plan_reply(content, turn)
-        send_guarded(dispatcher, tracker, content, plan.messages)
+        correcting = plan.disclosure.subject == safety.CORRECTED and conversation_safety.is_correction(
+            content, turn.text)
+        said = plan.messages if correcting else [
+            OutgoingMessage(text) for text in safety.replies_for(content, latest)]
+        send_guarded(dispatcher, tracker, content, said)
         return {e["name"]: e["value"] for e in disclosure_events(plan.disclosure)}
 
     def on_urgent(self, dispatcher: CollectingDispatcher, tracker: Tracker, content: Content):
@@ -237,7 +246,7 @@ class ValidateBookingForm(FormValidatorBase):
         """No health question when the visitor already disclosed a condition of their own."""
         slots = list(booking.BOOKING_FIELDS)
         disclosure = earlier_disclosure(tracker)
-        if disclosure.any and disclosure.subject != "other":
+        if safety.books_as_consultation(disclosure):
             slots.remove("screening")
         return slots
 

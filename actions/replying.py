@@ -36,6 +36,7 @@ def turn_state(tracker: Tracker, intent: Optional[str] = None) -> TurnState:
         text=str(latest.get("text") or ""),
         emergency=bool(tracker.get_slot("emergency")),
         reactions=list(tracker.get_slot("treatment_reactions") or []),
+        medical_topic=bool(tracker.get_slot("medical_topic")),
     )
 
 
@@ -71,6 +72,7 @@ def plan_events(plan: Plan) -> List[Dict[str, Any]]:
         SlotSet("misses_in_a_row", float(plan.misses_in_a_row)),
         SlotSet("emergency", plan.emergency),
         SlotSet("treatment_reactions", plan.reactions or None),
+        SlotSet("medical_topic", plan.medical_topic),
     ]
 
 

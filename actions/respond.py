@@ -46,6 +46,8 @@ class TurnState:
     emergency: bool = False
     # Reactions after a treatment reported earlier (symptom ids).
     reactions: Sequence[str] = ()
+    # The last answer was the kind limit for a health question outside the treatment.
+    medical_topic: bool = False
 
 
 @dataclass
@@ -62,6 +64,7 @@ class Plan:
     answered_kind: Optional[str] = None
     emergency: bool = False
     reactions: List[str] = field(default_factory=list)
+    medical_topic: bool = False
     # A note for staff about a reaction or urgent symptoms after a treatment: the symptom ids
     # (the action stores it as a follow-up request), or None.
     follow_up: Optional[List[str]] = None
@@ -105,10 +108,10 @@ def plan_reply(content: Content, turn: TurnState) -> Plan:
     if active.any or plan.emergency:
         parts = [p for p in parts if p not in (BOOKING_PART, PERSON_PART)
                  or (plan.emergency and p == BOOKING_PART and len(parts) == 1)]
-    if latest.any and len(parts) > 1:
-        # A disclosure beside several questions ("I have a pacemaker. does it hurt and how
-        # much is it?"): the condition's reply, and only the facts the article does not hold;
-        # article answers ("painless", "gentle") would read as a verdict on the visitor's case.
+    if latest.any:
+        # A disclosure beside questions ("I have a pacemaker. does it hurt and how much is
+        # it?"): the condition's reply, and only the facts the article does not hold; article
+        # answers ("painless", "gentle") would read as a verdict on the visitor's case.
         parts = [p for p in parts if _kind(content, p) in UNANSWERED_KINDS]
     if latest.urgent:
         # One fixed message, nothing else: the visitor must act on it.
@@ -149,13 +152,22 @@ def _later_turn_decides(content: Content, turn: TurnState, parts: List[str],
     if language:
         if latest.any:
             _say_disclosure_replies(content, latest, plan)
+        elif active.any:  # "¿entonces puedo reservar?" after "estoy embarazada"
+            plan.messages.append(OutgoingMessage(safety.pushback_reply(content, active)))
         plan.messages.append(cs.language_notice(content, language))
         plan.person_offered = True
         plan.unanswered = None if latest.any else "other_language"
         return True
+    topics = answers.question_intents(content)
+    if cs.has_no_words(turn.text) and not latest.any:
+        # "👍", "...": nothing to answer, and never a "yes" to something unread.
+        plan.messages.append(OutgoingMessage(content.message("no_words"),
+                                             answers.start_buttons(content)))
+        return True
     mentioned = safety.reactions_in(turn.entities, reported_only=False)
     new_reactions = [r for r in reported if r not in turn.reactions]
-    if reported or (turn.reactions and (mentioned or set(parts) <= cs.FOLLOW_UP_INTENTS)):
+    if reported or (turn.reactions
+                    and cs.is_reaction_follow_up(content, parts, turn.text, mentioned, topics)):
         if latest.any:
             _say_disclosure_replies(content, latest, plan)
         follow_up = bool(turn.reactions) and not new_reactions
@@ -166,19 +178,35 @@ def _later_turn_decides(content: Content, turn: TurnState, parts: List[str],
             plan.follow_up = new_reactions
         return True
     if turn.emergency:
-        said = cs.after_urgent_advice(content, parts, turn.text)
+        said = cs.after_urgent_advice(content, parts, turn.text, topics)
         if said is None:
             return False  # a topic question: answered, with the reminder (_guard_all)
         plan.messages += said
         plan.person_offered = True
+        # Facts the article does not hold ("how much is it?") are still answered honestly.
+        for part in parts:
+            if _kind(content, part) in UNANSWERED_KINDS:
+                _answer_one(content, part, plan)
         return True
-    if active.any and not latest.any:
-        if cs.is_correction(content, turn.text):
-            plan.disclosure.subject = "other"
-            plan.messages.append(OutgoingMessage(safety.correction_reply(content)))
-            return True
+    if active.any and cs.is_correction(content, turn.text) and (
+            not latest.any or latest.subject == "other"):
+        # "Sorry, I meant my sister, not me": the only thing that changes what we believe.
+        plan.disclosure.subject = safety.CORRECTED
+        plan.messages.append(OutgoingMessage(safety.correction_reply(content)))
+        return True
+    if turn.medical_topic and cs.asks_to_treat_it(content, parts, turn.text) and not latest.any:
+        _answer_one(content, "ask_medical_advice", plan)
+        return True
+    repeated = latest.any and set(latest.conditions + latest.uncovered) <= set(
+        turn.earlier.conditions + turn.earlier.uncovered)
+    if active.any and (not latest.any or repeated):
+        # "the article says it treats Bell's palsy so it's fine for me": nothing new, pushback.
         retracted = safety.retracted_in(turn.entities)
-        if cs.is_pushback(content, turn.text, parts, retracted, active):
+        if repeated and not safety.has_cue(content, "pushback_cues", turn.text):
+            return False
+        asks_again = set(parts) & ANSWERED_FOR_THE_DISCLOSURE and not retracted
+        if not asks_again and (repeated or cs.is_pushback(content, turn.text, parts, retracted,
+                                                           active, mentioned)):
             plan.messages.append(OutgoingMessage(safety.pushback_reply(content, active),
                                                  [answers.person_button(content)]))
             plan.person_offered = True
@@ -248,6 +276,7 @@ def _answer_one(content: Content, intent: str, plan: Plan) -> None:
     elif answer.kind == "medical":
         plan.person_offered = True
         plan.unanswered = "medical"
+        plan.medical_topic = True
     elif intent == "out_of_scope":
         plan.unanswered = "out_of_scope"
 

@@ -28,7 +28,10 @@ class Disclosure:
     conditions: List[str] = field(default_factory=list)
     uncovered: List[str] = field(default_factory=list)
     urgent: bool = False
-    subject: Optional[str] = None  # "self" or "other": who the last mention was about
+    # "self" or "other": who the last mention was about; "corrected" after the visitor clearly
+    # said it is someone else's ("I meant my sister, not me"): only then may a booking for
+    # the visitor go ahead, after the health screening.
+    subject: Optional[str] = None
 
     @property
     def any(self) -> bool:
@@ -62,14 +65,24 @@ def disclosure_from_entities(entities: Sequence[Dict[str, Any]]) -> Disclosure:
     return found
 
 
+CORRECTED = "corrected"
+
+
 def merge(earlier: Disclosure, latest: Disclosure) -> Disclosure:
-    """Everything disclosed so far in the conversation (a disclosure never expires)."""
+    """Everything disclosed so far in the conversation (a disclosure never expires); a new
+    disclosure undoes an earlier correction."""
     return Disclosure(
         conditions=_unique([*earlier.conditions, *latest.conditions]),
         uncovered=_unique([*earlier.uncovered, *latest.uncovered]),
         urgent=latest.urgent,
         subject=latest.subject or earlier.subject,
     )
+
+
+def books_as_consultation(disclosure: Disclosure) -> bool:
+    """A booking becomes a consultation request while any disclosure stands, unless the visitor
+    clearly corrected who it was about (then the screening question decides)."""
+    return disclosure.any and disclosure.subject != CORRECTED
 
 
 def article_conditions(content: Content) -> List[Dict[str, Any]]:

@@ -361,8 +361,8 @@ class ConditionDetector:
         for token in doc:
             if token.lower_ not in openers:
                 continue
-            for j in range(token.i + 1, min(token.i + 6, len(doc))):
-                if doc[j].is_punct:
+            for j in range(token.i + 1, min(token.i + 7, len(doc))):
+                if doc[j].is_punct and doc[j].text not in ("-", "'"):  # "4-D", "today's"
                     break
                 if doc[j].lower_ in words:
                     spans.append(Span(token.i, j + 1, TREATMENT))

@@ -50,7 +50,7 @@ URGENT_FOLLOW_UP_REPLIES = ("follow_up_reply", "booking_refused_reply", "contact
 # Replies to a report about a treatment already had.
 AFTER_TREATMENT_REPLIES = ("reply", "follow_up_reply")
 # After a disclosure: pushback / self-clearance, and a clear correction of who it is about.
-CONVERSATION_LISTS = ("pushback_cues", "correction_cues")
+CONVERSATION_LISTS = ("pushback_cues", "correction_cues", "follow_up_cues", "treat_it_cues")
 CONVERSATION_REPLIES = ("pushback_reply", "correction_reply")
 TOP_LEVEL_KEYS = (("conditions", "uncovered", "urgent", "after_treatment", "generic_reply")
                   + tuple(CUE_LISTS) + CONVERSATION_LISTS + CONVERSATION_REPLIES)
@@ -98,6 +98,8 @@ class ContraindicationRules:
     after_treatment_replies: Tuple[Tuple[str, str], ...] = ()
     pushback_cues: Tuple[str, ...] = ()
     correction_cues: Tuple[str, ...] = ()
+    follow_up_cues: Tuple[str, ...] = ()
+    treat_it_cues: Tuple[str, ...] = ()
     conversation_replies: Tuple[Tuple[str, str], ...] = ()
 
     def get(self, condition_id: str) -> ConditionRule:
@@ -346,6 +348,8 @@ def parse_rules(data: Any, path: Union[str, Path]) -> ContraindicationRules:
         after_treatment_replies=after_replies,
         pushback_cues=conversation_lists["pushback_cues"],
         correction_cues=conversation_lists["correction_cues"],
+        follow_up_cues=conversation_lists["follow_up_cues"],
+        treat_it_cues=conversation_lists["treat_it_cues"],
         conversation_replies=conversation_replies,
     )
 

@@ -128,8 +128,10 @@ def test_create_with_broken_rules_fails_clearly(tmp_path: Path) -> None:
             "I have chest pain right now",
             [("condition", "heart_problems", "self"), ("urgent_symptom", "chest_pain", None)],
         ),
-        ("I'm not pregnant", []),
-        ("I don't have epilepsy or diabetes", []),
+        # Negated: no condition, but a retraction the planner can read ("not anymore").
+        ("I'm not pregnant", [("retracted_condition", "pregnancy", None)]),
+        ("I don't have epilepsy or diabetes", [("retracted_condition", "epilepsy", None),
+                                               ("retracted_condition", "diabetes", None)]),
         ("does it cause chest pain?", []),
         ("What is microcurrent?", []),
         # one entity per (entity, value, role), at its first mention
