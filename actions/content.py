@@ -28,6 +28,7 @@ CONTACT_FILE = "contact.yml"
 MESSAGES_FILE = "messages.yml"
 CONTRAINDICATIONS_FILE = "contraindications.yml"
 SERVICES_FILE = "booking.yml"
+ANSWERABILITY_FILE = "answerability.yml"
 
 ANSWER_KINDS = ("article", "unknown", "medical", "conversation")
 LINK_PATTERN = re.compile(r"\b(?:https?://|mailto:|tel:)[^\s)>\]]*", re.IGNORECASE)
@@ -104,6 +105,7 @@ class Content:
     messages: Dict[str, Any]
     contraindications: Dict[str, Any]
     services: Dict[str, Any] = field(default_factory=dict)
+    answerability: Dict[str, Any] = field(default_factory=dict)
     warnings: List[str] = field(default_factory=list)
 
     def message(self, key: str, **values: Any) -> str:
@@ -281,7 +283,8 @@ MESSAGE_KEYS = ("offer_person", "fallback_did_you_mean", "fallback_second_miss",
                 "talk_to_person_button", "anything_else", "safety_reminder",
                 "contact_phone", "contact_email",
                 "fallback_nothing_matched", "too_long", "rate_limited", "error_try_again",
-                "topic_titles", "other_language", "follow_up_noted", "no_words")
+                "topic_titles", "other_language", "follow_up_noted", "no_words", "not_covered",
+                "not_covered_age")
 
 
 def parse_messages(data: Any, path: Path, known_intents: Optional[Set[str]],
@@ -455,6 +458,39 @@ def check_safety_claims(answers: Dict[str, Answer], rules: Dict[str, Any], path:
                 f" example: not suitable with {', '.join(labels[:4])}...), or remove 'safe'"))
 
 
+HINGE_FIELDS = {"id": ((str,), True), "label": ((str,), True), "words": ((list,), True),
+                "covered_by": ((list,), False), "except_with": ((list,), False)}
+
+
+def parse_answerability(data: Any, path: Path, answer_ids: Set[str],
+                        errors: List[ContentError]) -> Dict[str, Any]:
+    """Check ``answerability.yml``: hinges with words, known answer ids, a sane age range."""
+    _require_keys(data, path, ("hinges",), errors, "answerability.yml")
+    if not isinstance(data, dict):
+        return {}
+    for position, hinge in enumerate(_entries(data, "hinges", path, errors,
+                                              "a list of hinges ('- id:' blocks)"), start=1):
+        what = f"hinge '{hinge.get('id')}'" if isinstance(hinge, dict) else f"hinge {position}"
+        if not check_fields(hinge, HINGE_FIELDS, path, what, errors, data.key_line("hinges")):
+            continue
+        for word in hinge["words"]:
+            if not isinstance(word, str) or not word.strip():
+                errors.append(ContentError(path, hinge.key_line("words"), f"every word of {what}"
+                                           " should be text in double quotes"))
+        for answer_id in hinge.get("covered_by") or []:
+            if answer_id not in answer_ids:
+                errors.append(ContentError(path, hinge.key_line("covered_by"), f"{what} names"
+                                           f" the answer '{answer_id}', which answers.yml does not"
+                                           f" have.{_suggest(answer_id, answer_ids)}"))
+    ages = data.get("ages")
+    if ages is not None:
+        if (not isinstance(ages, dict) or not isinstance(ages.get("min"), int)
+                or not isinstance(ages.get("max"), int) or ages["min"] >= ages["max"]):
+            errors.append(ContentError(path, data.key_line("ages"), "'ages' needs a whole-number"
+                                       " 'min' below its 'max' (e.g. min: 20, max: 60)"))
+    return dict(data)
+
+
 class ContentStore:
     """The current content, re-read from disk when a file changes.
 
@@ -473,7 +509,8 @@ class ContentStore:
 
     def _files(self) -> List[Path]:
         return [self.content_dir / name for name in
-                (ANSWERS_FILE, CONTACT_FILE, MESSAGES_FILE, CONTRAINDICATIONS_FILE, SERVICES_FILE)]
+                (ANSWERS_FILE, CONTACT_FILE, MESSAGES_FILE, CONTRAINDICATIONS_FILE, SERVICES_FILE,
+                 ANSWERABILITY_FILE)]
 
     def _current_stamp(self) -> Tuple:
         stamp = []
@@ -543,12 +580,14 @@ def load_content(content_dir: Path = CONTENT_DIR, known_intents: Optional[Set[st
     services = parse_booking(read_yaml(content_dir / SERVICES_FILE, errors),
                              content_dir / SERVICES_FILE, errors)
     check_safety_claims(answers, rules, answers_path, errors)
+    answerability = parse_answerability(read_yaml(content_dir / ANSWERABILITY_FILE, errors),
+                                        content_dir / ANSWERABILITY_FILE, set(answers), errors)
     if errors:
         raise ContentLoadError(errors)
     by_intent = {intent: answer for answer in answers.values() for intent in answer.intents}
     return Content(answers=answers, answer_for_intent=by_intent, contact=contact,
                    messages=messages, contraindications=rules, services=services,
-                   warnings=warnings)
+                   answerability=answerability, warnings=warnings)
 
 
 DOMAIN_FILE = PROJECT_DIR / "domain.yml"

@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
-from actions import answers, conversation_safety, safety
+from actions import answerability, answers, conversation_safety, safety
 from actions.answers import OutgoingMessage
 from actions.content import Content
 
@@ -233,7 +233,7 @@ def _answer_questions(content: Content, turn: TurnState, parts: List[str], plan:
         elif part == PERSON_PART and len(parts) > 1:
             _offer_person(content, plan)
         else:
-            _answer_one(content, part, plan)
+            _answer_one(content, part, plan, question_text(turn, part, len(parts)))
 
 
 def _offer_booking(content: Content, plan: Plan) -> None:
@@ -260,13 +260,27 @@ def _offer_person(content: Content, plan: Plan) -> None:
     plan.person_offered = True
 
 
-def _answer_one(content: Content, intent: str, plan: Plan) -> None:
+def question_text(turn: TurnState, part: str, parts: int) -> str:
+    """The words of the question a part answers: its clause, or the whole message."""
+    if parts > 1:
+        for entity in turn.entities:
+            if entity.get("entity") == QUESTION_PART_ENTITY and entity.get("value") == part:
+                return turn.text[int(entity.get("start") or 0):int(entity.get("end") or 0)]
+    return turn.text
+
+
+def _answer_one(content: Content, intent: str, plan: Plan, question: str = "") -> None:
     answer = answers.answer_for(content, intent)
     if answer is None:
         # affirm / deny / cancel with nothing pending
         if not plan.messages:
             plan.messages.append(OutgoingMessage(content.message("anything_else")))
         return
+    if answer.kind == "article" and intent != "inform_condition":
+        missing = answerability.not_covered(content.answerability, answer.id, question)
+        if missing:
+            _say_not_covered(content, missing, plan)
+            return
     plan.messages += answers.render_answer(content, answer)
     if answer.kind == "article" or plan.answered_kind is None:
         plan.answered_kind = answer.kind
@@ -279,6 +293,22 @@ def _answer_one(content: Content, intent: str, plan: Plan) -> None:
         plan.medical_topic = True
     elif intent == "out_of_scope":
         plan.unanswered = "out_of_scope"
+
+
+def _say_not_covered(content: Content, missing: "answerability.NotCovered", plan: Plan) -> None:
+    """ "I don't have information on <what the question hinges on>", a person offered."""
+    if missing.age is not None:
+        ages = content.answerability.get("ages") or {}
+        text = content.message("not_covered_age", age=missing.age, min=ages.get("min"),
+                               max=ages.get("max"))
+    else:
+        text = content.message("not_covered", topic=missing.label)
+    text = " ".join([text, *answers.contact_lines(content), content.message("offer_person")])
+    plan.messages.append(OutgoingMessage(text, [answers.person_button(content)]))
+    plan.person_offered = True
+    plan.unanswered = "unknown"
+    if plan.answered_kind is None:
+        plan.answered_kind = "unknown"
 
 
 def _clarify(content: Content, turn: TurnState, plan: Plan) -> None:

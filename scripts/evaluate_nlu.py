@@ -30,6 +30,21 @@ HELDOUT = PROJECT_DIR / "tests" / "nlu" / "heldout.yml"
 MODEL = PROJECT_DIR / "models" / "clinic-assistant.tar.gz"
 # "Not understood" and "out of scope" both mean the bot does not attempt an answer.
 OUT_OF_SCOPE_LABELS = {"out_of_scope", "nlu_fallback"}
+# Intents added after the held-out sets were written split some of their labels: a message the
+# sets call out_of_scope may now be a medical question or another treatment, an "unknown other"
+# fact may be about home devices, aftercare or other treatments, and an aftercare question was
+# an "experience" one. Each of these gives an honest non-answer like the label it refines, so
+# it counts as correct (docs/nlu.md, "Intents added in issue 16").
+REFINEMENTS = {
+    "out_of_scope": OUT_OF_SCOPE_LABELS | {"ask_medical_advice", "ask_other_treatments"},
+    "ask_unknown_other": {"ask_home_devices", "ask_aftercare", "ask_other_treatments"},
+    "ask_experience": {"ask_aftercare"},
+}
+
+
+def counts_as(gold: str, predicted: str) -> bool:
+    """True when the prediction is the gold label or one of its refinements."""
+    return gold == predicted or predicted in REFINEMENTS.get(gold, ())
 
 
 def load_examples(path: Path) -> List[Tuple[str, str]]:
@@ -71,6 +86,8 @@ def parse_all(model: Path, texts: List[str]) -> Tuple[List[Dict], List[float]]:
 
 def score(gold: List[str], predicted: List[str]) -> Dict:
     """Accuracy, macro-F1, per-intent precision/recall/F1, out-of-scope recall, confusions."""
+    raw = predicted
+    predicted = [g if counts_as(g, p) else p for g, p in zip(gold, raw)]  # refinements as gold
     labels = sorted(set(gold))
     per_intent = {}
     for label in labels:
@@ -82,11 +99,11 @@ def score(gold: List[str], predicted: List[str]) -> Dict:
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         per_intent[label] = {"precision": round(precision, 3), "recall": round(recall, 3),
                              "f1": round(f1, 3), "support": tp + fn}
-    # A message predicted as nlu_fallback counts as correct for out_of_scope (no answer given).
-    correct = [g == p or (g == "out_of_scope" and p in OUT_OF_SCOPE_LABELS)
-               for g, p in zip(gold, predicted)]
+    # A message predicted as nlu_fallback counts as correct for out_of_scope (no answer given),
+    # and a refinement (REFINEMENTS) as its gold label.
+    correct = [counts_as(g, p) for g, p in zip(gold, raw)]
     oos = [c for g, c in zip(gold, correct) if g == "out_of_scope"]
-    confusions = Counter((g, p) for g, p, c in zip(gold, predicted, correct) if not c)
+    confusions = Counter((g, p) for g, p, c in zip(gold, raw, correct) if not c)
     return {
         "examples": len(gold),
         "accuracy": round(sum(correct) / len(gold), 4),
@@ -111,7 +128,7 @@ def evaluate(model: Path, heldout: Path = HELDOUT) -> Dict:
     report["errors"] = [{"text": t, "gold": g, "predicted": p,
                          "confidence": round(r["intent"]["confidence"], 3)}
                         for (t, g), p, r in zip(examples, predicted, results)
-                        if p != g and not (g == "out_of_scope" and p in OUT_OF_SCOPE_LABELS)]
+                        if not counts_as(g, p)]
     return report
 
 

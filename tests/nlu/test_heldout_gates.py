@@ -31,8 +31,39 @@ def test_no_heldout_message_is_in_the_training_data():
     training = {normalise(t) for t, _ in evaluate_nlu.load_examples(PROJECT_DIR / "data" / "nlu")}
     heldout = [t for t, _ in evaluate_nlu.load_examples(evaluate_nlu.HELDOUT)]
     heldout += [t for t, _ in evaluate_nlu.load_examples(evaluate_nlu.HELDOUT.with_name("heldout_fresh.yml"))]
+    heldout += [q["text"] for q in real_questions("heldout")]
     # One- or two-word messages ("hi", "yes please") cannot be kept apart; longer ones must be.
     leaked = [t for t in heldout if normalise(t) in training and len(normalise(t).split()) > 2]
+    assert not leaked, leaked
+
+
+def real_questions(pool: str) -> list:
+    """The real visitors' questions of one pool (tests/nlu/real_questions.yml)."""
+    import yaml
+
+    data = yaml.safe_load((PROJECT_DIR / "tests" / "nlu" / "real_questions.yml").read_text())
+    sources = {s["id"]: s["pool"] for s in data["sources"]}
+    return [q for q in data["questions"] if sources[q["source"]] == pool]
+
+
+def test_real_questions_are_split_by_source_and_big_enough():
+    """At least 250 real questions, 150 held out; a source is never in both pools."""
+    import yaml
+
+    data = yaml.safe_load((PROJECT_DIR / "tests" / "nlu" / "real_questions.yml").read_text())
+    pools = {s["id"]: s["pool"] for s in data["sources"]}
+    assert set(pools.values()) == {"train", "heldout"}
+    assert all(q["source"] in pools for q in data["questions"])
+    assert len(data["questions"]) >= 250
+    assert len(real_questions("heldout")) >= 150
+    urls = [s["url"] for s in data["sources"]]
+    assert len(urls) == len(set(urls)), "one address, one source, one pool"
+
+
+def test_held_out_real_questions_share_no_source_with_the_training_data():
+    """No held-out real question's wording, and no question of a held-out source, is trained."""
+    training = {normalise(t) for t, _ in evaluate_nlu.load_examples(PROJECT_DIR / "data" / "nlu")}
+    leaked = [q["text"] for q in real_questions("heldout") if normalise(q["text"]) in training]
     assert not leaked, leaked
 
 
