@@ -125,6 +125,10 @@ def build_app(settings: StaffSettings, stores: Stores, name: str = "clinic_staff
     app.static("/static/staff.css", str(HERE / "static" / "staff.css"),
                content_type="text/css; charset=utf-8")
 
+    @app.get("/favicon.ico")
+    async def favicon(request: Request) -> HTTPResponse:
+        return response.empty()  # browsers ask for it; there is none
+
     @app.get("/")
     @page
     async def home(request: Request, session: Session) -> HTTPResponse:

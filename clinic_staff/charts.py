@@ -12,9 +12,9 @@ from typing import List, Sequence, Tuple
 from clinic_staff.figures import DayOutcomes
 
 WIDTH = 640
-HEIGHT = 200
-LEFT, RIGHT, TOP, BOTTOM = 34, 6, 10, 22
-MAX_DAY_LABELS = 6
+HEIGHT = 190
+LEFT, RIGHT, TOP, BOTTOM = 40, 6, 10, 24
+MAX_DAY_LABELS = 7
 RANK_ROW = 26
 RANK_LABEL_WIDTH = 190
 
