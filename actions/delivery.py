@@ -30,14 +30,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from http.client import HTTPException
-from typing import TYPE_CHECKING, Any, Callable, List, Optional, Protocol, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Protocol, Sequence, Tuple
 
+from actions.channel_log import ChannelLog
 from actions.config import DeliverySettings
 from actions.outbox import Outbox, OutboxRequest, utc_now
 from actions.payload import webhook_body
-
-if TYPE_CHECKING:  # channel_log imports outbox only; keep this module's imports light
-    from actions.channel_log import ChannelLog
 
 logger = logging.getLogger(__name__)
 
@@ -233,11 +231,9 @@ class DeliveryWorker:
             worker_id: Lease owner name; defaults to host, pid and a random part.
             rng: Jitter source.
         """
-        from actions.channel_log import ChannelLog
-
         self._outbox = outbox
         self._channels = list(channels)
-        self._channel_log: "ChannelLog" = ChannelLog(outbox.url)
+        self._channel_log = ChannelLog(outbox.url)
         self._settings = settings
         self._rng = rng
         self.worker_id = worker_id or (

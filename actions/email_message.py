@@ -7,6 +7,7 @@ request's id, so a repeat of the same request (sent again after a lost answer) i
 recognisable as a duplicate by any mail program, and by people.
 """
 
+import functools
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -27,12 +28,17 @@ MAX_SUBJECT_CHARS = 200
 REQUEST_ID_HEADER = "X-Clinic-Request-Id"
 REQUEST_KIND_HEADER = "X-Clinic-Request-Kind"
 
-_environment = Environment(
-    loader=FileSystemLoader(str(TEMPLATES_DIR)),
-    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
-    undefined=StrictUndefined,
-    keep_trailing_newline=True,
-)
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> Environment:
+    """The Jinja2 environment of the two layouts (made on first use, not at import)."""
+    return Environment(
+        loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
 
 
 def message_id(request_id: str, from_address: str) -> str:
@@ -81,8 +87,8 @@ def _render_parts(view: RequestView, template: EmailTemplate, subject: str) -> d
         "footer": [template.fill(line, view.placeholders) for line in template.footer],
     }
     return {
-        "text": _environment.get_template(TEXT_TEMPLATE).render(**values),
-        "html": _environment.get_template(HTML_TEMPLATE).render(**values),
+        "text": _environment().get_template(TEXT_TEMPLATE).render(**values),
+        "html": _environment().get_template(HTML_TEMPLATE).render(**values),
     }
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine
 from actions import unanswered
 from actions.channel_log import ChannelLog
 from actions.handled_requests import HandledRequests
-from actions.outbox import DELIVERED, FAILED, PENDING, Outbox
+from actions.outbox import FAILED, PENDING, Outbox
 from clinic_staff.figures import events_table
 from tests.staff_server import (PASSWORD, StaffClient, StaffServer, split_cookie,
                                 start_staff)
