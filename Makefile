@@ -5,7 +5,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup setup-dev model run run-scaled test test-fast check validate report requests requests-retry purge system-deps bench bench-smoke clean
+.PHONY: help setup setup-dev model run run-scaled staff test test-fast check validate report requests requests-retry purge system-deps bench bench-smoke clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -20,8 +20,11 @@ setup-dev: ## setup + test tools (pytest, Playwright), Debian's Chromium, Postgr
 model: setup ## Train the model if its training data or config changed
 	@$(PY) scripts/train.py
 
-run: model ## Set up what is missing, train if needed, start the assistant (chat page on :5005)
+run: model ## Set up what is missing, train if needed, start the assistant (chat page on :5005; staff page on :5006 with a staff password)
 	@scripts/serve.sh
+
+staff: setup ## Only the staff page (requests, unanswered questions, figures) on 127.0.0.1:5006; needs CLINIC_STAFF_PASSWORD or var/staff-password
+	@$(PY) -m clinic_staff
 
 run-scaled: model ## Scaled setup: PostgreSQL, Redis, nginx (:8080), RASA_SERVERS=2 ACTION_SERVERS=2 (docs/deploy.md)
 	@$(PY) -m clinic_scaled run --rasa $${RASA_SERVERS:-2} --actions $${ACTION_SERVERS:-2}

@@ -30,6 +30,13 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from actions.email_settings import (
+    EMAIL_KEYS,
+    EmailSettings,
+    EmailSettingsError,
+    parse_email_settings,
+)
+
 logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +55,8 @@ ENV_TRACKER_DB = "CLINIC_TRACKER_DB"
 DEFAULT_TRACKER_DB = PROJECT_ROOT / "var" / "tracker.db"  # what scripts/serve.sh sets
 # Sent as "Authorization: Bearer <token>"; env only, never a YAML file beside code.
 ENV_WEBHOOK_TOKEN = "CLINIC_WEBHOOK_TOKEN"
+# The SMTP login's password: env only, like the webhook token.
+ENV_SMTP_PASSWORD = "CLINIC_SMTP_PASSWORD"
 
 # Parsed endpoints files: resolved path -> ((mtime, ctime, size, inode), content). The action
 # server reads database_url() for every unanswered question; parsing the YAML each time made
@@ -62,6 +71,15 @@ ENV_OVERRIDES = {
     "backoff_base_seconds": "CLINIC_DELIVERY_BACKOFF_BASE_SECONDS",
     "backoff_max_seconds": "CLINIC_DELIVERY_BACKOFF_MAX_SECONDS",
     "poll_seconds": "CLINIC_DELIVERY_POLL_SECONDS",
+    # E-mail delivery (actions/email_settings.py, docs/email.md)
+    "smtp_host": "CLINIC_SMTP_HOST",
+    "smtp_port": "CLINIC_SMTP_PORT",
+    "smtp_security": "CLINIC_SMTP_SECURITY",
+    "smtp_username": "CLINIC_SMTP_USERNAME",
+    "smtp_timeout_seconds": "CLINIC_SMTP_TIMEOUT_SECONDS",
+    "smtp_ca_file": "CLINIC_SMTP_CA_FILE",
+    "email_from": "CLINIC_EMAIL_FROM",
+    "email_to": "CLINIC_EMAIL_TO",
 }
 
 
@@ -71,7 +89,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class DeliverySettings:
-    """How pending requests are delivered to the clinic's webhook.
+    """How pending requests are delivered to the clinic's webhook and by e-mail.
 
     Attributes:
         webhook_url: ``http(s)`` URL the requests are POSTed to; ``None`` keeps
@@ -82,6 +100,7 @@ class DeliverySettings:
         backoff_max_seconds: Upper bound of the retry delay.
         poll_seconds: How often the worker looks for due requests.
         webhook_token: Optional bearer token sent to the webhook (env only).
+        email: How requests are e-mailed to the clinic; ``None`` = no e-mail.
     """
 
     webhook_url: Optional[str] = None
@@ -91,15 +110,18 @@ class DeliverySettings:
     backoff_max_seconds: float = 300.0
     poll_seconds: float = 2.0
     webhook_token: Optional[str] = None
+    email: Optional[EmailSettings] = None
 
     @property
     def lease_seconds(self) -> float:
         """How long a claimed request is reserved for the worker delivering it.
 
-        Longer than one POST can take (connect + read timeout, with margin), so
-        a second worker never starts on a request whose POST is still running.
+        Longer than one delivery can take (the POST's connect + read timeout, plus the
+        whole SMTP conversation when e-mail is on, with margin), so a second worker
+        never starts on a request whose delivery is still running.
         """
-        return max(60.0, 4 * self.timeout_seconds)
+        email_seconds = self.email.timeout_seconds if self.email else 0.0
+        return max(60.0, 4 * (self.timeout_seconds + email_seconds))
 
     @property
     def webhook_host(self) -> Optional[str]:
@@ -167,9 +189,18 @@ def load_delivery_settings(
 
     values: Dict[str, Any] = {}
     for key, value in raw.items():
-        values[key] = _PARSERS[key](value, sources[key])
+        if key not in EMAIL_KEYS:
+            values[key] = _PARSERS[key](value, sources[key])
     token = env.get(ENV_WEBHOOK_TOKEN, "").strip()
-    settings = DeliverySettings(**values, webhook_token=token or None)
+    try:
+        email = parse_email_settings(
+            {key: value for key, value in raw.items() if key in EMAIL_KEYS},
+            sources,
+            env.get(ENV_SMTP_PASSWORD) or None,
+        )
+    except EmailSettingsError as error:
+        raise ConfigError(str(error)) from None
+    settings = DeliverySettings(**values, webhook_token=token or None, email=email)
     if settings.backoff_max_seconds < settings.backoff_base_seconds:
         raise ConfigError(
             f"backoff_max_seconds ({settings.backoff_max_seconds}) is smaller than "

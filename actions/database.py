@@ -23,9 +23,9 @@ import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, Optional, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, Iterator, Optional, Set, Tuple, TypeVar, Union
 
-from sqlalchemy import Text, create_engine, event
+from sqlalchemy import MetaData, Text, create_engine, event, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
@@ -45,6 +45,7 @@ WRITE_OPTION = "clinic_write"
 
 _engines: Dict[Tuple[int, str, float], Engine] = {}
 _engines_lock = threading.Lock()
+_prepared: Set[Tuple[int, str, int]] = set()  # (pid, url, id(metadata)) whose tables exist
 
 
 def is_url(target: Target) -> bool:
@@ -87,6 +88,29 @@ def engine_for(url: str, busy_timeout_seconds: float = BUSY_TIMEOUT_SECONDS) -> 
         return engine
 
 
+def engine_with_tables(url: str, metadata: MetaData, what: str) -> Engine:
+    """:func:`engine_for` ``url``, with ``metadata``'s tables created once per process.
+
+    For small tables kept beside the outbox (per-channel delivery outcomes, staff marks).
+    On PostgreSQL the creators of several processes take turns (an advisory lock), as the
+    outbox's own schema creation does.
+    """
+    engine = engine_for(url)
+    key = (os.getpid(), url, id(metadata))
+    if key in _prepared:
+        return engine
+
+    def create() -> None:
+        with write(engine) as connection:
+            if engine.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('clinic_schema'))"))
+            metadata.create_all(connection, checkfirst=True)
+
+    retry_once(create, f"creating the {what} table")
+    _prepared.add(key)
+    return engine
+
+
 def dispose_all() -> None:
     """Close this process's pooled connections (tests; after a fork nothing is shared)."""
     with _engines_lock:
@@ -94,6 +118,7 @@ def dispose_all() -> None:
             if pid == os.getpid():
                 engine.dispose()
         _engines.clear()
+        _prepared.clear()
 
 
 @contextmanager

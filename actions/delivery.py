@@ -1,10 +1,13 @@
-"""Deliver outbox requests to the clinic's webhook, retrying until they arrive.
+"""Deliver outbox requests to the clinic's webhook and/or by e-mail, retrying until they arrive.
 
 :class:`WebhookDeliverer` POSTs one request (the body of
 :func:`actions.payload.webhook_body`) with an ``Idempotency-Key`` header;
-:class:`DeliveryWorker` claims due requests from the outbox one at a time,
-delivers them and records the outcome. Actions do not use this module directly:
-they call :func:`actions.submit.submit_request`.
+:class:`actions.email_delivery.EmailDeliverer` e-mails it. Each is a *channel*
+(:class:`Channel`); :func:`actions.channels.delivery_channels` says which are configured.
+:class:`DeliveryWorker` claims due requests from the outbox one at a time, sends each on
+every channel that does not have it yet (:mod:`actions.channel_log`) and records the
+outcome: the request is delivered when every channel has it. Actions do not use this
+module directly: they call :func:`actions.submit.submit_request`.
 
 Outcomes of one POST:
     * 2xx -> delivered.
@@ -12,7 +15,7 @@ Outcomes of one POST:
     * any other status, redirect, connection error or timeout -> retried with
       exponential backoff and jitter; after ``max_attempts`` the request is
       ``failed`` and waits for ``scripts/requests_cli.py retry-failed``.
-With no webhook configured, requests simply stay ``pending`` for staff.
+With no channel configured, requests simply stay ``pending`` for staff.
 """
 
 import json
@@ -27,8 +30,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from http.client import HTTPException
-from typing import Any, Callable, Optional
+from typing import Any, Callable, List, Optional, Protocol, Sequence, Tuple
 
+from actions.channel_log import ChannelLog
 from actions.config import DeliverySettings
 from actions.outbox import Outbox, OutboxRequest, utc_now
 from actions.payload import webhook_body
@@ -43,17 +47,20 @@ MAX_RESPONSE_EXCERPT = 200
 
 @dataclass(frozen=True)
 class DeliveryResult:
-    """Outcome of one POST.
+    """Outcome of one delivery attempt on one channel (a POST, or an e-mail).
 
     Attributes:
-        delivered: The receiver has the request (2xx or 409).
-        status: HTTP status, if a response arrived.
+        delivered: The receiver has the request (2xx or 409; an e-mail accepted).
+        status: HTTP status (or SMTP reply code), if an answer arrived.
         error: Why it was not delivered (``None`` when delivered).
+        warning: Something staff should know about a delivery that did happen (e.g. an
+            e-mail refused for one of several recipients).
     """
 
     delivered: bool
     status: Optional[int] = None
     error: Optional[str] = None
+    warning: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,20 @@ def backoff_delay(
     return ceiling / 2 + rng() * ceiling / 2
 
 
+class Channel(Protocol):
+    """One way of handing a request to the clinic (the webhook, e-mail)."""
+
+    name: str  # "webhook", "email": the key of its records in the channel log
+    timeout_seconds: float
+
+    @property
+    def destination(self) -> str:
+        """Where it delivers, safe to log (no token, no password)."""
+
+    def deliver(self, request: OutboxRequest) -> DeliveryResult:
+        """Try once; never raise."""
+
+
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     """Refuse redirects: urllib would turn the POST into a body-less GET."""
 
@@ -97,6 +118,8 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 class WebhookDeliverer:
     """POSTs one request to the clinic's webhook (blocking, stdlib only)."""
+
+    name = "webhook"
 
     def __init__(
         self,
@@ -114,8 +137,14 @@ class WebhookDeliverer:
         """
         self._url = url
         self._timeout = timeout_seconds
+        self.timeout_seconds = timeout_seconds
         self._token = token
         self._opener = urllib.request.build_opener(_NoRedirects())
+
+    @property
+    def destination(self) -> str:
+        """Scheme and host of the webhook (no path, no token)."""
+        return DeliverySettings(webhook_url=self._url).webhook_host or "?"
 
     @classmethod
     def from_settings(cls, settings: DeliverySettings) -> Optional["WebhookDeliverer"]:
@@ -172,7 +201,7 @@ class WebhookDeliverer:
 
 
 class DeliveryWorker:
-    """Drains due requests from the outbox into the webhook.
+    """Drains due requests from the outbox into every configured channel.
 
     It runs in a daemon *thread*, not an asyncio task, because:
     the database calls and the POST are blocking, and a thread keeps them off the action
@@ -186,7 +215,7 @@ class DeliveryWorker:
     def __init__(
         self,
         outbox: Outbox,
-        deliverer: Optional[WebhookDeliverer],
+        channels: Sequence[Channel],
         settings: DeliverySettings,
         *,
         worker_id: Optional[str] = None,
@@ -196,13 +225,15 @@ class DeliveryWorker:
 
         Args:
             outbox: Where the requests are.
-            deliverer: How to send them; ``None`` means no webhook (stay pending).
+            channels: How to send them (:func:`actions.channels.delivery_channels`);
+                none means requests stay pending for staff.
             settings: Attempts, backoff, poll interval and lease.
             worker_id: Lease owner name; defaults to host, pid and a random part.
             rng: Jitter source.
         """
         self._outbox = outbox
-        self._deliverer = deliverer
+        self._channels = list(channels)
+        self._channel_log = ChannelLog(outbox.url)
         self._settings = settings
         self._rng = rng
         self.worker_id = worker_id or (
@@ -212,7 +243,7 @@ class DeliveryWorker:
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._lock = threading.Lock()
-        self._announced_no_webhook = False
+        self._announced_no_channel = False
 
     @property
     def running(self) -> bool:
@@ -220,15 +251,17 @@ class DeliveryWorker:
         return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> None:
-        """Start the background thread once; a no-op if running or no webhook."""
+        """Start the background thread once; a no-op if running or no channel."""
         with self._lock:
-            if self._deliverer is None:
-                if not self._announced_no_webhook:
-                    self._announced_no_webhook = True
+            if not self._channels:
+                if not self._announced_no_channel:
+                    self._announced_no_channel = True
                     logger.info(
                         "No webhook configured (clinic_delivery.webhook_url in "
-                        "endpoints.yml or CLINIC_WEBHOOK_URL): requests stay pending "
-                        "in %s for staff (scripts/requests_cli.py list).",
+                        "endpoints.yml or CLINIC_WEBHOOK_URL) and no e-mail "
+                        "(clinic_delivery.smtp_host or CLINIC_SMTP_HOST): requests stay "
+                        "pending in %s for staff (the staff page, or "
+                        "scripts/requests_cli.py list).",
                         self._outbox.location,
                     )
                 return
@@ -242,7 +275,8 @@ class DeliveryWorker:
             logger.info(
                 "Delivering outbox %s to %s every %g s.",
                 self._outbox.location,
-                self._settings.webhook_host,
+                " and ".join(f"{channel.name} {channel.destination}"
+                             for channel in self._channels),
                 self._settings.poll_seconds,
             )
 
@@ -264,7 +298,7 @@ class DeliveryWorker:
         Claiming one request right before its POST keeps each lease shorter than
         the delivery it protects, however many requests are waiting.
         """
-        if self._deliverer is None:
+        if not self._channels:
             return PassResult()
         delivered = retrying = failed = 0
         while not self._stop.is_set():
@@ -280,26 +314,16 @@ class DeliveryWorker:
         return PassResult(delivered=delivered, retrying=retrying, failed=failed)
 
     def _deliver(self, request: OutboxRequest) -> str:
-        assert self._deliverer is not None
-        try:
-            result = self._deliverer.deliver(request)
-        except Exception as error:  # a bug must not stop the other requests
-            logger.exception("Unexpected error delivering request %s.", request.id)
-            result = DeliveryResult(delivered=False, error=f"internal error: {error}")
-
-        if result.delivered:
+        failures = self._send_on_missing_channels(request)
+        if not failures:
             self._outbox.mark_delivered(request.id)
-            logger.info(
-                "Delivered %s request %s (HTTP %s, attempt %d).",
-                request.kind,
-                request.id,
-                result.status,
-                request.attempts + 1,
-            )
             return "delivered"
 
         attempt = request.attempts + 1
-        error = result.error or "unknown error"
+        if len(self._channels) == 1:
+            error = failures[0][1]
+        else:
+            error = "; ".join(f"{name}: {reason}" for name, reason in failures)
         if attempt >= self._settings.max_attempts:
             self._outbox.mark_failed(request.id, error, worker_id=self.worker_id)
             logger.error(
@@ -335,6 +359,31 @@ class DeliveryWorker:
             delay,
         )
         return "retrying"
+
+    def _send_on_missing_channels(self, request: OutboxRequest) -> List[Tuple[str, str]]:
+        """Send on each channel that does not have the request yet; return the failures."""
+        done = self._channel_log.delivered_channels(request.id)
+        failures: List[Tuple[str, str]] = []
+        for channel in self._channels:
+            if channel.name in done:
+                continue
+            try:
+                result = channel.deliver(request)
+            except Exception as error:  # a bug must not stop the other requests
+                logger.exception("Unexpected error delivering request %s by %s.",
+                                 request.id, channel.name)
+                result = DeliveryResult(delivered=False, error=f"internal error: {error}")
+            self._channel_log.record(request.id, channel.name, delivered=result.delivered,
+                                     note=result.error or result.warning)
+            if result.delivered:
+                logger.info("Delivered %s request %s by %s (%s, attempt %d).", request.kind,
+                            request.id, channel.name, result.status, request.attempts + 1)
+                if result.warning:
+                    logger.warning("Request %s by %s: %s", request.id, channel.name,
+                                   result.warning)
+            else:
+                failures.append((channel.name, result.error or "unknown error"))
+        return failures
 
     def _run(self) -> None:
         last_problem: Optional[str] = None

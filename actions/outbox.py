@@ -447,19 +447,23 @@ class Outbox:
             )
         )
 
-    def retry_failed(self) -> int:
-        """Put every failed request back to pending with zero attempts, due now.
+    def retry_failed(self, request_id: Optional[str] = None) -> int:
+        """Put failed requests back to pending with zero attempts, due now.
 
         ``last_error`` is kept until the next attempt replaces it.
+
+        Args:
+            request_id: Only this request (the staff page's "retry"); default every one.
 
         Returns:
             How many requests were reset.
         """
         now = utc_now()
+        which = () if request_id is None else (R.id == request_id,)
         with self._write() as connection:
             count = connection.execute(
                 update(requests_table)
-                .where(R.state == FAILED)
+                .where(R.state == FAILED, *which)
                 .values(
                     state=PENDING,
                     attempts=0,

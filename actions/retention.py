@@ -5,7 +5,8 @@ What goes (``before`` = now minus ``retention_days``):
 * Conversations in Rasa's SQL tracker store (the ``events`` table): a conversation goes
   *whole*, when its latest event is older than ``before`` -- never half of one.
 * Outbox requests that are ``delivered`` and were delivered before ``before``. Pending and
-  failed requests are never deleted, however old: they have not reached the clinic.
+  failed requests are never deleted, however old: they have not reached the clinic. Their
+  per-channel delivery records and staff's "handled" marks go with them.
 * Unanswered-question records created before ``before``.
 
 :func:`purge` is the logic (URLs / stores and a cutoff in, counts out); :func:`purge_configured`
@@ -25,7 +26,9 @@ from typing import List, Optional, Tuple, Union
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, delete, func, inspect, select
 
 from actions import database, unanswered
+from actions.channel_log import ChannelLog
 from actions.config import ConfigError, retention_days, tracker_store_url
+from actions.handled_requests import HandledRequests
 from actions.outbox import Outbox
 
 logger = logging.getLogger(__name__)
@@ -156,6 +159,9 @@ def purge(
         box = Outbox(outbox)
         try:
             counts["requests"] = box.purge_delivered(before, dry_run=dry_run)
+            if not dry_run:  # their delivery records and staff marks go with them
+                ChannelLog(box.url).purge_orphans()
+                HandledRequests(box.url).purge_orphans()
         except Exception as error:
             errors.append(f"requests ({box.location}): {error}")
     if unanswered_store is not None and not _missing_file(unanswered_store):

@@ -13,8 +13,9 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
+from actions.channels import delivery_channels
 from actions.config import ConfigError, load_delivery_settings
-from actions.delivery import DeliveryWorker, WebhookDeliverer
+from actions.delivery import DeliveryWorker
 from actions.outbox import Outbox, OutboxRequest
 from actions.retention import start_daily_purge, stop_daily_purge
 
@@ -98,7 +99,7 @@ def start_delivery() -> Optional[DeliveryWorker]:
 
     Returns:
         The worker, or ``None`` if the delivery settings are broken (logged once).
-        With no webhook the worker exists but only logs one info line.
+        With no webhook and no e-mail the worker exists but only logs one info line.
     """
     try:
         outbox = shared_outbox()
@@ -127,9 +128,7 @@ def start_delivery() -> Optional[DeliveryWorker]:
                     outbox.location,
                 )
                 return None
-            worker = DeliveryWorker(
-                outbox, WebhookDeliverer.from_settings(settings), settings
-            )
+            worker = DeliveryWorker(outbox, delivery_channels(settings), settings)
             _state.worker = worker
     worker.start()
     return worker

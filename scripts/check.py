@@ -71,6 +71,19 @@ def check_detector_rules(content_dir: Path) -> int:
     return 0
 
 
+def check_email_template(content_dir: Path) -> int:
+    """The request e-mail's words (email.yml)."""
+    from actions.email_template import EmailTemplateError, load_email_template
+
+    try:
+        load_email_template(content_dir)
+    except EmailTemplateError as error:
+        for problem in error.problems:
+            print(f"ERROR {problem}")
+        return len(error.problems)
+    return 0
+
+
 def check_training_data() -> int:
     """Rasa's own `rasa data validate` on the domain and the training data."""
     data = [d for d in TRAINING_DATA if (PROJECT_DIR / d).exists()]
@@ -95,7 +108,8 @@ def main() -> int:
     parser.add_argument("--skip-rasa", action="store_true", help="content only (fast)")
     args = parser.parse_args()
     print(f"[check] content in {args.content_dir}")
-    errors = check_content(args.content_dir) + check_detector_rules(args.content_dir)
+    errors = (check_content(args.content_dir) + check_detector_rules(args.content_dir)
+              + check_email_template(args.content_dir))
     if not args.skip_rasa:
         print("[check] training data (rasa data validate)")
         errors += check_training_data()

@@ -9,8 +9,9 @@ Usage::
 
 The outbox is the database named by ``CLINIC_DATABASE_URL`` (or
 ``clinic_delivery.database_url`` in endpoints.yml) if set, else the SQLite file
-``var/outbox.db`` (or ``CLINIC_OUTBOX_PATH``); webhook settings come from
-``endpoints.yml`` / ``CLINIC_WEBHOOK_URL`` (see docs/webhook.md).
+``var/outbox.db`` (or ``CLINIC_OUTBOX_PATH``); webhook and e-mail settings come from
+``endpoints.yml`` / ``CLINIC_WEBHOOK_URL`` / ``CLINIC_SMTP_HOST`` (docs/webhook.md,
+docs/email.md).
 """
 
 import argparse
@@ -124,23 +125,25 @@ def _show(outbox: "Outbox", wanted: str) -> int:
 
 
 def _deliver_now(outbox: "Outbox") -> int:
+    from actions.channels import delivery_channels
     from actions.config import ConfigError, load_delivery_settings
-    from actions.delivery import DeliveryWorker, WebhookDeliverer
+    from actions.delivery import DeliveryWorker
 
     try:
         settings = load_delivery_settings()
     except ConfigError as error:
         print(f"Delivery settings are broken: {error}", file=sys.stderr)
         return 1
-    deliverer = WebhookDeliverer.from_settings(settings)
-    if deliverer is None:
+    channels = delivery_channels(settings)
+    if not channels:
         print(
             "No webhook configured (clinic_delivery.webhook_url in endpoints.yml or "
-            "CLINIC_WEBHOOK_URL); requests stay pending.",
+            "CLINIC_WEBHOOK_URL) and no e-mail (clinic_delivery.smtp_host or "
+            "CLINIC_SMTP_HOST); requests stay pending.",
             file=sys.stderr,
         )
         return 1
-    result = DeliveryWorker(outbox, deliverer, settings).run_once()
+    result = DeliveryWorker(outbox, channels, settings).run_once()
     waiting = len(outbox.list("pending"))
     print(
         f"Delivered {result.delivered}, will retry {result.retrying}, "

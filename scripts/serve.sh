@@ -2,6 +2,8 @@
 # Starts the action server and the Rasa server on 127.0.0.1 and stops both on Ctrl-C.
 # Settings (environment): RASA_HOST, RASA_PORT (5005), ACTIONS_HOST, ACTIONS_PORT (5055),
 # CLINIC_TRACKER_DB (var/tracker.db), CLINIC_API_TOKEN (enables Rasa's HTTP API with that token).
+# With a staff password (CLINIC_STAFF_PASSWORD or var/staff-password) it also starts the staff
+# page (CLINIC_STAFF_HOST / CLINIC_STAFF_PORT, default 127.0.0.1:5006).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -39,10 +41,21 @@ $PY -m clinic_runtime run --interface "$RASA_HOST" --port "$RASA_PORT" --model m
   --credentials credentials.yml --endpoints endpoints.yml "${api_args[@]}" &
 pids+=($!)
 
+staff_line=""
+if $PY -c 'import sys; from clinic_staff.settings import password_configured; sys.exit(0 if password_configured() else 1)'; then
+  export CLINIC_STAFF_HOST="${CLINIC_STAFF_HOST:-127.0.0.1}" CLINIC_STAFF_PORT="${CLINIC_STAFF_PORT:-5006}"
+  say "starting the staff page on $CLINIC_STAFF_HOST:$CLINIC_STAFF_PORT"
+  $PY -m clinic_staff &
+  pids+=($!)
+  staff_line="   Staff page: http://$CLINIC_STAFF_HOST:$CLINIC_STAFF_PORT/"
+else
+  say "no staff password (CLINIC_STAFF_PASSWORD or var/staff-password): the staff page is not started"
+fi
+
 URL="http://$RASA_HOST:$RASA_PORT"
 for _ in $(seq 1 180); do
   if curl -fsS "$URL/webhooks/website/" >/dev/null 2>&1 || curl -fsS "$URL/webhooks/rest/" >/dev/null 2>&1; then
-    say "ready. Chat page: $URL/webhooks/website/   REST: POST $URL/webhooks/website/webhook   (Ctrl-C stops)"
+    say "ready. Chat page: $URL/webhooks/website/   REST: POST $URL/webhooks/website/webhook$staff_line   (Ctrl-C stops)"
     break
   fi
   for pid in "${pids[@]}"; do
@@ -51,4 +64,4 @@ for _ in $(seq 1 180); do
   sleep 1
 done
 wait -n "${pids[@]}"
-say "a server stopped; stopping the other"
+say "a server stopped; stopping the others"

@@ -34,6 +34,8 @@ BROKEN = [
     ("booking.yml", "  ask_name:", "  ask_nmae:", "booking.yml:", "unknown prompt 'ask_nmae'"),
     ("contraindications.yml", "\nconditions:", "\nconditons:", "contraindications.yml", ""),
     ("answers.yml", "answers:\n", "answers:\n  - id: [broken\n", "answers.yml:", "YAML syntax error"),
+    ("email.yml", "(ref {reference})", "(ref {referense})", "email.yml:18",
+     "unknown placeholder '{referense}'"),
 ]
 
 

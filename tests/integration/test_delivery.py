@@ -29,7 +29,8 @@ from actions.config import (
     ENV_WEBHOOK_TOKEN,
     DeliverySettings,
 )
-from actions.delivery import WORKER_THREAD_NAME, DeliveryWorker, WebhookDeliverer
+from actions.channels import delivery_channels
+from actions.delivery import WORKER_THREAD_NAME, DeliveryWorker
 from actions.submit import start_delivery, stop_delivery, submit_request
 from actions.outbox import DELIVERED, FAILED, PENDING, Outbox
 from tests.pg_fixture import StorageBackend
@@ -233,9 +234,7 @@ def worker_for(outbox: Outbox, url: str, **settings: Any) -> DeliveryWorker:
         **settings,
     }
     delivery_settings = DeliverySettings(**options)
-    return DeliveryWorker(
-        outbox, WebhookDeliverer.from_settings(delivery_settings), delivery_settings
-    )
+    return DeliveryWorker(outbox, delivery_channels(delivery_settings), delivery_settings)
 
 
 def test_requests_wait_while_the_booking_system_is_down_then_arrive_once(
