@@ -29,7 +29,9 @@ PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 TEXT_KEYS = ("subject", "not_given", "transcript_heading", "reference_line")
 LINE_LIST_KEYS = ("intro", "footer")
 LABEL_KEYS = ("kinds", "fields", "speakers")
-KNOWN_KEYS = TEXT_KEYS + LINE_LIST_KEYS + LABEL_KEYS
+# Optional label lists: why a hand-off request was made.
+OPTIONAL_LABEL_KEYS = ("reasons",)
+KNOWN_KEYS = TEXT_KEYS + LINE_LIST_KEYS + LABEL_KEYS + OPTIONAL_LABEL_KEYS
 
 
 class EmailTemplateError(ValueError):
@@ -53,6 +55,11 @@ class EmailTemplate:
     speakers: Mapping[str, str]
     reference_line: str
     footer: Tuple[str, ...] = field(default_factory=tuple)
+    reasons: Mapping[str, str] = field(default_factory=dict)
+
+    def reason_label(self, reason: str) -> str:
+        """Why a hand-off request was made, as staff read it (its name when not listed)."""
+        return self.reasons.get(reason) or reason.replace("_", " ")
 
     def kind_label(self, kind: str) -> str:
         """What a kind of request is called (its name when ``kinds`` has no label)."""
@@ -111,6 +118,13 @@ def load_email_template(content_dir: Path = CONTENT_DIR) -> EmailTemplate:
             problem(key, f"'{key}' must be a list of lines, each in double quotes")
         else:
             values[key] = tuple(line.strip() for line in value if line.strip())
+    for key in OPTIONAL_LABEL_KEYS:
+        value = data.get(key)
+        if value is not None and not (isinstance(value, dict) and all(
+                isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in value.items())):
+            problem(key, f"'{key}' must be a list of 'name: label' lines, each label a text")
+        elif value is not None:
+            values[key] = {k: v.strip() for k, v in value.items()}
     for key in LABEL_KEYS:
         value = data.get(key)
         if not isinstance(value, dict) or not all(

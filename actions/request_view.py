@@ -25,7 +25,6 @@ TRANSCRIPT_FIELD = "transcript"
 ALWAYS_SHOWN = ("name", "contact")  # shown as "not given" when missing
 CONDITION_FIELD = "conditions"
 SHORT_REFERENCE_CHARS = 8
-CONDITION_SECTIONS = ("conditions", "uncovered", "urgent")
 
 _yaml_cache: Dict[Path, Tuple[Tuple[int, int], Any]] = {}
 _yaml_lock = threading.Lock()
@@ -85,6 +84,8 @@ def view_request(request_id: str, kind: str, created_at: datetime,
         if name == TRANSCRIPT_FIELD:
             continue
         value = payload.get(name)
+        if name == "reason" and isinstance(value, str):
+            value = template.reason_label(value)
         text = _as_text(value, labels if name == CONDITION_FIELD else {})
         if text or name in ALWAYS_SHOWN:
             details.append(DetailRow(name, template.field_label(name),
@@ -113,10 +114,16 @@ def condition_labels(content_dir: Path = CONTENT_DIR) -> Dict[str, str]:
     data = _cached_yaml(Path(content_dir) / CONTRAINDICATIONS_FILE)
     labels: Dict[str, str] = {}
     if isinstance(data, dict):
-        for section in CONDITION_SECTIONS:
-            for entry in data.get(section) or []:
-                if isinstance(entry, dict) and isinstance(entry.get("id"), str):
-                    labels[entry["id"]] = str(entry.get("label") or entry["id"])
+        entries = list(data.get("conditions") or []) if isinstance(data.get("conditions"), list) else []
+        # uncovered conditions, and the symptom ids of follow-up notes (after a treatment, urgent)
+        for section, key in (("uncovered", "conditions"), ("after_treatment", "symptoms"),
+                             ("urgent", "symptoms")):
+            part = data.get(section)
+            if isinstance(part, dict) and isinstance(part.get(key), list):
+                entries += part[key]
+        for entry in entries:
+            if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+                labels.setdefault(entry["id"], str(entry.get("label") or entry["id"]))
     return labels
 
 
