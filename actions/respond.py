@@ -22,6 +22,8 @@ ANSWERED_BY_DISCLOSURE = {"ask_safety", "ask_suitability", "inform_condition", "
 # Asked after an earlier disclosure, these get the disclosure's replies again.
 ANSWERED_FOR_THE_DISCLOSURE = {"ask_safety", "ask_suitability", "book"}
 MULTI_INTENT_SEPARATOR = "+"
+# Questions about something else than the 4-D Facial (another treatment, a home device).
+OTHER_SUBJECTS = {"ask_other_treatments", "ask_home_devices"}
 UNANSWERED_KINDS = {"unknown"}
 # Added by clinic_nlu.QuestionPartExtractor when a message asks several things (docs/nlu.md).
 QUESTION_PART_ENTITY = "question_part"
@@ -113,6 +115,11 @@ def plan_reply(content: Content, turn: TurnState) -> Plan:
         # it?"): the condition's reply, and only the facts the article does not hold; article
         # answers ("painless", "gentle") would read as a verdict on the visitor's case.
         parts = [p for p in parts if _kind(content, p) in UNANSWERED_KINDS]
+    if set(parts) & OTHER_SUBJECTS:
+        # "Radiofrequency or microcurrent: what's the difference, and which suits me?": the
+        # later clause's "it" may be the other treatment or device, so nothing from the
+        # article is said about it; the honest answer covers the question.
+        parts = [p for p in parts if _kind(content, p) != "article"] or parts
     if latest.urgent:
         # One fixed message, nothing else: the visitor must act on it.
         plan.messages = [OutgoingMessage(safety.urgent_reply(content))]

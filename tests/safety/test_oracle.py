@@ -201,8 +201,10 @@ def test_the_assistants_safety_and_booking_texts_do_not_count_as_reassurance(con
 
 
 def test_the_articles_safe_painless_sentences_do_count(content):
-    # What makes them wrong after a disclosure: "It's safe, painless ...".
-    assert find_reassurance(content.article["what_is_microcurrent"])
+    # What makes them wrong after a disclosure: "It's safe, painless ..." (the content no longer
+    # says so unqualified in what_is_microcurrent; the safety answer still does, with who must
+    # not have it, and the judge must still see it).
+    assert find_reassurance("It's safe, painless, non-surgical and non-invasive.")
     assert find_reassurance(content.article["safety"])
 
 
