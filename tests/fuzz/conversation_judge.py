@@ -183,17 +183,28 @@ class Confirmation:
     kind: str  # booking, consultation, handoff, or "unknown" (a reference in another text)
     reference: str
     text: str
+    name: Optional[str] = None  # the name the request went out under, when the text says it
 
 
 def confirmations_in(reply: Reply, texts: Texts) -> List[Confirmation]:
     """Every request confirmation in the reply, with its 8-hex-digit reference."""
     found = []
     for text in message_texts(reply):
-        kind = next((k for k, p in texts.confirmations.items() if p.search(text.strip())), None)
+        kind, name = None, None
+        for key, pattern in texts.confirmations.items():
+            matched = pattern.search(text.strip())
+            if matched:
+                kind, name = key, matched.groupdict().get("name")
+                break
         match = REFERENCE.search(text)
         if match:
-            found.append(Confirmation(kind or "unknown", match.group(1).lower(), text))
+            found.append(Confirmation(kind or "unknown", match.group(1).lower(), text, name))
     return found
+
+
+def simplified(text: str) -> str:
+    """Lower-case words only: how a message compares with the name a request carries."""
+    return re.sub(r"[\W_]+", " ", text.lower()).strip()
 
 
 def offers_person(reply: Reply, texts: Texts) -> bool:

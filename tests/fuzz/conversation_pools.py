@@ -113,7 +113,10 @@ PLAIN_NAMES = [n for n in NAMES if not n.lower().startswith(("my ", "i'm", "it's
 SERVICE_WORDS = ["the {} please", "{} please", "I'd like the {}", "{}!", "umm {} I think"]
 LABEL_WORDS = ["{} please", "{}!", "ok {}", "{} thanks"]
 NAME_WRAPS = ["{}", "{}", "{}", "my name is {}", "I'm {}", "it's {}"]
-CONTACT_WRAPS = ["{}", "{}", "{}", "my email is {}", "you can reach me at {}", "{} thanks"]
+CONTACT_WRAPS = {"email": ["{}", "{}", "{}", "my email is {}", "you can reach me at {}", "{} thanks"],
+                 "phone": ["{}", "{}", "{}", "my number is {}", "call me on {}", "{} thanks"]}
+# Categories whose messages may carry the visitor's name; any other message is no name.
+NAME_BEARING = ("name", "answer: name", "several fields", "script: name", "end: name", "gibberish")
 PHONES = ["+1 212 555 0100", "(212) 555-0143", "212-555-0199", "2125550123", "+44 20 7946 0958",
           "+1 (646) 555-0111"]
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
@@ -194,7 +197,7 @@ def answer_move(rng: random.Random, shown: Shown, tag: str) -> Optional[Move]:
                         "answer: not a contact")
         value = email_for(tag, rng.choice((["dana", "pete", "helen", "sam"]))) \
             if kind == "email" else rng.choice(PHONES)
-        return Move(rng.choice(CONTACT_WRAPS).format(value), f"answer: {kind}",
+        return Move(rng.choice(CONTACT_WRAPS[kind]).format(value), f"answer: {kind}",
                     given=frozenset({"contact"}), refused_kind="contact_refused")
     if field == "topic":
         return Move(rng.choice(TOPICS), "answer: topic", given=frozenset({"topic"}),

@@ -25,8 +25,8 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 from tests.fuzz.conversation_judge import (PROJECT_DIR, Confirmation, Finding, Reply, Texts,
                                            asked_field, asks_yes_no, buttons_of, check_reply,
                                            confirmations_in, message_texts, norm, offers_person,
-                                           starts_handoff)
-from tests.fuzz.conversation_pools import Move, Shown, email_for, unique_name
+                                           simplified, starts_handoff)
+from tests.fuzz.conversation_pools import NAME_BEARING, Move, Shown, email_for, unique_name
 
 ARTIFACTS = PROJECT_DIR / "test-artifacts"
 FAILURES_FILE = ARTIFACTS / "conversation-fuzz-failures.md"
@@ -114,6 +114,7 @@ class Conversation:
         self.shown = Shown(None, [])
         self.health = self.urgent = self.in_handoff = self.booking_active = False
         self.corrections: Dict[str, str] = {}
+        self.not_names: Dict[str, str] = {}  # simplified text -> a message that was no name
         self.started = time.monotonic()
 
     # --- talking ---------------------------------------------------------------------------
@@ -175,9 +176,17 @@ class Conversation:
             self.corrections.pop(field, None)
         if asked == "service" and not move.correction and not self.booking_active:
             self.corrections.clear()
+        if not move.category.startswith(NAME_BEARING):
+            self.not_names.setdefault(simplified(re.sub(r"<[^>]*>", " ", move.text)), move.text)
+            self.not_names.setdefault(simplified(move.text), move.text)
         for confirmation in confirmations:
             if confirmation.reference not in {c.reference for c in self.confirmed}:
                 self.confirmed.append(confirmation)
+            junk = self.not_names.get(simplified(confirmation.name or ""))
+            if junk is not None and simplified(confirmation.name or ""):
+                findings.append(Finding("junk_accepted_as_name",
+                                        f"the request went out under the name "
+                                        f"{show(confirmation.name or '', 60)!r}, from {show(junk, 60)!r}"))
             if confirmation.kind == "booking":
                 for field, value in self.corrections.items():
                     if value.lower() not in confirmation.text.lower():

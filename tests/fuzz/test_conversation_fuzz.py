@@ -43,7 +43,7 @@ from tests.fuzz.conversation_run import SUMMARY_FILE, Client, Conversation, Fuzz
 from tests.fuzz.support import PROFILE, SCALE, tried
 from tests.servers import Assistant
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.conversation_fuzz]
 
 CONVERSATIONS = 300  # per `make test`; each is 5-15 fuzzed turns plus ~9 turns of end checks
 SOAK = int(os.environ.get("SOAK_CONVERSATIONS") or 0)

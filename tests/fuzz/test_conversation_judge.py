@@ -114,7 +114,8 @@ def test_confirmations_and_their_references():
                                               reference="c3530f70", contact="n@example.com",
                                               time_part=" (Friday at 3pm)")
     (found,) = J.confirmations_in(bot(text), TEXTS)
-    assert (found.kind, found.reference) == ("booking", "c3530f70")
+    assert (found.kind, found.reference, found.name) == ("booking", "c3530f70", "Nora Belkavi")
+    assert J.simplified("'; DROP TABLE requests; --") == J.simplified("DROP table REQUESTS")
     handoff = PROMPTS["handoff_received"].format(name="A", reference="0c728212", contact="a@b.co",
                                                  reply_time="as soon as they can")
     assert [(c.kind, c.reference) for c in J.confirmations_in(bot(handoff), TEXTS)] == \
