@@ -110,6 +110,8 @@ def gibberish(rng: random.Random) -> str:
     return "".join(rng.choice(GIBBERISH_CHARS) for _ in range(rng.randint(1, 40)))
 
 PLAIN_NAMES = [n for n in NAMES if not n.lower().startswith(("my ", "i'm", "it's", "call"))]
+YES = ["yes", "yes please", "sure", "ok", "yeah go ahead"]
+NO = ["no", "no thanks", "nope", "not now", "no thank you"]
 SERVICE_WORDS = ["the {} please", "{} please", "I'd like the {}", "{}!", "umm {} I think"]
 LABEL_WORDS = ["{} please", "{}!", "ok {}", "{} thanks"]
 NAME_WRAPS = ["{}", "{}", "{}", "my name is {}", "I'm {}", "it's {}"]
@@ -128,7 +130,8 @@ class Move:
 
     ``given``: form fields this message answers validly; the next reply must not ask for any
     of them again (``refused_kind`` names the failure). ``must``: ``"handoff"`` (start a
-    hand-off), ``"no_new_booking"`` (not start a new booking), ``"stop"`` (said while a form
+    hand-off), ``"no_handoff"`` (a "no" to the offer of a person: start none),
+    ``"no_new_booking"`` (not start a new booking), ``"stop"`` (said while a form
     asks something: the form must not go on asking). ``not_a_name``: said when the name is
     asked, the text is not a name, so the form must not take it as one and move on.
     """
@@ -178,6 +181,11 @@ def _is_person_button(button: Dict[str, str]) -> bool:
 def answer_move(rng: random.Random, shown: Shown, tag: str) -> Optional[Move]:
     """An answer to what was shown, or None when nothing was asked."""
     field, buttons = shown.field, list(shown.buttons)
+    if shown.yes_no and field is None and rng.randint(0, 1):
+        # "Would you like me to pass your question to a person?" answered in words.
+        if rng.randint(0, 1):
+            return Move(rng.choice(YES), "answer: yes to a person", must="handoff")
+        return Move(rng.choice(NO), "answer: no to a person", must="no_handoff")
     if field == "name":
         kind = rng.choice((["name", "name", "name", "name", "junk", "multi"]))
         if kind == "junk":
@@ -225,8 +233,7 @@ def answer_move(rng: random.Random, shown: Shown, tag: str) -> Optional[Move]:
         return Move(text, f"typed label ({style}): {button['title']}", given=given,
                     refused_kind="typed_label_refused", must=must, health=health)
     if field in ("service", "screening") or shown.yes_no:
-        options = ["yes", "no", "yes please", "no thanks", "sure", "nope"]
-        return Move(rng.choice(options), "answer: yes/no", health=field == "screening")
+        return Move(rng.choice(YES + NO), "answer: yes/no", health=field == "screening")
     return None
 
 

@@ -10,6 +10,7 @@ Like the judge, nothing here imports the assistant's own code.
 """
 
 import json
+import os
 import re
 import socket
 import sqlite3
@@ -30,29 +31,47 @@ from tests.fuzz.conversation_pools import NAME_BEARING, Move, Shown, email_for, 
 
 ARTIFACTS = PROJECT_DIR / "test-artifacts"
 FAILURES_FILE = ARTIFACTS / "conversation-fuzz-failures.md"
+# CLINIC_CONVFUZZ_ALL_TRANSCRIPTS=1 also writes the passing conversations here (for reading).
+ALL_FILE = ARTIFACTS / "conversation-fuzz-all.md"
+WRITE_ALL = os.environ.get("CLINIC_CONVFUZZ_ALL_TRANSCRIPTS") == "1"
 SUMMARY_FILE = ARTIFACTS / "conversation-fuzz.json"
 RESTART_WAIT_SECONDS = 90  # the assistant may be restarted under us (connection refused)
 REQUEST_TIMEOUT_SECONDS = 30
-REFUSED = "refused"
+REFUSED = "refused"  # a booking refused after an emergency, with a person offered
 # A message that asks for a booking, a person or a change may be answered with a new request
 # at once (with the name and contact already given); anything else right after a request was
 # sent must not send another one.
 ASKS_FOR_REQUEST = re.compile(r"book|person|human|someone|staff|talk|/request_human|change|"
                               r"instead|actually|make it|move|reschedul|wrong|cancel|update|"
-                              r"wait|meant|prefer", re.IGNORECASE)  # a booking refused after an emergency, with a person offered
+                              r"wait|meant|prefer", re.IGNORECASE)
+# Findings that are no failure of the assistant: a restart of an assistant started elsewhere.
+NOT_FAILURES = {"assistant_restarted"}
 
 
 class Client:
-    """Posts visitor messages to the website channel; waits out a restart of the assistant."""
+    """Posts visitor messages to the website channel; waits out a restart of the assistant.
 
-    def __init__(self, base_url: str, outbox_path: Union[str, Path]) -> None:
+    ``tolerate_restarts`` (an assistant started elsewhere, which its developer restarts now and
+    then): a connection reset is waited out like a refused connection, and an error reply or a
+    lost connection is put down to a restart when a probe right after it finds the assistant
+    down or failing too (see ``outage``). The servers the tests start themselves never restart,
+    so there every error counts.
+    """
+
+    def __init__(self, base_url: str, outbox_path: Union[str, Path],
+                 tolerate_restarts: bool = False, error_text: str = "") -> None:
         self.url = f"{base_url.rstrip('/')}/webhooks/website/webhook"
         self.outbox_path = Path(outbox_path)
+        self.tolerate_restarts = tolerate_restarts
+        self.error_text = error_text
 
-    def post(self, sender: str, text: str) -> Tuple[Optional[Reply], Optional[str]]:
+    def post(self, sender: str, text: str,
+             wait: float = RESTART_WAIT_SECONDS) -> Tuple[Optional[Reply], Optional[str]]:
         """The reply, or None and why there was none."""
         body = json.dumps({"sender": sender, "message": text}).encode()
-        deadline = time.monotonic() + RESTART_WAIT_SECONDS
+        deadline = time.monotonic() + wait
+        waited_out = (ConnectionRefusedError, ConnectionResetError) if self.tolerate_restarts \
+            else (ConnectionRefusedError,)
         while True:
             request = urllib.request.Request(self.url, data=body,
                                              headers={"Content-Type": "application/json"})
@@ -70,10 +89,19 @@ class Client:
                 return None, f"HTTP {error.code}: {error.read()[:300]!r}"
             except (urllib.error.URLError, ConnectionError, socket.timeout) as error:
                 reason = getattr(error, "reason", error)
-                if isinstance(reason, ConnectionRefusedError) and time.monotonic() < deadline:
+                if isinstance(reason, waited_out) and time.monotonic() < deadline:
                     time.sleep(1)
                     continue
                 return None, f"no answer: {reason}"
+
+    def outage(self) -> bool:
+        """Whether the assistant is down or failing right now (a probe "hi" from a new visitor)."""
+        time.sleep(1)
+        reply, error = self.post(f"convfuzz-probe-{uuid.uuid4().hex[:12]}", "hi", wait=0)
+        if error or not isinstance(reply, list):
+            return True
+        return bool(self.error_text) and any(
+            norm(self.error_text) in norm(t) for t in message_texts(reply))
 
     def outbox_rows(self, where: str, args: Tuple[Any, ...]) -> List[Tuple[str, str, str]]:
         """``(id, kind, payload)`` rows of the outbox's ``requests`` table (read-only)."""
@@ -130,6 +158,11 @@ class Conversation:
             findings = check_reply(move.text, reply, self.texts, typed)
             if isinstance(reply, list):
                 findings += self._expectations(move, reply)
+        if self.client.tolerate_restarts and \
+                any(f.kind in ("http_error", "error_text") for f in findings) and self.client.outage():
+            findings = [Finding("assistant_restarted", f"{f.kind} while the assistant was down or "
+                                f"restarting: {f.detail}") if f.kind in ("http_error", "error_text")
+                        else f for f in findings]
         self.turns.append(Turn(move, reply, findings, seconds))
         return reply if isinstance(reply, list) else []
 
@@ -138,20 +171,23 @@ class Conversation:
         asked = asked_field(reply, texts, previous=self.shown.field)
         confirmations = confirmations_in(reply, texts)
         said = show(move.text, 60)
+        requests = [c for c in confirmations if c.kind in ("booking", "consultation", "handoff")]
         if move.given and asked in move.given:
             findings.append(Finding(move.refused_kind or "field_asked_again",
                                     f"asked for the {asked} again after {said!r}"))
         if move.must == "handoff" and not starts_handoff(reply, texts) and \
                 not (self.in_handoff and asked in ("name", "contact")):
             findings.append(Finding("handoff_not_started", f"no hand-off after {said!r}"))
+        if move.must == "no_handoff" and texts.says("handoff_intro", " ".join(message_texts(reply))):
+            findings.append(Finding("unwanted_handoff",
+                                    f"{said!r} to the offer of a person started a hand-off"))
         if move.must == "no_new_booking" and asked == "service":
             findings.append(Finding("reschedule_became_booking",
                                     f"{said!r} started a new booking"))
         if move.not_a_name and (asked in ("contact", "time", "screening", "confirm")
-                                or confirmations):
+                                or requests):
             findings.append(Finding("junk_accepted_as_name",
                                     f"{said!r} was taken as a name (next: {asked or 'a confirmation'})"))
-        requests = [c for c in confirmations if c.kind in ("booking", "consultation", "handoff")]
         if move.must == "stop" and (asked is not None or requests):
             findings.append(Finding("stop_ignored", f"{said!r} did not stop the form (" + (
                 f"it asks for the {asked} next)" if asked else "it sent the request)")))
@@ -344,7 +380,7 @@ class Conversation:
         return [f for t in self.turns for f in t.findings] + [f for _, f in self.notes]
 
     def failure_kinds(self) -> List[str]:
-        return sorted({f.kind for f in self.findings()})
+        return sorted({f.kind for f in self.findings()} - NOT_FAILURES)
 
     def transcript(self) -> str:
         kinds = self.failure_kinds()
@@ -398,6 +434,7 @@ class FuzzRecord:
     findings_by_kind: Counter = field(default_factory=Counter)  # every occurrence
     by_label: Counter = field(default_factory=Counter)
     seconds: float = 0.0
+    restarts: int = 0  # errors put down to a restart of an assistant started elsewhere
     started: float = field(default_factory=time.monotonic)
     _header_written: bool = False
 
@@ -407,6 +444,11 @@ class FuzzRecord:
         self.by_label[conversation.label] += 1
         self.seconds = time.monotonic() - self.started
         kinds = conversation.failure_kinds()
+        self.restarts += sum(f.kind == "assistant_restarted" for f in conversation.findings())
+        if WRITE_ALL:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            with ALL_FILE.open("a", encoding="utf-8") as handle:
+                handle.write(conversation.transcript() + "\n\n")
         if not kinds:
             return
         self.failed.append(conversation)
@@ -433,6 +475,7 @@ class FuzzRecord:
             "failed_conversations": len(self.failed),
             "failures_by_kind": dict(self.by_kind.most_common()),
             "findings_by_kind": dict(self.findings_by_kind.most_common()),
+            "errors_during_restarts": self.restarts,
             "failures_file": str(FAILURES_FILE.relative_to(PROJECT_DIR)),
         }
 

@@ -12,6 +12,11 @@ name, "get me a person" starts a hand-off, ...). At the end of each conversation
 still books (walking the form to its confirmation) and asks for a person, and every request
 the conversation confirmed must be in the outbox exactly once.
 
+Against an assistant started elsewhere (CLINIC_TEST_ASSISTANT_URL, development only), which its
+developer restarts now and then, an error while a probe finds the assistant down or failing is
+counted as ``errors_during_restarts``, not as a failure; the servers the tests start themselves
+never restart, so there every error counts.
+
 Failures do not stop the run: every conversation is played, each failing transcript is
 printed and appended to ``test-artifacts/conversation-fuzz-failures.md``, the counts go to
 ``test-artifacts/conversation-fuzz.json``, and the test fails at the end if any conversation
@@ -24,7 +29,10 @@ Settings (environment):
   CLINIC_CONVFUZZ_SEED=S          with SOAK_CONVERSATIONS: replay the soak run of seed S
   CLINIC_CONVFUZZ_FAIL_FAST=1     stop at the first failing conversation and let hypothesis
                                   shrink it (slow: every shrink step replays a live conversation)
-  CLINIC_CONVFUZZ_CONTENT_DIR     where the judge reads messages.yml / booking.yml
+  CLINIC_CONVFUZZ_WORKERS=N       conversations played at the same time (default 3)
+  CLINIC_CONVFUZZ_ALL_TRANSCRIPTS=1  also write the passing ones (conversation-fuzz-all.md)
+  CLINIC_CONVFUZZ_CONTENT_DIR     where the judge reads messages.yml / booking.yml (default: this
+                                  checkout's data/content, which the assistant reads in CI)
 """
 
 import contextlib
@@ -91,7 +99,9 @@ def rate_limit_raised(assistant: Assistant) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def fuzz_client(assistant) -> Iterator[Client]:
     """The running assistant (shared with tests/e2e), its outbox, a rate limit that fits."""
-    client = Client(assistant.base_url, assistant.env["CLINIC_OUTBOX_PATH"])
+    client = Client(assistant.base_url, assistant.env["CLINIC_OUTBOX_PATH"],
+                    tolerate_restarts=not isinstance(assistant, Assistant),
+                    error_text=TEXTS.error_try_again)
     limit = int(assistant.env.get("CLINIC_RATE_LIMIT_MESSAGES") or 20)
     if isinstance(assistant, Assistant) and limit < RATE_LIMIT_NEEDED:
         with rate_limit_raised(assistant):

@@ -209,3 +209,80 @@ def test_pools_hold_what_the_issue_names():
     assert {"/book", "/request_human", "/affirm", "/deny", "/ask_price"} <= set(pools["payloads"])
     assert "this bot is useless, get me a real person NOW" in pools["mind_changes"]
     assert all(isinstance(t, str) and t for pool in pools.values() for t in pool)
+
+
+# --- a conversation against canned replies ------------------------------------------------------
+
+class CannedClient:
+    """Stands in for the live assistant: the next reply of a list per message."""
+
+    def __init__(self, replies, tolerate_restarts=False, down=False):
+        self.replies = list(replies)
+        self.tolerate_restarts = tolerate_restarts
+        self.down = down
+        self.sent = []
+
+    def post(self, sender, text, wait=0):
+        self.sent.append(text)
+        reply = self.replies.pop(0)
+        return (None, reply) if isinstance(reply, str) else (reply, None)
+
+    def outage(self):
+        return self.down
+
+    def outbox_rows(self, where, args):
+        return []
+
+
+def converse(replies, moves, **client):
+    from tests.fuzz.conversation_run import Conversation
+    conversation = Conversation(CannedClient(replies, **client), TEXTS, "t", 1)
+    for move in moves:
+        conversation.say(move)
+    return conversation
+
+
+def received(name, reference="0123abcd"):
+    return PROMPTS["handoff_received"].format(name=name, reference=reference, contact="a@b.co",
+                                              reply_time="as soon as they can")
+
+
+def test_a_valid_name_asked_again_and_junk_taken_as_a_name():
+    conversation = converse(
+        [bot(PROMPTS["name_not_understood"]), bot(PROMPTS["ask_contact"])],
+        [P.Move("Helen Price", "answer: name", given=frozenset({"name"}), refused_kind="name_refused"),
+         P.Move("/deny", "answer: not a name", not_a_name=True)])
+    assert conversation.failure_kinds() == ["junk_accepted_as_name", "name_refused"]
+
+
+def test_a_request_sent_under_a_name_that_was_no_name():
+    conversation = converse([bot(PROMPTS["ask_name"]), bot("No worries."), bot(received("stop"))],
+                            [P.Move("I want to talk to a person", "mind"), P.Move("stop", "mind"),
+                             P.Move("a@b.co", "end: contact")])
+    assert conversation.failure_kinds() == ["junk_accepted_as_name"]
+    fine = converse([bot(PROMPTS["ask_name"]), bot(received("Dana White"))],
+                    [P.Move("Dana White", "answer: name"), P.Move("a@b.co", "end: contact")])
+    assert fine.failure_kinds() == []
+
+
+def test_stop_must_stop_and_a_second_request_needs_asking():
+    stopped = converse([bot(PROMPTS["ask_name"])], [P.Move("stop", "mind", must="stop")])
+    assert stopped.failure_kinds() == ["stop_ignored"]
+    twice = converse([bot(received("Dana", "0123abcd")), bot(received("Dana", "89abcdef"))],
+                     [P.Move("a@b.co", "answer: email"), P.Move("👍", "emoji")])
+    assert twice.failure_kinds() == ["unasked_request"]
+    asked = converse([bot(received("Dana", "0123abcd")), bot(received("Dana", "89abcdef"))],
+                     [P.Move("a@b.co", "answer: email"), P.Move("talk to a person", "mind")])
+    assert asked.failure_kinds() == []
+
+
+def test_errors_during_a_restart_are_no_failure_only_when_restarts_are_tolerated():
+    replies = [bot(MESSAGES["error_try_again"]), "no answer: [Errno 104] Connection reset by peer"]
+    moves = [P.Move("hi", "question"), P.Move("hi", "question")]
+    strict = converse(list(replies), moves, tolerate_restarts=False, down=True)
+    assert strict.failure_kinds() == ["error_text", "http_error"]
+    tolerated = converse(list(replies), moves, tolerate_restarts=True, down=True)
+    assert tolerated.failure_kinds() == []
+    assert {f.kind for f in tolerated.findings()} == {"assistant_restarted"}
+    still_up = converse(list(replies), moves, tolerate_restarts=True, down=False)
+    assert still_up.failure_kinds() == ["error_text", "http_error"]
