@@ -12,6 +12,7 @@ must start a hand-off; "I need to reschedule" must not start a new booking.
 """
 
 import random
+import re
 import string
 from dataclasses import dataclass
 from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
@@ -121,6 +122,13 @@ CONTACT_WRAPS = {"email": ["{}", "{}", "{}", "my email is {}", "you can reach me
 NAME_BEARING = ("name", "answer: name", "several fields", "script: name", "end: name", "gibberish")
 PHONES = ["+1 212 555 0100", "(212) 555-0143", "212-555-0199", "2125550123", "+44 20 7946 0958",
           "+1 (646) 555-0111"]
+# A message that names a service or a time: it supersedes an earlier correction of that field.
+MENTIONS = {
+    "service": re.compile(r"facial|membership|clear skin|forever young|single session", re.I),
+    "time": re.compile(r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|"
+                       r"today|tonight|morning|afternoon|evening|noon|week|asap|whenever|"
+                       r"\d\s*(am|pm)\b|\d:\d\d", re.I),
+}
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
 
 

@@ -27,7 +27,8 @@ from tests.fuzz.conversation_judge import (PROJECT_DIR, Confirmation, Finding, R
                                            asked_field, asks_yes_no, buttons_of, check_reply,
                                            confirmations_in, message_texts, norm, offers_person,
                                            simplified, starts_handoff)
-from tests.fuzz.conversation_pools import NAME_BEARING, Move, Shown, email_for, unique_name
+from tests.fuzz.conversation_pools import (MENTIONS, NAME_BEARING, Move, Shown, email_for,
+                                           unique_name)
 
 ARTIFACTS = PROJECT_DIR / "test-artifacts"
 FAILURES_FILE = ARTIFACTS / "conversation-fuzz-failures.md"
@@ -208,8 +209,9 @@ class Conversation:
         if move.correction and self.booking_active:
             field, value = move.correction
             self.corrections[field] = value
-        for field in move.given:
-            self.corrections.pop(field, None)
+        for field in list(self.corrections):
+            if field in move.given or (move.correction is None and MENTIONS[field].search(move.text)):
+                self.corrections.pop(field)  # a newer value supersedes the correction
         if asked == "service" and not move.correction and not self.booking_active:
             self.corrections.clear()
         if not move.category.startswith(NAME_BEARING):

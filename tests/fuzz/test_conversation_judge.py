@@ -286,3 +286,20 @@ def test_errors_during_a_restart_are_no_failure_only_when_restarts_are_tolerated
     assert {f.kind for f in tolerated.findings()} == {"assistant_restarted"}
     still_up = converse(list(replies), moves, tolerate_restarts=True, down=False)
     assert still_up.failure_kinds() == ["error_text", "http_error"]
+
+
+def test_a_correction_must_reach_the_request_unless_a_newer_value_supersedes_it():
+    def booked(time_part):
+        return bot(PROMPTS["booking_received"].format(
+            name="Dana", service="4-D Facial (single session)", reference="0123abcd",
+            contact="a@b.co", time_part=time_part))
+    moves = [P.Move("Monday 10am", "answer: time", given=frozenset({"time"})),
+             P.Move("actually make it Friday", "correction", correction=("time", "Friday")),
+             P.Move("/deny", "click: None of these apply")]
+    ignored = converse([bot(PROMPTS["ask_screening"])] * 2 + [booked(" (Monday 10am)")], moves)
+    assert ignored.failure_kinds() == ["correction_ignored"]
+    taken = converse([bot(PROMPTS["ask_screening"])] * 2 + [booked(" (Friday)")], moves)
+    assert taken.failure_kinds() == []
+    superseded = converse([bot(PROMPTS["ask_screening"])] * 3 + [booked(" (Monday 10am)")],
+                          moves[:2] + [P.Move("no wait, Monday 10am is best", "mind")] + moves[2:])
+    assert superseded.failure_kinds() == []
