@@ -5,7 +5,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup setup-dev model run run-scaled staff test test-fast check validate report requests requests-retry purge system-deps bench bench-smoke clean
+.PHONY: help setup setup-dev model run run-scaled staff test test-fast check validate report requests requests-retry purge system-deps bench bench-smoke soak clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -49,6 +49,10 @@ requests-retry: setup ## Send failed requests again
 
 purge: setup ## Delete data older than the retention period (90 days; DAYS=30 overrides, DRY_RUN=1 only counts)
 	@$(PY) scripts/purge.py $${DAYS:+--days $$DAYS} $${DRY_RUN:+--dry-run}
+
+soak: model ## Conversation fuzzing soak: 3000 random conversations (SOAK_CONVERSATIONS=N; ~25 min)
+	@scripts/setup.sh dev
+	@SOAK_CONVERSATIONS=$${SOAK_CONVERSATIONS:-3000} $(PY) -m pytest tests/fuzz/test_conversation_fuzz.py -p no:cacheprovider
 
 bench: setup ## Benchmark ours vs the stock `rasa init` config (~20 min): docs/benchmarks.md
 	@$(PY) scripts/bench.py
