@@ -12,6 +12,11 @@ from actions.replying import answer_latest
 from actions.submit import start_delivery
 
 
+LISTEN = FollowupAction("action_listen")
+# Understood intents that may reach action_clarify as RulePolicy's core fallback.
+ANSWERED_WITHOUT_RULE = {"affirm", "deny", "cancel", "greet", "thank", "goodbye"}
+
+
 class ActionAnswer(Action):
     """Answers the latest message from data/content (safety rules first)."""
 
@@ -27,13 +32,15 @@ class ActionAnswer(Action):
         if request_changes.is_change(tracker):
             events = request_changes.send_change(dispatcher, tracker, content)
             if events is not None:
-                return events
+                return [*events, LISTEN]
         service = typed_service(tracker, content)
         if service:
             if tracker.get_slot("emergency"):  # no booking after urgent advice: say why
-                return answer_latest(dispatcher, tracker, content, intent="book")
+                return [*answer_latest(dispatcher, tracker, content, intent="book"), LISTEN]
             return [SlotSet("booking_service", service), FollowupAction("booking_form")]
-        return answer_latest(dispatcher, tracker, content)
+        # The turn ends here whatever slots the answer changed (a rule's closing action_listen
+        # is matched against the slots, and an answer may change them).
+        return [*answer_latest(dispatcher, tracker, content), LISTEN]
 
 
 class ActionClarify(Action):
@@ -48,10 +55,14 @@ class ActionClarify(Action):
         events = (request_changes.send_change(dispatcher, tracker, content)
                   if request_changes.is_change(tracker) else None)
         if events is None:
-            events = answer_latest(dispatcher, tracker, content, intent="nlu_fallback")
+            # As RulePolicy's core fallback it also runs for an understood message no rule
+            # covers ("yes" with nothing offered): that message is answered as it was meant.
+            intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+            events = answer_latest(dispatcher, tracker, content,
+                                   intent=intent if intent in ANSWERED_WITHOUT_RULE else "nlu_fallback")
         # This is also RulePolicy's core fallback (no rule applies): the turn must end here,
         # or the policy predicts this action again until Rasa's circuit breaker trips.
-        return [*events, FollowupAction("action_listen")]
+        return [*events, LISTEN]
 
 
 def typed_service(tracker: Tracker, content) -> Optional[str]:

@@ -13,6 +13,7 @@ validators hand those to the safety planner first, whatever the step.
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
@@ -34,6 +35,7 @@ CONFIRM_CHANGE = "change"
 
 MAX_TOPIC_CHARS = 300
 NAME_WORDS = (1, 5)
+MAX_NAME_WORD = 30
 # Words that never start a name: question words, pronouns, articles, verbs of requests.
 NOT_NAME_FIRST_WORDS = {
     "what", "whats", "how", "why", "when", "where", "who", "which", "whose", "is", "are", "am",
@@ -55,6 +57,39 @@ NOT_NAME_FIRST_WORDS = {
     "testing", "lol", "haha", "hmm", "um", "uh", "wait", "hold", "later", "never", "done",
     "good", "great", "fine", "cool", "nice", "awesome", "perfect", "same", "whatever",
 }
+# Words that start a question or a request: never a name, however they are written.
+QUESTION_WORDS = {"what", "whats", "how", "why", "when", "where", "who", "which", "whose", "is",
+                  "are", "am", "can", "could", "do", "does", "did", "should", "shall", "would",
+                  "i", "im", "i'm", "please", "pls", "tell", "give", "show", "send", "book",
+                  "cancel", "stop", "help", "yes", "no", "ok", "okay", "hi", "hello", "hey",
+                  "thanks", "thank", "the", "a", "an", "my", "your", "this", "that", "it"}
+# After "my name is" / "I'm", words that say it is no name ("I'm not sure", "it's fine").
+NOT_A_NAME_AFTER_PREFIX = {"not", "sure", "fine", "ok", "okay", "good", "great", "here", "back",
+                           "just", "a", "an", "the", "so", "very", "really", "pregnant",
+                           "interested", "looking", "trying", "asking", "wondering", "going",
+                           "having", "feeling", "still", "in", "on", "at", "with", "from",
+                           "allergic", "diabetic", "asthmatic", "epileptic", "done", "ready",
+                           "unsure", "new", "curious", "confused", "worried", "scared"}
+# Everyday words: an all-lowercase "name" holding one of them is a phrase, not a name
+# ("oops wrong number", "one of these applies", "merci beaucoup").
+EVERYDAY_WORDS = {"of", "these", "those", "this", "that", "there", "here", "is", "are", "was",
+                  "be", "been", "it", "to", "for", "with", "my", "your", "me", "we", "they", "you",
+                  "or", "but", "not", "no", "yes", "ok", "okay", "wrong", "number", "mind",
+                  "right", "now", "having", "pain", "apply", "applies", "one", "two", "none",
+                  "null", "nan", "none", "undefined", "test", "testing", "asdf", "qwerty", "lol", "oops", "sorry",
+                  "please", "thanks", "thank", "merci", "beaucoup", "gracias", "danke", "hello",
+                  "hi", "bye", "good", "bad", "great", "nice", "cool", "fine", "what", "how",
+                  "why", "when", "where", "who", "need", "want", "like", "love", "just", "about",
+                  "all", "any", "some", "more", "again", "back", "later", "today", "tomorrow",
+                  "facial", "booking", "appointment", "person", "someone", "human", "bot", "in",
+                  "on", "at", "by", "up", "out", "off", "do", "did", "does", "have", "has", "had",
+                  "get", "got", "go", "going", "come", "see", "know", "think", "can", "could",
+                  "will", "would", "should", "may", "might", "must", "shall", "very", "too"}
+
+# Placeholder words programs and testers type: never a name, however written.
+PLACEHOLDER_WORDS = {"nan", "null", "none", "undefined", "true", "false", "test", "asdf",
+                     "qwerty", "lorem", "ipsum", "xxx", "n/a", "na", "anonymous", "nobody"}
+
 # Prefixes that introduce a name ("my name is Dana White", "hi, it's Tom").
 NAME_PREFIX = re.compile(
     r"^(?:(?:hi|hello|hey)[,!. ]+)?(?:(?:my|the)\s+name(?:'s|\s+is)?|name\s*[:=-]?|i\s*'?\s*a?m|"
@@ -175,6 +210,8 @@ def read_name(text: str, strict: bool = False) -> Optional[str]:
     raw = (text or "").strip()
     if not raw or has_markup(raw) or is_payload(raw) or "?" in raw:
         return None
+    if unicodedata.normalize("NFKC", raw) != raw:
+        return None  # full-width or styled letters: typed for effect, not a name
     if booking.EMAIL.search(raw) or re.search(r"\d", raw):
         return None
     candidate = NAME_PREFIX.sub("", raw, count=1)
@@ -185,15 +222,31 @@ def read_name(text: str, strict: bool = False) -> Optional[str]:
     words = candidate.split()
     if not (NAME_WORDS[0] <= len(words) <= NAME_WORDS[1]):
         return None
-    if not prefixed and words[0].lower().strip(".,") in NOT_NAME_FIRST_WORDS:
-        return None
     real_words = [w for w in words if w.lower() not in NAME_PARTICLES]
     if not real_words or not all(NAME_WORD.match(w.strip(",")) for w in words):
         return None
-    if len(words) == 1 and words[0].lower() in NOT_NAME_FIRST_WORDS:
+    if any(len(w) > MAX_NAME_WORD for w in words):
         return None
-    if prefixed and words[0].lower() in NOT_NAME_FIRST_WORDS:
+    shouting = [w for w in real_words if len(w) > 1 and w.isupper()]
+    if shouting and len(shouting) != len(real_words):
+        return None  # "ÅÄÖ åäö": capitals and small letters mixed word by word
+    first = words[0].lower().strip(".,")
+    if first in QUESTION_WORDS and not (prefixed and first not in ("i", "im", "i'm")):
+        return None
+    # "Will Baker", "Grace Hope": words that are also everyday words are names when written
+    # as names (capitalised); written in lower case they must not be everyday phrases.
+    capitalised = all(w[:1].isupper() and not (len(w) > 1 and w.isupper()) for w in real_words)
+    if prefixed and first in NOT_A_NAME_AFTER_PREFIX:
         return None  # "I'm pregnant", "it's fine", "I am not sure"
+    if not prefixed and not capitalised and first in NOT_NAME_FIRST_WORDS:
+        return None
+    lowered = [w.lower().strip(".,!") for w in words]
+    if any(w in PLACEHOLDER_WORDS for w in lowered):
+        return None
+    if not capitalised and any(w in EVERYDAY_WORDS for w in lowered):
+        return None
+    if len(words) == 1 and lowered[0] in NOT_NAME_FIRST_WORDS | EVERYDAY_WORDS and not capitalised:
+        return None
     return " ".join(w.strip(",") for w in words)
 
 
@@ -201,7 +254,8 @@ def name_in_sentence(text: str) -> Optional[str]:
     """A name introduced inside a longer message ("... my name is Tom Reed and my email ...",
     "I'm Tom Reed, tom@example.com": after "I'm" only capitalised words count, so "I'm
     pregnant" or "I'm interested" never become a name)."""
-    match = NAME_IN_SENTENCE.search(text or "") or CAPITALISED_AFTER_I_AM.search(text or "")
+    match = (NAME_IN_SENTENCE.search(text or "") or CAPITALISED_AFTER_I_AM.search(text or "")
+             or _for_a_name(text or ""))
     if not match:
         return None
     words = []
@@ -210,6 +264,22 @@ def name_in_sentence(text: str) -> Optional[str]:
             break
         words.append(word)
     return read_name(" ".join(words)) if words else None
+
+
+NOT_NAMES_AFTER_FOR = re.compile(
+    r"^(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|"
+    r"may|june|july|august|september|october|november|december|next|this|the|a|an|my|me|two|"
+    r"three|four|clear|forever|single|microcurrent|facial|4-d|4d)$", re.IGNORECASE)
+FOR_A_NAME = re.compile(r"\b(?:for|under the name|under)\s+([A-Z][^\W\d_]+(?:[-'][A-Za-z]+)?"
+                        r"(?:\s+[A-Z][^\W\d_]+(?:[-'][A-Za-z]+)?){1,3})")
+
+
+def _for_a_name(text: str):
+    """ "book the 4-D facial for Pete Long, ...": a capitalised name after "for"."""
+    match = FOR_A_NAME.search(text)
+    if match and not NOT_NAMES_AFTER_FOR.match(match.group(1).split()[0]):
+        return match
+    return None
 
 
 def party_size(text: str) -> Optional[int]:
@@ -262,6 +332,14 @@ def screening_answer(text: str, intent: Optional[str], content: Content) -> Opti
     return booking.screening_answer(text, intent, content)
 
 
+def button_titles(content: Content) -> List[str]:
+    """Every quick-reply label the assistant shows outside the form's own buttons."""
+    titles = [str(t) for t in (content.messages.get("topic_titles") or {}).values()]
+    titles.append(str(content.messages.get("talk_to_person_button") or ""))
+    titles += [b.title for answer in content.answers.values() for b in answer.buttons]
+    return [t for t in titles if t]
+
+
 def find_fields(turn: FormTurn, content: Content) -> Dict[str, Any]:
     """Every field the message gives besides the one asked for, so none is asked again."""
     text = turn.text
@@ -294,7 +372,7 @@ def _fits_requested(turn: FormTurn, content: Content) -> Optional[Dict[str, Any]
         service = booking.match_service(content, typed or text)
         return {slot: service["id"]} if service else None
     if slot == "visitor_name":
-        name = read_name(text)
+        name = read_name(text) or read_name(_without_other_fields(turn))
         if name and " " not in name and name.islower() and (
                 (turn.confidence >= 0.5 and turn.intent not in (None, "nlu_fallback"))
                 or entity_value(turn.entities, "service") or entity_value(turn.entities, "day")):
@@ -326,6 +404,17 @@ def _fits_requested(turn: FormTurn, content: Content) -> Optional[Dict[str, Any]
             return {slot: "-"}
         return {slot: cleaned[:MAX_TOPIC_CHARS]}
     return None
+
+
+def _without_other_fields(turn: FormTurn) -> str:
+    """The message without its e-mail, phone number and day ("Mark Faith, mark@example.com"
+    -> "Mark Faith"), so the name step can read the name given with them."""
+    text = booking.EMAIL.sub(" ", turn.text or "")
+    text = booking.PHONE_CHARS.sub(" ", text)
+    day = entity_value(turn.entities, "day")
+    if day:
+        text = re.sub(re.escape(day), " ", text, flags=re.IGNORECASE)
+    return " ".join(re.sub(r"[,;:|/\-]+\s", " ", text + " ").split()).strip(" ,.-")
 
 
 def _confirmation(text: str, content: Content) -> Optional[Dict[str, Any]]:
@@ -390,11 +479,28 @@ def read(turn: FormTurn, content: Content) -> Reading:
     stripped = (turn.text or "").strip()
     slot = turn.requested_slot
     payload = stripped.lower() if is_payload(stripped) else None
-    if slot != "handoff_topic" and STOP_PATTERNS.search(stripped) and len(stripped.split()) <= 12:
+    service_typed = typed_button(stripped, [s["title"] for s in booking.services(content)])
+    if slot == "visitor_name" and service_typed and turn.form == "booking_form":
+        service = booking.match_service(content, service_typed)
+        changed = [] if turn.filled.get("booking_service") in (None, service["id"]) else \
+            ["booking_service"]
+        return Reading(FIELD, values={"booking_service": service["id"]}, changed=changed,
+                       noted=[] if changed else ["booking_service"])
+    if slot == "visitor_name" and (typed_button(stripped, button_titles(content))
+                                   or (service_typed and turn.form != "booking_form")):
+        # a button's label typed ("TALK TO A PERSON", "Prices"): what the button means
+        person = str(content.messages.get("talk_to_person_button") or "")
+        if typed_button(stripped, [person]):
+            return Reading(PERSON)
+        return Reading(QUESTION)
+    short = len(stripped.split()) <= (4 if slot == "handoff_topic" else 12)
+    if STOP_PATTERNS.search(stripped) and short:
         return Reading(STOP)
     fits = None if (payload and slot not in ("screening", "booking_confirmed")) \
         else _fits_requested(turn, content)
     found = {} if payload else find_fields(turn, content)
+    if not fits and slot in found:
+        fits = {slot: found[slot]}  # "I'm Dana White, dana@example.com, Friday at 3pm"
     if fits:
         found.pop(slot, None)
     changes = {k: v for k, v in {**found, **_correction(turn, content)}.items()

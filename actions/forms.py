@@ -17,6 +17,7 @@ How the validator steers the form (Rasa's own events, no patches):
 
 import abc
 import logging
+import unicodedata
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import FormValidationAction, Tracker
@@ -95,6 +96,9 @@ class FormValidatorBase(FormValidationAction):
         form = self.form_name()
         before = len(dispatcher.messages)
         if tracker.get_slot(REQUESTED_SLOT) is None:
+            if self.refused_at_start(dispatcher, tracker, content):
+                # Ends the form at once, asking nothing (the submit action then finds nothing).
+                return [SlotSet(REQUESTED_SLOT, None)]
             slots = self.on_start(dispatcher, tracker, content)
         else:
             outcome = self.on_message(dispatcher, tracker, content)
@@ -134,7 +138,11 @@ class FormValidatorBase(FormValidationAction):
         fits = reading.kind == form_reading.FIELD and requested in reading.values
         if latest.urgent or safety.reactions_in(turn.entities):
             return self.on_urgent(dispatcher, tracker, content)
-        if conversation_safety.language_of(turn.entities):
+        language = conversation_safety.language_of(turn.entities)
+        if language and fits and requested == "visitor_name" and not _latin(turn.text):
+            fits = False  # "你好", "Здравствуйте, я хочу...": a phrase in another script
+        if language and not fits:
+            # Not in English and no answer to the field ("José García" is a name all the same).
             events = answer_latest(dispatcher, tracker, content)
             return {**_slot_values(events), requested: None}
         if latest.any and not fits:
@@ -142,7 +150,7 @@ class FormValidatorBase(FormValidationAction):
             events = answer_latest(dispatcher, tracker, content)
             return {**_slot_values(events), requested: None}
         if reading.kind == form_reading.STOP:
-            return self.leave(form_reading.STOP)
+            return self.leave(form_reading.STOP, requested)
         if reading.kind == form_reading.PERSON:
             return self.on_person(dispatcher, tracker, content)
         if reading.kind == form_reading.QUESTION:
@@ -187,6 +195,11 @@ class FormValidatorBase(FormValidationAction):
         send_guarded(dispatcher, tracker, content, said)
         return {e["name"]: e["value"] for e in disclosure_events(plan.disclosure)}
 
+    def refused_at_start(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                         content: Content) -> bool:
+        """Whether this form must not start now (it has said why); per form."""
+        return False
+
     def on_urgent(self, dispatcher: CollectingDispatcher, tracker: Tracker, content: Content):
         """Urgent symptoms or a reaction after a treatment: the advice; the hand-off goes on
         (a person will follow up), the booking stops (see ValidateBookingForm)."""
@@ -198,12 +211,16 @@ class FormValidatorBase(FormValidationAction):
 
     def on_person(self, dispatcher: CollectingDispatcher, tracker: Tracker, content: Content):
         """The visitor asks for a person while this form runs."""
-        return self.leave(form_reading.PERSON)
+        return self.leave(form_reading.PERSON, tracker.get_slot(REQUESTED_SLOT))
 
-    def leave(self, why: str) -> List[Dict[str, Any]]:
-        """Events that end the form without asking again, and name the action that follows."""
+    def leave(self, why: str, requested: Optional[str]) -> List[Dict[str, Any]]:
+        """Events that end the form without asking again, and name the action that follows.
+
+        Rasa put the message's text in the field asked for; it is no answer, so it goes.
+        """
         follow = "action_cancel_form" if why == form_reading.STOP else "action_switch_to_handoff"
-        return [ActionExecutionRejected(self.form_name()), FollowupAction(follow)]
+        cleared = [SlotSet(requested, None)] if requested else []
+        return [*cleared, ActionExecutionRejected(self.form_name()), FollowupAction(follow)]
 
     def process_note(self, tracker: Tracker) -> str:
         """The prompt that explains this form when the visitor asks what happens."""
@@ -218,6 +235,12 @@ class FormValidatorBase(FormValidationAction):
         if details:
             send_guarded(dispatcher, tracker, content,
                          [OutgoingMessage(booking.prompt(content, key, details=details))])
+
+
+def _latin(text: str) -> bool:
+    """True when the letters of ``text`` are Latin (with accents): a name we can read back."""
+    letters = [ch for ch in text if ch.isalpha()]
+    return bool(letters) and all("LATIN" in unicodedata.name(ch, "") for ch in letters)
 
 
 def _slot_values(events: List[Dict[str, Any]]) -> Dict[str, Any]:
@@ -265,11 +288,21 @@ class ValidateBookingForm(FormValidatorBase):
             settled["preferred_time"] = form_reading.plain_text(settled["preferred_time"])[:200] or None
         return settled
 
+    def refused_at_start(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                         content: Content) -> bool:
+        """No booking after urgent advice: kindly refused, the advice repeated, a person."""
+        if not tracker.get_slot("emergency"):
+            return False
+        answer_latest(dispatcher, tracker, content, intent="book")
+        return True
+
     def on_urgent(self, dispatcher: CollectingDispatcher, tracker: Tracker, content: Content):
         """After urgent advice (or a reaction report) no booking goes on: the advice, then
         the form ends quietly."""
         events = answer_latest(dispatcher, tracker, content)
-        return [*events, ActionExecutionRejected(self.form_name()),
+        requested = tracker.get_slot(REQUESTED_SLOT)
+        cleared = [SlotSet(requested, None)] if requested else []
+        return [*events, *cleared, ActionExecutionRejected(self.form_name()),
                 FollowupAction("action_end_form_quietly")]
 
 
