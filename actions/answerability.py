@@ -35,6 +35,7 @@ class NotCovered:
 
     label: str
     age: Optional[int] = None
+    reply: Optional[str] = None  # the hinge's own words, when staff wrote some
 
 
 def ages_named(text: str) -> List[int]:
@@ -64,7 +65,9 @@ def not_covered(rules: Dict[str, Any], answer_id: str, question: str) -> Optiona
             unless = [str(w) for w in hinge.get("except_with") or []]
             if unless and reassurance.find_first(question, unless):
                 continue
-            return NotCovered(label=str(hinge.get("label") or hinge.get("id")))
+            return NotCovered(label=str(hinge.get("label") or hinge.get("id")),
+                              reply=" ".join(str(hinge["reply"]).split())
+                              if hinge.get("reply") else None)
     ages = rules.get("ages") or {}
     if not ages:
         return None

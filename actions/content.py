@@ -283,7 +283,8 @@ MESSAGE_KEYS = ("offer_person", "fallback_did_you_mean", "fallback_second_miss",
                 "talk_to_person_button", "anything_else", "safety_reminder",
                 "contact_phone", "contact_email",
                 "fallback_nothing_matched", "too_long", "rate_limited", "error_try_again",
-                "topic_titles", "other_language", "follow_up_noted", "no_words", "not_covered",
+                "topic_titles", "other_language", "follow_up_noted", "follow_up_noted_no_contact",
+                "no_words", "not_covered",
                 "not_covered_age")
 
 
@@ -384,7 +385,7 @@ PROMPT_KEYS = ("booking_intro", "booking_intro_consultation", "ask_service", "se
                "booking_received",
                "group_note", "booking_link", "consultation_received", "handoff_intro",
                "ask_topic", "topic_not_understood", "handoff_next_steps", "handoff_needs_details",
-               "handoff_received", "change_received", "reply_time_unknown", "cancelled", "not_saved")
+               "handoff_received", "change_received", "your_reference", "reply_time_unknown", "cancelled", "not_saved")
 SERVICE_FIELDS = {"id": ((str,), True), "title": ((str,), True), "words": ((list,), False)}
 
 
@@ -459,7 +460,8 @@ def check_safety_claims(answers: Dict[str, Answer], rules: Dict[str, Any], path:
 
 
 HINGE_FIELDS = {"id": ((str,), True), "label": ((str,), True), "words": ((list,), True),
-                "covered_by": ((list,), False), "except_with": ((list,), False)}
+                "covered_by": ((list,), False), "except_with": ((list,), False),
+                "reply": ((str,), False)}
 
 
 def parse_answerability(data: Any, path: Path, answer_ids: Set[str],

@@ -37,4 +37,10 @@ def note_for_staff(dispatcher: CollectingDispatcher, tracker: Tracker, content: 
     except Exception:  # the advice was already given; the note is logged for the developer
         logger.exception("Could not store a follow-up note for staff")
         return
-    dispatcher.utter_message(text=content.message("follow_up_noted", reference=request.id[:8]))
+    if payload["contact"]:
+        text = content.message("follow_up_noted", reference=request.id[:8],
+                               contact=payload["contact"])
+    else:
+        text = content.message("follow_up_noted_no_contact", reference=request.id[:8])
+    dispatcher.utter_message(text=text, buttons=[] if payload["contact"] else [
+        {"title": content.message("talk_to_person_button"), "payload": "/request_human"}])

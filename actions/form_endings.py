@@ -71,14 +71,14 @@ class ActionSubmitBooking(Action):
             return [*reset_form_slots(), FollowupAction("action_listen")]
         disclosure = earlier_disclosure(tracker)
         screening = tracker.get_slot("screening")
-        kind = ("consultation" if safety.books_as_consultation(disclosure)
+        people = int(tracker.get_slot("party_size") or 1)
+        kind = ("consultation" if safety.books_as_consultation(disclosure, people)
                 or screening in ("applies", "not_sure") else "booking")
         service_title = booking.shown_value(content, "booking_service",
                                             tracker.get_slot("booking_service"))
         name = form_reading.plain_text(tracker.get_slot("visitor_name"))
         contact = form_reading.plain_text(tracker.get_slot("contact"))
         preferred = form_reading.plain_text(tracker.get_slot("preferred_time")) or None
-        people = int(tracker.get_slot("party_size") or 1)
         link = booking.booking_link(content, service_title, name, contact) \
             if kind == "booking" and people == 1 else None
         payload = {
@@ -212,6 +212,17 @@ class ActionSwitchToHandoff(Action):
             kind = "booking_help" if service else "handoff"
         events = [ActiveLoop(None), *reset_form_slots(keep=keep), SlotSet("handoff_kind", kind)]
         return [*events, FollowupAction("handoff_form")]
+
+
+class ActionSwitchToBooking(Action):
+    """From the hand-off to booking ("I don't want a person, I want to book")."""
+
+    def name(self) -> Text:
+        return "action_switch_to_booking"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        return [ActiveLoop(None), *reset_form_slots(), FollowupAction("booking_form")]
 
 
 def last_request(tracker: Tracker) -> Optional[Dict[str, str]]:

@@ -109,7 +109,7 @@ def handoff_intro(content: Content, tracker: Tracker) -> List[str]:
 def booking_intro(content: Content, tracker: Tracker) -> List[str]:
     """What booking will do: the usual steps, or a consultation when a condition is known."""
     disclosure = earlier_disclosure(tracker)
-    if safety.books_as_consultation(disclosure):
+    if safety.books_as_consultation(disclosure, int(tracker.get_slot("party_size") or 1)):
         labels = [safety.label(content, c) for c in [*disclosure.conditions, *disclosure.uncovered]]
         return [booking.prompt(content, "booking_intro_consultation",
                                conditions=" and ".join(labels))]

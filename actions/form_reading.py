@@ -29,6 +29,7 @@ PERSON = "person"          # the visitor wants a person instead
 QUESTION = "question"      # a question: answer it, then ask the field again
 PROCESS = "process"        # "what happens now?": say what the form is for, ask again
 JUNK = "junk"              # fits nothing: ask again, saying what is needed
+BOOK = "book"              # during the hand-off: "I don't want a person, I want to book"
 
 CONFIRM_SEND = "send"
 CONFIRM_CHANGE = "change"
@@ -101,7 +102,7 @@ NAME_PARTICLES = {"de", "del", "della", "der", "den", "van", "von", "da", "di", 
                   "bin", "binti", "ibn", "al", "el", "st", "ter", "ten", "and", "&", "y", "e"}
 # "My name is X" anywhere in a longer message ("Friday at 11. My name is Tom Reed and ...").
 NAME_IN_SENTENCE = re.compile(
-    r"\b(?:my\s+name(?:'s|\s+is)|name\s*:|call\s+me|this\s+is)\s+"
+    r"\b(?:my\s+name(?:'s|\s+is)|name(?:'s|\s+is)|name\s*:|name(?=\s+[A-Z])|call\s+me|this\s+is)\s+"
     r"([^\W\d_][^\W\d_'\u2019.-]*(?:[ ][^\W\d_][^\W\d_'\u2019.-]*){0,3})", re.IGNORECASE)
 CAPITALISED_AFTER_I_AM = re.compile(
     r"\b(?:[Ii]'m|[Ii]\u2019m|[Ii] am|[Ii]m)\s+([A-Z][^\W\d_'\u2019.-]*(?:[-'][A-Z]?[^\W\d_]+)?"
@@ -372,7 +373,7 @@ def _fits_requested(turn: FormTurn, content: Content) -> Optional[Dict[str, Any]
         service = booking.match_service(content, typed or text)
         return {slot: service["id"]} if service else None
     if slot == "visitor_name":
-        name = read_name(text) or read_name(_without_other_fields(turn))
+        name = read_name(text) or read_name(_without_other_fields(turn)) or _name_in_a_part(text)
         if name and " " not in name and name.islower() and (
                 (turn.confidence >= 0.5 and turn.intent not in (None, "nlu_fallback"))
                 or entity_value(turn.entities, "service") or entity_value(turn.entities, "day")):
@@ -403,6 +404,27 @@ def _fits_requested(turn: FormTurn, content: Content) -> Optional[Dict[str, Any]
         if SKIP_TOPIC.match(cleaned):
             return {slot: "-"}
         return {slot: cleaned[:MAX_TOPIC_CHARS]}
+    return None
+
+
+def _name_in_a_part(text: str) -> Optional[str]:
+    """ "Helen Price. I already said that" / "I literally just told you. Jordan Lee": one
+    sentence of the message is a name (the others say something else)."""
+    parts = [p.strip() for p in re.split(r"[.!;\n]+", text or "") if p.strip()]
+    if len(parts) < 2:
+        return None
+    names = [name for name in (read_name(p) for p in parts) if name]
+    capitalised = [n for n in names if all(w[:1].isupper() for w in n.split())]
+    return (capitalised or names or [None])[0] if len(names) == 1 or capitalised else None
+
+
+def _screening_said(text: str) -> Optional[str]:
+    """A screening answer stated inside a longer message ("oops, none of them apply to me")."""
+    lowered = (text or "").lower()
+    if re.search(r"\bnone of (?:them|these|those)\b|\bnone apply\b|\bno conditions\b", lowered):
+        return "none"
+    if re.search(r"\b(?:one|some) of (?:them|these|those) (?:apply|applies|does)\b", lowered):
+        return "applies"
     return None
 
 
@@ -458,6 +480,9 @@ def _correction(turn: FormTurn, content: Content) -> Dict[str, Any]:
     if name and filled.get("visitor_name") and name != filled.get("visitor_name"):
         changes["visitor_name"] = name
     if turn.form == "booking_form":
+        screening = _screening_said(text)
+        if screening and filled.get("screening") and screening != filled.get("screening"):
+            changes["screening"] = screening  # "oops I clicked the wrong one, none apply"
         day = entity_value(turn.entities, "day")
         if day and filled.get("preferred_time") and day != filled.get("preferred_time"):
             changes["preferred_time"] = day
@@ -512,12 +537,16 @@ def read(turn: FormTurn, content: Content) -> Reading:
         return Reading(FIELD, values={**fits, **new, **changes}, changed=list(changes))
     if changes:
         return Reading(CORRECTION, values={**new, **changes}, changed=list(changes))
-    if payload == "/cancel" or (turn.intent == "cancel" and turn.confidence >= 0.6
-                                and not looks_like_question(stripped)):
+    if payload == "/cancel" or (turn.intent in ("cancel", "goodbye") and turn.confidence >= 0.6
+                                and not looks_like_question(stripped)) \
+            or re.fullmatch(r"(?:no\W*)?(?:bye|goodbye|bye bye|see you|cya)\W*", stripped.lower()):
         return Reading(STOP)
     if payload == "/request_human" or PERSON_PATTERNS.search(stripped) or (
             turn.intent in ("request_human", "change_appointment") and turn.confidence >= 0.5):
         return Reading(PERSON)
+    if turn.form == "handoff_form" and (payload == "/book" or (
+            turn.intent == "book" and turn.confidence >= 0.6)):
+        return Reading(BOOK)
     if new:
         return Reading(FIELD, values=new, noted=list(new))
     if PROCESS_QUESTION.search(stripped):

@@ -17,6 +17,7 @@ How the validator steers the form (Rasa's own events, no patches):
 
 import abc
 import logging
+import re
 import unicodedata
 from typing import Any, Dict, List, Optional, Text
 
@@ -137,6 +138,11 @@ class FormValidatorBase(FormValidationAction):
         reading = form_reading.read(turn, content)
         fits = reading.kind == form_reading.FIELD and requested in reading.values
         if latest.urgent or safety.reactions_in(turn.entities):
+            if requested == "handoff_topic" and not latest.urgent:
+                # "tingling cheek after yesterday's facial" IS what the hand-off is about
+                events = answer_latest(dispatcher, tracker, content)
+                return {**_slot_values(events), "handoff_kind": "follow_up",
+                        requested: form_reading.plain_text(turn.text)[:form_reading.MAX_TOPIC_CHARS]}
             return self.on_urgent(dispatcher, tracker, content)
         language = conversation_safety.language_of(turn.entities)
         if language and fits and requested == "visitor_name" and not _latin(turn.text):
@@ -153,6 +159,8 @@ class FormValidatorBase(FormValidationAction):
             return self.leave(form_reading.STOP, requested)
         if reading.kind == form_reading.PERSON:
             return self.on_person(dispatcher, tracker, content)
+        if reading.kind == form_reading.BOOK:
+            return self.leave(form_reading.BOOK, requested)
         if reading.kind == form_reading.QUESTION:
             events = answer_latest(dispatcher, tracker, content)
             values = _slot_values(events)
@@ -218,7 +226,8 @@ class FormValidatorBase(FormValidationAction):
 
         Rasa put the message's text in the field asked for; it is no answer, so it goes.
         """
-        follow = "action_cancel_form" if why == form_reading.STOP else "action_switch_to_handoff"
+        follow = {form_reading.STOP: "action_cancel_form",
+                  form_reading.BOOK: "action_switch_to_booking"}.get(why, "action_switch_to_handoff")
         cleared = [SlotSet(requested, None)] if requested else []
         return [*cleared, ActionExecutionRejected(self.form_name()), FollowupAction(follow)]
 
@@ -269,7 +278,7 @@ class ValidateBookingForm(FormValidatorBase):
         """No health question when the visitor already disclosed a condition of their own."""
         slots = list(booking.BOOKING_FIELDS)
         disclosure = earlier_disclosure(tracker)
-        if safety.books_as_consultation(disclosure):
+        if safety.books_as_consultation(disclosure, int(tracker.get_slot("party_size") or 1)):
             slots.remove("screening")
         return slots
 
@@ -306,11 +315,25 @@ class ValidateBookingForm(FormValidatorBase):
                 FollowupAction("action_end_form_quietly")]
 
 
+TOPIC_IN_REQUEST = re.compile(r"\b(?:about|regarding|re:|concerning)\s+(.{3,})", re.IGNORECASE)
+
+
 class ValidateHandoffForm(FormValidatorBase):
     """Reads what the hand-off is about, the name and the contact."""
 
     def name(self) -> Text:
         return "validate_handoff_form"
+
+    def on_start(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                 content: Content) -> Dict[str, Any]:
+        """ "I need to speak to someone about a gift card": the topic is already given."""
+        values = super().on_start(dispatcher, tracker, content)
+        text = str((tracker.latest_message or {}).get("text") or "")
+        match = TOPIC_IN_REQUEST.search(text)
+        if match and not tracker.get_slot("handoff_topic") and not values.get("handoff_topic"):
+            values["handoff_topic"] = form_reading.plain_text(match.group(1))[
+                :form_reading.MAX_TOPIC_CHARS]
+        return values
 
     def fields(self, tracker: Tracker) -> List[str]:
         return list(booking.HANDOFF_FIELDS)

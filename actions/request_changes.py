@@ -6,6 +6,7 @@ reason ``change_request`` that names the earlier request's reference, with the v
 """
 
 import logging
+import re
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
@@ -25,14 +26,38 @@ logger = logging.getLogger(__name__)
 NOT_A_CHANGE_INTENTS = {"greet", "goodbye", "thank", "bot_challenge", "book", "request_human"}
 
 
+REFERENCE_QUESTION = re.compile(r"\b(?:reference|ref)\b(?:\s+(?:number|no|code))?", re.IGNORECASE)
+
+
+def asks_for_reference(tracker: Tracker) -> bool:
+    """ "What was my reference number again?" after a request was sent."""
+    text = str((tracker.latest_message or {}).get("text") or "")
+    return bool(last_request(tracker) and REFERENCE_QUESTION.search(text)
+                and form_reading.looks_like_question(text) or
+                (last_request(tracker) and re.search(r"\bmy (?:reference|ref)\b", text, re.I)))
+
+
+def say_reference(dispatcher: CollectingDispatcher, tracker: Tracker,
+                  content: Content) -> List[Dict[str, Any]]:
+    """The reference of the request this conversation sent last."""
+    earlier = last_request(tracker) or {}
+    send_guarded(dispatcher, tracker, content, [OutgoingMessage(booking.prompt(
+        content, "your_reference", reference=earlier.get("reference", "")))])
+    return []
+
+
 def is_change(tracker: Tracker) -> bool:
-    """True when the latest message changes the request this conversation just sent."""
+    """True when the latest message changes (or cancels) the request this conversation sent."""
     if not last_request(tracker):
         return False
     latest = tracker.latest_message or {}
     text = str(latest.get("text") or "")
     intent = (latest.get("intent") or {}).get("name")
-    if intent in NOT_A_CHANGE_INTENTS or form_reading.is_payload(text):
+    if form_reading.is_payload(text):
+        return False
+    if intent == "cancel" or form_reading.STOP_PATTERNS.search(text):
+        return True  # "actually cancel it, I changed my mind"
+    if intent in NOT_A_CHANGE_INTENTS:
         return False
     entities = latest.get("entities") or []
     new_value = (form_reading.entity_value(entities, "day") or booking.normalise_contact(text)

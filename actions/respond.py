@@ -22,6 +22,7 @@ ANSWERED_BY_DISCLOSURE = {"ask_safety", "ask_suitability", "inform_condition", "
 # Asked after an earlier disclosure, these get the disclosure's replies again.
 ANSWERED_FOR_THE_DISCLOSURE = {"ask_safety", "ask_suitability", "book"}
 MULTI_INTENT_SEPARATOR = "+"
+SIDE_EFFECT_ENTITY = "side_effect_question"
 # Questions about something else than the 4-D Facial (another treatment, a home device).
 OTHER_SUBJECTS = {"ask_other_treatments", "ask_home_devices"}
 UNANSWERED_KINDS = {"unknown"}
@@ -115,6 +116,10 @@ def plan_reply(content: Content, turn: TurnState) -> Plan:
         # it?"): the condition's reply, and only the facts the article does not hold; article
         # answers ("painless", "gentle") would read as a verdict on the visitor's case.
         parts = [p for p in parts if _kind(content, p) in UNANSWERED_KINDS]
+    if any(e.get("entity") == SIDE_EFFECT_ENTITY for e in turn.entities) and not latest.any \
+            and not set(parts) & OTHER_SUBJECTS:
+        # "can microcurrent cause Bell's palsy?": the safety answer, whatever the topic read
+        parts = ["ask_safety"]
     if set(parts) & OTHER_SUBJECTS:
         # "Radiofrequency or microcurrent: what's the difference, and which suits me?": the
         # later clause's "it" may be the other treatment or device, so nothing from the
@@ -122,7 +127,8 @@ def plan_reply(content: Content, turn: TurnState) -> Plan:
         parts = [p for p in parts if _kind(content, p) != "article"] or parts
     if latest.urgent:
         # One fixed message, nothing else: the visitor must act on it.
-        plan.messages = [OutgoingMessage(safety.urgent_reply(content))]
+        plan.messages = [OutgoingMessage(safety.urgent_reply(content,
+                                                             safety.urgent_in(turn.entities)))]
         urgent = [e for e in turn.entities if e.get("entity") == "urgent_symptom"]
         if reported or turn.reactions or any(e.get("role") == "after_treatment" for e in urgent):
             plan.follow_up = list(dict.fromkeys(str(e["value"]) for e in urgent))
@@ -195,13 +201,15 @@ def _later_turn_decides(content: Content, turn: TurnState, parts: List[str],
             if _kind(content, part) in UNANSWERED_KINDS:
                 _answer_one(content, part, plan)
         return True
-    if active.any and cs.is_correction(content, turn.text) and (
+    if turn.earlier.any and cs.is_correction(content, turn.text) and (
             not latest.any or latest.subject == "other"):
         # "Sorry, I meant my sister, not me": the only thing that changes what we believe.
         plan.disclosure.subject = safety.CORRECTED
         plan.messages.append(OutgoingMessage(safety.correction_reply(content)))
         return True
-    if turn.medical_topic and cs.asks_to_treat_it(content, parts, turn.text) and not latest.any:
+    if not latest.any and (safety.has_cue(content, "medical_cues", turn.text) or (
+            turn.medical_topic and cs.asks_to_treat_it(content, parts, turn.text))):
+        # "should I stop my steroids?", "could the facial get rid of it?": a medical question
         _answer_one(content, "ask_medical_advice", plan)
         return True
     repeated = latest.any and set(latest.conditions + latest.uncovered) <= set(
@@ -308,6 +316,8 @@ def _say_not_covered(content: Content, missing: "answerability.NotCovered", plan
         ages = content.answerability.get("ages") or {}
         text = content.message("not_covered_age", age=missing.age, min=ages.get("min"),
                                max=ages.get("max"))
+    elif missing.reply:
+        text = missing.reply
     else:
         text = content.message("not_covered", topic=missing.label)
     text = " ".join([text, *answers.contact_lines(content), content.message("offer_person")])

@@ -79,10 +79,11 @@ def merge(earlier: Disclosure, latest: Disclosure) -> Disclosure:
     )
 
 
-def books_as_consultation(disclosure: Disclosure) -> bool:
+def books_as_consultation(disclosure: Disclosure, people: int = 1) -> bool:
     """A booking becomes a consultation request while any disclosure stands, unless the visitor
-    clearly corrected who it was about (then the screening question decides)."""
-    return disclosure.any and disclosure.subject != CORRECTED
+    clearly corrected who it was about (then the screening question decides); never for a
+    group, where the someone else may be one of the party."""
+    return disclosure.any and (disclosure.subject != CORRECTED or people > 1)
 
 
 def article_conditions(content: Content) -> List[Dict[str, Any]]:
@@ -124,9 +125,19 @@ def uncovered_reply(content: Content, condition_id: str) -> str:
     return str(template or "").format(label=label(content, condition_id)).strip()
 
 
-def urgent_reply(content: Content) -> str:
-    """The one fixed message for urgent symptoms."""
-    return str(content.contraindications["urgent"]["reply"]).strip()
+def urgent_reply(content: Content, symptoms: Sequence[str] = ()) -> str:
+    """The fixed message for urgent symptoms: a symptom's own reply when it has one (thoughts
+    of self-harm get a crisis line too), else the urgent reply."""
+    urgent = content.contraindications["urgent"]
+    for symptom in urgent.get("symptoms") or []:
+        if symptom.get("id") in symptoms and symptom.get("reply"):
+            return " ".join(str(symptom["reply"]).split())
+    return str(urgent["reply"]).strip()
+
+
+def urgent_in(entities: Sequence[Dict[str, Any]]) -> List[str]:
+    """The urgent symptom ids of one message."""
+    return _unique(str(e.get("value")) for e in entities or [] if e.get("entity") == URGENT_ENTITY)
 
 
 def replies_for(content: Content, disclosure: Disclosure) -> List[str]:
@@ -194,9 +205,12 @@ def retracted_in(entities: Sequence[Dict[str, Any]]) -> List[str]:
 
 
 def phone_sentence(content: Content) -> str:
-    """ "You can also call the clinic on ..." when contact.yml has a phone number, else ""."""
+    """ "You can also call the clinic on ..." when contact.yml has a phone number, else how to
+    have the clinic call back (the "Talk to a person" button)."""
     phone = (content.contact.get("clinic") or {}).get("phone")
-    return content.message("contact_phone", phone=phone) if phone else ""
+    if phone:
+        return content.message("contact_phone", phone=phone)
+    return content.messages.get("contact_phone_missing") or ""
 
 
 def _filled(template: str, content: Content, **values: Any) -> str:
@@ -227,6 +241,8 @@ def pushback_reply(content: Content, disclosure: Disclosure) -> str:
     """The clinic's guidance again, after a visitor argues their condition does not count."""
     labels = [label(content, c) for c in [*disclosure.conditions, *disclosure.uncovered]]
     template = content.contraindications.get("pushback_reply")
+    if not disclosure.conditions:  # only conditions the clinic's information does not cover
+        template = content.contraindications.get("pushback_reply_uncovered") or template
     if not template:
         return " ".join(replies_for(content, disclosure))
     return _filled(template, content, conditions=" and ".join(labels))

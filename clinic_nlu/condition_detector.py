@@ -118,6 +118,8 @@ class ConditionMention:
     text: str
     # after_treatment and urgent: the message names a treatment already had ("after my facial")
     after_a_treatment: bool = False
+    # a condition named as a possible side effect ("can it cause seizures?"), not a disclosure
+    side_effect: bool = False
 
 
 class _KnownWords:
@@ -265,6 +267,11 @@ class ConditionDetector:
         for span in conditions + urgent + after:
             kind, condition = span.label.split("|", 1)
             if self._dropped(span, condition, ignored, ctx, text):
+                if kind != KIND_URGENT and ctx.side_effect_question(span):
+                    start, end = _char_offsets(doc, span.start, span.end)
+                    found.append((span, ConditionMention(
+                        condition=condition, kind=kind, subject=SUBJECT_SELF, negated=False,
+                        start=start, end=end, text=text[start:end], side_effect=True)))
                 continue
             negated = ctx.negated(span, mention_tokens)
             if kind == KIND_URGENT and not negated and not ctx.happening_now(span):

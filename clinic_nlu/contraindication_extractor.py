@@ -70,6 +70,8 @@ ENTITY_URGENT_SYMPTOM = "urgent_symptom"
 ENTITY_AFTER_TREATMENT = "after_treatment"
 # A condition the visitor says they do NOT have (or no longer have): "I'm not pregnant anymore".
 ENTITY_RETRACTED = "retracted_condition"
+# A condition asked about as a possible side effect ("can it cause seizures?"): the safety answer.
+ENTITY_SIDE_EFFECT = "side_effect_question"
 ENTITY_FOR_KIND = {
     KIND_ARTICLE: ENTITY_CONDITION,
     KIND_UNCOVERED: ENTITY_UNCOVERED_CONDITION,
@@ -176,6 +178,15 @@ class ContraindicationExtractor(GraphComponent, EntityExtractorMixin):
         entities = []
         seen: Set[Tuple[str, str, Optional[str]]] = set()
         for mention in self._detector.detect(text):
+            if mention.side_effect:
+                key = (ENTITY_SIDE_EFFECT, mention.condition, None)
+                if key not in seen:
+                    seen.add(key)
+                    entities.append({ENTITY_ATTRIBUTE_TYPE: ENTITY_SIDE_EFFECT,
+                                     ENTITY_ATTRIBUTE_START: mention.start,
+                                     ENTITY_ATTRIBUTE_END: mention.end,
+                                     ENTITY_ATTRIBUTE_VALUE: mention.condition})
+                continue
             if mention.negated:
                 if mention.kind in (KIND_ARTICLE, KIND_UNCOVERED):
                     entity = _as_entity(mention)

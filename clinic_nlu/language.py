@@ -19,8 +19,8 @@ How it decides (measured in docs/nlu.md, "Other languages"):
    names ("microcurent", "NuFace") must never turn English into Spanish.
 3. Otherwise ``py3langid`` (a langid.py model shipped inside the wheel; nothing is downloaded)
    ranks the languages in ``languages``: the message is not English when English gets less
-   than ``1 - min_probability`` of the probability, with at least ``min_words`` words (or a
-   "¿", "¡" or "ñ"); its language is the likeliest other one.
+   than ``1 - min_probability`` of the probability, with at least ``min_words`` words that no
+   English dictionary knows (or a "¿", "¡" or "ñ"); its language is the likeliest other one.
 """
 from __future__ import annotations
 
@@ -89,7 +89,9 @@ FUNCTION_WORDS = {
     "who", "which", "this", "that", "these", "those", "there", "here", "not", "no", "yes", "ok",
     "okay", "hi", "hello", "hey", "thanks", "please", "much", "many", "any", "some", "im",
     "dont", "doesnt", "cant", "wont", "isnt", "u", "ur", "pls", "plz", "lol", "thx", "ty",
-    "microcurrent", "facial", "facials", "nyc", "botox", "nuface", "vs", "dermal",
+    "microcurrent", "facial", "facials", "nyc", "botox", "nuface", "vs", "dermal", "wanna",
+    "gonna", "gotta", "kinda", "sorta", "dunno", "lemme", "gimme", "ya", "yep", "yup", "nope",
+    "nah", "ok", "okay", "tho", "uh", "huh", "hmm", "mm", "mhm", "um", "umm", "ah", "oh", "bc", "cuz", "lol", "omg", "idk", "btw", "asap",
 }
 
 
@@ -115,10 +117,13 @@ def detect_language(text: str, languages: tuple, min_words: int = 3,
         return None
     known = _english_words()
     marked = bool(SPANISH_MARKS.search(cleaned))
-    if not marked and sum(w.replace("'", "") in known or w in known
-                          for w in words) >= english_share * len(words):
+    english = sum(w.replace("'", "") in known or w in known for w in words)
+    if not marked and english >= english_share * len(words):
         return None
-    if len(words) < min_words and not marked:
+    # At least min_words words no English dictionary knows ("ok i wanna bok" has two: slang
+    # and a typo, not another language), unless a "¿", "¡" or "ñ" says Spanish.
+    unknown = len(words) - english
+    if unknown < min_words and not marked and not (english == 0 and unknown >= 2):
         return None
     ranking = _identifier(tuple(languages)).rank(cleaned)
     english = next((p for code, p in ranking if code == ENGLISH), 0.0)

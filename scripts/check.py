@@ -54,8 +54,40 @@ def check_content(content_dir: Path) -> int:
         print(f"ERROR {content_dir / 'answers.yml'}: no answer replies to the intent '{intent}':"
               f" add it to the 'intents' of an answer")
         errors += 1
+    errors += check_question_types(content_dir, content, intents)
     for warning in content.warnings:
         print(f"WARNING {warning}")
+    return errors
+
+
+def check_question_types(content_dir: Path, content, intents: set) -> int:
+    """Every question type (an intent with an article, unknown or medical answer) needs its rule
+    (data/rules: intent -> action_answer) and its button title (messages.yml topic_titles)."""
+    import yaml
+
+    answered_by_rule = set()
+    for path in sorted((PROJECT_DIR / "data" / "rules").glob("*.yml")):
+        for rule in (yaml.safe_load(path.read_text()) or {}).get("rules") or []:
+            steps = rule.get("steps") or []
+            for step, following in zip(steps, steps[1:]):
+                if "intent" in step and following.get("action") == "action_answer":
+                    answered_by_rule.add(step["intent"])
+    titles = content.messages.get("topic_titles") or {}
+    errors = 0
+    for answer in content.answers.values():
+        if answer.kind == "conversation":
+            continue
+        for intent in answer.intents:
+            if intent == "inform_condition" or intent not in intents:
+                continue
+            if intent not in answered_by_rule:
+                print(f"ERROR data/rules: no rule sends the question type '{intent}' to"
+                      f" action_answer (add one to data/rules/answers.yml)")
+                errors += 1
+            if intent not in titles:
+                print(f"ERROR {content_dir / 'messages.yml'}: the question type '{intent}' has no"
+                      f" button title under 'topic_titles'")
+                errors += 1
     return errors
 
 

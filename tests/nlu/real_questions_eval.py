@@ -21,6 +21,8 @@ import yaml
 from tests.nlu.reply_judge import Judge, topic_of, verdict
 
 QUESTIONS = Path(__file__).resolve().parent / "real_questions.yml"
+# A second set from other sources, for tuning while developing (never the gate).
+DEV_QUESTIONS = Path(__file__).resolve().parent / "real_questions_dev.yml"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 ARTICLE_TOPICS = {"what_is_microcurrent", "how_it_works", "history", "results", "experience",
                   "vs_surgery", "celebrities", "other_uses", "suitability", "safety",
@@ -28,11 +30,12 @@ ARTICLE_TOPICS = {"what_is_microcurrent", "how_it_works", "history", "results", 
 
 
 def questions(pool: str) -> List[Dict[str, Any]]:
-    """The questions of one pool ("heldout" or "train"), each with its source's address."""
-    data = yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))
+    """The questions of one pool ("heldout", "train" or "dev"), each with its source's address."""
+    path = DEV_QUESTIONS if pool == "dev" else QUESTIONS
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
     sources = {s["id"]: s for s in data["sources"]}
     return [{**q, "url": sources[q["source"]]["url"]} for q in data["questions"]
-            if sources[q["source"]]["pool"] == pool]
+            if pool == "dev" or sources[q["source"]]["pool"] == pool]
 
 
 def ask(base_url: str, text: str, timeout: float = 60) -> List[Dict[str, Any]]:
@@ -99,7 +102,7 @@ def write_report(report: Dict[str, Any], name: str) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:5005")
-    parser.add_argument("--pool", default="train", choices=("train", "heldout"))
+    parser.add_argument("--pool", default="train", choices=("train", "heldout", "dev"))
     args = parser.parse_args()
     report = evaluate(args.url, args.pool)
     path = write_report(report, f"real-questions-{args.pool}")

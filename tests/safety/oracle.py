@@ -686,7 +686,10 @@ def _exp_answered(r: Reply, c: Context):
         return False, "a 'did not understand' fallback"
     if r.out_of_scope():
         return False, "the out-of-scope reply"
-    if r.safety_text() or r.has_emergency():
+    # The answer to "is it safe?" itself states the clinic's guidance (who must not have it):
+    # that is the answer asked for, not a false alarm.
+    general_safety_answer = "safety" in r.article_ids()
+    if (r.safety_text() and not general_safety_answer) or r.has_emergency():
         return False, "a safety reply where none was due (false alarm)"
     return True, ""
 

@@ -202,10 +202,10 @@ def test_the_assistants_safety_and_booking_texts_do_not_count_as_reassurance(con
 
 def test_the_articles_safe_painless_sentences_do_count(content):
     # What makes them wrong after a disclosure: "It's safe, painless ..." (the content no longer
-    # says so unqualified in what_is_microcurrent; the safety answer still does, with who must
-    # not have it, and the judge must still see it).
+    # says so: the safety answer now leads with who must not have it; the judge must still see
+    # such sentences wherever they come from).
     assert find_reassurance("It's safe, painless, non-surgical and non-invasive.")
-    assert find_reassurance(content.article["safety"])
+    assert find_reassurance("Microcurrent is a safe, painless, non-invasive treatment.")
 
 
 # --- recognisers -----------------------------------------------------------------------------

@@ -33,8 +33,12 @@ def redteam() -> Dict[str, Any]:
 
 
 def found(detector: ConditionDetector, text: str) -> Tuple[Set, Set, bool]:
-    """(article (id, subject) pairs, uncovered ids, urgent?) not negated."""
-    mentions = [m for m in detector.detect(text) if not m.negated]
+    """(article (id, subject) pairs, uncovered ids, urgent?) not negated.
+
+    A condition named as a possible side effect ("can it cause seizures?") is a question about
+    the treatment, not a disclosure, so it is left out here.
+    """
+    mentions = [m for m in detector.detect(text) if not m.negated and not m.side_effect]
     article = {(m.condition, m.subject) for m in mentions if m.kind == "article"}
     uncovered = {m.condition for m in mentions if m.kind == "uncovered"}
     return article, uncovered, any(m.kind == "urgent" for m in mentions)
@@ -254,7 +258,8 @@ def test_typos(detector: ConditionDetector, text: str, condition: str) -> None:
     ],
 )
 def test_no_false_match(detector: ConditionDetector, text: str) -> None:
-    assert [m for m in detector.detect(text) if not m.negated] == []
+    # a side-effect question is reported as such (the reply names the limit), never as a condition
+    assert [m for m in detector.detect(text) if not m.negated and not m.side_effect] == []
 
 
 @pytest.mark.parametrize(

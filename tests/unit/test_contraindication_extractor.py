@@ -132,7 +132,8 @@ def test_create_with_broken_rules_fails_clearly(tmp_path: Path) -> None:
         ("I'm not pregnant", [("retracted_condition", "pregnancy", None)]),
         ("I don't have epilepsy or diabetes", [("retracted_condition", "epilepsy", None),
                                                ("retracted_condition", "diabetes", None)]),
-        ("does it cause chest pain?", []),
+        # a side effect asked about, not a disclosure: its own entity, no condition
+        ("does it cause chest pain?", [("side_effect_question", "heart_problems", None)]),
         ("What is microcurrent?", []),
         # one entity per (entity, value, role), at its first mention
         ("pregnant, yes, pregnant with twins", [("condition", "pregnancy", "self")]),
