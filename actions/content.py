@@ -376,10 +376,10 @@ def parse_contraindications(data: Any, path: Path, errors: List[ContentError]) -
     return dict(data)
 
 
-PROMPT_KEYS = ("booking_intro", "booking_intro_consultation", "ask_service", "service_not_understood", "ask_name",
+PROMPT_KEYS = ("booking_intro", "booking_intro_consultation", "booking_intro_after_reaction", "ask_service", "service_not_understood", "ask_name",
                "name_not_understood", "ask_contact", "contact_not_understood",
                "ask_preferred_time", "preferred_time_not_understood", "ask_screening",
-               "ask_screening_group", "screening_not_understood", "ask_confirm",
+               "ask_screening_group", "screening_not_understood", "ask_confirm", "ask_confirm_consultation",
                "confirm_what_to_change", "confirm_not_understood", "field_service", "field_name",
                "field_contact", "field_time", "field_people", "changed", "noted",
                "booking_received",

@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import booking, form_reading, safety
 from actions.answers import OutgoingMessage
 from actions.content import get_store
-from actions.replying import earlier_disclosure, send_guarded
+from actions.replying import booking_request_kind, earlier_disclosure, send_guarded
 from actions.submit import submit_request, turn_request_id
 
 logger = logging.getLogger(__name__)
@@ -70,10 +70,8 @@ class ActionSubmitBooking(Action):
             # The form ended without the visitor's "send it" (it was left): nothing to store.
             return [*reset_form_slots(), FollowupAction("action_listen")]
         disclosure = earlier_disclosure(tracker)
-        screening = tracker.get_slot("screening")
         people = int(tracker.get_slot("party_size") or 1)
-        kind = ("consultation" if safety.books_as_consultation(disclosure, people)
-                or screening in ("applies", "not_sure") else "booking")
+        kind = booking_request_kind(tracker)
         service_title = booking.shown_value(content, "booking_service",
                                             tracker.get_slot("booking_service"))
         name = form_reading.plain_text(tracker.get_slot("visitor_name"))

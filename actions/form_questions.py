@@ -18,7 +18,7 @@ from actions import answers, booking, safety
 from actions.answers import OutgoingMessage
 from actions.content import Content, get_store
 from actions.forms import REASK_NOTE
-from actions.replying import earlier_disclosure, send_guarded, turn_state
+from actions.replying import booking_request_kind, earlier_disclosure, send_guarded, turn_state
 from actions.respond import QUESTION_PART_ENTITY, message_parts, plan_reply
 
 logger = logging.getLogger(__name__)
@@ -113,6 +113,9 @@ def booking_intro(content: Content, tracker: Tracker) -> List[str]:
         labels = [safety.label(content, c) for c in [*disclosure.conditions, *disclosure.uncovered]]
         return [booking.prompt(content, "booking_intro_consultation",
                                conditions=" and ".join(labels))]
+    if tracker.get_slot("treatment_reactions"):
+        # A reaction after an earlier treatment: a person looks at it before the next one.
+        return [booking.prompt(content, "booking_intro_after_reaction")]
     return [booking.prompt(content, "booking_intro")]
 
 
@@ -203,8 +206,10 @@ class ActionAskBookingConfirmed(AskActionBase):
         return "action_ask_booking_confirmed"
 
     def question(self, content: Content, tracker: Tracker) -> str:
-        return booking.prompt(content, "ask_confirm",
-                              summary=booking.summary(content, tracker.slots))
+        # A consultation request says so before it is sent, not only after.
+        key = ("ask_confirm_consultation" if booking_request_kind(tracker) == "consultation"
+               else "ask_confirm")
+        return booking.prompt(content, key, summary=booking.summary(content, tracker.slots))
 
     def buttons(self, content: Content, tracker: Tracker) -> List[Dict[str, str]]:
         labels = content.services.get("confirm_buttons") or {}

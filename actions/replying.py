@@ -24,6 +24,19 @@ def earlier_disclosure(tracker: Tracker) -> safety.Disclosure:
     )
 
 
+def booking_request_kind(tracker: Tracker) -> str:
+    """"consultation" when a health question applies (disclosed, a reaction after a treatment
+    reported, or answered in the screening step), else "booking": the confirm step and the
+    submission must say the same."""
+    disclosure = earlier_disclosure(tracker)
+    people = int(tracker.get_slot("party_size") or 1)
+    if safety.books_as_consultation(disclosure, people):
+        return "consultation"
+    if tracker.get_slot("treatment_reactions"):  # a reaction after a treatment was reported
+        return "consultation"
+    return "consultation" if tracker.get_slot("screening") in ("applies", "not_sure") else "booking"
+
+
 def turn_state(tracker: Tracker, intent: Optional[str] = None) -> TurnState:
     """The latest message as the planner needs it."""
     latest = tracker.latest_message or {}

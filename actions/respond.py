@@ -358,6 +358,8 @@ def _guard_all(content: Content, active: safety.Disclosure, plan: Plan,
         return
     if plan.emergency:
         plan.messages.append(OutgoingMessage(safety.urgent_follow_up(content, "reminder")))
-    elif active.any:
+    elif active.any and active.subject != safety.CORRECTED:
+        # (after "I meant my dad, not me" the condition is someone else's: no reminder to the
+        # visitor, whose own booking gets the health question instead)
         names = ", ".join(safety.label(content, c) for c in [*active.conditions, *active.uncovered])
         plan.messages.append(OutgoingMessage(content.message("safety_reminder", conditions=names)))

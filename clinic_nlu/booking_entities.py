@@ -113,7 +113,9 @@ class ServiceNames:
         lowered = text.lower().replace("/", " ")
         for pattern, service_id in self._patterns:
             for match in pattern.finditer(lowered):
-                before = re.findall(r"[\w'-]+", lowered[:match.start()].split(",")[-1])
+                # the words before it in the same clause ("...then? Forever Young" starts anew)
+                clause = re.split(r"[,.;:!?]", lowered[:match.start()])[-1]
+                before = re.findall(r"[\w'-]+", clause)
                 if not before or before[-1] in WORDS_BEFORE_A_SERVICE:
                     return match.start(), match.end(), service_id
         return None

@@ -76,6 +76,7 @@ from clinic_nlu.message_reading import (
     IGNORE,
     NEG,
     NOT_AFTER_PREFIX,
+    NOT_BEFORE_PREFIX,
     NOT_NEG,
     NOW,
     OTHER,
@@ -216,6 +217,9 @@ class ConditionDetector:
             if rule.not_after:
                 docs = list(nlp.pipe(_variants(rule.not_after)))
                 self._cues.add(NOT_AFTER_PREFIX + rule.id, docs)
+            if rule.not_before:
+                docs = list(nlp.pipe(_variants(rule.not_before)))
+                self._cues.add(NOT_BEFORE_PREFIX + rule.id, docs)
 
     @classmethod
     def from_yaml(
@@ -396,6 +400,8 @@ class ConditionDetector:
         if any(i.start < span.end and span.start < i.end for i in ignored):
             return True
         if ctx.cue_shortly_before(span, NOT_AFTER_PREFIX + condition, 4):
+            return True
+        if ctx.cue_right_after(span, NOT_BEFORE_PREFIX + condition):
             return True
         if ctx.side_effect_question(span):
             return True

@@ -68,6 +68,8 @@ class ConditionRule:
     reply: str
     source: Optional[str] = None
     not_after: Tuple[str, ...] = ()
+    # words right after a term that make it a thing, not a history ("facelift DEVICES")
+    not_before: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,7 @@ class _Checker:
 
     def condition(self, value: Any, where: str, kind: str, reply: Optional[str]) -> ConditionRule:
         entry = self.mapping(value, where)
-        allowed = {"id", "label", "source", "terms", "reply", "not_after"}
+        allowed = {"id", "label", "source", "terms", "reply", "not_after", "not_before"}
         unknown = sorted(set(entry) - allowed, key=str)
         if unknown:
             raise self.fail(where, f"unknown field(s) {unknown}; allowed: {sorted(allowed)}")
@@ -186,6 +188,7 @@ class _Checker:
         label = self.text(entry["label"], f"{where} label")
         terms = self.text_list(entry["terms"], f"{where} terms")
         not_after = self.text_list(entry.get("not_after"), f"{where} not_after", False)
+        not_before = self.text_list(entry.get("not_before"), f"{where} not_before", False)
         source = None
         if kind == KIND_ARTICLE:
             if "source" not in entry:
@@ -197,7 +200,7 @@ class _Checker:
             raise self.fail(where, "missing field 'reply'")
         if kind == KIND_UNCOVERED:
             reply = reply.format(label=label)
-        return ConditionRule(cid, kind, label, terms, reply or "", source, not_after)
+        return ConditionRule(cid, kind, label, terms, reply or "", source, not_after, not_before)
 
 
 def _kind(value: Any) -> str:

@@ -6,6 +6,7 @@ rules themselves are described in that module's docstring.
 """
 from __future__ import annotations
 
+import datetime
 import logging
 from dataclasses import dataclass
 from typing import Dict, List, Sequence, Set, Tuple
@@ -25,6 +26,7 @@ EFFECT, NOW, QUESTION, PAST = "EFFECT", "NOW", "QUESTION", "PAST"
 # A treatment already had ("after my facial"), a distant past ("2 years ago"), a sudden start.
 TREATMENT, DISTANT, SUDDEN = "TREATMENT", "DISTANT", "SUDDEN"
 NOT_AFTER_PREFIX = "NOT_AFTER|"
+NOT_BEFORE_PREFIX = "NOT_BEFORE|"
 IGNORE = "IGNORE"
 
 MAX_NEGATION_DISTANCE = 6
@@ -164,6 +166,11 @@ class MessageContext:
             for c in self.cues_by_sentence.get(self.sentence[span.start], ())
         )
 
+    def cue_right_after(self, span: Span, label: str) -> bool:
+        """A cue that starts at the token right after ``span`` ("facelift| devices")."""
+        return any(c.label == label and c.start == span.end
+                   for c in self.cues_by_sentence.get(self.sentence[span.start], ()))
+
     def side_effect_question(self, span: Span) -> bool:
         for cue in self.cues_by_sentence.get(self.sentence[span.start], ()):
             if cue.label != EFFECT or cue.end > span.start:
@@ -267,7 +274,8 @@ class MessageContext:
         if hypothetical:
             return False
         sudden = any(c.label == SUDDEN for c in in_sentence)
-        if any(c.label == DISTANT for c in in_sentence) and not sudden:
+        distant = any(c.label == DISTANT for c in in_sentence) or self._earlier_year_in(sentence)
+        if distant and not sudden:
             # "I had a stroke 2 years ago and one side of my face is still weak": a lasting
             # effect of a past event, not an emergency now (the stroke itself is a condition).
             return False
@@ -287,6 +295,12 @@ class MessageContext:
         clause = self.clause[span.start]
         personal = any(self.clause[p.start] == clause for p in self.persons)
         return personal or not self._is_question(sentence)
+
+    def _earlier_year_in(self, sentence: int) -> bool:
+        """ "in 2019": a year before this one, a past the cue lists cannot spell out."""
+        this_year = datetime.date.today().year
+        return any(self.sentence[t.i] == sentence and len(t.text) == 4 and t.text.isdigit()
+                   and 1900 < int(t.text) < this_year for t in self.doc)
 
     def _is_question(self, sentence: int, by_mark_only: bool = False) -> bool:
         """Ends with "?" or (unless `by_mark_only`) opens with "is/does/what...". """

@@ -69,7 +69,7 @@ def test_disclosure_in_a_greeting_is_caught_and_never_reassured(assistant_url):
 def run_booking(base_url, sender, service="Forever Young membership", screening="/deny"):
     steps = [("I'd like to book", "Which"), (service, "name"), ("Jane Doe", "reach you"),
              ("not an email", "doesn't look like"), ("jane@example.com", "When"),
-             ("next Tuesday afternoon", "apply"), (screening, "reference")]
+             ("next Tuesday afternoon", "apply"), (screening, "send"), ("/affirm", "reference")]
     transcript = []
     for text, expected in steps:
         reply = text_of(post_message(base_url, sender, text))
@@ -111,6 +111,8 @@ def test_disclosure_during_booking_turns_it_into_a_consultation(assistant):
     post_message(base, sender, "+1 212 555 0100")
     post_message(base, sender, "friday morning")
     reply = text_of(post_message(base, sender, "/affirm"))  # the "One of these applies" button
+    assert "consultation" in reply.lower(), reply  # said before it is sent
+    reply = text_of(post_message(base, sender, "/affirm"))  # "Send it"
     assert "consultation" in reply.lower(), reply
     kind = outbox_rows(assistant)[-1][0]
     assert kind == "consultation"
@@ -147,5 +149,7 @@ def test_disclosure_typed_in_the_middle_of_booking_makes_it_a_consultation(assis
     post_message(base, sender, "maria@example.com")
     reply = text_of(post_message(base, sender, "Saturday morning"))
     # The health question is not asked again: the disclosure already answered it.
+    assert "consultation" in reply.lower() and "apply" not in reply.lower(), reply
+    reply = text_of(post_message(base, sender, "yes, send it"))
     assert "consultation" in reply.lower(), reply
     assert outbox_rows(assistant)[-1][0] == "consultation"

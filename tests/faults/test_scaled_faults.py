@@ -79,9 +79,16 @@ def booking_script(number: int, run: str = "x") -> List[Tuple[str, str]]:
     """(message, what the reply must contain): questions, then a whole booking."""
     return [("hi there", "welcome"), ("what is a microcurrent facial?", "current"),
             ("does it hurt?", "painless"), ("I'd like to book", "which"),
-            ("Forever Young membership", "name"), (f"Visitor Number{number}", "reach you"),
+            ("Forever Young membership", "name"), (visitor_name(number), "reach you"),
             (f"visitor{number}-{run}@example.com", "when"), ("next Tuesday afternoon", "apply"),
-            ("/deny", "reference")]
+            ("/deny", "send"), ("/affirm", "reference")]
+
+
+def visitor_name(number: int) -> str:
+    """A different, real-looking name for each visitor (a name with digits is asked again)."""
+    first = ["Alex", "Dana", "Maria", "Sam", "Priya", "Tom", "Lena", "Omar", "Yuki", "Rosa"]
+    last = ["Smith", "Lee", "Garcia", "Brown", "Patel", "Novak", "Okafor", "Berg", "Ito", "Cruz"]
+    return f"{first[number % 10]} {last[(number // 10) % 10]}"
 
 
 def user_texts(stack: ScaledStack, sender: str) -> List[str]:

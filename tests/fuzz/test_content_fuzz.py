@@ -26,8 +26,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from actions.content import (ContentError, ContentLoadError, ContentStore, domain_intents,
-                             load_content, parse_answers, parse_booking, parse_contact,
-                             parse_contraindications, parse_messages, read_yaml)
+                             load_content, parse_answerability, parse_answers, parse_booking,
+                             parse_contact, parse_contraindications, parse_messages, read_yaml)
 from clinic_channel.texts import ChannelTexts
 from clinic_nlu.contraindication_rules import load_rules
 from tests.fuzz import strategies as S
@@ -35,7 +35,8 @@ from tests.fuzz.support import fuzz_settings, tried
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 CONTENT_DIR = PROJECT_DIR / "data" / "content"
-FILES = ["answers.yml", "messages.yml", "contact.yml", "booking.yml", "contraindications.yml"]
+FILES = ["answers.yml", "messages.yml", "contact.yml", "booking.yml", "contraindications.yml",
+         "answerability.yml"]
 KNOWN_INTENTS = domain_intents()
 
 
@@ -52,6 +53,10 @@ SEED_DATA: Dict[str, Any] = {
     name: trim(yaml.safe_load((CONTENT_DIR / name).read_text(encoding="utf-8")))
     for name in FILES
 }
+# The trimmed answers.yml keeps three answers: the hinges may only name those.
+SEED_ANSWER_IDS = {answer["id"] for answer in SEED_DATA["answers.yml"]["answers"]}
+for _hinge in SEED_DATA["answerability.yml"]["hinges"]:
+    _hinge["covered_by"] = [i for i in _hinge.get("covered_by") or [] if i in SEED_ANSWER_IDS]
 
 
 def dump(data: Any) -> str:
@@ -209,6 +214,8 @@ PARSERS = {
     "contact.yml": parse_contact,
     "booking.yml": parse_booking,
     "contraindications.yml": parse_contraindications,
+    "answerability.yml": lambda data, path, errors: parse_answerability(data, path,
+                                                                        SEED_ANSWER_IDS, errors),
 }
 
 
