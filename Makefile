@@ -32,8 +32,8 @@ run-scaled: model ## Scaled setup: PostgreSQL, Redis, nginx (:8080), RASA_SERVER
 test: setup-dev model ## Set up what is missing and run every test
 	@$(PY) -m pytest
 
-test-fast: ## Unit tests only (no servers, no model)
-	@$(PY) -m pytest tests/unit -q
+test-fast: ## Unit tests only (no servers; the tests that need the trained model are left out)
+	@$(PY) -m pytest tests/unit -q -m "not needs_model"
 
 check: setup ## Check the staff-editable YAML and the training data (run after every edit)
 	@$(PY) scripts/check.py

@@ -2,12 +2,13 @@
 
 import sys
 
-from clinic_runtime import install
+from clinic_runtime import install, startup_log
 
 
 def main() -> None:
     """Apply our runtime changes, then hand over to Rasa's CLI unchanged."""
-    install()
+    with startup_log.visible(sys.argv[1:]):  # Rasa configures logging only later
+        install()
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = "rasa"

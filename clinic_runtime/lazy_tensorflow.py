@@ -179,6 +179,13 @@ def install() -> None:
     ModelMetadata.from_dict = classmethod(from_dict)  # type: ignore[assignment]
 
 
+def undo() -> None:
+    """Take the finder off ``sys.meta_path`` (for clinic_runtime.uninstall; the attribute it
+    replaced is put back there). Modules already loaded lazily stay as they are."""
+    if _FINDER in sys.meta_path:
+        sys.meta_path.remove(_FINDER)
+
+
 def tensorflow_imported() -> bool:
     """Whether TensorFlow has been imported in this process."""
     return "tensorflow" in sys.modules

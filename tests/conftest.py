@@ -28,6 +28,33 @@ class RunningElsewhere:
         self.workdir = Path(self.env.get("CLINIC_TEST_ASSISTANT_DIR", PROJECT_DIR / "var"))
 
 
+@pytest.fixture(autouse=True)
+def _trained_model_for_needs_model(request):
+    """A test marked ``needs_model`` fails without the trained model: it never skips."""
+    if request.node.get_closest_marker("needs_model") and not MODEL.exists():
+        pytest.fail(f"no trained model: run `make model` ({MODEL.relative_to(PROJECT_DIR)} "
+                    "is missing; `make test` trains it first)")
+
+
+@pytest.fixture
+def runtime_changes(monkeypatch):
+    """Applies clinic_runtime's changes in this test process; undoes them after the test.
+
+    ``runtime_changes()`` applies all of them; ``runtime_changes("event_types")`` only those
+    named (the others skipped through CLINIC_RUNTIME_SKIP, as an A/B run does).
+    """
+    import clinic_runtime
+
+    def apply(*names):
+        if names:
+            monkeypatch.setenv("CLINIC_RUNTIME_SKIP", ",".join(
+                name for name in clinic_runtime.CHANGES if name not in names))
+        return clinic_runtime.install()
+
+    yield apply
+    clinic_runtime.uninstall()
+
+
 @pytest.fixture(scope="session")
 def content():
     """The repository's real content, checked against the domain's intents."""

@@ -44,7 +44,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 MODEL = PROJECT_DIR / "models" / "clinic-assistant.tar.gz"
 
 
-@pytest.mark.skipif(not MODEL.exists(), reason="no trained model (make model)")
+@pytest.mark.needs_model
 def test_our_model_loads_and_answers_without_tensorflow():
     out = run_fresh(f"""
 import asyncio, json, sys
@@ -87,6 +87,7 @@ print(json.dumps({"tf": "tensorflow" in sys.modules,
     assert out == {"tf": True, "uses": "DIETClassifier", "callback_is_keras": True}
 
 
+@pytest.mark.needs_model
 def test_lazy_train_schema_round_trips():
     """ModelMetadata's training graph, resolved on first use, is the one Rasa would load."""
     out = run_fresh(f"""
@@ -102,14 +103,14 @@ stock = GraphSchema.from_dict(json.loads(json.dumps(serialized))["train_schema"]
 print(json.dumps({{"same": metadata.train_schema.as_dict() == stock.as_dict(),
                    "predict_same": metadata.predict_schema.as_dict()
                        == GraphSchema.from_dict(serialized["predict_schema"]).as_dict()}}))
-""") if MODEL.exists() else {"same": True, "predict_same": True}
+""")
     assert out == {"same": True, "predict_same": True}
 
 
-def test_skip_variable_leaves_changes_out(monkeypatch):
-    import clinic_runtime
-
+def test_skip_variable_leaves_changes_out(monkeypatch, runtime_changes):
     monkeypatch.setenv("CLINIC_RUNTIME_SKIP", "lazy_tensorflow,fast_validation")
     original = RemoteAction._validate_action_result
-    clinic_runtime.install()
+    applied = runtime_changes()
     assert RemoteAction._validate_action_result is original
+    assert "fast_validation" not in applied and "lazy_tensorflow" not in applied
+    assert "strict_tracker_store" in applied

@@ -231,11 +231,10 @@ TURNS = [
 ]
 
 
-async def test_our_actions_replies_take_the_fast_path_inside_rasa(action_runner, monkeypatch):
+async def test_our_actions_replies_take_the_fast_path_inside_rasa(action_runner, monkeypatch,
+                                                                 runtime_changes):
     run, replies, domain = action_runner
-    monkeypatch.setattr(RemoteAction, "_validate_action_result",
-                        RemoteAction._validate_action_result)  # restored after the test
-    fast_validation.install()
+    runtime_changes("fast_validation")
     check = fast_validation.fast_reply_check()
     verdicts = []
     monkeypatch.setattr(fast_validation, "fast_reply_check",
@@ -250,11 +249,9 @@ async def test_our_actions_replies_take_the_fast_path_inside_rasa(action_runner,
     assert {"slot", "bot", "active_loop"} <= set(kinds), kinds
 
 
-async def test_a_broken_reply_fails_inside_rasa_with_rasas_error(action_runner, monkeypatch):
+async def test_a_broken_reply_fails_inside_rasa_with_rasas_error(action_runner, runtime_changes):
     run, replies, domain = action_runner
-    monkeypatch.setattr(RemoteAction, "_validate_action_result",
-                        RemoteAction._validate_action_result)
-    fast_validation.install()
+    runtime_changes("fast_validation")
 
     def break_slot(reply):
         reply["events"][0].pop("value")
@@ -267,14 +264,8 @@ async def test_a_broken_reply_fails_inside_rasa_with_rasas_error(action_runner, 
     assert described(raised.value) == reference(replies[-1])
 
 
-def test_rasa_calls_it_after_clinic_runtime_install(monkeypatch):
-    import clinic_runtime
-
-    monkeypatch.setattr(RemoteAction, "_validate_action_result",
-                        RemoteAction._validate_action_result)
-    others = [name for name in clinic_runtime.CHANGES if name != "fast_validation"]
-    monkeypatch.setenv("CLINIC_RUNTIME_SKIP", ",".join(others))
-    clinic_runtime.install()
+def test_rasa_calls_it_after_clinic_runtime_install(runtime_changes):
+    assert runtime_changes("fast_validation") == ("fast_validation",)
     assert RemoteAction._validate_action_result is fast_validation.validate_action_result
     assert RemoteAction("action_answer", None)._validate_action_result({"events": []}) is True
 

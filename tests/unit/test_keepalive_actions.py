@@ -42,8 +42,8 @@ class FakeActionServer:
 
 
 @pytest.fixture
-def installed():
-    keepalive_actions.install()  # for the whole test process, as clinic_runtime does
+def installed(runtime_changes):
+    runtime_changes("keepalive_actions")  # undone after the test
 
 
 async def test_calls_share_one_connection_and_answer_as_before(installed):

@@ -75,7 +75,7 @@ print(json.dumps({{"runner": type(agent.processor.graph_runner).__name__, "spacy
 """
 
 
-@pytest.mark.skipif(not MODEL.exists(), reason="no trained model (make model)")
+@pytest.mark.needs_model
 def test_levers_give_identical_parses_and_dialogue():
     stock = run_fresh(PARSE_EVERYTHING, skip=LEVERS)
     ours = run_fresh(PARSE_EVERYTHING)
@@ -227,13 +227,11 @@ def test_bench_ab_variants_take_a_model_and_a_project_directory():
 
 
 # --- event_types: the class Rasa's walk over Event's subclasses would return -----------------
-def test_event_types_table_gives_rasas_class_for_every_name():
+def test_event_types_table_gives_rasas_class_for_every_name(runtime_changes):
     import rasa.shared.utils.common
     from rasa.shared.core.events import Event
 
-    from clinic_runtime import event_types
-
-    event_types.install()
+    runtime_changes("event_types")
     original = getattr(Event, "_clinic_original_resolve_by_type")
     names = {cls.type_name for cls in rasa.shared.utils.common.all_subclasses(Event)}
     assert len(names) > 20
@@ -245,12 +243,10 @@ def test_event_types_table_gives_rasas_class_for_every_name():
         Event.resolve_by_type("no_such_event")
 
 
-def test_event_types_table_sees_a_subclass_created_later():
+def test_event_types_table_sees_a_subclass_created_later(runtime_changes):
     from rasa.shared.core.events import Event
 
-    from clinic_runtime import event_types
-
-    event_types.install()
+    runtime_changes("event_types")
     assert Event.resolve_by_type("user") is UserUttered  # the table is built
 
     class LateEvent(SlotSet):  # e.g. a plug-in's event type, imported after the first lookup
@@ -293,14 +289,12 @@ def test_every_copy_in_the_patched_modules_is_a_debug_log_argument(module_name):
     assert elsewhere == 0, "Rasa now uses copy outside debug logging: the stand-in would break it"
 
 
-def test_debug_copies_are_real_when_debug_logging_is_on():
+def test_debug_copies_are_real_when_debug_logging_is_on(runtime_changes):
     import logging
 
     import rasa.core.processor as processor
 
-    from clinic_runtime import bookkeeping
-
-    bookkeeping.install()
+    runtime_changes("bookkeeping")
     value = {"events": [{"event": "slot"}]}
     logger = logging.getLogger("rasa.core.processor")
     level = logger.level
@@ -314,12 +308,10 @@ def test_debug_copies_are_real_when_debug_logging_is_on():
         logger.setLevel(level)
 
 
-def test_empty_domain_check_answers_as_rasa():
+def test_empty_domain_check_answers_as_rasa(runtime_changes):
     from rasa.shared.core.domain import Domain
 
-    from clinic_runtime import bookkeeping
-
-    bookkeeping.install()
+    runtime_changes("bookkeeping")
     assert Domain.empty().is_empty()
     assert Domain.from_dict({}).is_empty()
     assert not DOMAIN.is_empty()
@@ -366,7 +358,7 @@ print(json.dumps({"checked": checked, "differ": differ, "nonempty": nonempty,
 """
 
 
-@pytest.mark.skipif(not MODEL.exists(), reason="no trained model (make model)")
+@pytest.mark.needs_model
 def test_rule_index_finds_the_same_rules_as_rasa():
     out = run_fresh(RULE_KEYS_EVERYWHERE)
     assert out["differ"] == 0, out
@@ -406,7 +398,7 @@ print(json.dumps({{"compared": len(seen), "equal": sum(seen)}}))
 """
 
 
-@pytest.mark.skipif(not MODEL.exists(), reason="no trained model (make model)")
+@pytest.mark.needs_model
 def test_classifier_input_matrix_equals_rasas():
     out = run_fresh(SAME_MATRICES)
     assert out["compared"] > 800 and out["equal"] == out["compared"], out
@@ -472,7 +464,7 @@ print(json.dumps(results))
 """
 
 
-@pytest.mark.skipif(not MODEL.exists(), reason="no trained model (make model)")
+@pytest.mark.needs_model
 def test_count_vector_features_equal_rasas_and_sequence_ones_stay_unread():
     out = run_fresh(SAME_FEATURES)
     assert out["compared"] > 1600 and out["equal"] == out["compared"], out
@@ -506,7 +498,7 @@ print(json.dumps({"compared": compared, "differ": differ, "ours": ours_replays,
 """
 
 
-@pytest.mark.skipif(not MODEL.exists(), reason="no trained model (make model)")
+@pytest.mark.needs_model
 def test_rule_predictions_equal_rasas_with_fewer_state_replays():
     out = run_fresh(SAME_RULE_PREDICTIONS)
     assert out["compared"] > 200 and out["differ"] == 0, out
@@ -556,7 +548,7 @@ print(json.dumps({{"replies": replies, "events": without_times(events),
 """
 
 
-@pytest.mark.skipif(not MODEL.exists(), reason="no trained model (make model)")
+@pytest.mark.needs_model
 def test_custom_actions_get_the_same_tracker_and_leave_the_same_conversation():
     stock = run_fresh(CONVERSATION_WITH_STUB_ACTIONS, skip="tracker_replays")
     ours = run_fresh(CONVERSATION_WITH_STUB_ACTIONS)

@@ -26,7 +26,7 @@ def loaded(name):
 
 
 # --- lazy_imports ----------------------------------------------------------------------------
-@pytest.mark.skipif(not MODEL.exists(), reason="no trained model (make model)")
+@pytest.mark.needs_model
 def test_serving_our_model_imports_neither_dask_nor_apscheduler():
     out = run_fresh(LOADED + f"""
 import asyncio, json

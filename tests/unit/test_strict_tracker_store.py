@@ -9,7 +9,6 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
-import clinic_runtime
 from clinic_runtime.strict_tracker_store import (
     StrictTrackerStore,
     TrackerStoreUnavailable,
@@ -48,8 +47,8 @@ async def test_a_working_store_behaves_as_before() -> None:
     assert (await store.retrieve("visitor")).sender_id == "visitor"
 
 
-def test_the_runtime_makes_the_agent_use_it() -> None:
-    clinic_runtime.install()
+def test_the_runtime_makes_the_agent_use_it(runtime_changes) -> None:
+    assert "strict_tracker_store" in runtime_changes()
     assert installed()
     store: TrackerStore = Agent._create_tracker_store(None, Domain.empty())
     assert isinstance(store, StrictTrackerStore)
