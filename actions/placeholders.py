@@ -1,0 +1,72 @@
+"""Fills the ``{name}`` placeholders of a staff-written message: the one renderer.
+
+Every place that fills a message from ``data/content/`` calls :func:`render`. Unlike
+``str.format`` it cannot fail on what staff write:
+
+- ``{name}`` is filled only when ``name`` is declared for that message
+  (``actions.placeholder_names``) and the code handed over a value;
+- any other ``{word}`` (a typo such as ``{condition}``) is left out, with an error in the log
+  naming the file and message, and the spaces around it tidied; the rest of the text, including
+  all safety wording, is sent as written;
+- any other curly bracket ("{see below}", a lone "}") is ordinary text.
+
+`make check` refuses all three cases (``actions.placeholder_check``), so in practice only a
+file that skipped the check reaches the fallbacks.
+"""
+
+import functools
+import logging
+import re
+from typing import Any, Mapping, Tuple
+
+from actions.placeholder_names import declared
+
+logger = logging.getLogger(__name__)
+
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# After a left-out placeholder, no space is kept before these.
+_CLOSING = (",", ".", ";", ":", "!", "?", ")")
+Where = Tuple[str, str]  # (file name, key), e.g. ("messages.yml", "safety_reminder")
+
+
+def render(template: str, values: Mapping[str, Any], *, where: Where) -> str:
+    """``template`` with its declared placeholders filled from ``values``; never raises.
+
+    ``where`` names the message: its file and key as declared in ``actions.placeholder_names``.
+    A value of None is shown as nothing (never the word "None").
+    """
+    template = str(template or "")
+    if "{" not in template:
+        return template
+    allowed = declared(*where).may
+    text = ""
+    position = 0
+    for match in PLACEHOLDER.finditer(template):
+        text += template[position:match.start()]
+        position = match.end()
+        name = match.group(1)
+        if name in allowed and name in values:
+            value = values[name]
+            text += "" if value is None else str(value)
+            continue
+        _report(where, name, name in allowed)
+        following = template[position:position + 1]
+        if not following or following.isspace() or following in _CLOSING:
+            text = text.rstrip()  # "mentioned {x}, please" -> "mentioned, please"
+        if (not text.strip() or text.endswith("(")) and following.isspace():
+            position += 1  # "{x} is ..." at the start -> "is ..."
+    return text + template[position:]
+
+
+@functools.lru_cache(maxsize=256)
+def _report(where: Where, name: str, declared_but_not_given: bool) -> None:
+    """Log each broken placeholder once per process (a safety reminder repeats every turn)."""
+    file_name, key = where
+    if declared_but_not_given:
+        logger.error("%s: %s uses {%s}, but the code gave no value for it; sent without it",
+                     file_name, key, name)
+        return
+    may = declared(file_name, key).may
+    allowed = ", ".join("{%s}" % n for n in may) or "no placeholders"
+    logger.error("%s: %s uses {%s}, which it may not use (it may use %s); sent without it. "
+                 "Run `make check`.", file_name, key, name, allowed)
