@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
+from actions.placeholders import render
 from actions.yaml_lines import LineDict, YamlFileError, load_yaml_file
 
 logger = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ class Content:
     def message(self, key: str, **values: Any) -> str:
         """A fixed message from ``messages.yml`` with its ``{placeholders}`` filled in."""
         text = self.messages[key]
-        return text.format(**values) if values else text
+        return render(text, values, where=(MESSAGES_FILE, key)) if isinstance(text, str) else text
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str:

@@ -113,7 +113,8 @@ def booking_intro(content: Content, tracker: Tracker) -> List[str]:
         labels = [safety.label(content, c) for c in [*disclosure.conditions, *disclosure.uncovered]]
         return [booking.prompt(content, "booking_intro_consultation",
                                conditions=" and ".join(labels))]
-    return [booking.prompt(content, "booking_intro")]
+    # The same values as when it is said again as a note (placeholder_names: booking_intro).
+    return [booking.prompt(content, "booking_intro", **booking.prompt_values(content))]
 
 
 class ActionAskBookingService(AskActionBase):

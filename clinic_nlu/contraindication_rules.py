@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import yaml
 
+from actions.placeholders import render
 from clinic_nlu import reassurance
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,12 @@ KIND_URGENT = "urgent"
 # treatment cue ("after my facial"); severe ones are urgent symptoms instead.
 KIND_AFTER_TREATMENT = "after_treatment"
 KINDS = (KIND_ARTICLE, KIND_UNCOVERED, KIND_URGENT, KIND_AFTER_TREATMENT)
+
+# How actions.placeholder_names names the two replies filled with {label} here (the shared
+# renderer is plain Python, no Rasa).
+RULES_FILE = "contraindications.yml"
+UNCOVERED_REPLY = "uncovered.reply"
+UNCOVERED_OWN_REPLY = "uncovered.conditions[].reply"
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
@@ -196,7 +203,8 @@ class _Checker:
         if reply is None and kind != KIND_AFTER_TREATMENT:
             raise self.fail(where, "missing field 'reply'")
         if kind == KIND_UNCOVERED:
-            reply = reply.format(label=label)
+            key = UNCOVERED_OWN_REPLY if "reply" in entry else UNCOVERED_REPLY
+            reply = render(reply, {"label": label}, where=(RULES_FILE, key))
         return ConditionRule(cid, kind, label, terms, reply or "", source, not_after)
 
 
