@@ -14,13 +14,12 @@ it), so it never breaks an e-mail and no attribute of anything can be reached.
 
 import logging
 import os
-import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from actions.content import CONTENT_DIR, ContentError, read_yaml
+from actions.content import CONTENT_DIR, ContentError, check_placeholders, read_yaml
 from actions.placeholder_names import declared
 from actions.placeholders import render
 
@@ -28,7 +27,6 @@ logger = logging.getLogger(__name__)
 
 EMAIL_FILE = "email.yml"
 PLACEHOLDERS = declared(EMAIL_FILE, "subject").may
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 TEXT_KEYS = ("subject", "not_given", "transcript_heading", "reference_line")
 LINE_LIST_KEYS = ("intro", "footer")
 LABEL_KEYS = ("kinds", "fields", "speakers")
@@ -136,12 +134,9 @@ def load_email_template(content_dir: Path = CONTENT_DIR) -> EmailTemplate:
                     f"'{key}' must be a list of 'name: label' lines, each label a text")
         else:
             values[key] = {k: v.strip() for k, v in value.items()}
-    for key in ("subject", "reference_line", *LINE_LIST_KEYS):
-        texts = values.get(key)
-        for text in ([texts] if isinstance(texts, str) else texts or ()):
-            for unknown in sorted(set(PLACEHOLDER.findall(text)) - set(PLACEHOLDERS)):
-                problem(key, f"unknown placeholder '{{{unknown}}}' in '{key}' (known: "
-                             + ", ".join(f"{{{name}}}" for name in PLACEHOLDERS) + ")")
+    placeholders: List[ContentError] = []
+    check_placeholders(data, path, placeholders)
+    problems += [error.describe() for error in placeholders]
     if problems:
         raise EmailTemplateError(problems)
     return EmailTemplate(**values)
