@@ -6,19 +6,20 @@ may not use, a ``{name}`` it must keep, and curly brackets that are not around a
 see them). Problems come back as ``(line, message)`` so each loader reports them its own way.
 """
 
-import difflib
 import re
 from typing import Any, Iterator, List, Optional, Tuple
 
 from actions.placeholder_names import NOT_MESSAGES, Names, declared
-from actions.placeholders import PLACEHOLDER
+from actions.placeholders import PLACEHOLDER, closest
 
 Problem = Tuple[Optional[int], str]
+# Per text: enough to fix it, not thousands of lines for a pasted "}}}}}}" or "{a}{b}{c}...".
+MAX_PROBLEMS = 5
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def shown(names: Tuple[str, ...]) -> str:
-    """ "{a}, {b}" or "no placeholders"."""
+    """ "{a}, {b}", or "no placeholders (...)" when there are none."""
     return ", ".join("{%s}" % name for name in names) or "no placeholders (words in {curly brackets})"
 
 
@@ -27,32 +28,25 @@ def text_problems(text: str, key: str, names: Names) -> List[str]:
     problems = []
     for name in dict.fromkeys(PLACEHOLDER.findall(text)):
         if name not in names.may:
-            close = _closest(name, names.may)
+            close = closest(name, names.may)  # what the renderer fills it as meanwhile
             hint = f" Did you mean {{{close}}}?" if close else ""
             problems.append(f"{key} uses the unknown placeholder '{{{name}}}'; it may use"
                             f" {shown(names.may)}.{hint}")
     for name in names.must:
         if "{%s}" % name not in text:
             problems.append(f"{key} must contain {{{name}}}: {names.why}")
-    return problems + _brace_problems(text, key, names)
-
-
-def _closest(name: str, names: Tuple[str, ...]) -> Optional[str]:
-    """The declared name a typo most likely meant: close spelling, or short for it ({ref})."""
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-    if close:
-        return close[0]
-    longer = sorted((n for n in names if len(name) >= 3 and n.lower().startswith(name.lower())),
-                    key=len)
-    return longer[0] if longer else None
+    return (problems + _brace_problems(text, key, names))[:MAX_PROBLEMS]
 
 
 def _brace_problems(text: str, key: str, names: Names) -> List[str]:
     """Curly brackets outside a ``{name}``: unmatched, or around something else."""
     # Placeholders blanked out (same length, so positions still point into ``text``).
     masked = PLACEHOLDER.sub(lambda match: " " * len(match.group(0)), text)
-    problems, opened = [], []
+    problems: List[str] = []
+    opened: List[int] = []
     for position, character in enumerate(masked):
+        if len(problems) >= MAX_PROBLEMS:
+            break
         if character == "{":
             opened.append(position)
         elif character == "}" and not opened:

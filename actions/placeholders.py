@@ -5,19 +5,22 @@ Every place that fills a message from ``data/content/`` calls :func:`render`. Un
 
 - ``{name}`` is filled only when ``name`` is declared for that message
   (``actions.placeholder_names``) and the code handed over a value;
-- any other ``{word}`` (a typo such as ``{condition}``) is left out, with an error in the log
-  naming the file and message, and the spaces around it tidied; the rest of the text, including
-  all safety wording, is sent as written;
+- any other ``{word}`` is a typo: when it plainly means one declared name (``{condition}`` for
+  ``{conditions}``, ``{ref}`` for ``{reference}``: the "Did you mean" of `make check`) it is
+  filled as that name, so the visitor still gets their conditions or reference; otherwise it is
+  left out and the spaces around it tidied. Either way an error in the log names the file and
+  message, and the rest of the text, including all safety wording, is sent as written;
 - any other curly bracket ("{see below}", a lone "}") is ordinary text.
 
 `make check` refuses all three cases (``actions.placeholder_check``), so in practice only a
 file that skipped the check reaches the fallbacks.
 """
 
+import difflib
 import functools
 import logging
 import re
-from typing import Any, Mapping, Tuple
+from typing import Any, Mapping, Optional, Tuple
 
 from actions.placeholder_names import declared
 
@@ -45,11 +48,14 @@ def render(template: str, values: Mapping[str, Any], *, where: Where) -> str:
         text += template[position:match.start()]
         position = match.end()
         name = match.group(1)
-        if name in allowed and name in values:
-            value = values[name]
+        meant = name if name in allowed else closest(name, allowed)
+        filled = meant is not None and meant in values
+        if meant != name or not filled:
+            _report(where, name, meant if filled else None)
+        if filled:
+            value = values[meant]
             text += "" if value is None else str(value)
             continue
-        _report(where, name, name in allowed)
         following = template[position:position + 1]
         if not following or following.isspace() or following in _CLOSING:
             text = text.rstrip()  # "mentioned {x}, please" -> "mentioned, please"
@@ -58,15 +64,27 @@ def render(template: str, values: Mapping[str, Any], *, where: Where) -> str:
     return text + template[position:]
 
 
+def closest(name: str, names: Tuple[str, ...]) -> Optional[str]:
+    """The declared name a typo plainly means: a close spelling ({condition}, {lable}), or the
+    shortest name it begins ({ref} -> {reference}); None when there is no such name."""
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    longer = sorted((n for n in names if len(name) >= 3 and n.lower().startswith(name.lower())),
+                    key=len)
+    return longer[0] if longer else None
+
+
 @functools.lru_cache(maxsize=256)
-def _report(where: Where, name: str, declared_but_not_given: bool) -> None:
+def _report(where: Where, name: str, filled_as: Optional[str]) -> None:
     """Log each broken placeholder once per process (a safety reminder repeats every turn)."""
     file_name, key = where
-    if declared_but_not_given:
+    may = declared(file_name, key).may
+    if name in may:
         logger.error("%s: %s uses {%s}, but the code gave no value for it; sent without it",
                      file_name, key, name)
         return
-    may = declared(file_name, key).may
     allowed = ", ".join("{%s}" % n for n in may) or "no placeholders"
-    logger.error("%s: %s uses {%s}, which it may not use (it may use %s); sent without it. "
-                 "Run `make check`.", file_name, key, name, allowed)
+    outcome = f"filled as {{{filled_as}}}" if filled_as else "sent without it"
+    logger.error("%s: %s uses {%s}, which it may not use (it may use %s); %s. Run `make check`.",
+                 file_name, key, name, allowed, outcome)
