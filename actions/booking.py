@@ -6,7 +6,8 @@ import re
 from typing import Any, Dict, List, Optional
 from urllib.parse import quote
 
-from actions.content import Content
+from actions.content import CONTACT_FILE, SERVICES_FILE, Content
+from actions.placeholders import render
 from actions.visitor_text import plain_text
 
 logger = logging.getLogger(__name__)
@@ -38,8 +39,7 @@ def services(content: Content) -> List[Dict[str, Any]]:
 
 def prompt(content: Content, key: str, **values: Any) -> str:
     """A booking / hand-off prompt with its placeholders filled."""
-    text = content.services["prompts"][key]
-    return text.format(**values) if values else text
+    return render(content.services["prompts"][key], values, where=(SERVICES_FILE, f"prompts.{key}"))
 
 
 def match_service(content: Content, text: str) -> Optional[Dict[str, Any]]:
@@ -132,7 +132,8 @@ def booking_link(content: Content, service: str, name: str, contact: str) -> Opt
     template = (content.contact.get("clinic") or {}).get("booking_url_template")
     if not template:
         return None
-    return template.format(service=quote(service), name=quote(name), contact=quote(contact))
+    values = {"service": quote(service), "name": quote(name), "contact": quote(contact)}
+    return render(template, values, where=(CONTACT_FILE, "clinic.booking_url_template"))
 
 
 def reply_time(content: Content) -> str:
@@ -180,7 +181,8 @@ def summary(content: Content, slots: Dict[str, Any]) -> str:
 
 
 def prompt_values(content: Content) -> Dict[str, str]:
-    """Placeholders any prompt may use: the hand-off reply time and the clinic's contacts."""
+    """Values for the notes said before a question is asked again (and ``booking_intro``): the
+    hand-off reply time and the clinic's contacts (declared in actions.placeholder_names)."""
     clinic = content.contact.get("clinic") or {}
     return {"reply_time": reply_time(content), "phone": str(clinic.get("phone") or ""),
             "clinic": str(clinic.get("name") or "")}

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
+from actions.placeholder_check import file_problems
+from actions.placeholders import render
 from actions.yaml_lines import LineDict, YamlFileError, load_yaml_file
 
 logger = logging.getLogger(__name__)
@@ -111,7 +113,7 @@ class Content:
     def message(self, key: str, **values: Any) -> str:
         """A fixed message from ``messages.yml`` with its ``{placeholders}`` filled in."""
         text = self.messages[key]
-        return text.format(**values) if values else text
+        return render(text, values, where=(MESSAGES_FILE, key)) if isinstance(text, str) else text
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str:
@@ -313,10 +315,7 @@ def parse_messages(data: Any, path: Path, known_intents: Optional[Set[str]],
             errors.append(ContentError(path, data.key_line(key), f"the message '{key}' should be text"))
         elif isinstance(value, str):
             check_links(value, path, data.key_line(key), f"the message '{key}'", errors)
-    if isinstance(data.get("too_long"), str) and "{limit}" not in data["too_long"]:
-        errors.append(ContentError(path, data.key_line("too_long"), "the message 'too_long' must"
-                                   " contain {limit} (where the character limit is shown)"))
-    return dict(data)
+    return dict(data)  # placeholders: check_placeholders
 
 
 def parse_contact(data: Any, path: Path, errors: List[ContentError]) -> Dict[str, Any]:
@@ -554,6 +553,12 @@ class ContentLoadError(ValueError):
         super().__init__("\n".join(error.describe() for error in errors))
 
 
+def check_placeholders(data: Any, path: Path, errors: List[ContentError]) -> None:
+    """Placeholders each text may / must use, and stray curly brackets (actions.placeholder_check)."""
+    for line, problem in file_problems(data, path.name):
+        errors.append(ContentError(path, line, problem))
+
+
 def read_yaml(path: Path, errors: List[ContentError], optional: bool = False) -> Any:
     """Load one YAML file, turning syntax errors into ``ContentError``s."""
     if optional and not path.exists():
@@ -570,20 +575,21 @@ def load_content(content_dir: Path = CONTENT_DIR, known_intents: Optional[Set[st
     """Load and check every content file; raise ``ContentLoadError`` listing all problems."""
     content_dir = Path(content_dir)
     errors: List[ContentError] = []
+    data: Dict[str, Any] = {}
+    for name in (ANSWERS_FILE, MESSAGES_FILE, CONTACT_FILE, CONTRAINDICATIONS_FILE, SERVICES_FILE,
+                 ANSWERABILITY_FILE):
+        data[name] = read_yaml(content_dir / name, errors)
+        check_placeholders(data[name], content_dir / name, errors)
     answers_path = content_dir / ANSWERS_FILE
-    answers, warnings = parse_answers(read_yaml(answers_path, errors), answers_path,
-                                      known_intents, errors, today)
-    messages = parse_messages(read_yaml(content_dir / MESSAGES_FILE, errors),
-                              content_dir / MESSAGES_FILE, known_intents, errors)
-    contact = parse_contact(read_yaml(content_dir / CONTACT_FILE, errors),
-                            content_dir / CONTACT_FILE, errors)
-    rules = parse_contraindications(read_yaml(content_dir / CONTRAINDICATIONS_FILE, errors),
+    answers, warnings = parse_answers(data[ANSWERS_FILE], answers_path, known_intents, errors, today)
+    messages = parse_messages(data[MESSAGES_FILE], content_dir / MESSAGES_FILE, known_intents, errors)
+    contact = parse_contact(data[CONTACT_FILE], content_dir / CONTACT_FILE, errors)
+    rules = parse_contraindications(data[CONTRAINDICATIONS_FILE],
                                     content_dir / CONTRAINDICATIONS_FILE, errors)
-    services = parse_booking(read_yaml(content_dir / SERVICES_FILE, errors),
-                             content_dir / SERVICES_FILE, errors)
+    services = parse_booking(data[SERVICES_FILE], content_dir / SERVICES_FILE, errors)
     check_safety_claims(answers, rules, answers_path, errors)
-    answerability = parse_answerability(read_yaml(content_dir / ANSWERABILITY_FILE, errors),
-                                        content_dir / ANSWERABILITY_FILE, set(answers), errors)
+    answerability = parse_answerability(data[ANSWERABILITY_FILE], content_dir / ANSWERABILITY_FILE,
+                                        set(answers), errors)
     if errors:
         raise ContentLoadError(errors)
     by_intent = {intent: answer for answer in answers.values() for intent in answer.intents}

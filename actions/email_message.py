@@ -58,7 +58,7 @@ def build_email(request: OutboxRequest, template: EmailTemplate, settings: Email
     """
     view = view_request(request.id, request.kind, request.created_at, request.payload,
                         template, content_dir)
-    subject = _header_text(template.fill(template.subject, view.placeholders))
+    subject = _header_text(template.fill(template.subject, view.placeholders, "subject"))
     parts = _render_parts(view, template, subject)
     message = EmailMessage()
     message["Subject"] = subject
@@ -81,10 +81,10 @@ def _render_parts(view: RequestView, template: EmailTemplate, subject: str) -> d
     values = {
         "view": view,
         "subject": subject,
-        "intro": [template.fill(line, view.placeholders) for line in template.intro],
+        "intro": [template.fill(line, view.placeholders, "intro[]") for line in template.intro],
         "transcript_heading": template.transcript_heading,
-        "reference_line": template.fill(template.reference_line, view.placeholders),
-        "footer": [template.fill(line, view.placeholders) for line in template.footer],
+        "reference_line": template.fill(template.reference_line, view.placeholders, "reference_line"),
+        "footer": [template.fill(line, view.placeholders, "footer[]") for line in template.footer],
     }
     return {
         "text": _environment().get_template(TEXT_TEMPLATE).render(**values),

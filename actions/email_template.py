@@ -6,26 +6,27 @@ Staff edit that file; this module reads and checks it. :func:`load_email_templat
 keeps the last correct version while it is broken (as :class:`actions.content.ContentStore`
 does for the other content files).
 
-Placeholders are ``{name}``-style words from :data:`PLACEHOLDERS`, filled by
-:meth:`EmailTemplate.fill`; anything else in braces is left as written (and ``make check``
-names it), so a typo never breaks an e-mail and no attribute of anything can be reached.
+Placeholders are ``{name}``-style words from :data:`PLACEHOLDERS` (declared with every other
+message's in ``actions.placeholder_names``), filled by :meth:`EmailTemplate.fill` with the one
+renderer (``actions.placeholders``): a typo is left out and logged (and ``make check`` names
+it), so it never breaks an e-mail and no attribute of anything can be reached.
 """
 
 import logging
 import os
-import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from actions.content import CONTENT_DIR, ContentError, read_yaml
+from actions.content import CONTENT_DIR, ContentError, check_placeholders, read_yaml
+from actions.placeholder_names import declared
+from actions.placeholders import render
 
 logger = logging.getLogger(__name__)
 
 EMAIL_FILE = "email.yml"
-PLACEHOLDERS = ("kind", "name", "service", "reference", "reference_full", "received", "clinic")
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+PLACEHOLDERS = declared(EMAIL_FILE, "subject").may
 TEXT_KEYS = ("subject", "not_given", "transcript_heading", "reference_line")
 LINE_LIST_KEYS = ("intro", "footer")
 LABEL_KEYS = ("kinds", "fields", "speakers")
@@ -74,10 +75,9 @@ class EmailTemplate:
         return self.speakers.get(sender) or sender
 
     @staticmethod
-    def fill(text: str, values: Mapping[str, str]) -> str:
-        """``text`` with each known ``{placeholder}`` replaced; other braces stay as written."""
-        return PLACEHOLDER.sub(
-            lambda match: values.get(match.group(1), match.group(0)), text)
+    def fill(text: str, values: Mapping[str, str], key: str) -> str:
+        """``text`` (the line of ``key``: "subject", "intro[]"...) with its placeholders filled."""
+        return render(text, values, where=(EMAIL_FILE, key))
 
 
 def load_email_template(content_dir: Path = CONTENT_DIR) -> EmailTemplate:
@@ -134,12 +134,9 @@ def load_email_template(content_dir: Path = CONTENT_DIR) -> EmailTemplate:
                     f"'{key}' must be a list of 'name: label' lines, each label a text")
         else:
             values[key] = {k: v.strip() for k, v in value.items()}
-    for key in ("subject", "reference_line", *LINE_LIST_KEYS):
-        texts = values.get(key)
-        for text in ([texts] if isinstance(texts, str) else texts or ()):
-            for unknown in sorted(set(PLACEHOLDER.findall(text)) - set(PLACEHOLDERS)):
-                problem(key, f"unknown placeholder '{{{unknown}}}' in '{key}' (known: "
-                             + ", ".join(f"{{{name}}}" for name in PLACEHOLDERS) + ")")
+    placeholders: List[ContentError] = []
+    check_placeholders(data, path, placeholders)
+    problems += [error.describe() for error in placeholders]
     if problems:
         raise EmailTemplateError(problems)
     return EmailTemplate(**values)

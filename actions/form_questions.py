@@ -116,7 +116,8 @@ def booking_intro(content: Content, tracker: Tracker) -> List[str]:
     if tracker.get_slot("treatment_reactions"):
         # A reaction after an earlier treatment: a person looks at it before the next one.
         return [booking.prompt(content, "booking_intro_after_reaction")]
-    return [booking.prompt(content, "booking_intro")]
+    # The same values as when it is said again as a note (placeholder_names: booking_intro).
+    return [booking.prompt(content, "booking_intro", **booking.prompt_values(content))]
 
 
 class ActionAskBookingService(AskActionBase):

@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from actions.content import Content
+from actions.content import CONTRAINDICATIONS_FILE, Content
+from actions.placeholders import render
 from clinic_nlu import reassurance
 
 logger = logging.getLogger(__name__)
@@ -118,11 +119,14 @@ def condition_reply(content: Content, condition_id: str) -> str:
 
 def uncovered_reply(content: Content, condition_id: str) -> str:
     """The reply for a condition the article does not cover: no reassurance, ask a person."""
+    values = {"label": label(content, condition_id)}
     entry = _find(uncovered_conditions(content), condition_id)
     if entry and entry.get("reply"):
-        return str(entry["reply"]).strip()
+        return render(str(entry["reply"]), values,
+                      where=(CONTRAINDICATIONS_FILE, "uncovered.conditions[].reply")).strip()
     template = (content.contraindications.get("uncovered") or {}).get("reply")
-    return str(template or "").format(label=label(content, condition_id)).strip()
+    return render(str(template or ""), values,
+                  where=(CONTRAINDICATIONS_FILE, "uncovered.reply")).strip()
 
 
 def urgent_reply(content: Content, symptoms: Sequence[str] = ()) -> str:
@@ -213,22 +217,29 @@ def phone_sentence(content: Content) -> str:
     return content.messages.get("contact_phone_missing") or ""
 
 
-def _filled(template: str, content: Content, **values: Any) -> str:
-    text = str(template).format(phone_sentence=phone_sentence(content), **values)
+def _filled(content: Content, key: str, template: Any, **values: Any) -> str:
+    """A reply of contraindications.yml (``key``: its place there) with ``{phone_sentence}``
+    and ``values`` filled in, on one line."""
+    text = render(str(template), {"phone_sentence": phone_sentence(content), **values},
+                  where=(CONTRAINDICATIONS_FILE, key))
     return " ".join(text.split())
 
 
 def urgent_follow_up(content: Content, key: str) -> str:
     """A reply for later turns after urgent advice (``follow_up_reply``, ``contact_reply``...)."""
     urgent = content.contraindications["urgent"]
-    return _filled(urgent.get(key) or urgent["reply"], content)
+    if urgent.get(key):
+        return _filled(content, f"urgent.{key}", urgent[key])
+    return _filled(content, "urgent.reply", urgent["reply"])
 
 
 def after_treatment_reply(content: Content, follow_up: bool = False) -> str:
     """The honest reply to a reaction after a treatment: not covered, call the clinic."""
     section = content.contraindications.get("after_treatment") or {}
-    key = "follow_up_reply" if follow_up else "reply"
-    return _filled(section.get(key) or section.get("reply") or urgent_reply(content), content)
+    for key in ("follow_up_reply" if follow_up else "reply", "reply"):
+        if section.get(key):
+            return _filled(content, f"after_treatment.{key}", section[key])
+    return _filled(content, "urgent.reply", urgent_reply(content))
 
 
 def has_cue(content: Content, key: str, text: str) -> bool:
@@ -240,15 +251,18 @@ def has_cue(content: Content, key: str, text: str) -> bool:
 def pushback_reply(content: Content, disclosure: Disclosure) -> str:
     """The clinic's guidance again, after a visitor argues their condition does not count."""
     labels = [label(content, c) for c in [*disclosure.conditions, *disclosure.uncovered]]
-    template = content.contraindications.get("pushback_reply")
-    if not disclosure.conditions:  # only conditions the clinic's information does not cover
-        template = content.contraindications.get("pushback_reply_uncovered") or template
+    key = "pushback_reply"
+    if not disclosure.conditions and content.contraindications.get("pushback_reply_uncovered"):
+        key = "pushback_reply_uncovered"  # only conditions the clinic's information does not cover
+    template = content.contraindications.get(key)
     if not template:
         return " ".join(replies_for(content, disclosure))
-    return _filled(template, content, conditions=" and ".join(labels))
+    return _filled(content, key, template, conditions=" and ".join(labels))
 
 
 def correction_reply(content: Content) -> str:
     """After "sorry, I meant my sister, not me"."""
-    return _filled(content.contraindications.get("correction_reply")
-                   or content.message("anything_else"), content)
+    template = content.contraindications.get("correction_reply")
+    if template:
+        return _filled(content, "correction_reply", template)
+    return " ".join(content.message("anything_else").split())

@@ -14,6 +14,8 @@ from typing import Dict, Optional, Set, Tuple
 
 import yaml
 
+from actions.placeholders import render
+
 logger = logging.getLogger(__name__)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -46,17 +48,19 @@ class ChannelTexts:
     def get(self, key: str, **values: object) -> str:
         """The text for ``key`` with ``{name}`` placeholders filled in.
 
-        Placeholders are replaced literally (not ``str.format``), so a stray brace
-        written by staff cannot break the reply.
+        Filled by the one renderer (actions.placeholders): a stray brace or an unknown
+        placeholder written by staff cannot break the reply.
         """
         self._reload_if_changed()
         text = self._texts.get(key)
         if text is None:
             self._report(f"{self.path}: no text for '{key}'; sending the code instead")
             return f"[{key}]"
-        for name, value in values.items():
-            text = text.replace("{" + name + "}", str(value))
-        return text
+        filled = render(text, values, where=(MESSAGES_FILE, key))
+        if not filled.strip():  # nothing but a placeholder that could not be filled
+            self._report(f"{self.path}: '{key}' is empty once filled; sending the code instead")
+            return f"[{key}]"
+        return filled
 
     def _reload_if_changed(self) -> None:
         try:

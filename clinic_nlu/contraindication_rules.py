@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import logging
 import re
-import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import yaml
 
+from actions.placeholder_check import text_problems
+from actions.placeholder_names import declared
+from actions.placeholders import render
 from clinic_nlu import reassurance
 
 logger = logging.getLogger(__name__)
@@ -26,6 +28,12 @@ KIND_URGENT = "urgent"
 # treatment cue ("after my facial"); severe ones are urgent symptoms instead.
 KIND_AFTER_TREATMENT = "after_treatment"
 KINDS = (KIND_ARTICLE, KIND_UNCOVERED, KIND_URGENT, KIND_AFTER_TREATMENT)
+
+# How actions.placeholder_names names the two replies filled with {label} here (the shared
+# renderer and checker are plain Python, no Rasa: importing them keeps one set of rules).
+RULES_FILE = "contraindications.yml"
+UNCOVERED_REPLY = "uncovered.reply"
+UNCOVERED_OWN_REPLY = "uncovered.conditions[].reply"
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
@@ -196,10 +204,13 @@ class _Checker:
             source = self.text(entry["source"], f"{where} source")
         if "reply" in entry:
             reply = self.text(entry["reply"], f"{where} reply")
+            if kind == KIND_UNCOVERED:
+                _check_placeholders(self, reply, f"{where} reply", UNCOVERED_OWN_REPLY)
         if reply is None and kind != KIND_AFTER_TREATMENT:
             raise self.fail(where, "missing field 'reply'")
         if kind == KIND_UNCOVERED:
-            reply = reply.format(label=label)
+            key = UNCOVERED_OWN_REPLY if "reply" in entry else UNCOVERED_REPLY
+            reply = render(reply, {"label": label}, where=(RULES_FILE, key))
         return ConditionRule(cid, kind, label, terms, reply or "", source, not_after, not_before)
 
 
@@ -211,14 +222,11 @@ def _kind(value: Any) -> str:
     )
 
 
-def _check_template(checker: _Checker, template: str, where: str) -> None:
-    try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
-    except ValueError as error:
-        raise checker.fail(where, f"has unmatched {{ or }} ({error})") from None
-    unknown = [f for f in fields if f != "label"]
-    if unknown:
-        raise checker.fail(where, f"only {{label}} may be used in braces, found {unknown}")
+def _check_placeholders(checker: _Checker, text: str, where: str, key: str) -> None:
+    """The reply uses only the placeholders declared for it, and no stray curly bracket."""
+    problems = text_problems(text, key, declared(RULES_FILE, key))
+    if problems:
+        raise checker.fail(where, problems[0])
 
 
 def parse_rules(data: Any, path: Union[str, Path]) -> ContraindicationRules:
@@ -247,7 +255,7 @@ def parse_rules(data: Any, path: Union[str, Path]) -> ContraindicationRules:
 
     uncovered = check.mapping(top["uncovered"], "uncovered")
     template = check.text(uncovered.get("reply"), "uncovered reply")
-    _check_template(check, template, "uncovered reply")
+    _check_placeholders(check, template, "uncovered reply", UNCOVERED_REPLY)
     entries = uncovered.get("conditions")
     if not isinstance(entries, list) or not entries:
         raise check.fail("uncovered", "needs a non-empty list 'conditions'")

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Optional
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
@@ -38,14 +39,17 @@ def form_intents() -> set:
     return found
 
 
-def check_content(content_dir: Path) -> int:
-    """Content files: shape, ids, intents, buttons, links, review dates. Returns error count."""
+def check_content(content_dir: Path, reported: Optional[set] = None) -> int:
+    """Content files: shape, ids, intents, buttons, links, placeholders, review dates. Returns
+    error count; adds each problem's words to ``reported``."""
     intents = domain_intents()
     try:
         content = load_content(content_dir, intents)
     except ContentLoadError as error:
         for problem in error.errors:
             print(f"ERROR {problem.describe()}")
+            if reported is not None:
+                reported.add(problem.message)
         return len(error.errors)
     errors = 0
     # A multi-intent ("ask_what_is+ask_price") is answered by the answers of its parts.
@@ -91,13 +95,15 @@ def check_question_types(content_dir: Path, content, intents: set) -> int:
     return errors
 
 
-def check_detector_rules(content_dir: Path) -> int:
+def check_detector_rules(content_dir: Path, reported: Optional[set] = None) -> int:
     """The contraindication terms, as the NLU component will read them."""
     from clinic_nlu.condition_detector import ConditionDetector
 
     try:
         ConditionDetector.from_yaml(content_dir / CONTRAINDICATIONS_FILE)
     except ValueError as error:
+        if any(str(error).endswith(": " + problem) for problem in reported or ()):
+            return 0  # the same problem, already shown with its line (a placeholder typo)
         print(f"ERROR {error}")
         return 1
     return 0
@@ -140,7 +146,9 @@ def main() -> int:
     parser.add_argument("--skip-rasa", action="store_true", help="content only (fast)")
     args = parser.parse_args()
     print(f"[check] content in {args.content_dir}")
-    errors = (check_content(args.content_dir) + check_detector_rules(args.content_dir)
+    reported: set = set()
+    errors = (check_content(args.content_dir, reported)
+              + check_detector_rules(args.content_dir, reported)
               + check_email_template(args.content_dir))
     if not args.skip_rasa:
         print("[check] training data (rasa data validate)")

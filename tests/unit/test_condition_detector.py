@@ -368,7 +368,8 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
             lambda d: d["conditions"][0].update(reply="Don't worry, it's fine."),
             r"reply of 'heart_problems'.*contains reassurance",
         ),
-        (lambda d: d["uncovered"].update(reply="About {condition}"), r"only \{label\}"),
+        (lambda d: d["uncovered"].update(reply="About {condition}"),
+         r"unknown placeholder '\{condition\}'; it may use \{label\}"),
     ],
 )
 def test_bad_rules_are_reported_by_file_and_problem(tmp_path: Path, edit, message: str) -> None:
