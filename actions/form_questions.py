@@ -115,7 +115,8 @@ def booking_intro(content: Content, tracker: Tracker) -> List[str]:
                                conditions=" and ".join(labels))]
     if tracker.get_slot("treatment_reactions"):
         # A reaction after an earlier treatment: a person looks at it before the next one.
-        return [booking.prompt(content, "booking_intro_after_reaction")]
+        return [booking.prompt(content, "booking_intro_after_reaction",
+                               **booking.prompt_values(content))]
     # The same values as when it is said again as a note (placeholder_names: booking_intro).
     return [booking.prompt(content, "booking_intro", **booking.prompt_values(content))]
 
