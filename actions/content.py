@@ -287,7 +287,7 @@ MESSAGE_KEYS = ("offer_person", "fallback_did_you_mean", "fallback_second_miss",
                 "fallback_nothing_matched", "too_long", "rate_limited", "error_try_again",
                 "topic_titles", "other_language", "follow_up_noted", "follow_up_noted_no_contact",
                 "no_words", "not_covered",
-                "not_covered_age")
+                "not_covered_age", "treat_it_unknown")
 
 
 def parse_messages(data: Any, path: Path, known_intents: Optional[Set[str]],

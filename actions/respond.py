@@ -207,10 +207,18 @@ def _later_turn_decides(content: Content, turn: TurnState, parts: List[str],
         plan.disclosure.subject = safety.CORRECTED
         plan.messages.append(OutgoingMessage(safety.correction_reply(content)))
         return True
-    if not latest.any and (safety.has_cue(content, "medical_cues", turn.text) or (
-            turn.medical_topic and cs.asks_to_treat_it(content, parts, turn.text))):
-        # "should I stop my steroids?", "could the facial get rid of it?": a medical question
+    if not latest.any and safety.has_cue(content, "medical_cues", turn.text):
+        # "should I stop my steroids?", "can I take ibuprofen?": a medical question
         _answer_one(content, "ask_medical_advice", plan)
+        return True
+    if not latest.any and turn.medical_topic and cs.asks_to_treat_it(content, parts, turn.text):
+        # "could the facial get rid of it?" after a health question: the article doesn't say
+        # (an honest unknown, recorded for staff), and the doctor for the problem itself.
+        plan.messages.append(OutgoingMessage(content.message("treat_it_unknown"),
+                                             [answers.person_button(content)]))
+        plan.person_offered = True
+        plan.medical_topic = True
+        plan.unanswered = "unknown"
         return True
     repeated = latest.any and set(latest.conditions + latest.uncovered) <= set(
         turn.earlier.conditions + turn.earlier.uncovered)

@@ -61,6 +61,10 @@ SCRIPTS = (
     ("hi", re.compile(r"[\u0900-\u097f]")),
 )
 SPANISH_MARKS = re.compile(r"[¿¡ñÑ]")
+# Accented letters of Spanish, French, Portuguese, Italian: a short message with one ("no hablo
+# inglés") is worth asking py3langid about; on their own they don't make a message foreign
+# ("the café near you"), so the English-word share still decides first.
+ACCENTED = re.compile(r"[áéíóúàèìòùâêîôûãõçÁÉÍÓÚÀÈÌÒÙÂÊÎÔÛÃÕÇ]")
 WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 IGNORED = re.compile(r"\S+@\S+|https?://\S+|www\.\S+|/\S+")
 
@@ -91,6 +95,7 @@ FUNCTION_WORDS = {
     "dont", "doesnt", "cant", "wont", "isnt", "u", "ur", "pls", "plz", "lol", "thx", "ty",
     "microcurrent", "facial", "facials", "nyc", "botox", "nuface", "vs", "dermal", "wanna",
     "gonna", "gotta", "kinda", "sorta", "dunno", "lemme", "gimme", "ya", "yep", "yup", "nope",
+    "had", "has", "been", "were", "got", "gets", "went", "goes", "doing", "having", "than",
     "nah", "ok", "okay", "tho", "uh", "huh", "hmm", "mm", "mhm", "um", "umm", "ah", "oh", "bc", "cuz", "lol", "omg", "idk", "btw", "asap",
 }
 
@@ -123,7 +128,10 @@ def detect_language(text: str, languages: tuple, min_words: int = 3,
     # At least min_words words no English dictionary knows ("ok i wanna bok" has two: slang
     # and a typo, not another language), unless a "¿", "¡" or "ñ" says Spanish.
     unknown = len(words) - english
-    if unknown < min_words and not marked and not (english == 0 and unknown >= 2):
+    # (in a word not written as a name: "Beyoncé" says nothing about the language)
+    accented = any(ACCENTED.search(w) and not w[:1].isupper() for w in WORD.findall(cleaned))
+    if unknown < min_words and not marked and not (english == 0 and unknown >= 2) \
+            and not (accented and unknown >= 2):
         return None
     ranking = _identifier(tuple(languages)).rank(cleaned)
     english = next((p for code, p in ranking if code == ENGLISH), 0.0)

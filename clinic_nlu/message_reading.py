@@ -274,7 +274,7 @@ class MessageContext:
         if hypothetical:
             return False
         sudden = any(c.label == SUDDEN for c in in_sentence)
-        distant = any(c.label == DISTANT for c in in_sentence) or self._earlier_year_in(sentence)
+        distant = any(c.label == DISTANT for c in in_sentence) or self._earlier_year_near(span)
         if distant and not sudden:
             # "I had a stroke 2 years ago and one side of my face is still weak": a lasting
             # effect of a past event, not an emergency now (the stroke itself is a condition).
@@ -296,10 +296,13 @@ class MessageContext:
         personal = any(self.clause[p.start] == clause for p in self.persons)
         return personal or not self._is_question(sentence)
 
-    def _earlier_year_in(self, sentence: int) -> bool:
-        """ "in 2019": a year before this one, a past the cue lists cannot spell out."""
+    def _earlier_year_near(self, span: Span) -> bool:
+        """ "my face drooped in 2019": a year before this one in the symptom's own clause (a
+        past the cue lists cannot spell out). Only that clause: in "I had a stroke in 2021 and
+        since this morning my arm is weak" the year belongs to the stroke."""
         this_year = datetime.date.today().year
-        return any(self.sentence[t.i] == sentence and len(t.text) == 4 and t.text.isdigit()
+        clause = self.clause[span.start]
+        return any(self.clause[t.i] == clause and len(t.text) == 4 and t.text.isdigit()
                    and 1900 < int(t.text) < this_year for t in self.doc)
 
     def _is_question(self, sentence: int, by_mark_only: bool = False) -> bool:

@@ -377,6 +377,13 @@ class Content:
         self.article_sentences = {k: useful(v) for k, v in self.article.items()}
         self.known_sentences = {**{f"unknown:{k}": useful(v) for k, v in self.unknown.items()},
                                 **{f"conversation:{k}": useful(v) for k, v in self.conversation.items()}}
+        # "I don't have information on <what the question hinges on>": an honest unknown too
+        # (its sentences without a placeholder, e.g. "I can only answer from what ...").
+        for key in ("not_covered", "not_covered_age", "treat_it_unknown"):
+            template = str(self.messages.get(key) or "")
+            fixed = [s for s in useful(template) if "{" not in s]
+            if fixed:
+                self.known_sentences[f"unknown:{key}"] = fixed
         prompts = self.prompts
         # Every question the booking form asks: the ask_* prompts (any that booking.yml has) and
         # their *_not_understood repeats; the screening question is kept apart. Hand-off prompts
