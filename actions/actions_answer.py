@@ -29,6 +29,8 @@ class ActionAnswer(Action):
         # answers anything (the SDK has no start-up hook; the call is cheap after the first).
         start_delivery()
         content = get_store().get()
+        if request_changes.asks_status(tracker):
+            return [*request_changes.say_status(dispatcher, tracker, content), LISTEN]
         if request_changes.asks_for_reference(tracker):
             return [*request_changes.say_reference(dispatcher, tracker, content), LISTEN]
         if request_changes.is_change(tracker):
@@ -54,6 +56,8 @@ class ActionClarify(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         content = get_store().get()
+        if request_changes.asks_status(tracker):
+            return [*request_changes.say_status(dispatcher, tracker, content), LISTEN]
         if request_changes.asks_for_reference(tracker):
             return [*request_changes.say_reference(dispatcher, tracker, content), LISTEN]
         events = (request_changes.send_change(dispatcher, tracker, content)

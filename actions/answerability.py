@@ -16,7 +16,8 @@ from clinic_nlu import reassurance
 
 # "I'm 16", "16 years old", "16yo", "aged 16", "my 15-year-old", "in my 70s", "over 65"
 AGE_PATTERNS = [
-    re.compile(r"\b(\d{1,2})\s*(?:-\s*)?(?:years?|yrs?|y/?o)\b(?:\s*-?\s*old)?", re.IGNORECASE),
+    # "years" needs "old" ("it's been 10 years", "10 years ago" are durations)
+    re.compile(r"\b(\d{1,2})\s*(?:-\s*)?(?:(?:years?|yrs?)\s*-?\s*old|y/?o)\b", re.IGNORECASE),
     re.compile(r"\b(?:i'?m|i am|im|she'?s|he'?s|she is|he is|aged?|at)\s+(\d{2})\b(?!\s*(?:am|pm|:|"
                r"%|minutes|mins|hours|weeks|days|months|times|sessions|treatments))",
                re.IGNORECASE),

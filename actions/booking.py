@@ -87,6 +87,21 @@ def normalise_name(text: str) -> Optional[str]:
     return cleaned
 
 
+MONTH_OR_WEEKDAY = re.compile(
+    r"\b(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t(ember)?)?|"
+    r"oct(ober)?|nov(ember)?|dec(ember)?|mon|tue|wed|thu|fri|sat|sun)(day|s)?\b", re.IGNORECASE)
+
+
+def is_flexible_time(content: Content, text: str) -> bool:
+    """A time wish without a date ("asap", "whenever", "sometime in March"): booking.yml
+    ``flexible_times``, or a month or weekday name that dateparser could not place."""
+    lowered = " ".join(str(text or "").lower().split())
+    if MONTH_OR_WEEKDAY.search(lowered) and not re.search(r"\bmay (i|we|you|be)\b", lowered):
+        return True
+    words = [str(w).lower() for w in content.services.get("flexible_times") or []]
+    return any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", lowered) for w in words)
+
+
 def parse_preferred_time(text: str, now: Optional[datetime.datetime] = None) -> Optional[str]:
     """The visitor's preferred time as an ISO date/time when dateparser can read it."""
     import dateparser  # imported here: it is slow to import and only needed in booking

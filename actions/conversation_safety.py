@@ -18,6 +18,7 @@ this module decides the turns where what happened EARLIER changes the answer:
 Pure logic over ``Content`` and the planner's ``Plan``; the texts are in data/content/.
 """
 
+import re
 from typing import List, Optional, Sequence
 
 from actions import answers, safety
@@ -117,6 +118,31 @@ def has_no_words(text: str) -> bool:
     return bool(text and text.strip()) and not any(ch.isalnum() for ch in text)
 
 
+# Skin tones and the emoji variation selector change how an emoji looks, not what it means.
+EMOJI_MODIFIERS = re.compile("[\U0001F3FB-\U0001F3FF\uFE0F\u200d\\s]")
+
+
+def emoji_meaning(content: Content, text: str) -> Optional[str]:
+    """The intent a message of emoji only means (messages.yml ``emoji_meanings``), or None."""
+    bare = EMOJI_MODIFIERS.sub("", text or "")
+    if not bare:
+        return None
+    for intent, emoji in (content.messages.get("emoji_meanings") or {}).items():
+        known = {EMOJI_MODIFIERS.sub("", str(e)) for e in emoji or []}
+        if known and all(ch in known for ch in bare):
+            return str(intent)
+    return None
+
+
 def is_correction(content: Content, turn_text: str) -> bool:
     """ "Sorry, I meant my sister, not me": the condition is someone else's."""
     return safety.has_cue(content, "correction_cues", turn_text)
+
+
+def is_own_health_clear(content: Content, turn_text: str, latest: safety.Disclosure,
+                        earlier: safety.Disclosure) -> bool:
+    """ "I'd be the one getting the facial" after (or with) a condition that is someone else's:
+    the visitor, who would be treated, is not the one with it. Never after their own."""
+    about = latest if latest.any else earlier
+    return (about.any and about.subject == "other"
+            and safety.has_cue(content, "own_health_cues", turn_text))

@@ -122,6 +122,10 @@ PERSON_PATTERNS = re.compile(
     r"reception|a\s+receptionist)|live\s+(?:agent|person|chat)|customer\s+service|"
     r"(?:call|phone)\s+me(?:\s+back)?|get\s+me\s+(?:a|someone|somebody)|"
     r"(?:useless|stupid|pointless)\s+bot|not\s+a\s+bot)\b", re.IGNORECASE)
+# An e-mail address or phone number written out in words ("helen dot price at outlook").
+CONTACT_ATTEMPT = re.compile(
+    r"@|\bdot\s*(?:com|co|net|org|uk)\b|\b(?:gmail|outlook|hotmail|yahoo|icloud|aol|proton\w*)\b"
+    r"|\w\s+(?:at|@)\s+\w+\s+dot\b|\b\w+\s+dot\s+\w+\s+at\b|\d{3,}", re.IGNORECASE)
 QUESTION_START = re.compile(
     r"^(?:what|whats|what's|how|why|when|where|who|which|is|are|am|can|could|do|does|did|will|"
     r"would|should|shall|may|might|have|has|isn't|aren't|don't|doesn't|won't|tell\s+me|explain)\b",
@@ -391,6 +395,8 @@ def _fits_requested(turn: FormTurn, content: Content) -> Optional[Dict[str, Any]
             return {slot: day}  # "actually make it Friday": the day, not the chatter
         if day or (cleaned and booking.parse_preferred_time(cleaned)):
             return {slot: cleaned}
+        if cleaned and booking.is_flexible_time(content, cleaned):
+            return {slot: cleaned}  # "asap", "sometime in March, weekends": kept as typed
         return None
     if slot == "screening":
         answer = screening_answer(text, turn.intent, content)
@@ -553,6 +559,8 @@ def read(turn: FormTurn, content: Content) -> Reading:
         return Reading(PROCESS)
     if payload or has_markup(stripped):
         return Reading(JUNK)
+    if slot == "contact" and CONTACT_ATTEMPT.search(stripped) and not looks_like_question(stripped):
+        return Reading(JUNK)  # "helen dot price at outlook": a contact spelled out, not "price"
     if looks_like_question(stripped) or (turn.intent or "").startswith("ask_"):
         return Reading(QUESTION)
     return Reading(JUNK)

@@ -26,7 +26,7 @@ from rasa_sdk.events import ActionExecutionRejected, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import booking, conversation_safety, form_reading, safety
+from actions import booking, conversation_safety, form_reading, request_changes, safety
 from actions.answers import OutgoingMessage
 from actions.content import Content, get_store
 from actions.replying import (answer_latest, disclosure_events, earlier_disclosure, send_guarded,
@@ -98,8 +98,7 @@ class FormValidatorBase(FormValidationAction):
         before = len(dispatcher.messages)
         if tracker.get_slot(REQUESTED_SLOT) is None:
             if self.refused_at_start(dispatcher, tracker, content):
-                # Ends the form at once, asking nothing (the submit action then finds nothing).
-                return [SlotSet(REQUESTED_SLOT, None)]
+                return self.refusal_events()
             slots = self.on_start(dispatcher, tracker, content)
         else:
             outcome = self.on_message(dispatcher, tracker, content)
@@ -196,8 +195,9 @@ class FormValidatorBase(FormValidationAction):
                              [OutgoingMessage(safety.pushback_reply(content, turn.earlier))])
             return {}
         plan = plan_reply(content, turn)
-        correcting = plan.disclosure.subject == safety.CORRECTED and conversation_safety.is_correction(
-            content, turn.text)
+        correcting = plan.disclosure.subject == safety.CORRECTED and (
+            conversation_safety.is_correction(content, turn.text)
+            or conversation_safety.is_own_health_clear(content, turn.text, latest, turn.earlier))
         said = plan.messages if correcting else [
             OutgoingMessage(text) for text in safety.replies_for(content, latest)]
         send_guarded(dispatcher, tracker, content, said)
@@ -207,6 +207,10 @@ class FormValidatorBase(FormValidationAction):
                          content: Content) -> bool:
         """Whether this form must not start now (it has said why); per form."""
         return False
+
+    def refusal_events(self) -> List[Dict[str, Any]]:
+        """Ends the form at once, asking nothing (the submit action then finds nothing)."""
+        return [SlotSet(REQUESTED_SLOT, None)]
 
     def on_urgent(self, dispatcher: CollectingDispatcher, tracker: Tracker, content: Content):
         """Urgent symptoms or a reaction after a treatment: the advice; the hand-off goes on
@@ -334,6 +338,21 @@ class ValidateHandoffForm(FormValidatorBase):
             values["handoff_topic"] = form_reading.plain_text(match.group(1))[
                 :form_reading.MAX_TOPIC_CHARS]
         return values
+
+    def refused_at_start(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                         content: Content) -> bool:
+        """ "Is my Monday appointment still on?" right after a request: its status, not a
+        change request."""
+        if not request_changes.asks_status(tracker):
+            return False
+        request_changes.say_status(dispatcher, tracker, content)
+        return True
+
+    def refusal_events(self) -> List[Dict[str, Any]]:
+        """The name and contact are known, so the form would be complete and sent: it is
+        rejected instead, and ends without a request."""
+        return [SlotSet(REQUESTED_SLOT, None), ActionExecutionRejected(self.form_name()),
+                FollowupAction("action_end_form_quietly")]
 
     def fields(self, tracker: Tracker) -> List[str]:
         return list(booking.HANDOFF_FIELDS)

@@ -91,6 +91,8 @@ DECLARED: Dict[str, Dict[str, Names]] = {
         "prompts.change_received": Names(("reference", "earlier", "contact", "reply_time"),
                                          must=_REQUEST, why=_REFERENCE),
         "prompts.your_reference": Names(("reference",), must=_REQUEST, why=_REFERENCE),
+        "prompts.request_status": Names(("reference", "contact", "reply_time"),
+                                        must=_REQUEST, why=_REFERENCE),
     },
     "contact.yml": {
         "clinic.booking_url_template": Names(("service", "name", "contact")),

@@ -46,6 +46,36 @@ def say_reference(dispatcher: CollectingDispatcher, tracker: Tracker,
     return []
 
 
+# "Was it sent?", "did my booking go through?", "is my appointment still on?", "when will they
+# call me?": a question about the request just sent, never a change to it.
+STATUS_QUESTION = re.compile(
+    r"\b(?:was it|has it|did it|did (?:my|the) \w+|is it|is (?:my|the) \w+(?: \w+)?)\b.*"
+    r"\b(?:sent|through|received|booked|confirmed|still on|arrived)\b"
+    r"|\b(?:go|went|gone|get|got) through\b"
+    r"|\bwhen (?:will|would|do|does|can|should) (?:they|you|someone|somebody|the clinic|i)\b.*"
+    r"\b(?:call|contact|hear|reply|text|email|e-mail|get back|reach|confirm)"
+    r"|\bhow (?:long|soon)\b.*\b(?:call|contact|hear|reply|get back|reach|confirm)", re.IGNORECASE)
+
+
+def asks_status(tracker: Tracker) -> bool:
+    """A question about whether the request sent in this conversation arrived, or when the
+    clinic will be in touch."""
+    text = str((tracker.latest_message or {}).get("text") or "")
+    return bool(last_request(tracker) and STATUS_QUESTION.search(text)
+                and (form_reading.looks_like_question(text) or "?" in text))
+
+
+def say_status(dispatcher: CollectingDispatcher, tracker: Tracker,
+               content: Content) -> List[Dict[str, Any]]:
+    """It was stored and will be delivered (nothing is lost), and who will be in touch, when."""
+    earlier = last_request(tracker) or {}
+    contact = form_reading.plain_text(tracker.get_slot("contact") or "") or "-"
+    send_guarded(dispatcher, tracker, content, [OutgoingMessage(booking.prompt(
+        content, "request_status", reference=earlier.get("reference", ""), contact=contact,
+        reply_time=booking.reply_time(content)))])
+    return []
+
+
 def is_change(tracker: Tracker) -> bool:
     """True when the latest message changes (or cancels) the request this conversation sent."""
     if not last_request(tracker):

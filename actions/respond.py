@@ -163,6 +163,11 @@ def _later_turn_decides(content: Content, turn: TurnState, parts: List[str],
     cs = conversation_safety
     language = cs.language_of(turn.entities)
     if language:
+        if turn.emergency and not latest.any:
+            # "aidez-moi", "me duele mucho" after urgent advice: we can't read it, so the
+            # advice is repeated before the notice (never only "I answer in English").
+            plan.messages.append(OutgoingMessage(
+                safety.urgent_follow_up(content, "follow_up_reply")))
         if latest.any:
             _say_disclosure_replies(content, latest, plan)
         elif active.any:  # "¿entonces puedo reservar?" after "estoy embarazada"
@@ -173,7 +178,11 @@ def _later_turn_decides(content: Content, turn: TurnState, parts: List[str],
         return True
     topics = answers.question_intents(content)
     if cs.has_no_words(turn.text) and not latest.any:
-        # "👍", "...": nothing to answer, and never a "yes" to something unread.
+        meaning = cs.emoji_meaning(content, turn.text)
+        if meaning and not turn.emergency:
+            _answer_one(content, meaning, plan)  # "👍" after an answer: thanks, never a "yes"
+            return True
+        # "...", "🤔": nothing to answer, and never a "yes" to something unread.
         plan.messages.append(OutgoingMessage(content.message("no_words"),
                                              answers.start_buttons(content)))
         return True
@@ -201,10 +210,16 @@ def _later_turn_decides(content: Content, turn: TurnState, parts: List[str],
             if _kind(content, part) in UNANSWERED_KINDS:
                 _answer_one(content, part, plan)
         return True
-    if turn.earlier.any and cs.is_correction(content, turn.text) and (
-            not latest.any or latest.subject == "other"):
+    corrected = turn.earlier.any and cs.is_correction(content, turn.text) and (
+        not latest.any or latest.subject == "other")
+    # "my friend has a pacemaker, I'd be the one getting the facial" (or, later, "I don't
+    # have any myself"): only ever about a condition that was someone else's.
+    own_health = cs.is_own_health_clear(content, turn.text, latest, turn.earlier)
+    if corrected or own_health:
         # "Sorry, I meant my sister, not me": the only thing that changes what we believe.
         plan.disclosure.subject = safety.CORRECTED
+        if own_health and latest.any:
+            _say_disclosure_replies(content, latest, plan)
         plan.messages.append(OutgoingMessage(safety.correction_reply(content)))
         return True
     if not latest.any and safety.has_cue(content, "medical_cues", turn.text):
@@ -362,10 +377,13 @@ def _guard_all(content: Content, active: safety.Disclosure, plan: Plan,
         message.text = safety.guard(message.text, content)
         # No "Book a 4-D Facial" button beside a condition or after urgent advice.
         message.buttons = [b for b in message.buttons if b.payload != "/" + BOOKING_PART]
-    if not reminder or plan.answered_kind != "article":
+    if not reminder:
         return
     if plan.emergency:
+        # After urgent advice every answer carries it ("me duele mucho" read as a price question)
         plan.messages.append(OutgoingMessage(safety.urgent_follow_up(content, "reminder")))
+    elif plan.answered_kind != "article":
+        return
     elif active.any and active.subject != safety.CORRECTED:
         # (after "I meant my dad, not me" the condition is someone else's: no reminder to the
         # visitor, whose own booking gets the health question instead)

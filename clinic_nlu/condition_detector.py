@@ -259,6 +259,12 @@ class ConditionDetector:
              and not s.label.startswith((KIND_URGENT, KIND_AFTER_TREATMENT))]
         )
         urgent = longest_first([s for s in terms if s.label.startswith(KIND_URGENT + "|")])
+        # A mild reaction's own longer words ("slightly swollen") hold an urgent word
+        # ("swollen"): the longer, milder term wins.
+        mild = [s for s in terms if s.label.startswith(KIND_AFTER_TREATMENT + "|")]
+        urgent = [u for u in urgent if not any(
+            m.start <= u.start and u.end <= m.end and m.end - m.start > u.end - u.start
+            for m in mild)]
         # Symptoms after a treatment: never inside a condition or urgent term ("heart racing").
         taken = {i for s in conditions + urgent for i in range(s.start, s.end)}
         after = [s for s in longest_first([s for s in terms
@@ -330,10 +336,14 @@ class ConditionDetector:
         return repeats
 
     def _unspaced_mentions(self, text: str, known: Set[Tuple[str, str]]) -> List[ConditionMention]:
-        """Terms written in Chinese or Japanese, found as substrings (see UNSPACED_SCRIPT)."""
+        """Terms written in Chinese or Japanese, found as substrings (see UNSPACED_SCRIPT).
+
+        An urgent symptom written this way counts as happening now: the tense cues are
+        English word lists, and missing an emergency costs more than one extra 911 advice.
+        """
         mentions = []
         for rule, term in self._unspaced_terms:
-            if rule.kind == KIND_URGENT or (rule.kind, rule.id) in known:
+            if (rule.kind, rule.id) in known:
                 continue
             start = text.find(term)
             if start >= 0:

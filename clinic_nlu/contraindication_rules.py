@@ -58,8 +58,8 @@ URGENT_FOLLOW_UP_REPLIES = ("follow_up_reply", "booking_refused_reply", "contact
 # Replies to a report about a treatment already had.
 AFTER_TREATMENT_REPLIES = ("reply", "follow_up_reply")
 # After a disclosure: pushback / self-clearance, and a clear correction of who it is about.
-CONVERSATION_LISTS = ("pushback_cues", "correction_cues", "follow_up_cues", "treat_it_cues",
-                      "medical_cues")
+CONVERSATION_LISTS = ("pushback_cues", "correction_cues", "own_health_cues", "follow_up_cues",
+                      "treat_it_cues", "medical_cues")
 CONVERSATION_REPLIES = ("pushback_reply", "pushback_reply_uncovered", "correction_reply")
 TOP_LEVEL_KEYS = (("conditions", "uncovered", "urgent", "after_treatment", "generic_reply")
                   + tuple(CUE_LISTS) + CONVERSATION_LISTS + CONVERSATION_REPLIES)
@@ -109,6 +109,7 @@ class ContraindicationRules:
     after_treatment_replies: Tuple[Tuple[str, str], ...] = ()
     pushback_cues: Tuple[str, ...] = ()
     correction_cues: Tuple[str, ...] = ()
+    own_health_cues: Tuple[str, ...] = ()
     follow_up_cues: Tuple[str, ...] = ()
     treat_it_cues: Tuple[str, ...] = ()
     medical_cues: Tuple[str, ...] = ()
@@ -361,6 +362,7 @@ def parse_rules(data: Any, path: Union[str, Path]) -> ContraindicationRules:
         after_treatment_replies=after_replies,
         pushback_cues=conversation_lists["pushback_cues"],
         correction_cues=conversation_lists["correction_cues"],
+        own_health_cues=conversation_lists["own_health_cues"],
         follow_up_cues=conversation_lists["follow_up_cues"],
         treat_it_cues=conversation_lists["treat_it_cues"],
         medical_cues=conversation_lists["medical_cues"],
