@@ -1,4 +1,4 @@
-"""`make bench-smoke` (scripts/bench.py --smoke) still works and its JSON has every field.
+"""`make bench-smoke` (python -m clinic_bench --smoke) still works and its JSON has every field.
 
 It trains both models (the baseline with a few epochs), starts four servers on 127.0.0.1 and
 sends a few dozen messages: about 3 minutes. Deselect with `-m "not bench"`.
@@ -32,7 +32,7 @@ def smoke_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     json_out, md_out = out / "benchmarks.json", out / "benchmarks.md"
     result = subprocess.run(
-        [sys.executable, "scripts/bench.py", "--smoke", "--json-out", str(json_out),
+        [sys.executable, "-m", "clinic_bench", "--smoke", "--json-out", str(json_out),
          "--md-out", str(md_out)],
         cwd=PROJECT_DIR, capture_output=True, text=True, timeout=720)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
