@@ -11,7 +11,8 @@ Measured for each: full training time, cold start (process start to first answer
 p50/p95/p99 at several concurrencies, throughput, peak memory; for ours the time from an answer
 edit (data/content/answers.yml, in a temporary copy) to the new answer being live. Plus a
 micro-benchmark of Rasa's per-call jsonschema validation of action-server replies
-(clinic_bench/reply_validation.py). Writes results/benchmarks.json and docs/benchmarks.md; prints a table.
+(clinic_bench/reply_validation.py), and our contraindication detector's time per message
+(clinic_bench/detector_speed.py). Writes results/benchmarks.json and docs/benchmarks.md; prints a table.
 
     .venv/bin/python -m clinic_bench            # full (make bench)
     .venv/bin/python -m clinic_bench --smoke    # short (make bench-smoke, CI): a few requests,
@@ -47,6 +48,7 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
+from clinic_bench import detector_speed
 from clinic_bench import load as bench_load
 from clinic_bench import report as bench_report
 from clinic_bench import scaled as bench_scaled
@@ -463,12 +465,25 @@ def run_schema_benchmark(quick: bool) -> Dict[str, Any]:
     return data
 
 
+def run_detector_benchmark(quick: bool) -> Dict[str, Any]:
+    say("micro-benchmark: our contraindication detector per message (clinic_bench/detector_speed.py)")
+    command = [PY, "-m", "clinic_bench.detector_speed"] + (["--quick"] if quick else [])
+    result = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    if result.returncode != 0:
+        raise RuntimeError(f"clinic_bench.detector_speed failed:\n{result.stderr[-3000:]}")
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    say(f"  {data['per_message_ms']} ms per message over {data['messages']} red-team texts")
+    return data
+
+
 def full_markdown(results: Dict[str, Any]) -> str:
-    """docs/benchmarks.md: ours vs the baseline, then the scaled setup's section."""
+    """docs/benchmarks.md: ours vs the baseline, then the scaled setup's and detector's sections."""
     ours = results.get("systems", {}).get("ours", {}).get("latency", {})
     best = max((level.get("throughput_msgs_per_s") or 0 for level in ours.values()), default=None)
-    scaled = bench_scaled.markdown(results.get("scaled"), best)
-    return bench_report.markdown(results) + ("\n" + scaled if scaled else "")
+    sections = [bench_scaled.markdown(results.get("scaled"), best),
+                detector_speed.markdown(results.get("condition_detector"))]
+    return bench_report.markdown(results) + "".join("\n" + s for s in sections if s)
 
 
 def main() -> int:
@@ -570,6 +585,8 @@ def main() -> int:
 
         with phase("jsonschema micro-benchmark"):
             results["jsonschema_validation"] = run_schema_benchmark(settings["schema_quick"])
+        with phase("detector micro-benchmark"):
+            results["condition_detector"] = run_detector_benchmark(settings["schema_quick"])
 
         for system in systems.values():
             with phase(f"training {system.name}"):

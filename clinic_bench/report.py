@@ -124,6 +124,10 @@ def text_table(results: Dict[str, Any]) -> str:
         faq = schema["replies"]["faq"]
         lines.append(f"Rasa's per-call jsonschema validation of an action reply: {faq['per_call_us'] / 1000:.2f} ms;"
                      f" compiled once: {faq['compiled_once_us'] / 1000:.2f} ms")
+    detector = results.get("condition_detector")
+    if detector:
+        lines.append(f"Our contraindication detector: {detector['per_message_ms']} ms per message"
+                     f" ({detector['messages']} red-team texts, best of {detector['passes']} passes)")
     for failure in results.get("failures") or []:
         lines.append(f"FAILED {failure['phase']}: {failure['error'].splitlines()[0][:200]}")
     return "\n".join(lines)

@@ -68,6 +68,8 @@ def test_smoke_json_has_every_field(smoke_run):
     for reply in schema["replies"].values():
         assert reply["per_call_us"] > 0 and reply["compiled_once_us"] > 0
     assert schema["check_schema_us"] > 0
+    detector = data["condition_detector"]  # timed here, no longer in the unit tests
+    assert detector["messages"] > 100 and detector["per_message_ms"] > 0
     figures = {row["key"]: row for row in data["figures"]}
     for key in FIGURE_KEYS:
         row = figures[key]
@@ -87,6 +89,7 @@ def test_smoke_measures_the_scaled_setup(smoke_run):
 def test_smoke_markdown_and_output(smoke_run):
     result, _, markdown = smoke_run
     assert "SMOKE MODE" in markdown and "## Results" in markdown and "| figure |" in markdown
+    assert "## Our contraindication detector, per message" in markdown
     assert "SMOKE MODE" in result.stdout and "epochs instead of 100" in result.stdout
     assert "ours/base" in result.stdout  # the printed table
 

@@ -1,7 +1,6 @@
 """Tests for clinic_nlu.condition_detector: the red-team suite plus focused cases."""
 from __future__ import annotations
 
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List, Set, Tuple
@@ -18,7 +17,8 @@ RULES_PATH = ROOT / "data" / "content" / "contraindications.yml"
 REDTEAM_PATH = ROOT / "tests" / "safety" / "redteam.yml"
 
 MAX_FALSE_ALARM_RATE = 0.02
-MAX_MILLISECONDS_PER_MESSAGE = 5.0
+# The detector's time per message is measured by the benchmark (clinic_bench/detector_speed.py,
+# `make bench`), not asserted here: a wall-clock bound depends on the machine and its load.
 
 
 @pytest.fixture(scope="module")
@@ -144,16 +144,6 @@ def test_redteam_conversations_active_conditions(
         assert active_article == want_article, name
         assert active_uncovered == want_uncovered, name
         assert urgent == want_urgent, name
-
-
-def test_detection_is_fast(detector: ConditionDetector, redteam: Dict[str, Any]) -> None:
-    texts = [case["text"] for case in redteam["cases"]]
-    detector.detect(texts[0])  # warm caches
-    began = time.perf_counter()
-    for text in texts:
-        detector.detect(text)
-    per_message = (time.perf_counter() - began) * 1000 / len(texts)
-    assert per_message < MAX_MILLISECONDS_PER_MESSAGE, f"{per_message:.2f} ms"
 
 
 # ------------------------------------------------------------- focused tests
