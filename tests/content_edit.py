@@ -8,7 +8,9 @@ layout and the line numbers of everything above stay as they were.
 
 A place is a tuple of steps from the top of the file, e.g. ``("prompts", "ask_name")`` or
 ``("answers", "what_is_microcurrent", "text")`` (a step into a list picks the item whose
-``id`` is that step).
+``id`` is that step). Lists of words staff keep (a service's ``words``, a condition's ``terms``)
+are changed as lists -- ``set_value(path, place, value_at(path, place) + ["new"])`` -- so a test
+does not depend on which words are in them or how they are laid out.
 """
 import json
 from pathlib import Path
@@ -21,8 +23,20 @@ Place = Sequence[str]
 
 def set_text(path: Path, place: Place, text: str) -> None:
     """Make the value at ``place`` the given text (one double-quoted line); add it if absent."""
+    set_value(path, place, text)
+
+
+def value_at(path: Path, place: Place) -> Any:
+    """The value at ``place`` as the file has it now (e.g. a list of words, to extend it)."""
+    _lines, parent, key = _open(path, place)
+    return parent[key]
+
+
+def set_value(path: Path, place: Place, value: Any) -> None:
+    """Make the value at ``place`` the given text, number or list (written on one line, in
+    JSON, which YAML reads as it is); add the key if absent."""
     lines, parent, key = _open(path, place)
-    quoted = json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML double-quoted one
+    quoted = json.dumps(value, ensure_ascii=False)  # JSON is YAML: "text", ["a", "b"]
     if key in parent:
         start, end = _block(lines, parent.key_line(key), key)
         lines[start:end] = [lines[start][:_column(lines[start], key)] + f"{key}: {quoted}"]
@@ -84,9 +98,15 @@ def _block(lines: List[str], key_line: int, key: str) -> Tuple[int, int]:
     """[start, end) of the lines holding ``key`` and its value (trailing blank lines left out)."""
     start = key_line - 1
     column = _column(lines[start], key)
+    # A block list may be written at its key's own indentation ("words:" then "- a" below it).
+    value = lines[start][column + len(key) + 1:]
+    block_value = not value.split(" #", 1)[0].strip()
     end = start + 1
-    while end < len(lines) and (not lines[end].strip()
-                                or len(lines[end]) - len(lines[end].lstrip(" ")) > column):
+    while end < len(lines):
+        indent = len(lines[end]) - len(lines[end].lstrip(" "))
+        if not (not lines[end].strip() or indent > column
+                or (block_value and indent == column and lines[end].lstrip(" ").startswith("- "))):
+            break
         end += 1
     while end > start + 1 and not lines[end - 1].strip():
         end -= 1
