@@ -5,7 +5,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup setup-dev model run run-scaled staff test test-fast check validate report requests requests-retry purge system-deps bench bench-smoke soak clean
+.PHONY: help setup setup-dev model run run-scaled staff test test-fast check validate report requests requests-retry purge system-deps bench bench-smoke bench-ab soak clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -55,10 +55,13 @@ soak: model ## Conversation fuzzing soak: 3000 random conversations (SOAK_CONVER
 	@SOAK_CONVERSATIONS=$${SOAK_CONVERSATIONS:-3000} $(PY) -m pytest tests/fuzz/test_conversation_fuzz.py -p no:cacheprovider
 
 bench: setup ## Benchmark ours vs the stock `rasa init` config (~20 min): docs/benchmarks.md
-	@$(PY) scripts/bench.py
+	@$(PY) -m clinic_bench
 
 bench-smoke: setup ## Short benchmark run (CI, < 4 min): results/benchmarks-smoke.json
-	@$(PY) scripts/bench.py --smoke
+	@$(PY) -m clinic_bench --smoke
+
+bench-ab: model ## A/B of runtime levers on the trained model (AB_ARGS; docs/benchmarks-levers.md)
+	@$(PY) -m clinic_bench.levers_ab $${AB_ARGS:---rounds 3 --variant stock:module=rasa --variant ours:module=clinic_runtime}
 
 system-deps: ## Install Debian's chromium, chromium-driver, postgresql, redis-server, nginx (needs root)
 	@scripts/system_deps.sh

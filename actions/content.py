@@ -2,8 +2,9 @@
 
 Everything the assistant says lives in YAML there; this module turns the files into a
 ``Content`` object, and reports every problem as ``file:line: what is wrong, how to fix it``.
-``ContentStore`` re-reads the files when they change on disk, and keeps serving the last good
-content when an edit is broken (the error is logged, and ``make check`` shows it).
+``ContentStore`` re-reads the files when they change on disk (``clinic_common.file_watch``), and
+keeps serving the last good content when an edit is broken (the error is logged, and
+``make check`` shows it).
 """
 
 import datetime
@@ -19,6 +20,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 from actions.placeholder_check import file_problems
 from actions.placeholders import render
 from actions.yaml_lines import LineDict, YamlFileError, load_yaml_file
+from clinic_common.file_watch import ValueFromFiles
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,8 @@ MESSAGES_FILE = "messages.yml"
 CONTRAINDICATIONS_FILE = "contraindications.yml"
 SERVICES_FILE = "booking.yml"
 ANSWERABILITY_FILE = "answerability.yml"
+CONTENT_FILES = (ANSWERS_FILE, MESSAGES_FILE, CONTACT_FILE, CONTRAINDICATIONS_FILE, SERVICES_FILE,
+                 ANSWERABILITY_FILE)
 
 ANSWER_KINDS = ("article", "unknown", "medical", "conversation")
 LINK_PATTERN = re.compile(r"\b(?:https?://|mailto:|tel:)[^\s)>\]]*", re.IGNORECASE)
@@ -493,56 +497,36 @@ def parse_answerability(data: Any, path: Path, answer_ids: Set[str],
 
 
 class ContentStore:
-    """The current content, re-read from disk when a file changes.
+    """The current content, loaded again when a content file changes (clinic_common.file_watch).
 
-    Checking modification times costs a few ``stat`` calls per message, which is far cheaper
-    than a file watcher thread and works the same with several action-server processes.
+    A broken edit keeps the last good content in use; ``last_error`` says what is wrong until a
+    corrected version loads. Before any version has loaded, :meth:`get` raises the error.
     """
 
     def __init__(self, content_dir: Path = CONTENT_DIR,
                  known_intents: Optional[Set[str]] = None) -> None:
         self.content_dir = Path(content_dir)
         self.known_intents = known_intents
-        self._lock = threading.Lock()
-        self._stamp: Optional[Tuple] = None
-        self._content: Optional[Content] = None
-        self.last_error: Optional[str] = None
+        self._content: ValueFromFiles[Content] = ValueFromFiles(
+            [self.content_dir / name for name in CONTENT_FILES],
+            lambda: load_content(self.content_dir, self.known_intents),
+            errors=(ContentLoadError,))
 
-    def _files(self) -> List[Path]:
-        return [self.content_dir / name for name in
-                (ANSWERS_FILE, CONTACT_FILE, MESSAGES_FILE, CONTRAINDICATIONS_FILE, SERVICES_FILE,
-                 ANSWERABILITY_FILE)]
-
-    def _current_stamp(self) -> Tuple:
-        stamp = []
-        for path in self._files():
-            try:
-                info = path.stat()
-                stamp.append((path.name, info.st_mtime_ns, info.st_size))
-            except FileNotFoundError:
-                stamp.append((path.name, None, None))
-        return tuple(stamp)
+    @property
+    def last_error(self) -> Optional[str]:
+        """Every problem of the current files, one per line; ``None`` when they loaded."""
+        error = self._content.last_error
+        return None if error is None else str(error)
 
     def get(self) -> Content:
         """The content to answer with: fresh if the files changed and are valid, else the last good."""
-        stamp = self._current_stamp()
-        if stamp == self._stamp and self._content is not None:
-            return self._content
-        with self._lock:
-            if stamp != self._stamp or self._content is None:
-                self._stamp = stamp
-                try:
-                    self._content = load_content(self.content_dir, self.known_intents)
-                    if self.last_error:
-                        logger.info("Content fixed and reloaded from %s", self.content_dir)
-                    self.last_error = None
-                except ContentLoadError as error:
-                    self.last_error = str(error)
-                    if self._content is None:
-                        raise
-                    logger.error("Content edit not applied, still serving the last good"
-                                 " version:\n%s", error)
-        return self._content
+        reload = self._content.refresh()
+        if reload and reload.fixed:
+            logger.info("Content fixed and reloaded from %s", self.content_dir)
+        elif reload and reload.error and self._content.loaded:
+            logger.error("Content edit not applied, still serving the last good"
+                         " version:\n%s", reload.error)
+        return self._content.value
 
 
 class ContentLoadError(ValueError):
@@ -576,8 +560,7 @@ def load_content(content_dir: Path = CONTENT_DIR, known_intents: Optional[Set[st
     content_dir = Path(content_dir)
     errors: List[ContentError] = []
     data: Dict[str, Any] = {}
-    for name in (ANSWERS_FILE, MESSAGES_FILE, CONTACT_FILE, CONTRAINDICATIONS_FILE, SERVICES_FILE,
-                 ANSWERABILITY_FILE):
+    for name in CONTENT_FILES:
         data[name] = read_yaml(content_dir / name, errors)
         check_placeholders(data[name], content_dir / name, errors)
     answers_path = content_dir / ANSWERS_FILE

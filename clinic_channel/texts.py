@@ -1,20 +1,20 @@
 """The channel's visitor-facing texts, read from ``data/content/messages.yml``.
 
-Clinic staff edit that file; the channel re-reads it when its modification time or size
-changes, so a wording change needs no restart. A broken edit keeps the last good
+Clinic staff edit that file; the channel re-reads it when it changes on disk
+(``clinic_common.file_watch``), so a wording change needs no restart. A broken edit keeps the last good
 wording (and is logged); only when the file has never been readable does the channel
 fall back to a neutral code such as ``[too_long]``, so no answer text lives in Python.
 """
 
 import logging
 import os
-import threading
 from pathlib import Path
-from typing import Dict, Optional, Set, Tuple
+from typing import Dict, Optional, Set
 
 import yaml
 
 from actions.placeholders import render
+from clinic_common.file_watch import ValueFromFiles
 
 logger = logging.getLogger(__name__)
 
@@ -34,15 +34,31 @@ def default_messages_path() -> Path:
     return Path(folder or PROJECT_DIR / "data" / "content") / MESSAGES_FILE
 
 
+class MessagesFileError(ValueError):
+    """messages.yml is not a list of ``name: text`` lines."""
+
+
+# What a broken or unreadable messages.yml raises; the last good wording stays in use.
+_BROKEN_FILE = (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError, MessagesFileError)
+
+
+def read_texts(path: Path) -> Dict[str, str]:
+    """The non-empty texts of messages.yml by name; raises one of ``_BROKEN_FILE``."""
+    with open(path, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    if not isinstance(data, dict):
+        raise MessagesFileError("expected 'name: text' lines")
+    return {k: v for k, v in data.items() if isinstance(v, str) and v.strip()}
+
+
 class ChannelTexts:
     """Serves texts from ``messages.yml``, reloading it when it changes on disk."""
 
     def __init__(self, path: Optional[Path] = None) -> None:
         """Use ``path``, or :func:`default_messages_path` when not given."""
         self.path = Path(path) if path else default_messages_path()
-        self._lock = threading.Lock()
-        self._texts: Dict[str, str] = {}
-        self._stamp: Optional[Tuple[int, int]] = None
+        self._texts: ValueFromFiles[Dict[str, str]] = ValueFromFiles(
+            self.path, lambda: read_texts(self.path), errors=_BROKEN_FILE)
         self._reported: Set[str] = set()
 
     def get(self, key: str, **values: object) -> str:
@@ -52,7 +68,8 @@ class ChannelTexts:
         placeholder written by staff cannot break the reply.
         """
         self._reload_if_changed()
-        text = self._texts.get(key)
+        texts = self._texts.value if self._texts.loaded else {}
+        text = texts.get(key)
         if text is None:
             self._report(f"{self.path}: no text for '{key}'; sending the code instead")
             return f"[{key}]"
@@ -63,31 +80,15 @@ class ChannelTexts:
         return filled
 
     def _reload_if_changed(self) -> None:
-        try:
-            stat = self.path.stat()
-        except OSError as error:
-            self._report(f"{self.path}: cannot read ({error.strerror})")
+        reload = self._texts.refresh()
+        if reload is None:
             return
-        stamp = (stat.st_mtime_ns, stat.st_size)
-        if stamp == self._stamp:
+        if reload.error is not None:
+            problem = reload.error.strerror if isinstance(reload.error, OSError) else reload.error
+            self._report(f"{self.path}: cannot read ({problem}); keeping the last good wording")
             return
-        with self._lock:
-            if stamp == self._stamp:
-                return
-            self._stamp = stamp
-            try:
-                with open(self.path, encoding="utf-8") as handle:
-                    data = yaml.safe_load(handle)
-            except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as error:
-                self._report(f"{self.path}: cannot read ({error}); keeping the last")
-                return
-            if not isinstance(data, dict):
-                self._report(f"{self.path}: expected 'name: text' lines; keeping last")
-                return
-            texts = {k: v for k, v in data.items() if isinstance(v, str) and v.strip()}
-            self._texts = texts
-            self._reported.clear()
-            logger.info("website channel: %d texts from %s", len(texts), self.path)
+        self._reported.clear()
+        logger.info("website channel: %d texts from %s", len(self._texts.value), self.path)
 
     def _report(self, problem: str) -> None:
         """Log each problem once (until the file loads again), not on every message."""

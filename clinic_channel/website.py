@@ -5,7 +5,8 @@ Routes (Rasa mounts them under ``/webhooks/website/``):
 - ``POST webhook``: ``{"sender": "<id>", "message": "<text>"}`` -> list of bot messages,
   exactly like Rasa's ``rest`` channel, with message, rate and CORS limits in front.
 - ``GET /``: the demo page for a browser, ``{"status": "ok"}`` for anything else
-  (the ``RestInput`` health check keeps working); ``GET health`` is always the JSON.
+  (the ``RestInput`` health check keeps working); ``GET health`` is the readiness check:
+  ``{"status": "ok"}`` once a model is loaded, ``{"status": "no_model"}`` with 503 before.
 - ``GET widget.js`` / ``GET widget.css``: the chat widget, from the project's ``web/``.
 
 Enable it in ``credentials.yml`` under ``clinic_channel.website.WebsiteInput:``; the

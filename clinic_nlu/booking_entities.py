@@ -13,14 +13,13 @@ them when the message starts booking):
 * ``day`` -- value: the day and/or time as typed ("Friday afternoon", "next week", "12 March
   at 3pm", "3/12"), neighbouring pieces joined into one span.
 
-The services are read from the staff-editable ``booking.yml`` when it changes (never copied into
-the training data or code), so a new service or synonym works without retraining. A broken edit
+The services are read from the staff-editable ``booking.yml`` when it changes on disk
+(``clinic_common.file_watch``; never copied into the training data or code), so a new service or synonym works without retraining. A broken edit
 is logged and the last good list stays in use. The booking form's validators still check both.
 """
 from __future__ import annotations
 
 import logging
-import os
 import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text, Tuple
@@ -40,6 +39,8 @@ from rasa.shared.nlu.constants import (
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
+
+from clinic_common.file_watch import ValueFromFiles
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,6 @@ WORDS_BEFORE_A_SERVICE = {
     "your", "in", "me", "us", "of", "with", "on", "to", "try", "do", "get", "have", "want",
     "like", "please", "and", "or", "just", "another", "some", "is", "about", "into",
 }
-_Stamp = Tuple[int, int]
 
 
 class ServiceNames:
@@ -121,6 +121,9 @@ class ServiceNames:
         return None
 
 
+NO_SERVICES = ServiceNames([])  # until booking.yml first loads: days / times only
+
+
 def find_day(text: str) -> Optional[Tuple[int, int]]:
     """(start, end) of the first day / time expression, neighbouring pieces joined."""
     span: Optional[Tuple[int, int]] = None
@@ -163,12 +166,11 @@ class BookingEntityExtractor(GraphComponent, EntityExtractorMixin):
         """Loads the services; without them only days / times are extracted (with a warning)."""
         self._config = {**self.get_default_config(), **config}
         self._path = Path(self._config["services_path"])
-        self._seen_stamp = self._stamp()
-        self._names = ServiceNames([])
-        try:
-            self._names = ServiceNames.from_yaml(self._path)
-        except ValueError as error:
-            logger.warning("%s -- no service entities until the file is fixed.", error)
+        self._services: ValueFromFiles[ServiceNames] = ValueFromFiles(
+            self._path, lambda: ServiceNames.from_yaml(self._path), errors=(ValueError,))
+        reload = self._services.refresh()
+        if reload is not None and reload.error is not None:
+            logger.warning("%s -- no service entities until the file is fixed.", reload.error)
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Appends ``service`` / ``day`` entities where the message names them."""
@@ -185,7 +187,8 @@ class BookingEntityExtractor(GraphComponent, EntityExtractorMixin):
     def entities(self, text: str) -> List[Dict[Text, Any]]:
         """The entities of one text (no extractor name)."""
         found = []
-        service = self._names.find(text)
+        names = self._services.value if self._services.loaded else NO_SERVICES
+        service = names.find(text)
         if service:
             found.append(_entity(ENTITY_SERVICE, service[0], service[1], service[2]))
         day = find_day(text)
@@ -193,26 +196,16 @@ class BookingEntityExtractor(GraphComponent, EntityExtractorMixin):
             found.append(_entity(ENTITY_DAY, day[0], day[1], text[day[0]:day[1]]))
         return found
 
-    def _stamp(self) -> Optional[_Stamp]:
-        try:
-            status = os.stat(self._path)
-        except OSError:
-            return None
-        return status.st_mtime_ns, status.st_size
-
     def _reload_if_changed(self) -> None:
         if not self._config["reload_on_change"]:
             return
-        stamp = self._stamp()
-        if stamp == self._seen_stamp:
+        reload = self._services.refresh()  # an outcome once per version of the file
+        if reload is None:
             return
-        self._seen_stamp = stamp
-        try:
-            self._names = ServiceNames.from_yaml(self._path)
-        except ValueError as error:
-            logger.error("%s -- keeping the last good services.", error)
-            return
-        logger.info("Reloaded booking services from %s.", self._path)
+        if reload.error is not None:
+            logger.error("%s -- keeping the last good services.", reload.error)
+        else:
+            logger.info("Reloaded booking services from %s.", self._path)
 
 
 def _entity(kind: str, start: int, end: int, value: str) -> Dict[Text, Any]:

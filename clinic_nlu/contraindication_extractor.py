@@ -24,14 +24,13 @@ classified as ``greet`` still yields a ``condition`` entity), and appends:
 Negated mentions ("I'm not pregnant") are not emitted as conditions. Each (entity, value,
 role) is emitted once per message, at its first mention.
 
-The rules file is re-read when its modification time changes, so staff edits
-to the terms are live without retraining. A broken edit is logged (with the
-file name and the problem) and the last good rules stay in use.
+The rules file is re-read when it changes on disk (``clinic_common.file_watch``),
+so staff edits to the terms are live without retraining. A broken edit is logged
+once (with the file name and the problem) and the last good rules stay in use.
 """
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Set, Text, Tuple
 
@@ -52,6 +51,7 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
+from clinic_common.file_watch import ValueFromFiles
 from clinic_nlu.condition_detector import ConditionDetector, ConditionMention
 from clinic_nlu.contraindication_rules import (
     KIND_AFTER_TREATMENT,
@@ -82,8 +82,6 @@ ENTITY_FOR_KIND = {
 ROLE_REPORTED, ROLE_MENTIONED = "reported", "mentioned"
 # urgent_symptom role when the message names a treatment already had.
 ROLE_AFTER_TREATMENT = "after_treatment"
-
-_FileStamp = Tuple[int, int]  # (modification time in ns, size)
 
 
 @DefaultV1Recipe.register(
@@ -138,21 +136,21 @@ class ContraindicationExtractor(GraphComponent, EntityExtractorMixin):
         """
         self._config = {**self.get_default_config(), **config}
         self._path = Path(self._config["rules_path"])
-        # The file version last acted on (loaded, or found broken and logged).
-        self._seen_stamp = self._stamp()
-        if detector is None:
-            try:
-                detector = ConditionDetector.from_yaml(self._path)
-            except ValueError as error:
+        self._rules: ValueFromFiles[ConditionDetector] = ValueFromFiles(
+            self._path, self._load_detector, errors=(ValueError,))
+        if detector is not None:
+            self._rules.adopt(detector)
+        else:
+            reload = self._rules.refresh()
+            if reload is not None and reload.error is not None:
                 raise InvalidConfigException(
-                    f"{self.__class__.__name__} cannot start without its rules: {error}"
-                ) from error
-        self._detector = detector
+                    f"{self.__class__.__name__} cannot start without its rules: {reload.error}"
+                ) from reload.error
 
     @property
     def detector(self) -> ConditionDetector:
         """The detector currently in use (the last good rules)."""
-        return self._detector
+        return self._rules.value
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Appends condition entities to each message, whatever its intent.
@@ -177,7 +175,7 @@ class ContraindicationExtractor(GraphComponent, EntityExtractorMixin):
     def _entities(self, text: Text) -> List[Dict[Text, Any]]:
         entities = []
         seen: Set[Tuple[str, str, Optional[str]]] = set()
-        for mention in self._detector.detect(text):
+        for mention in self.detector.detect(text):
             if mention.side_effect:
                 key = (ENTITY_SIDE_EFFECT, mention.condition, None)
                 if key not in seen:
@@ -211,30 +209,22 @@ class ContraindicationExtractor(GraphComponent, EntityExtractorMixin):
 
     # ----------------------------------------------------------------- reload
 
-    def _stamp(self) -> Optional[_FileStamp]:
-        try:
-            status = os.stat(self._path)
-        except OSError:
-            return None
-        return status.st_mtime_ns, status.st_size
+    def _load_detector(self) -> ConditionDetector:
+        # The spaCy side does not depend on the rules: a reload reuses it instead of building it again.
+        pipeline = self._rules.value.pipeline if self._rules.loaded else None
+        return ConditionDetector.from_yaml(self._path, pipeline=pipeline)
 
     def _reload_if_changed(self) -> None:
         if not self._config["reload_on_change"]:
             return
-        stamp = self._stamp()
-        if stamp == self._seen_stamp:
+        reload = self._rules.refresh()  # an outcome once per version of the file
+        if reload is None:
             return
-        self._seen_stamp = stamp  # act (and log) once per version of the file
-        try:
-            detector = ConditionDetector.from_yaml(
-                self._path, pipeline=self._detector.pipeline
-            )
-        except ValueError as error:
+        if reload.error is not None:
             # The message names the file and the problem; keep serving safely.
-            logger.error("%s -- keeping the last good rules.", error)
-            return
-        self._detector = detector
-        logger.info("Reloaded contraindication rules from %s.", self._path)
+            logger.error("%s -- keeping the last good rules.", reload.error)
+        else:
+            logger.info("Reloaded contraindication rules from %s.", self._path)
 
 
 def _as_entity(mention: ConditionMention) -> Dict[Text, Any]:

@@ -10,7 +10,7 @@ which shows the registry as a table), its test, and the Rasa defect it fixes, if
   checks that each took effect (an ERROR names one that did not; Rasa's own code then runs for
   that part) and logs one INFO line with what was applied and skipped.
   ``CLINIC_RUNTIME_SKIP=name,name`` leaves changes (or parts of one) out: only for measuring a
-  change against stock Rasa (scripts/bench_ab.py), never needed to run the assistant.
+  change against stock Rasa (clinic_bench/levers_ab.py), never needed to run the assistant.
 - ``applied()``: the names of the changes in effect. ``uninstall()``: Rasa's originals back
   (tests).
 

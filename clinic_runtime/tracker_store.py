@@ -113,7 +113,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         self.cache_conversations = int(cache_conversations)
         self._cache: "OrderedDict[Text, _Entry]" = OrderedDict()
         self._saved_slots: "OrderedDict[Text, Tuple[Key, bytes]]" = OrderedDict()
-        # CLINIC_RUNTIME_SKIP=saved_slots: only for measuring (scripts/bench_ab.py)
+        # CLINIC_RUNTIME_SKIP=saved_slots: only for measuring (clinic_bench/levers_ab.py)
         self.remember_slots = "saved_slots" not in os.environ.get("CLINIC_RUNTIME_SKIP", "").split(",")
         self.hits = 0
         self.misses = 0

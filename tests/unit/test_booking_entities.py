@@ -10,6 +10,7 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from clinic_nlu.booking_entities import BookingEntityExtractor, find_day
+from tests.content_edit import set_value, value_at
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOKING = ROOT / "data" / "content" / "booking.yml"
@@ -62,8 +63,8 @@ def test_spans_point_at_the_text(extractor):
 
 def test_a_new_synonym_in_booking_yml_works_without_retraining(extractor, services_file):
     assert entities(extractor, "book the glow package") == {}
-    text = services_file.read_text().replace("words: [clear skin,", "words: [glow package, clear skin,")
-    services_file.write_text(text)
+    words = ("services", "clear_skin_membership", "words")  # by id: whatever words staff keep
+    set_value(services_file, words, ["glow package", *value_at(services_file, words)])
     stamp = os.stat(services_file)
     os.utime(services_file, ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 1_000_000))
     assert entities(extractor, "book the glow package") == {"service": "clear_skin_membership"}

@@ -1,7 +1,6 @@
 """Tests for clinic_nlu.condition_detector: the red-team suite plus focused cases."""
 from __future__ import annotations
 
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List, Set, Tuple
@@ -12,13 +11,15 @@ import yaml
 from clinic_nlu.condition_detector import ConditionDetector, ConditionMention
 from clinic_nlu.contraindication_rules import load_rules
 from clinic_nlu.typo_tolerance import TypoCorrector, edit_distance
+from tests.content_edit import replace_in, set_value, value_at
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES_PATH = ROOT / "data" / "content" / "contraindications.yml"
 REDTEAM_PATH = ROOT / "tests" / "safety" / "redteam.yml"
 
 MAX_FALSE_ALARM_RATE = 0.02
-MAX_MILLISECONDS_PER_MESSAGE = 5.0
+# The detector's time per message is measured by the benchmark (clinic_bench/detector_speed.py,
+# `make bench`), not asserted here: a wall-clock bound depends on the machine and its load.
 
 
 @pytest.fixture(scope="module")
@@ -144,16 +145,6 @@ def test_redteam_conversations_active_conditions(
         assert active_article == want_article, name
         assert active_uncovered == want_uncovered, name
         assert urgent == want_urgent, name
-
-
-def test_detection_is_fast(detector: ConditionDetector, redteam: Dict[str, Any]) -> None:
-    texts = [case["text"] for case in redteam["cases"]]
-    detector.detect(texts[0])  # warm caches
-    began = time.perf_counter()
-    for text in texts:
-        detector.detect(text)
-    per_message = (time.perf_counter() - began) * 1000 / len(texts)
-    assert per_message < MAX_MILLISECONDS_PER_MESSAGE, f"{per_message:.2f} ms"
 
 
 # ------------------------------------------------------------- focused tests
@@ -311,10 +302,15 @@ def test_replies_never_reassure() -> None:
     rules = load_rules(RULES_PATH)
     for rule in rules.conditions:
         assert rules.reassurance_in(rule.reply) == [], rule.id
-    assert rules.reassurance_in("Don’t worry, it's perfectly safe") == [
-        "perfectly safe",
-        "don't worry",
-    ]
+    # Two of the file's own phrases, one in another case and one with a curly apostrophe
+    # (whichever phrases staff list): both are found.
+    phrases = rules.reassurance_phrases
+    quoted = next((phrase for phrase in phrases if "'" in phrase), phrases[0])
+    other = next(phrase for phrase in phrases
+                 if phrase not in quoted and quoted not in phrase)
+    text = f"{quoted.replace(chr(39), chr(0x2019)).capitalize()}, {other.upper()}"
+    found = rules.reassurance_in(text)
+    assert quoted in found and other in found, (text, found)
 
 
 # ------------------------------------------------------------- bad rules files
@@ -380,11 +376,15 @@ def test_bad_rules_are_reported_by_file_and_problem(tmp_path: Path, edit, messag
 
 
 def test_unquoted_no_in_yaml_is_explained(tmp_path: Path) -> None:
-    text = RULES_PATH.read_text(encoding="utf-8").replace(
-        'negation_cues: ["not", "n\'t", "nt", "no",', 'negation_cues: ["not", "n\'t", "nt", no,'
-    )
-    path = _write(tmp_path, text)
-    with pytest.raises(ValueError, match=r"negation_cues item 4: this is read as true/false"):
+    # The cue list as staff keep it, with "no" (added if they dropped it) written without quotes.
+    path = _write(tmp_path, RULES_PATH.read_text(encoding="utf-8"))
+    cues = [cue for cue in value_at(path, ("negation_cues",))]
+    if "no" not in cues:
+        cues.append("no")
+    set_value(path, ("negation_cues",), cues)
+    replace_in(path, ("negation_cues",), '"no"', "no")
+    item = cues.index("no") + 1
+    with pytest.raises(ValueError, match=rf"negation_cues item {item}: this is read as true/false"):
         ConditionDetector.from_yaml(path)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import os
 import shutil
 from pathlib import Path
@@ -18,6 +19,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from clinic_nlu.condition_detector import ConditionDetector, TextPipeline
 from clinic_nlu.contraindication_extractor import ContraindicationExtractor
+from tests.content_edit import set_value, value_at
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES_PATH = ROOT / "data" / "content" / "contraindications.yml"
@@ -216,11 +218,8 @@ def test_reloads_when_the_rules_file_changes(
     extractor = create_extractor()
     assert entities_of(process(extractor, "I have zorblax syndrome")) == []
 
-    text = rules_file.read_text(encoding="utf-8")
-    rules_file.write_text(
-        text.replace('"epilepsy", "epileptic",', '"epilepsy", "epileptic", "zorblax syndrome",'),
-        encoding="utf-8",
-    )
+    terms = ("conditions", "epilepsy", "terms")  # by id: whatever terms staff keep
+    set_value(rules_file, terms, [*value_at(rules_file, terms), "zorblax syndrome"])
     touch_later(rules_file)
 
     message = process(extractor, "I have zorblax syndrome")
@@ -234,7 +233,7 @@ def test_broken_file_keeps_the_last_good_rules(
 ) -> None:
     extractor = create_extractor()
     good_text = rules_file.read_text(encoding="utf-8")
-    broken_text = good_text.replace("\nconditions:\n", "\nconditions: [\n", 1)
+    broken_text = re.sub(r"^conditions:\n", "conditions: [\n", good_text, count=1, flags=re.M)
     assert broken_text != good_text
     rules_file.write_text(broken_text, encoding="utf-8")
     touch_later(rules_file)
@@ -250,10 +249,9 @@ def test_broken_file_keeps_the_last_good_rules(
     assert "keeping the last good rules" in errors[0].getMessage()
 
     # fixing the file is picked up again
-    rules_file.write_text(
-        good_text.replace('"epilepsy", "epileptic",', '"epilepsy", "epileptic", "zorblax",'),
-        encoding="utf-8",
-    )
+    rules_file.write_text(good_text, encoding="utf-8")
+    terms = ("conditions", "epilepsy", "terms")
+    set_value(rules_file, terms, [*value_at(rules_file, terms), "zorblax"])
     touch_later(rules_file)
     assert entities_of(process(extractor, "I have zorblax")) == [("condition", "epilepsy", "self")]
 

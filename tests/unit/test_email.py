@@ -1,11 +1,13 @@
 """The e-mail channel's pieces without a server: settings, the staff-edited template, the message."""
 
+import re
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict
 
 import pytest
+import yaml
 
 from actions.config import ConfigError, DeliverySettings, load_delivery_settings
 from actions.email_message import build_email
@@ -13,6 +15,7 @@ from actions.email_settings import EmailSettings
 from actions.email_template import (EMAIL_FILE, EmailTemplateError, EmailTemplateStore,
                                     load_email_template)
 from actions.outbox import OutboxRequest
+from tests.content_edit import rename_key, replace_in, set_text
 
 CONTENT_DIR = Path(__file__).resolve().parents[2] / "data" / "content"
 SMTP = {"CLINIC_SMTP_HOST": "smtp.example.com", "CLINIC_EMAIL_FROM": "assistant@clinic.example",
@@ -102,21 +105,29 @@ def content_copy(tmp_path: Path) -> Path:
 
 def test_the_shipped_template_is_valid() -> None:
     template = load_email_template(CONTENT_DIR)
-    assert template.kind_label("handoff") == "Request to talk to a person"
-    assert template.kind_label("brand_new_kind") == "Brand new kind"
+    shipped = yaml.safe_load((CONTENT_DIR / EMAIL_FILE).read_text(encoding="utf-8"))
+    assert template.kind_label("handoff") == shipped["kinds"]["handoff"]  # the staff's label
+    assert template.kind_label("brand_new_kind") == "Brand new kind"  # none: made from the name
 
 
+def edit_text(change: Any) -> Any:
+    """An edit of the whole file's text (for breaks of its layout, not of any wording)."""
+    return lambda path: path.write_text(change(path.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+# Each mistake is made by key or by layout, never by the staff's wording.
 @pytest.mark.parametrize("edit, message", [
-    (lambda text: text.replace('subject: "', 'subjct: "'), "unknown key 'subjct'"),
-    (lambda text: text.replace("(ref {reference})", "(ref {referense})"),
+    (lambda path: rename_key(path, ("subject",), "subjct"), "unknown key 'subjct'"),
+    (lambda path: replace_in(path, ("subject",), "{reference}", "{referense}"),
      "unknown placeholder '{referense}'"),
-    (lambda text: text.replace("kinds:\n", "kinds: Booking\nx:\n"), "'kinds' must be"),
-    (lambda text: text.replace('intro:\n  - "', 'intro: "'), "found"),
-])
+    (edit_text(lambda text: text.replace("kinds:\n", "kinds: Booking\nx:\n")), "'kinds' must be"),
+    (edit_text(lambda text: re.sub(r"^intro:\n", "intro: [\n", text, count=1, flags=re.M)),
+     "found"),
+], ids=["key", "placeholder", "kinds", "yaml"])
 def test_template_mistakes_are_reported_with_file_and_line(
         content_copy: Path, edit: Any, message: str) -> None:
     path = content_copy / EMAIL_FILE
-    path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+    edit(path)
     with pytest.raises(EmailTemplateError) as caught:
         load_email_template(content_copy)
     assert message in str(caught.value)
@@ -128,12 +139,11 @@ def test_the_store_keeps_the_last_correct_template_while_the_file_is_broken(
     store = EmailTemplateStore(content_copy)
     path = content_copy / EMAIL_FILE
     good = store.get()
-    path.write_text(path.read_text(encoding="utf-8").replace("subject:", "subjct:") + "\n",
-                    encoding="utf-8")
+    rename_key(path, ("subject",), "subjct")
     assert store.get() == good
-    path.write_text(path.read_text(encoding="utf-8").replace("subjct:", "subject:")
-                    .replace("(ref {reference})", "[{reference}]"), encoding="utf-8")
-    assert store.get().subject.endswith("[{reference}]")
+    rename_key(path, ("subjct",), "subject")
+    set_text(path, ("subject",), "{kind} [{reference}]")
+    assert store.get().subject == "{kind} [{reference}]"
 
 
 # --- the message -------------------------------------------------------------------------
@@ -168,7 +178,8 @@ def test_visitor_markup_is_text_in_the_html_part_and_headers_stay_one_line() -> 
     assert "\n" not in message["Subject"] and message["Bcc"] is None
     assert "<script>" not in html and "<img" not in html and "<b>Jane" not in html
     assert "&lt;img src=x onerror=y&gt;" in html
-    assert "Visitor: <img src=x onerror=y>" in text
+    template = load_email_template(CONTENT_DIR)
+    assert f"{template.speaker('user')}: <img src=x onerror=y>" in text
     assert message["Reply-To"] == "jane@example.com"
     assert message["Message-ID"] == "<3f2b8c1e9d4a4b7f8e6c5d4b3a291817@clinic.example>"
 

@@ -14,7 +14,6 @@
   holds exactly that (tracker_store.saved_slots), else the conversation is read as before.
 """
 
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -212,18 +211,15 @@ async def test_the_guard_sees_a_disclosure_through_rasas_wrappers(tmp_path):
 
 
 def test_bench_ab_variants_take_a_model_and_a_project_directory():
-    sys.path.insert(0, str(PROJECT_DIR / "scripts"))
-    try:
-        import bench_ab
-    finally:
-        sys.path.remove(str(PROJECT_DIR / "scripts"))
-    variant = bench_ab.parse_variant(
+    from clinic_bench import levers_ab
+
+    variant = levers_ab.parse_variant(
         "before:model=/tmp/m.tar.gz,cwd=/tmp/head,env=CLINIC_RUNTIME_SKIP=a,b")
     assert (variant["model"], variant["cwd"]) == ("/tmp/m.tar.gz", "/tmp/head")
     assert variant["env"] == {"CLINIC_RUNTIME_SKIP": "a,b"}
-    assert "model" not in bench_ab.parse_variant("after:module=clinic_runtime")
+    assert "model" not in levers_ab.parse_variant("after:module=clinic_runtime")
     with pytest.raises(SystemExit):
-        bench_ab.parse_variant("x:models=/tmp/m.tar.gz")
+        levers_ab.parse_variant("x:models=/tmp/m.tar.gz")
 
 
 # --- event_types: the class Rasa's walk over Event's subclasses would return -----------------

@@ -18,7 +18,8 @@ The replies are real: our ``action_answer`` run in-process with the repository's
 FAQ question, an unknown fact (price) and a safety disclosure, serialised as the Rasa SDK
 sends them (``{"events": [...], "responses": [...]}``).
 
-Run by scripts/bench.py in a subprocess; prints one JSON object. ``--quick`` times for less long.
+Run by clinic_bench.ours_vs_stock in a subprocess (``python -m clinic_bench.reply_validation``,
+from the project folder); prints one JSON object. ``--quick`` times for less long.
 """
 
 import argparse
@@ -32,7 +33,6 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_DIR))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 

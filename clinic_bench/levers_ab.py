@@ -12,8 +12,10 @@ shared machine falls on both alike), with a fresh tracker store each time, and m
   long conv.   (--long N) one visitor sending N messages: latency by turn, to see how the
                tracker store's cost grows with the conversation
 
-    .venv/bin/python scripts/bench_ab.py --rounds 3 \
+    .venv/bin/python -m clinic_bench.levers_ab --rounds 3 \
         --variant stock:module=rasa --variant ours:module=clinic_runtime
+    make bench-ab                          # the same (its default AB_ARGS)
+    make bench-ab AB_ARGS="--rounds 1 --variant a:module=rasa --variant b:module=clinic_runtime"
 
 A variant is NAME:key=value,key=value with keys module (rasa | clinic_runtime), endpoints
 (a file), model (a model archive, default --model), cwd (the project directory the Rasa server
@@ -36,9 +38,9 @@ from typing import Any, Dict, List
 
 import aiohttp
 
-import bench_load
-from bench_cpu import process_jiffies
-from bench_procs import Server, _status_kb, free_port
+from clinic_bench import load as bench_load
+from clinic_bench.cpu import process_jiffies
+from clinic_bench.processes import Server, _status_kb, free_port
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -146,7 +148,8 @@ def run_variant(variant: Dict[str, Any], workdir: Path, actions: Server, actions
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m clinic_bench.levers_ab",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--variant", action="append", required=True, type=parse_variant)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--levels", type=lambda s: [int(x) for x in s.split(",")], default=[1, 8])

@@ -9,7 +9,7 @@ import os
 import resource
 from typing import Dict, Iterable, Optional, Tuple
 
-from bench_procs import descendants
+from clinic_bench.processes import descendants
 
 
 def machine_jiffies() -> Tuple[int, int]:

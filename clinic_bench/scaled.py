@@ -4,25 +4,22 @@ Each size is started from scratch (clinic_scaled.ScaledStack: PostgreSQL tracker
 Redis lock store, 2 action servers, nginx in front, all on 127.0.0.1 under the bench's /tmp
 folder), warmed up with every visitor script once, then loaded with the same message mix as
 the single-process run at each concurrency; the best throughput, its latency and the Rasa
-servers' peak memory are kept. Called by scripts/bench.py; its section of docs/benchmarks.md
+servers' peak memory are kept. Called by clinic_bench.ours_vs_stock; its section of docs/benchmarks.md
 comes from :func:`markdown`.
 """
 
 import asyncio
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
-import bench_load
-from bench_procs import tree_kb
+from clinic_bench import load as bench_load
+from clinic_bench.processes import tree_kb
+from clinic_scaled.packages import programs
+from clinic_scaled.stack import Ports, ScaledStack
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_DIR))  # clinic_scaled is a package of the project
-
-from clinic_scaled.packages import programs  # noqa: E402
-from clinic_scaled.stack import Ports, ScaledStack  # noqa: E402
 
 ACTION_SERVERS = 2
 MODES = {
