@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import booking, form_reading, request_changes
 from actions.content import get_store
 from actions.replying import answer_latest
-from actions.submit import start_delivery
+from clinic_requests.submit import start_delivery
 
 
 LISTEN = FollowupAction("action_listen")

@@ -35,7 +35,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="clinic-email-measure-") as folder:
         server = MailServer(port=free_port()).start()
         _configure(Path(folder), server.port)
-        from actions.submit import stop_delivery, submit_request
+        from clinic_requests.submit import stop_delivery, submit_request
 
         try:
             latencies = []

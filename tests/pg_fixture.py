@@ -21,7 +21,7 @@ from typing import Dict, Iterator, Optional, Union
 
 import pytest
 
-from actions import database
+from clinic_requests import database
 from scripts import pg_local
 
 # Durability is pointless for a cluster deleted after the run; this makes it much faster.

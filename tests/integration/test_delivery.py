@@ -23,16 +23,16 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 
-from actions.config import (
+from clinic_requests.config import (
     ENV_DATABASE_URL,
     ENV_OVERRIDES,
     ENV_WEBHOOK_TOKEN,
     DeliverySettings,
 )
-from actions.channels import delivery_channels
-from actions.delivery import WORKER_THREAD_NAME, DeliveryWorker
-from actions.submit import start_delivery, stop_delivery, submit_request
-from actions.outbox import DELIVERED, FAILED, PENDING, Outbox
+from clinic_requests.channels import delivery_channels
+from clinic_requests.delivery import WORKER_THREAD_NAME, DeliveryWorker
+from clinic_requests.submit import start_delivery, stop_delivery, submit_request
+from clinic_requests.outbox import DELIVERED, FAILED, PENDING, Outbox
 from tests.pg_fixture import StorageBackend
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -391,7 +391,7 @@ def test_after_max_attempts_requests_fail_until_staff_retry(
 def test_without_a_webhook_requests_stay_pending_and_one_line_is_logged(
     env: Dict[str, str], outbox: Outbox, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="actions")
+    caplog.set_level(logging.INFO, logger="clinic_requests")
 
     for number in range(3):
         submit_request("booking", payload(number))

@@ -17,10 +17,10 @@ from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 
-from actions.channel_log import ChannelLog
-from actions.config import ENV_DATABASE_URL, ENV_OVERRIDES, ENV_SMTP_PASSWORD, ENV_WEBHOOK_TOKEN
-from actions.outbox import DELIVERED, FAILED, PENDING, Outbox
-from actions.submit import stop_delivery, submit_request
+from clinic_requests.channel_log import ChannelLog
+from clinic_requests.config import ENV_DATABASE_URL, ENV_OVERRIDES, ENV_SMTP_PASSWORD, ENV_WEBHOOK_TOKEN
+from clinic_requests.outbox import DELIVERED, FAILED, PENDING, Outbox
+from clinic_requests.submit import stop_delivery, submit_request
 from tests.pg_fixture import StorageBackend
 from tests.servers import free_port
 from tests.smtp_server import MailServer, SilentServer, make_certificate

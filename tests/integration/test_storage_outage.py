@@ -11,9 +11,9 @@ from typing import Iterator
 import pytest
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions import unanswered
-from actions.delivery import WORKER_THREAD_NAME
-from actions.outbox import DELIVERED, PENDING, Outbox
+from clinic_requests import unanswered
+from clinic_requests.delivery import WORKER_THREAD_NAME
+from clinic_requests.outbox import DELIVERED, PENDING, Outbox
 from scripts import pg_local
 from tests.integration.test_delivery import (  # noqa: F401 (receivers: a fixture)
     payload,

@@ -7,7 +7,7 @@ is also the ``Idempotency-Key`` the receiver uses to drop duplicates.
 Where: a SQLite file (``var/outbox.db`` or ``CLINIC_OUTBOX_PATH``) by default, or the
 ``requests`` table of the database named by ``CLINIC_DATABASE_URL`` /
 ``clinic_delivery.database_url`` (PostgreSQL, shared by several action servers).
-Connections come from :mod:`actions.database` (SQLAlchemy Core).
+Connections come from :mod:`clinic_requests.database` (SQLAlchemy Core).
 
 Several action-server processes may share one outbox, and a worker must
 :meth:`Outbox.claim_due` a request -- a conditional UPDATE that sets a
@@ -53,10 +53,10 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
-from actions import database
-from actions.config import database_url, outbox_path
-from actions.database import UtcTime
-from actions.payload import KINDS, validate_payload
+from clinic_requests import database
+from clinic_requests.config import database_url, outbox_path
+from clinic_requests.database import UtcTime
+from clinic_requests.payload import KINDS, validate_payload
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class OutboxRequest:
         kind: ``booking``, ``consultation`` or ``handoff``.
         service: The service asked about, if any (copied from the payload).
         payload: The validated payload (every field of ``PAYLOAD_FIELDS``,
-            see :mod:`actions.payload`).
+            see :mod:`clinic_requests.payload`).
         created_at: When the request was stored (UTC).
         state: ``pending``, ``delivered`` or ``failed``.
         attempts: Delivery attempts made so far.
@@ -164,8 +164,8 @@ class Outbox:
 
         Args:
             path: A SQLite file, or a database URL (``postgresql://...``,
-                ``sqlite:///...``). Default: :func:`actions.config.database_url`
-                if set, else :func:`actions.config.outbox_path`.
+                ``sqlite:///...``). Default: :func:`clinic_requests.config.database_url`
+                if set, else :func:`clinic_requests.config.outbox_path`.
             busy_timeout_seconds: How long to wait for another process's lock.
         """
         if path is None:
@@ -200,9 +200,9 @@ class Outbox:
 
         Args:
             kind: One of ``KINDS``.
-            payload: Request fields, see :func:`actions.payload.validate_payload`.
+            payload: Request fields, see :func:`clinic_requests.payload.validate_payload`.
             request_id: The caller's id for this request (see
-                :func:`actions.submit.turn_request_id`); a request already stored under
+                :func:`clinic_requests.submit.turn_request_id`); a request already stored under
                 it is returned as it is, so handling the same turn twice stores it once.
 
         Returns:

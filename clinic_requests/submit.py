@@ -2,7 +2,7 @@
 
 It stores the request in this process's outbox (so it is never lost) and makes
 sure this process's delivery worker is running and awake. :func:`start_delivery`
-also starts this process's daily retention purge (:mod:`actions.retention`).
+also starts this process's daily retention purge (:mod:`clinic_requests.retention`).
 Everything is created on first use; importing this module does nothing.
 """
 
@@ -13,11 +13,11 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
-from actions.channels import delivery_channels
-from actions.config import ConfigError, load_delivery_settings
-from actions.delivery import DeliveryWorker
-from actions.outbox import Outbox, OutboxRequest
-from actions.retention import start_daily_purge, stop_daily_purge
+from clinic_requests.channels import delivery_channels
+from clinic_requests.config import ConfigError, load_delivery_settings
+from clinic_requests.delivery import DeliveryWorker
+from clinic_requests.outbox import Outbox, OutboxRequest
+from clinic_requests.retention import start_daily_purge, stop_daily_purge
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def submit_request(kind: str, payload: Mapping[str, Any],
 
     Args:
         kind: ``booking``, ``consultation`` or ``handoff``.
-        payload: Fields listed in :data:`actions.payload.PAYLOAD_FIELDS`.
+        payload: Fields listed in :data:`clinic_requests.payload.PAYLOAD_FIELDS`.
 
         request_id: :func:`turn_request_id` for this turn, so that handling the turn
             again returns the stored request instead of storing a second one.
@@ -86,7 +86,7 @@ def submit_request(kind: str, payload: Mapping[str, Any],
 
 
 def shared_outbox() -> Outbox:
-    """Return this process's outbox (path from :func:`actions.config.outbox_path`)."""
+    """Return this process's outbox (path from :func:`clinic_requests.config.outbox_path`)."""
     with _state_lock:
         _forget_parent_process_state()
         if _state.outbox is None:
