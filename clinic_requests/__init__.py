@@ -18,6 +18,9 @@ scaled setup use the same modules.
 - Stored questions: ``unanswered`` (the records), ``unanswered_groups`` (similar wordings
   together, for the report and the staff page).
 - Housekeeping: ``retention`` (the purge, ``make purge`` and daily).
+- Running: ``background`` (this process's outbox, delivery worker and daily purge) and
+  ``action_server`` (``python -m clinic_requests.action_server``: Rasa SDK's action server,
+  which starts them when it starts and stops them after it stopped).
 
 The e-mail words and labels are staff-editable content (``data/content/email.yml``), read with
 the content loader of ``actions.content``; nothing else here imports ``actions``.

@@ -10,9 +10,9 @@ What goes (``before`` = now minus ``retention_days``):
 * Unanswered-question records created before ``before``.
 
 :func:`purge` is the logic (URLs / stores and a cutoff in, counts out); :func:`purge_configured`
-reads the settings (:func:`clinic_requests.config.retention_days`, ``CLINIC_RETENTION_DAYS``, default
-90, 0 = keep forever); ``scripts/purge.py`` (``make purge``) and :func:`start_daily_purge` (the
-action server, at most once a day per process) call it.
+reads the settings (:func:`clinic_requests.config.retention_days`, ``CLINIC_RETENTION_DAYS``,
+default 90, 0 = keep forever); ``scripts/purge.py`` (``make purge``) and :func:`start_daily_purge`
+(the action server, :mod:`clinic_requests.background`: once a day per process) call it.
 """
 
 import logging

@@ -27,7 +27,8 @@ stop() {
 trap stop INT TERM EXIT
 
 say "starting the action server on $ACTIONS_HOST:$ACTIONS_PORT"
-SANIC_HOST="$ACTIONS_HOST" $PY -m rasa_sdk --actions actions --port "$ACTIONS_PORT" &
+# = `python -m rasa_sdk` + this process's request delivery worker and daily purge.
+SANIC_HOST="$ACTIONS_HOST" $PY -m clinic_requests.action_server --actions actions --port "$ACTIONS_PORT" &
 pids+=($!)
 
 api_args=()
