@@ -1,6 +1,11 @@
 """A local PostgreSQL cluster of the project's own: create, start and stop it on 127.0.0.1.
 
-API (import it as ``scripts.pg_local`` from the project root, or run it as a script)::
+Here, in ``clinic_scaled`` and not in ``scripts/``, because two users import it: the scaled
+setup (:mod:`clinic_scaled.postgres` runs this cluster as a child process) and the tests
+(``tests/pg_fixture.py`` starts a throwaway one); packages are what code imports, never the
+scripts folder. Not in ``clinic_requests``: the request store only takes a database URL and
+never runs a server. ``scripts/pg_local.py`` is its command line (README, "SQLite or
+PostgreSQL")::
 
     server = start(data_dir, port)   # -> LocalPostgres(pid, port, data_dir, url, log)
     server.url                       # "postgresql://clinic@127.0.0.1:PORT/clinic"
@@ -32,7 +37,6 @@ on that directory (same port) and creates the ``clinic`` role and database when 
   then ``PATH``; if they are missing, :class:`PostgresMissing` names Debian's ``postgresql``.
 """
 
-import argparse
 import glob
 import os
 import pwd
@@ -40,7 +44,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,7 +56,7 @@ SERVICE_USER = "postgres"  # who runs the server when we are root
 ENV_BIN = "PG_BIN"
 LOG_NAME = "server.log"
 START_TIMEOUT_SECONDS = 60
-CONF_MARKER = "# --- clinic assistant (scripts/pg_local.py) ---"
+CONF_MARKER = "# --- clinic assistant (clinic_scaled/local_postgres.py) ---"
 
 
 class PostgresMissing(RuntimeError):
@@ -147,7 +150,7 @@ def start(data_dir: Path, port: int, *, settings: Optional[Mapping[str, str]] = 
         running_port = _pid_file_port(data_dir)
         if running_port != port:
             raise PostgresError(f"{data_dir} already runs on port {running_port}, not {port}; "
-                                f"stop it first (pg_local.py stop {data_dir})")
+                                f"stop it first (scripts/pg_local.py stop {data_dir})")
     else:
         options = [f"-p {int(port)}"]
         for name, value in (settings or {}).items():
@@ -235,7 +238,7 @@ def init_cluster(programs: Path, data_dir: Path) -> None:
         raise PostgresError(f"initdb failed for {data_dir}:\n{result.stdout.strip()}{hint}")
     # Trust, but only from this machine: the socket and 127.0.0.1 (no IPv6, no remote hosts).
     (data_dir / "pg_hba.conf").write_text(
-        "# scripts/pg_local.py: local logins only, no passwords\n"
+        "# clinic_scaled/local_postgres.py: local logins only, no passwords\n"
         "local   all   all                 trust\n"
         "host    all   all   127.0.0.1/32  trust\n", encoding="utf-8")
     socket_dir = str(data_dir).replace("'", "''")
@@ -351,29 +354,3 @@ def _tail(log: Path, lines: int = 20) -> str:
 
 def _version_key(path: str) -> List[int]:
     return [int(part) for part in re.findall(r"\d+", path)]
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    """Command line: ``start DIR PORT`` prints ``PID URL``; ``stop DIR``."""
-    parser = argparse.ArgumentParser(prog="pg_local.py", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    start_parser = commands.add_parser("start", help="create if needed, start, print PID and URL")
-    start_parser.add_argument("dir", type=Path, help="data directory")
-    start_parser.add_argument("port", type=int)
-    stop_parser = commands.add_parser("stop", help="stop the server on DIR")
-    stop_parser.add_argument("dir", type=Path, help="data directory")
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "start":
-            server = start(args.dir, args.port)
-            print(f"{server.pid} {server.url}")
-        else:
-            print("stopped" if stop(args.dir) else "not running")
-    except (PostgresMissing, PostgresError) as error:
-        print(f"pg_local: {error}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
