@@ -268,7 +268,7 @@ def test_person_and_doctor(content):
 
 
 def test_agreement(content):
-    assert reply(content, content.messages["anything_else"]).agreement() == "alright"
+    assert reply(content, "Alright. Is there anything else you'd like to know?").agreement() == "alright"
     assert reply(content, "Yes! Anything else?").agreement() == "yes"
     assert reply(content, "Understood. The clinic's guidance still applies: please talk to your doctor.").agreement() is None
     assert reply(content, content.prompts["handoff_intro"]).agreement() is None
@@ -432,7 +432,8 @@ def test_the_caveat_is_checked_after_any_disclosure(content):
 def test_agreement_after_a_disclosure_is_unsafe(content):
     judge = Judge(content)
     judge.judge_turn(reply(content, "Thank you for telling me."), [], marks=["disclosure"])
-    misses = judge.judge_turn(reply(content, content.messages["anything_else"]), ["no_agreement", "guidance"])
+    misses = judge.judge_turn(reply(content, "Alright. Is there anything else you'd like to know?"),
+                              ["no_agreement", "guidance"])
     assert {(m.rule, m.severity) for m in misses} == {("no_agreement", UNSAFE), ("guidance", OTHER)}
 
 
