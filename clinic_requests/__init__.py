@@ -22,6 +22,8 @@ scaled setup use the same modules.
   ``action_server`` (``python -m clinic_requests.action_server``: Rasa SDK's action server,
   which starts them when it starts and stops them after it stopped).
 
-The e-mail words and labels are staff-editable content (``data/content/email.yml``), read with
-the content loader of ``actions.content``; nothing else here imports ``actions``.
+Words people read are staff-editable content under ``data/content/``: the e-mail's words and
+labels (``email.yml``, in ``email_*``) and the clinic's contact and condition labels
+(``request_view``) are read with ``actions.content`` (and rendered with ``actions.placeholders``);
+that content is the only thing taken from ``actions``.
 """
