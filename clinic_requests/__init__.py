@@ -9,8 +9,8 @@ scaled setup use the same modules.
 - Settings and storage: ``config`` (operator settings from ``endpoints.yml`` + environment),
   ``database`` (SQLite or PostgreSQL through SQLAlchemy Core).
 - Requests: ``payload`` (what a request carries), ``outbox`` (stored before anyone is told),
-  ``submit`` (the one call actions make), ``handled_requests`` (staff's "handled" mark),
-  ``request_view`` (a request as people read it).
+  ``outbox_schema`` (the outbox's table and rows), ``submit`` (the one call actions make),
+  ``handled_requests`` (staff's "handled" mark), ``request_view`` (a request as people read it).
 - Delivery: ``delivery`` (the worker and the webhook), ``email_settings``, ``email_template``,
   ``email_message``, ``email_delivery`` (the e-mail channel; layouts in ``templates/``),
   ``channels`` (which channels are configured), ``channel_log`` (which channel has which

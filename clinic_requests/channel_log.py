@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from clinic_requests import database
 from clinic_requests.database import UtcTime
-from clinic_requests.outbox import requests_table
+from clinic_requests.outbox_schema import requests_table
 
 logger = logging.getLogger(__name__)
 

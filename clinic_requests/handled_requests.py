@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from clinic_requests import database
 from clinic_requests.database import UtcTime
-from clinic_requests.outbox import requests_table
+from clinic_requests.outbox_schema import requests_table
 
 MAX_NAME_CHARS = 80
 
