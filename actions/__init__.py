@@ -1,7 +1,9 @@
 """Custom actions of the clinic assistant (run by the Rasa SDK action server).
 
 Modules by concern: ``content`` (loading the staff-editable YAML), ``answers`` (picking the
-reply for a question), ``safety`` (contraindication replies and the reassurance guard),
-``booking``/``handoff`` (forms), ``outbox``/``delivery`` (durable requests). The ``Action``
-classes in ``actions_*.py`` stay thin and call into those.
+reply for a question), ``respond`` (what to say), ``safety`` (contraindication replies and the
+reassurance guard), ``booking``/``form_reading`` (the forms' details). The ``Action`` classes
+(``actions_answer``, ``form_questions``, ``form_endings``, ``forms``) stay thin and call into
+those. A finished request or an unanswered question is handed to ``clinic_requests``, which
+stores, delivers and purges it.
 """

@@ -9,7 +9,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import booking, form_reading, request_changes
 from actions.content import get_store
 from actions.replying import answer_latest
-from actions.submit import start_delivery
 
 
 LISTEN = FollowupAction("action_listen")
@@ -25,9 +24,6 @@ class ActionAnswer(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        # Requests left pending by an earlier process are delivered as soon as this process
-        # answers anything (the SDK has no start-up hook; the call is cheap after the first).
-        start_delivery()
         content = get_store().get()
         if request_changes.asks_status(tracker):
             return [*request_changes.say_status(dispatcher, tracker, content), LISTEN]

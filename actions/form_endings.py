@@ -15,7 +15,7 @@ from actions import booking, form_reading, safety
 from actions.answers import OutgoingMessage
 from actions.content import get_store
 from actions.replying import booking_request_kind, earlier_disclosure, send_guarded
-from actions.submit import submit_request, turn_request_id
+from clinic_requests.submit import submit_request, turn_request_id
 
 logger = logging.getLogger(__name__)
 

@@ -7,10 +7,11 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import follow_ups, safety, unanswered
+from actions import follow_ups, safety
 from actions.answers import OutgoingMessage
 from actions.content import Content
 from actions.respond import Plan, TurnState, plan_reply
+from clinic_requests import unanswered
 
 logger = logging.getLogger(__name__)
 

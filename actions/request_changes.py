@@ -18,7 +18,7 @@ from actions.answers import OutgoingMessage
 from actions.content import Content
 from actions.form_endings import health_free, last_request
 from actions.replying import earlier_disclosure, send_guarded
-from actions.submit import submit_request, turn_request_id
+from clinic_requests.submit import submit_request, turn_request_id
 
 logger = logging.getLogger(__name__)
 

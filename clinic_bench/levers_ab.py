@@ -161,8 +161,8 @@ def main() -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="clinic-ab-", dir="/tmp"))
     actions_port = free_port()
-    actions = Server("actions", [PY, "-m", "rasa_sdk", "--actions", "actions", "--port",
-                                 str(actions_port)], PROJECT_DIR,
+    actions = Server("actions", [PY, "-m", "clinic_requests.action_server", "--actions", "actions",
+                                 "--port", str(actions_port)], PROJECT_DIR,
                      {**base_env(workdir, actions_port), "SANIC_HOST": "127.0.0.1"},
                      workdir / "actions.log")
     results: List[Dict[str, Any]] = []

@@ -313,7 +313,8 @@ def start(system: System, sampler: MemorySampler, servers: List[Server]) -> None
     env = system.env(actions_port)
     say(f"starting {system.name}: action server on 127.0.0.1:{actions_port}")
     system.actions = Server(f"{system.name}-actions",
-                            [PY, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
+                            [PY, "-m", "clinic_requests.action_server", "--actions", "actions",
+                             "--port", str(actions_port)],
                             PROJECT_DIR, {**env, "SANIC_HOST": "127.0.0.1"},
                             system.workdir / "actions.log")
     servers.append(system.actions)

@@ -5,11 +5,11 @@ import shutil
 import subprocess
 from typing import Callable, Dict, List, Optional
 
-from scripts import pg_local
+from clinic_scaled import local_postgres
 
 
 def _postgres() -> Optional[str]:
-    return str(pg_local.bin_dir() / "postgres") if pg_local.available() else None
+    return str(local_postgres.bin_dir() / "postgres") if local_postgres.available() else None
 
 
 def find_program(name: str) -> Optional[str]:

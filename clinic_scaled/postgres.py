@@ -1,9 +1,9 @@
 """The scaled setup's PostgreSQL: the project's own cluster, run as a foreground child.
 
-The cluster is made as scripts/pg_local.py makes it (initdb as Debian's ``postgres`` user
-when we are root, login from this machine only, 127.0.0.1, socket inside the data directory,
-room for 300 connections); unlike pg_local's background server, this one is a child process
-of the supervisor, so the fault tests can crash and restart it like any other server.
+The cluster is made as :mod:`clinic_scaled.local_postgres` makes it (initdb as Debian's
+``postgres`` user when we are root, login from this machine only, 127.0.0.1, socket inside the
+data directory, room for 300 connections); unlike that module's background server, this one is a
+child process of the supervisor, so the fault tests can crash and restart it like any other.
 """
 
 import hashlib
@@ -13,14 +13,14 @@ import signal
 import subprocess
 from pathlib import Path
 
+from clinic_scaled import local_postgres
 from clinic_scaled.processes import ServerProcess, port_open
-from scripts import pg_local
 
 logger = logging.getLogger(__name__)
 
-DATABASE = pg_local.DATABASE
-ROLE = pg_local.ROLE
-url = pg_local.url
+DATABASE = local_postgres.DATABASE
+ROLE = local_postgres.ROLE
+url = local_postgres.url
 
 
 def reachable_data_dir(data_dir: Path) -> Path:
@@ -44,16 +44,16 @@ def reachable_data_dir(data_dir: Path) -> Path:
 
 
 def _service_user_can_enter(folder: Path) -> bool:
-    check = pg_local.as_service_user(["test", "-x", str(folder)])
+    check = local_postgres.as_service_user(["test", "-x", str(folder)])
     return subprocess.run(check, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
 
 
 def server(data_dir: Path, port: int, log: Path) -> ServerProcess:
     """PostgreSQL on 127.0.0.1:``port`` for the cluster in ``data_dir`` (created once)."""
     data_dir = reachable_data_dir(data_dir)
-    programs = pg_local.bin_dir()
-    pg_local.init_cluster(programs, data_dir)
-    command = pg_local.as_service_user(
+    programs = local_postgres.bin_dir()
+    local_postgres.init_cluster(programs, data_dir)
+    command = local_postgres.as_service_user(
         [str(programs / "postgres"), "-D", str(data_dir), "-p", str(port)])
     # Fast shutdown is SIGINT: SIGTERM would wait for every client, and Rasa keeps
     # pooled connections open.
@@ -63,4 +63,4 @@ def server(data_dir: Path, port: int, log: Path) -> ServerProcess:
 
 def ensure_database(port: int) -> None:
     """Create the ``clinic`` role and database if they are not there yet."""
-    pg_local.ensure_role_and_database(port, timeout=60)
+    local_postgres.ensure_role_and_database(port, timeout=60)

@@ -188,7 +188,8 @@ class ScaledStack:
     def _action_process(self, index: int) -> ServerProcess:
         port = self.ports.actions[index]
         env = {**self.env(), "SANIC_HOST": "127.0.0.1"}
-        command = [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+        command = [sys.executable, "-m", "clinic_requests.action_server", "--actions", "actions",
+                   "--port", str(port)]
         return ServerProcess(f"action server {index + 1}", command,
                              self.logs / f"actions-{index + 1}.log",
                              ready=lambda: http_ok(f"http://127.0.0.1:{port}/health"),

@@ -18,7 +18,7 @@ from sanic.exceptions import MethodNotSupported, NotFound
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from actions.handled_requests import MAX_NAME_CHARS
+from clinic_requests.handled_requests import MAX_NAME_CHARS
 from clinic_staff import charts
 from clinic_staff.content_status import CheckRunner, overdue_answers
 from clinic_staff.figures import PERIODS as FIGURE_PERIODS

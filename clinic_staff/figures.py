@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Tuple
 
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, inspect, select
 
-from actions import database, unanswered
+from clinic_requests import database, unanswered
 from clinic_staff.stores import Stores
 
 PERIODS = (7, 30, 90)

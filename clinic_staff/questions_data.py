@@ -4,8 +4,8 @@ import datetime
 from dataclasses import dataclass
 from typing import List, Tuple
 
-from actions import unanswered
-from actions.unanswered_groups import OUTCOMES, group
+from clinic_requests import unanswered
+from clinic_requests.unanswered_groups import OUTCOMES, group
 from clinic_staff.stores import Stores
 
 PERIODS = (7, 30, 90)

@@ -5,10 +5,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import List, Optional
 
-from actions.channel_log import ChannelState
-from actions.handled_requests import HandledMark
-from actions.outbox import FAILED, STATES, OutboxRequest
-from actions.request_view import RequestView, view_request
+from clinic_requests.channel_log import ChannelState
+from clinic_requests.handled_requests import HandledMark
+from clinic_requests.outbox import FAILED, STATES, OutboxRequest
+from clinic_requests.request_view import RequestView, view_request
 from clinic_staff.stores import Stores
 
 REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")

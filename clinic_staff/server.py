@@ -50,7 +50,7 @@ def _serve(host: str, port: int) -> int:
                                                    "%(message)s")
     from dataclasses import replace
 
-    from actions.config import ConfigError
+    from clinic_requests.config import ConfigError
     from clinic_staff.app import build_app
     from clinic_staff.settings import StaffSettingsError, load_staff_settings
     from clinic_staff.stores import configured_stores

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
 
-from actions import unanswered
-from actions.channel_log import ChannelLog
-from actions.config import ConfigError, tracker_store_url
 from actions.content import CONTENT_DIR
-from actions.email_template import EmailTemplate, EmailTemplateError, EmailTemplateStore
-from actions.handled_requests import HandledRequests
-from actions.outbox import Outbox
+from clinic_requests import unanswered
+from clinic_requests.channel_log import ChannelLog
+from clinic_requests.config import ConfigError, tracker_store_url
+from clinic_requests.email_template import EmailTemplate, EmailTemplateError, EmailTemplateStore
+from clinic_requests.handled_requests import HandledRequests
+from clinic_requests.outbox import Outbox
 
 # Labels while email.yml is broken and no correct version was read: names as they are.
 BARE_LABELS = EmailTemplate(subject="", intro=(), kinds={}, fields={}, not_given="-",

@@ -111,7 +111,7 @@ def check_detector_rules(content_dir: Path, reported: Optional[set] = None) -> i
 
 def check_email_template(content_dir: Path) -> int:
     """The request e-mail's words (email.yml)."""
-    from actions.email_template import EmailTemplateError, load_email_template
+    from clinic_requests.email_template import EmailTemplateError, load_email_template
 
     try:
         load_email_template(content_dir)

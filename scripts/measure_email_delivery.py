@@ -35,8 +35,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="clinic-email-measure-") as folder:
         server = MailServer(port=free_port()).start()
         _configure(Path(folder), server.port)
-        from actions.submit import stop_delivery, submit_request
+        from clinic_requests.background import start_delivery, stop_delivery
+        from clinic_requests.submit import submit_request
 
+        start_delivery()  # as the action server does when it starts
         try:
             latencies = []
             for number in range(args.requests):

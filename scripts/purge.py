@@ -32,10 +32,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     if str(PROJECT_ROOT) not in sys.path:
         sys.path.insert(0, str(PROJECT_ROOT))
-    from actions import unanswered
-    from actions.config import ConfigError, retention_days, tracker_store_url
-    from actions.outbox import Outbox
-    from actions.retention import purge_configured
+    from clinic_requests import unanswered
+    from clinic_requests.config import ConfigError, retention_days, tracker_store_url
+    from clinic_requests.outbox import Outbox
+    from clinic_requests.retention import purge_configured
 
     try:
         days = retention_days() if args.days is None else args.days
@@ -50,7 +50,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"Settings are broken: {error}", file=sys.stderr)
         return 1
     assert result is not None
-    from actions import database
+    from clinic_requests import database
 
     print(f"Retention {days} days: data older than "
           f"{result.before.isoformat(timespec='seconds')} "

@@ -14,8 +14,8 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
-from actions import unanswered  # noqa: E402
-from actions.unanswered_groups import OUTCOMES, group  # noqa: E402
+from clinic_requests import unanswered  # noqa: E402
+from clinic_requests.unanswered_groups import OUTCOMES, group  # noqa: E402
 
 
 def main() -> int:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, List, Optional, Sequence
 
 if TYPE_CHECKING:  # the real import waits for _use_project_imports()
-    from actions.outbox import Outbox
+    from clinic_requests.outbox import Outbox
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     _use_project_imports()
-    from actions.outbox import Outbox
+    from clinic_requests.outbox import Outbox
 
     outbox = Outbox()
     if args.command == "list":
@@ -108,7 +108,7 @@ def _show(outbox: "Outbox", wanted: str) -> int:
     if request is None:
         print(f"No request with id '{wanted}'.", file=sys.stderr)
         return 1
-    from actions.payload import webhook_body
+    from clinic_requests.payload import webhook_body
 
     details = {
         "state": request.state,
@@ -125,9 +125,9 @@ def _show(outbox: "Outbox", wanted: str) -> int:
 
 
 def _deliver_now(outbox: "Outbox") -> int:
-    from actions.channels import delivery_channels
-    from actions.config import ConfigError, load_delivery_settings
-    from actions.delivery import DeliveryWorker
+    from clinic_requests.channels import delivery_channels
+    from clinic_requests.config import ConfigError, load_delivery_settings
+    from clinic_requests.delivery import DeliveryWorker
 
     try:
         settings = load_delivery_settings()

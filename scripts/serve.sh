@@ -44,7 +44,8 @@ trap 'stop; exit 143' TERM
 trap stop EXIT
 
 say "starting the action server on $ACTIONS_HOST:$ACTIONS_PORT (log: $LOG_DIR/actions.log)"
-SANIC_HOST="$ACTIONS_HOST" $PY -m rasa_sdk --actions actions --port "$ACTIONS_PORT" \
+# = `python -m rasa_sdk` + this process's request delivery worker and daily purge.
+SANIC_HOST="$ACTIONS_HOST" $PY -m clinic_requests.action_server --actions actions --port "$ACTIONS_PORT" \
   >"$LOG_DIR/actions.log" 2>&1 &
 pids+=($!); pid_logs+=("$! $LOG_DIR/actions.log")
 

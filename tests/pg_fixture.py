@@ -1,7 +1,7 @@
 """PostgreSQL for the tests: one throwaway cluster per test session, one database per test.
 
-``postgres_server`` (session) starts a cluster with :mod:`scripts.pg_local` in a temporary
-folder on a free 127.0.0.1 port and stops it (by ``pg_ctl``/PID) at the end. Tests that need
+``postgres_server`` (session) starts a cluster with :mod:`clinic_scaled.local_postgres` in a
+temporary folder on a free 127.0.0.1 port and stops it (by ``pg_ctl``/PID) at the end. Tests that need
 it are skipped, with the reason, only when the PostgreSQL server programs are not installed
 (``make setup-dev`` installs Debian's ``postgresql``).
 
@@ -21,8 +21,8 @@ from typing import Dict, Iterator, Optional, Union
 
 import pytest
 
-from actions import database
-from scripts import pg_local
+from clinic_requests import database
+from clinic_scaled import local_postgres
 
 # Durability is pointless for a cluster deleted after the run; this makes it much faster.
 TEST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
@@ -39,8 +39,8 @@ def free_port() -> int:
 def skip_without_postgres() -> None:
     """Skip the calling test when the PostgreSQL server programs are missing."""
     try:
-        pg_local.bin_dir()
-    except pg_local.PostgresMissing as error:
+        local_postgres.bin_dir()
+    except local_postgres.PostgresMissing as error:
         pytest.skip(f"PostgreSQL is not installed: {error}")
 
 
@@ -48,7 +48,7 @@ def skip_without_postgres() -> None:
 class PgCluster:
     """A running throwaway cluster."""
 
-    server: pg_local.LocalPostgres
+    server: local_postgres.LocalPostgres
     folder: Path
     _names: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -67,12 +67,12 @@ class PgCluster:
 
     def new_database(self) -> str:
         """The URL of a new empty database (owner ``clinic``)."""
-        return pg_local.create_database(self.port, f"t{os.getpid()}_{next(self._names)}")
+        return local_postgres.create_database(self.port, f"t{os.getpid()}_{next(self._names)}")
 
     def restart(self) -> None:
         """Stop and start the server (connections die; data stays)."""
-        pg_local.stop(self.data_dir)
-        self.server = pg_local.start(self.data_dir, self.port, settings=TEST_SETTINGS)
+        local_postgres.stop(self.data_dir)
+        self.server = local_postgres.start(self.data_dir, self.port, settings=TEST_SETTINGS)
 
 
 def start_test_cluster() -> PgCluster:
@@ -82,7 +82,7 @@ def start_test_cluster() -> PgCluster:
     folder = Path(tempfile.mkdtemp(prefix="clinic-test-pg-"))
     folder.chmod(0o755)
     try:
-        server = pg_local.start(folder / "data", free_port(), settings=TEST_SETTINGS)
+        server = local_postgres.start(folder / "data", free_port(), settings=TEST_SETTINGS)
     except Exception:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -93,7 +93,7 @@ def stop_test_cluster(cluster: PgCluster) -> None:
     """Stop the server and delete its folder."""
     database.dispose_all()
     try:
-        pg_local.stop(cluster.data_dir)
+        local_postgres.stop(cluster.data_dir)
     finally:
         shutil.rmtree(cluster.folder, ignore_errors=True)
 

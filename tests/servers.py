@@ -59,7 +59,8 @@ class Assistant:
         log = self.workdir / "actions.log"
         env = {**self.env, "SANIC_HOST": "127.0.0.1"}
         process = subprocess.Popen(
-            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.actions_port)],
+            [sys.executable, "-m", "clinic_requests.action_server", "--actions", "actions",
+             "--port", str(self.actions_port)],
             cwd=PROJECT_DIR, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
         self.processes.append(process)
         self.logs.append(log)

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from actions.outbox import DELIVERED, FAILED, Outbox
+from clinic_requests.outbox import DELIVERED, FAILED, Outbox
 from tests.conftest import post_message
 from tests.servers import MODEL, Assistant, free_port, start_assistant
 from tests.smtp_server import MailServer

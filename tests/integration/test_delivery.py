@@ -2,7 +2,7 @@
 
 Every test runs twice: outbox in a SQLite file, and in PostgreSQL (``storage_backend``).
 
-The stand-in booking system below behaves as docs/webhook.md asks a receiver to:
+The stand-in booking system (tests/webhook_receiver.py) behaves as docs/webhook.md asks a receiver to:
 it stores each request once per Idempotency-Key and answers 409 to a repeat.
 Every test counts both the POSTs it received and the distinct keys it stored.
 """
@@ -16,28 +16,27 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 
-from actions.config import (
+from clinic_requests.background import start_delivery, stop_delivery
+from clinic_requests.channels import delivery_channels
+from clinic_requests.config import (
     ENV_DATABASE_URL,
     ENV_OVERRIDES,
     ENV_WEBHOOK_TOKEN,
     DeliverySettings,
 )
-from actions.channels import delivery_channels
-from actions.delivery import WORKER_THREAD_NAME, DeliveryWorker
-from actions.submit import start_delivery, stop_delivery, submit_request
-from actions.outbox import DELIVERED, FAILED, PENDING, Outbox
+from clinic_requests.delivery import WORKER_THREAD_NAME, DeliveryWorker
+from clinic_requests.outbox import DELIVERED, FAILED, PENDING, Outbox
+from clinic_requests.submit import submit_request
 from tests.pg_fixture import StorageBackend
+from tests.webhook_receiver import HOOK_PATH, Receiver
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DOCS = PROJECT_ROOT / "docs" / "webhook.md"
-HOOK_PATH = "/hooks/assistant"
 # Short timings so retries happen in milliseconds, not minutes.
 FAST = {
     "CLINIC_WEBHOOK_TIMEOUT_SECONDS": "2",
@@ -46,101 +45,6 @@ FAST = {
     "CLINIC_DELIVERY_BACKOFF_MAX_SECONDS": "0.5",
     "CLINIC_DELIVERY_POLL_SECONDS": "0.05",
 }
-
-
-@dataclass
-class Post:
-    """One HTTP request the stand-in booking system received."""
-
-    method: str
-    key: Optional[str]
-    headers: Dict[str, str]
-    body: Optional[Dict[str, Any]]
-    status: int
-
-
-@dataclass
-class Receiver:
-    """Stand-in booking system on 127.0.0.1 that deduplicates by Idempotency-Key."""
-
-    port: int
-    answers: List[int] = field(default_factory=list)  # forced answers, in order
-    slow_first_seconds: float = 0.0  # store the first POST, then answer too late
-    per_post_seconds: float = 0.0
-    posts: List[Post] = field(default_factory=list)
-    stored: Dict[str, Dict[str, Any]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    server: Optional[ThreadingHTTPServer] = None
-    thread: Optional[threading.Thread] = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{HOOK_PATH}"
-
-    @property
-    def keys(self) -> List[Optional[str]]:
-        return [post.key for post in self.posts]
-
-    def start(self) -> "Receiver":
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server naming)
-                length = int(self.headers.get("Content-Length", 0))
-                body = json.loads(self.rfile.read(length))
-                key = self.headers.get("Idempotency-Key")
-                status, delay = receiver._decide(key, body)
-                with receiver.lock:
-                    receiver.posts.append(
-                        Post("POST", key, dict(self.headers), body, status)
-                    )
-                time.sleep(delay)
-                self._answer(status)
-
-            def do_GET(self) -> None:  # noqa: N802
-                with receiver.lock:
-                    receiver.posts.append(
-                        Post("GET", None, dict(self.headers), None, 405)
-                    )
-                self._answer(405)
-
-            def _answer(self, status: int) -> None:
-                try:
-                    self.send_response(status)
-                    if 300 <= status < 400:
-                        self.send_header("Location", f"http://127.0.0.1:1{HOOK_PATH}")
-                    self.send_header("Content-Type", "application/json")
-                    self.end_headers()
-                    self.wfile.write(json.dumps({"status": status}).encode())
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up waiting (the timeout test)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.thread.join(5)
-            self.server = None
-
-    def _decide(self, key: Optional[str], body: Dict[str, Any]) -> tuple:
-        with self.lock:
-            if self.answers:
-                return self.answers.pop(0), self.per_post_seconds
-            if key in self.stored:
-                return 409, self.per_post_seconds
-            self.stored[key] = body
-            first = len(self.stored) == 1
-        delay = self.slow_first_seconds if first else self.per_post_seconds
-        return 200, delay
 
 
 def free_port() -> int:
@@ -247,6 +151,7 @@ def test_requests_wait_while_the_booking_system_is_down_then_arrive_once(
     monkeypatch.setenv("CLINIC_WEBHOOK_URL", f"http://127.0.0.1:{port}{HOOK_PATH}")
     monkeypatch.setenv("CLINIC_WEBHOOK_TOKEN", "test-token")
     kinds = ("booking", "consultation", "handoff")
+    start_delivery()  # as the action server does when it starts
 
     created = [submit_request(kinds[n % 3], payload(n)) for n in range(20)]
 
@@ -391,12 +296,13 @@ def test_after_max_attempts_requests_fail_until_staff_retry(
 def test_without_a_webhook_requests_stay_pending_and_one_line_is_logged(
     env: Dict[str, str], outbox: Outbox, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="actions")
+    caplog.set_level(logging.INFO, logger="clinic_requests")
 
+    start_delivery()
     for number in range(3):
         submit_request("booking", payload(number))
     time.sleep(0.3)
-    start_delivery()
+    start_delivery()  # started once: no second notice
 
     notices = [r for r in caplog.records if "No webhook configured" in r.getMessage()]
     assert len(notices) == 1

@@ -17,10 +17,11 @@ from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 
-from actions.channel_log import ChannelLog
-from actions.config import ENV_DATABASE_URL, ENV_OVERRIDES, ENV_SMTP_PASSWORD, ENV_WEBHOOK_TOKEN
-from actions.outbox import DELIVERED, FAILED, PENDING, Outbox
-from actions.submit import stop_delivery, submit_request
+from clinic_requests.background import start_delivery, stop_delivery
+from clinic_requests.channel_log import ChannelLog
+from clinic_requests.config import ENV_DATABASE_URL, ENV_OVERRIDES, ENV_SMTP_PASSWORD, ENV_WEBHOOK_TOKEN
+from clinic_requests.outbox import DELIVERED, FAILED, PENDING, Outbox
+from clinic_requests.submit import submit_request
 from tests.pg_fixture import StorageBackend
 from tests.servers import free_port
 from tests.smtp_server import MailServer, SilentServer, make_certificate
@@ -82,7 +83,8 @@ def mail(servers: List[Any]) -> Callable[..., MailServer]:
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[..., Outbox]]:
-    """Configure delivery through the environment (as an operator would); returns a setter."""
+    """Configure delivery through the environment (as an operator would) and start this process's
+    delivery worker; returns a setter."""
     for variable in [*ENV_OVERRIDES.values(), ENV_WEBHOOK_TOKEN, ENV_DATABASE_URL,
                      ENV_SMTP_PASSWORD]:
         monkeypatch.delenv(variable, raising=False)
@@ -90,7 +92,8 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[..
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     stop_delivery()
 
-    def configure(smtp_port: int, outbox_target: Any = None, **variables: str) -> Outbox:
+    def configure(smtp_port: int, outbox_target: Any = None, *, worker: bool = True,
+                  **variables: str) -> Outbox:
         target = outbox_target or tmp_path / "var" / "outbox.db"
         if isinstance(target, str):
             monkeypatch.setenv(ENV_DATABASE_URL, target)
@@ -101,6 +104,8 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[..
                     "CLINIC_EMAIL_FROM": FROM, "CLINIC_EMAIL_TO": ",".join(TO), **variables}
         for variable, value in settings.items():
             monkeypatch.setenv(variable, value)
+        if worker:  # with these settings, as the action server does when it starts
+            start_delivery()
         return Outbox(target)
 
     yield configure
@@ -339,7 +344,7 @@ def test_with_webhook_and_email_each_channel_gets_the_request_once(
 def test_two_processes_delivering_at_once_send_each_email_once(
         env: Callable[..., Outbox], mail: Callable[..., MailServer]) -> None:
     server = mail()
-    outbox = env(server.port)
+    outbox = env(server.port, worker=False)  # only the two processes deliver
     created = [outbox.add("booking", payload(n)) for n in range(20)]
 
     processes = [

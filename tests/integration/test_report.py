@@ -10,8 +10,8 @@ from typing import Dict, Union
 import pytest
 from sqlalchemy import update
 
-from actions import database, unanswered
-from actions.config import ENV_DATABASE_URL
+from clinic_requests import database, unanswered
+from clinic_requests.config import ENV_DATABASE_URL
 from tests.pg_fixture import StorageBackend
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

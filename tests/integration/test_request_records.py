@@ -4,10 +4,10 @@ on SQLite and PostgreSQL, and that the retention purge deletes them with their r
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from actions.channel_log import ChannelLog
-from actions.handled_requests import HandledRequests
-from actions.outbox import Outbox
-from actions.retention import purge
+from clinic_requests.channel_log import ChannelLog
+from clinic_requests.handled_requests import HandledRequests
+from clinic_requests.outbox import Outbox
+from clinic_requests.retention import purge
 from tests.pg_fixture import StorageBackend
 
 

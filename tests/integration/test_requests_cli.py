@@ -12,8 +12,8 @@ from typing import Dict, Iterator
 
 import pytest
 
-from actions.config import ENV_DATABASE_URL, ENV_OVERRIDES, ENV_WEBHOOK_TOKEN
-from actions.outbox import DELIVERED, FAILED, PENDING, Outbox
+from clinic_requests.config import ENV_DATABASE_URL, ENV_OVERRIDES, ENV_WEBHOOK_TOKEN
+from clinic_requests.outbox import DELIVERED, FAILED, PENDING, Outbox
 from tests.pg_fixture import StorageBackend
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

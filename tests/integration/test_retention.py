@@ -1,4 +1,4 @@
-"""Retention (actions/retention.py, scripts/purge.py) on SQLite and on PostgreSQL.
+"""Retention (clinic_requests/retention.py, scripts/purge.py) on SQLite and on PostgreSQL.
 
 Conversations are written by Rasa's own SQLTrackerStore, then back-dated data is purged:
 old data goes, recent data stays, pending and failed requests stay however old they are.
@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import create_engine, func, select, update
 from sqlalchemy.engine import make_url
 
-from actions import database, unanswered
-from actions.config import ENV_DATABASE_URL, ENV_RETENTION_DAYS
-from actions.outbox import DELIVERED, FAILED, PENDING, Outbox, requests_table
-from actions.retention import DailyPurge, cutoff, events_table, purge, purge_configured
+from clinic_requests import database, unanswered
+from clinic_requests.config import ENV_DATABASE_URL, ENV_RETENTION_DAYS
+from clinic_requests.outbox import DELIVERED, FAILED, PENDING, Outbox, requests_table
+from clinic_requests.retention import DailyPurge, cutoff, events_table, purge, purge_configured
 from tests.pg_fixture import StorageBackend
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -190,7 +190,7 @@ def test_the_daily_run_purges_and_logs(
         monkeypatch.delenv(ENV_DATABASE_URL, raising=False)
         monkeypatch.setenv("CLINIC_OUTBOX_PATH", str(stores["outbox"]))
         monkeypatch.setenv("CLINIC_UNANSWERED_PATH", str(stores["unanswered"]))
-    caplog.set_level(logging.INFO, logger="actions.retention")
+    caplog.set_level(logging.INFO, logger="clinic_requests.retention")
 
     daily = DailyPurge(first_delay_seconds=0, interval_seconds=3600)
     daily.start()

@@ -11,10 +11,10 @@ from typing import Iterator
 import pytest
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions import unanswered
-from actions.delivery import WORKER_THREAD_NAME
-from actions.outbox import DELIVERED, PENDING, Outbox
-from scripts import pg_local
+from clinic_requests import unanswered
+from clinic_requests.delivery import WORKER_THREAD_NAME
+from clinic_requests.outbox import DELIVERED, PENDING, Outbox
+from clinic_scaled import local_postgres
 from tests.integration.test_delivery import (  # noqa: F401 (receivers: a fixture)
     payload,
     receivers,
@@ -38,11 +38,11 @@ def cluster() -> Iterator[PgCluster]:
 
 
 def stop(cluster: PgCluster) -> None:
-    assert pg_local.stop(cluster.data_dir)
+    assert local_postgres.stop(cluster.data_dir)
 
 
 def start(cluster: PgCluster) -> None:
-    pg_local.start(cluster.data_dir, cluster.port, settings=TEST_SETTINGS)
+    local_postgres.start(cluster.data_dir, cluster.port, settings=TEST_SETTINGS)
 
 
 def test_a_write_during_an_outage_fails_loudly_then_works_again(cluster: PgCluster) -> None:

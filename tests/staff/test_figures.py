@@ -5,12 +5,12 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 
-from actions import database, unanswered
-from actions.channel_log import ChannelLog
 from actions.content import CONTENT_DIR
-from actions.email_template import EmailTemplateStore
-from actions.handled_requests import HandledRequests
-from actions.outbox import Outbox
+from clinic_requests import database, unanswered
+from clinic_requests.channel_log import ChannelLog
+from clinic_requests.email_template import EmailTemplateStore
+from clinic_requests.handled_requests import HandledRequests
+from clinic_requests.outbox import Outbox
 from clinic_staff.charts import day_columns, outcome_columns, ranking
 from clinic_staff.figures import events_table, figures
 from clinic_staff.stores import Stores

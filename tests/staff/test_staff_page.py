@@ -14,10 +14,10 @@ from typing import Iterator
 import pytest
 from sqlalchemy import create_engine
 
-from actions import unanswered
-from actions.channel_log import ChannelLog
-from actions.handled_requests import HandledRequests
-from actions.outbox import FAILED, PENDING, Outbox
+from clinic_requests import unanswered
+from clinic_requests.channel_log import ChannelLog
+from clinic_requests.handled_requests import HandledRequests
+from clinic_requests.outbox import FAILED, PENDING, Outbox
 from clinic_staff.figures import events_table
 from tests.staff_server import (PASSWORD, StaffClient, StaffServer, split_cookie,
                                 start_staff)

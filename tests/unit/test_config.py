@@ -1,4 +1,4 @@
-"""Tests for actions/config.py: endpoints.yml plus environment overrides."""
+"""Tests for clinic_requests/config.py: endpoints.yml plus environment overrides."""
 
 import os
 from pathlib import Path
@@ -6,8 +6,8 @@ from typing import Dict
 
 import pytest
 
-from actions import config
-from actions.config import (
+from clinic_requests import config
+from clinic_requests.config import (
     DEFAULT_OUTBOX_PATH,
     ConfigError,
     DeliverySettings,

@@ -1,10 +1,10 @@
-"""Tests for the pure parts of actions/delivery.py: backoff and the JSON body."""
+"""Tests for the pure parts of clinic_requests/delivery.py: backoff and the JSON body."""
 
 import pytest
 
-from actions.delivery import backoff_delay
-from actions.outbox import Outbox
-from actions.payload import webhook_body
+from clinic_requests.delivery import backoff_delay
+from clinic_requests.outbox import Outbox
+from clinic_requests.payload import webhook_body
 
 
 @pytest.mark.parametrize(

@@ -9,12 +9,12 @@ from typing import Any, Dict
 import pytest
 import yaml
 
-from actions.config import ConfigError, DeliverySettings, load_delivery_settings
-from actions.email_message import build_email
-from actions.email_settings import EmailSettings
-from actions.email_template import (EMAIL_FILE, EmailTemplateError, EmailTemplateStore,
+from clinic_requests.config import ConfigError, DeliverySettings, load_delivery_settings
+from clinic_requests.email_message import build_email
+from clinic_requests.email_settings import EmailSettings
+from clinic_requests.email_template import (EMAIL_FILE, EmailTemplateError, EmailTemplateStore,
                                     load_email_template)
-from actions.outbox import OutboxRequest
+from clinic_requests.outbox import OutboxRequest
 from tests.content_edit import rename_key, replace_in, set_text
 
 CONTENT_DIR = Path(__file__).resolve().parents[2] / "data" / "content"

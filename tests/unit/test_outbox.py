@@ -1,4 +1,4 @@
-"""Tests for actions/outbox.py on real SQLite files (and real extra processes)."""
+"""Tests for clinic_requests/outbox.py on real SQLite files (and real extra processes)."""
 
 import json
 import sqlite3
@@ -12,8 +12,8 @@ from typing import Any, Dict, List
 
 import pytest
 
-from actions.outbox import DELIVERED, FAILED, PENDING, Outbox, utc_now
-from actions.payload import PAYLOAD_FIELDS
+from clinic_requests.outbox import DELIVERED, FAILED, PENDING, Outbox, utc_now
+from clinic_requests.payload import PAYLOAD_FIELDS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LEASE = 60.0
@@ -132,7 +132,7 @@ def test_a_crash_right_after_add_keeps_the_request(outbox_file: Path) -> None:
     process = _run_python(
         """
         import os, sys
-        from actions.outbox import Outbox
+        from clinic_requests.outbox import Outbox
         request = Outbox(sys.argv[1]).add("booking", {"name": "Crash Test"})
         print(request.id, flush=True)
         os._exit(9)  # no cleanup, no close, no delivery
@@ -199,7 +199,7 @@ def test_claims_in_parallel_processes_never_overlap(outbox_file: Path) -> None:
     ids = {outbox.add("booking", PAYLOAD).id for _ in range(40)}
     code = """
         import json, os, sys
-        from actions.outbox import Outbox
+        from clinic_requests.outbox import Outbox
         outbox, mine = Outbox(sys.argv[1]), []
         while True:
             claimed = outbox.claim_due(f"worker-{os.getpid()}", 600, limit=1)

@@ -21,11 +21,11 @@ from actions import booking, form_endings, placeholders, safety
 from actions import content as content_module
 from actions.actions_answer import ActionAnswer
 from actions.content import (ContentLoadError, ContentStore, domain_intents, load_content)
-from actions.email_template import load_email_template
 from actions.placeholder_check import file_problems
 from actions.placeholder_names import DECLARED, NOT_MESSAGES, declared
 from actions.placeholders import PLACEHOLDER, render
 from actions.yaml_lines import load_yaml_file
+from clinic_requests.email_template import load_email_template
 from clinic_channel.texts import ChannelTexts
 from clinic_nlu.contraindication_rules import load_rules
 from tests.content_edit import line_of_key, replace_in, set_text

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from actions.outbox import Outbox
-from actions.submit import turn_request_id
+from clinic_requests.outbox import Outbox
+from clinic_requests.submit import turn_request_id
 
 PAYLOAD = {"service": "4-D Facial", "name": "Jane Doe", "contact": "jane@example.com",
            "preferred_time": "Tuesday", "conditions": [], "transcript": []}

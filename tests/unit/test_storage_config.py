@@ -1,12 +1,12 @@
-"""Tests for the storage and retention settings in actions/config.py and actions/database.py."""
+"""Tests for the storage and retention settings in clinic_requests/config.py and clinic_requests/database.py."""
 
 from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from actions import database
-from actions.config import (
+from clinic_requests import database
+from clinic_requests.config import (
     DEFAULT_RETENTION_DAYS,
     ConfigError,
     database_url,
@@ -14,7 +14,7 @@ from actions.config import (
     retention_days,
     tracker_store_url,
 )
-from actions.outbox import Outbox
+from clinic_requests.outbox import Outbox
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,10 +1,10 @@
-"""Tests for actions/unanswered.py on real SQLite files: what staff find in the store."""
+"""Tests for clinic_requests/unanswered.py on real SQLite files: what staff find in the store."""
 
 from pathlib import Path
 
 import pytest
 
-from actions import database, unanswered
+from clinic_requests import database, unanswered
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Database connections for the outbox and the unanswered-question records: SQLite or PostgreSQL.
 
-One setting chooses the backend (:func:`actions.config.database_url`, i.e.
+One setting chooses the backend (:func:`clinic_requests.config.database_url`, i.e.
 ``CLINIC_DATABASE_URL`` or ``clinic_delivery.database_url`` in endpoints.yml): unset means a
 SQLite file per store (``var/outbox.db``, ``var/unanswered.db``), set means both stores are
 tables in that database (PostgreSQL when several action servers share them).

@@ -10,9 +10,9 @@ What goes (``before`` = now minus ``retention_days``):
 * Unanswered-question records created before ``before``.
 
 :func:`purge` is the logic (URLs / stores and a cutoff in, counts out); :func:`purge_configured`
-reads the settings (:func:`actions.config.retention_days`, ``CLINIC_RETENTION_DAYS``, default
-90, 0 = keep forever); ``scripts/purge.py`` (``make purge``) and :func:`start_daily_purge` (the
-action server, at most once a day per process) call it.
+reads the settings (:func:`clinic_requests.config.retention_days`, ``CLINIC_RETENTION_DAYS``,
+default 90, 0 = keep forever); ``scripts/purge.py`` (``make purge``) and :func:`start_daily_purge`
+(the action server, :mod:`clinic_requests.background`: once a day per process) call it.
 """
 
 import logging
@@ -25,11 +25,11 @@ from typing import List, Optional, Tuple, Union
 
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, delete, func, inspect, select
 
-from actions import database, unanswered
-from actions.channel_log import ChannelLog
-from actions.config import ConfigError, retention_days, tracker_store_url
-from actions.handled_requests import HandledRequests
-from actions.outbox import Outbox
+from clinic_requests import database, unanswered
+from clinic_requests.channel_log import ChannelLog
+from clinic_requests.config import ConfigError, retention_days, tracker_store_url
+from clinic_requests.handled_requests import HandledRequests
+from clinic_requests.outbox import Outbox
 
 logger = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from typing import Dict, Iterable, Optional
 from sqlalchemy import Column, MetaData, Table, Text, delete, insert, select, update
 from sqlalchemy.engine import Engine
 
-from actions import database
-from actions.database import UtcTime
-from actions.outbox import requests_table
+from clinic_requests import database
+from clinic_requests.database import UtcTime
+from clinic_requests.outbox_schema import requests_table
 
 MAX_NAME_CHARS = 80
 

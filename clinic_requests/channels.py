@@ -1,14 +1,14 @@
 """Which channels deliver requests to the clinic: the webhook, e-mail, both, or none.
 
-Built from :class:`actions.config.DeliverySettings`; used by the action server's delivery
-worker (:mod:`actions.submit`) and by ``scripts/requests_cli.py deliver-now``.
+Built from :class:`clinic_requests.config.DeliverySettings`; used by the action server's delivery
+worker (:mod:`clinic_requests.submit`) and by ``scripts/requests_cli.py deliver-now``.
 """
 
 from typing import List
 
-from actions.config import DeliverySettings
-from actions.delivery import Channel, WebhookDeliverer
-from actions.email_delivery import EmailDeliverer
+from clinic_requests.config import DeliverySettings
+from clinic_requests.delivery import Channel, WebhookDeliverer
+from clinic_requests.email_delivery import EmailDeliverer
 
 
 def delivery_channels(settings: DeliverySettings) -> List[Channel]:

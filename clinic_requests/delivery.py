@@ -1,13 +1,13 @@
 """Deliver outbox requests to the clinic's webhook and/or by e-mail, retrying until they arrive.
 
 :class:`WebhookDeliverer` POSTs one request (the body of
-:func:`actions.payload.webhook_body`) with an ``Idempotency-Key`` header;
-:class:`actions.email_delivery.EmailDeliverer` e-mails it. Each is a *channel*
-(:class:`Channel`); :func:`actions.channels.delivery_channels` says which are configured.
+:func:`clinic_requests.payload.webhook_body`) with an ``Idempotency-Key`` header;
+:class:`clinic_requests.email_delivery.EmailDeliverer` e-mails it. Each is a *channel*
+(:class:`Channel`); :func:`clinic_requests.channels.delivery_channels` says which are configured.
 :class:`DeliveryWorker` claims due requests from the outbox one at a time, sends each on
-every channel that does not have it yet (:mod:`actions.channel_log`) and records the
+every channel that does not have it yet (:mod:`clinic_requests.channel_log`) and records the
 outcome: the request is delivered when every channel has it. Actions do not use this
-module directly: they call :func:`actions.submit.submit_request`.
+module directly: they call :func:`clinic_requests.submit.submit_request`.
 
 Outcomes of one POST:
     * 2xx -> delivered.
@@ -32,10 +32,10 @@ from datetime import timedelta
 from http.client import HTTPException
 from typing import Any, Callable, List, Optional, Protocol, Sequence, Tuple
 
-from actions.channel_log import ChannelLog
-from actions.config import DeliverySettings
-from actions.outbox import Outbox, OutboxRequest, utc_now
-from actions.payload import webhook_body
+from clinic_requests.channel_log import ChannelLog
+from clinic_requests.config import DeliverySettings
+from clinic_requests.outbox import Outbox, OutboxRequest, utc_now
+from clinic_requests.payload import webhook_body
 
 logger = logging.getLogger(__name__)
 
@@ -225,7 +225,7 @@ class DeliveryWorker:
 
         Args:
             outbox: Where the requests are.
-            channels: How to send them (:func:`actions.channels.delivery_channels`);
+            channels: How to send them (:func:`clinic_requests.channels.delivery_channels`);
                 none means requests stay pending for staff.
             settings: Attempts, backoff, poll interval and lease.
             worker_id: Lease owner name; defaults to host, pid and a random part.

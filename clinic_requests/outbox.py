@@ -7,7 +7,8 @@ is also the ``Idempotency-Key`` the receiver uses to drop duplicates.
 Where: a SQLite file (``var/outbox.db`` or ``CLINIC_OUTBOX_PATH``) by default, or the
 ``requests`` table of the database named by ``CLINIC_DATABASE_URL`` /
 ``clinic_delivery.database_url`` (PostgreSQL, shared by several action servers).
-Connections come from :mod:`actions.database` (SQLAlchemy Core).
+Connections come from :mod:`clinic_requests.database` (SQLAlchemy Core); the table, its
+schema version and :class:`OutboxRequest` are in :mod:`clinic_requests.outbox_schema`.
 
 Several action-server processes may share one outbox, and a worker must
 :meth:`Outbox.claim_due` a request -- a conditional UPDATE that sets a
@@ -28,109 +29,34 @@ import json
 import logging
 import threading
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Union
 
-from sqlalchemy import (
-    CheckConstraint,
-    Column,
-    Index,
-    Integer,
-    MetaData,
-    Table,
-    Text,
-    and_,
-    delete,
-    func,
-    insert,
-    or_,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from actions import database
-from actions.config import database_url, outbox_path
-from actions.database import UtcTime
-from actions.payload import KINDS, validate_payload
+from clinic_requests import database
+from clinic_requests.config import database_url, outbox_path
+from clinic_requests.outbox_schema import (
+    DELIVERED,
+    FAILED,
+    PENDING,
+    STATES,
+    OutboxRequest,
+    create_schema,
+    requests_table,
+    to_request,
+)
+from clinic_requests.payload import KINDS, validate_payload
 
 logger = logging.getLogger(__name__)
 
-PENDING = "pending"
-DELIVERED = "delivered"
-FAILED = "failed"
-STATES = (PENDING, DELIVERED, FAILED)
-
 BUSY_TIMEOUT_SECONDS = database.BUSY_TIMEOUT_SECONDS
 DEFAULT_CLAIM_LIMIT = 20
-SCHEMA_VERSION = 1
 MAX_ERROR_CHARS = 500
-
-metadata = MetaData()
-# Same columns and constraints as the SQLite files created before PostgreSQL support.
-requests_table = Table(
-    "requests",
-    metadata,
-    Column("id", Text, primary_key=True),
-    Column("kind", Text, nullable=False),
-    Column("service", Text),
-    Column("payload", Text, nullable=False),
-    Column("created_at", UtcTime(), nullable=False),
-    Column("state", Text, nullable=False),
-    Column("attempts", Integer, nullable=False, server_default=text("0")),
-    Column("next_attempt_at", UtcTime(), nullable=False),
-    Column("last_error", Text),
-    Column("claimed_until", UtcTime()),
-    Column("claimed_by", Text),
-    Column("delivered_at", UtcTime()),
-    Column("updated_at", UtcTime(), nullable=False),
-    CheckConstraint("kind IN ('booking', 'consultation', 'handoff')", name="requests_kind"),
-    CheckConstraint("state IN ('pending', 'delivered', 'failed')", name="requests_state"),
-    Index("requests_due", "state", "next_attempt_at"),
-)
-# PostgreSQL has no PRAGMA user_version: the schema version is a row here instead.
-schema_table = Table(
-    "clinic_schema",
-    metadata,
-    Column("component", Text, primary_key=True),
-    Column("version", Integer, nullable=False),
-)
 R = requests_table.c
-
-@dataclass(frozen=True)
-class OutboxRequest:
-    """One stored request, as read from the outbox.
-
-    Attributes:
-        id: uuid4 hex; also the webhook ``Idempotency-Key``.
-        kind: ``booking``, ``consultation`` or ``handoff``.
-        service: The service asked about, if any (copied from the payload).
-        payload: The validated payload (every field of ``PAYLOAD_FIELDS``,
-            see :mod:`actions.payload`).
-        created_at: When the request was stored (UTC).
-        state: ``pending``, ``delivered`` or ``failed``.
-        attempts: Delivery attempts made so far.
-        next_attempt_at: Earliest time of the next attempt (UTC).
-        last_error: Why the last failed attempt failed, if one did.
-        claimed_until: End of the current delivery lease, if any (UTC).
-        delivered_at: When the webhook accepted the request (UTC), if it did.
-    """
-
-    id: str
-    kind: str
-    service: Optional[str]
-    payload: Dict[str, Any]
-    created_at: datetime
-    state: str
-    attempts: int
-    next_attempt_at: datetime
-    last_error: Optional[str]
-    claimed_until: Optional[datetime]
-    delivered_at: Optional[datetime]
 
 
 def utc_now() -> datetime:
@@ -164,8 +90,8 @@ class Outbox:
 
         Args:
             path: A SQLite file, or a database URL (``postgresql://...``,
-                ``sqlite:///...``). Default: :func:`actions.config.database_url`
-                if set, else :func:`actions.config.outbox_path`.
+                ``sqlite:///...``). Default: :func:`clinic_requests.config.database_url`
+                if set, else :func:`clinic_requests.config.outbox_path`.
             busy_timeout_seconds: How long to wait for another process's lock.
         """
         if path is None:
@@ -200,9 +126,9 @@ class Outbox:
 
         Args:
             kind: One of ``KINDS``.
-            payload: Request fields, see :func:`actions.payload.validate_payload`.
+            payload: Request fields, see :func:`clinic_requests.payload.validate_payload`.
             request_id: The caller's id for this request (see
-                :func:`actions.submit.turn_request_id`); a request already stored under
+                :func:`clinic_requests.submit.turn_request_id`); a request already stored under
                 it is returned as it is, so handling the same turn twice stores it once.
 
         Returns:
@@ -262,7 +188,7 @@ class Outbox:
             row = connection.execute(
                 select(requests_table).where(R.id == request_id)
             ).first()
-        return _to_request(row) if row else None
+        return to_request(row) if row else None
 
     def list(self, state: Optional[str] = None) -> List[OutboxRequest]:
         """Return requests, oldest first, optionally only those in ``state``.
@@ -276,7 +202,7 @@ class Outbox:
             query = query.where(R.state == state)
         with self._read() as connection:
             rows = connection.execute(query).fetchall()
-        return [_to_request(row) for row in rows]
+        return [to_request(row) for row in rows]
 
     def counts(self) -> Dict[str, int]:
         """Return the number of requests per state (every state present)."""
@@ -298,7 +224,7 @@ class Outbox:
                 .where(_due_clause(moment))
                 .order_by(R.next_attempt_at, R.created_at)
             ).fetchall()
-        return [_to_request(row) for row in rows]
+        return [to_request(row) for row in rows]
 
     def claim(
         self,
@@ -320,7 +246,7 @@ class Outbox:
             row = connection.execute(
                 select(requests_table).where(R.id == request_id)
             ).first()
-        return _to_request(row) if row else None
+        return to_request(row) if row else None
 
     def claim_due(
         self,
@@ -369,7 +295,7 @@ class Outbox:
                     select(requests_table).where(R.id.in_(claimed))
                 )
             } if claimed else {}
-        return [_to_request(rows[request_id]) for request_id in claimed]
+        return [to_request(rows[request_id]) for request_id in claimed]
 
     def mark_delivered(self, request_id: str) -> bool:
         """Record a successful attempt; the request is delivered for good.
@@ -516,56 +442,8 @@ class Outbox:
         with self._ready_lock:
             if self._ready:
                 return
-            database.retry_once(lambda: _create_schema(engine), "creating the outbox schema")
+            database.retry_once(lambda: create_schema(engine), "creating the outbox schema")
             self._ready = True
-
-
-def _create_schema(engine: Engine) -> None:
-    """Create the table once, whichever process gets there first; check its version."""
-    if engine.dialect.name == "sqlite":
-        raw = engine.raw_connection()  # outside any transaction, as SQLite requires
-        try:
-            cursor = raw.cursor()
-            mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            cursor.close()
-        finally:
-            raw.close()
-        if str(mode).lower() != "wal":
-            logger.warning(
-                "Outbox %s runs in journal mode %r, not WAL (network file system?); "
-                "it still works, with more locking.",
-                database.describe(str(engine.url)),
-                mode,
-            )
-        with database.write(engine) as connection:
-            requests_table.create(connection, checkfirst=True)
-            version = connection.exec_driver_sql("PRAGMA user_version").scalar()
-            if version == 0:
-                connection.exec_driver_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            _check_version(engine, version)
-        return
-    with database.write(engine) as connection:
-        # PostgreSQL: CREATE TABLE IF NOT EXISTS is not safe against a second action
-        # server doing the same at the same moment; a transaction-scoped advisory lock
-        # makes the creators take turns.
-        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('clinic_schema'))"))
-        metadata.create_all(connection, tables=[requests_table, schema_table], checkfirst=True)
-        version = connection.execute(
-            select(schema_table.c.version).where(schema_table.c.component == "outbox")
-        ).scalar()
-        if version is None:
-            connection.execute(
-                insert(schema_table).values(component="outbox", version=SCHEMA_VERSION)
-            )
-        _check_version(engine, version or 0)
-
-
-def _check_version(engine: Engine, version: int) -> None:
-    if version > SCHEMA_VERSION:
-        raise RuntimeError(
-            f"{database.describe(str(engine.url))} has outbox schema {version}; this code "
-            f"knows up to {SCHEMA_VERSION}"
-        )
 
 
 def _due_clause(moment: datetime) -> Any:
@@ -614,19 +492,3 @@ def _aware(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("outbox times must be timezone-aware")
     return moment.astimezone(timezone.utc)
-
-
-def _to_request(row: Row) -> OutboxRequest:
-    return OutboxRequest(
-        id=row.id,
-        kind=row.kind,
-        service=row.service,
-        payload=json.loads(row.payload),
-        created_at=row.created_at,
-        state=row.state,
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        last_error=row.last_error,
-        claimed_until=row.claimed_until,
-        delivered_at=row.delivered_at,
-    )

@@ -10,7 +10,7 @@ import re
 from typing import TYPE_CHECKING, Any, Dict, Mapping
 
 if TYPE_CHECKING:  # outbox imports this module; avoid a runtime cycle
-    from actions.outbox import OutboxRequest
+    from clinic_requests.outbox import OutboxRequest
 
 logger = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from sqlalchemy import Column, Integer, MetaData, Table, Text, and_, delete, ins
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from actions import database
-from actions.database import UtcTime
-from actions.outbox import requests_table
+from clinic_requests import database
+from clinic_requests.database import UtcTime
+from clinic_requests.outbox_schema import requests_table
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The SMTP settings of e-mail delivery: parsed and checked, never sent anywhere.
 
 They are part of ``clinic_delivery:`` in ``endpoints.yml`` (read by
-:func:`actions.config.load_delivery_settings`, which also applies the environment
+:func:`clinic_requests.config.load_delivery_settings`, which also applies the environment
 overrides); this module turns the raw values into :class:`EmailSettings`. The password
 is never in a file beside the code: it comes from ``CLINIC_SMTP_PASSWORD`` only.
 

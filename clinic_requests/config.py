@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from actions.email_settings import (
+from clinic_requests.email_settings import (
     EMAIL_KEYS,
     EmailSettings,
     EmailSettingsError,
@@ -71,7 +71,7 @@ ENV_OVERRIDES = {
     "backoff_base_seconds": "CLINIC_DELIVERY_BACKOFF_BASE_SECONDS",
     "backoff_max_seconds": "CLINIC_DELIVERY_BACKOFF_MAX_SECONDS",
     "poll_seconds": "CLINIC_DELIVERY_POLL_SECONDS",
-    # E-mail delivery (actions/email_settings.py, docs/email.md)
+    # E-mail delivery (clinic_requests/email_settings.py, docs/email.md)
     "smtp_host": "CLINIC_SMTP_HOST",
     "smtp_port": "CLINIC_SMTP_PORT",
     "smtp_security": "CLINIC_SMTP_SECURITY",

@@ -1,8 +1,8 @@
 """What a person reads about a request: its title, its details as labelled rows, the transcript.
 
-Shared by the e-mail (:mod:`actions.email_message`) and the staff page (``clinic_staff``), so
+Shared by the e-mail (:mod:`clinic_requests.email_message`) and the staff page (``clinic_staff``), so
 both show a request the same way. Labels come from ``data/content/email.yml``
-(:class:`actions.email_template.EmailTemplate`); condition category ids are shown by their
+(:class:`clinic_requests.email_template.EmailTemplate`); condition category ids are shown by their
 label from ``contraindications.yml``. Any kind of request and any payload field is shown:
 a kind or field the labels do not know is shown by its name, so a request kind or field
 added later reaches the clinic without a change here.
@@ -19,7 +19,7 @@ from typing import Any, Dict, Mapping, Tuple
 import yaml
 
 from actions.content import CONTACT_FILE, CONTENT_DIR, CONTRAINDICATIONS_FILE
-from actions.email_template import EmailTemplate
+from clinic_requests.email_template import EmailTemplate
 
 TRANSCRIPT_FIELD = "transcript"
 ALWAYS_SHOWN = ("name", "contact")  # shown as "not given" when missing

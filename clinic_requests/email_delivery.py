@@ -1,6 +1,6 @@
 """Deliver one request by e-mail over SMTP (STARTTLS, TLS or a local relay), blocking, stdlib only.
 
-:class:`EmailDeliverer` is the e-mail channel of :class:`actions.delivery.DeliveryWorker`,
+:class:`EmailDeliverer` is the e-mail channel of :class:`clinic_requests.delivery.DeliveryWorker`,
 beside the webhook. One call to :meth:`EmailDeliverer.deliver` is one SMTP conversation
 (connect, STARTTLS, login, MAIL/RCPT/DATA, QUIT) that must finish within
 ``timeout_seconds`` in total.
@@ -20,11 +20,11 @@ import time
 from typing import Any, Optional
 
 from actions.content import CONTENT_DIR
-from actions.delivery import DeliveryResult
-from actions.email_message import build_email
-from actions.email_settings import EmailSettings
-from actions.email_template import EmailTemplateError, EmailTemplateStore
-from actions.outbox import OutboxRequest
+from clinic_requests.delivery import DeliveryResult
+from clinic_requests.email_message import build_email
+from clinic_requests.email_settings import EmailSettings
+from clinic_requests.email_template import EmailTemplateError, EmailTemplateStore
+from clinic_requests.outbox import OutboxRequest
 
 logger = logging.getLogger(__name__)
 

@@ -36,9 +36,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions import database
-from actions.config import ConfigError, database_url
-from actions.database import UtcTime
+from clinic_requests import database
+from clinic_requests.config import ConfigError, database_url
+from clinic_requests.database import UtcTime
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Build the e-mail for one request: plain text plus a simple HTML part, the same on every attempt.
 
-The words come from ``data/content/email.yml`` (:mod:`actions.email_template`), the layout
-from ``actions/templates/request_email.{txt,html}`` (Jinja2; the HTML one escapes every
+The words come from ``data/content/email.yml`` (:mod:`clinic_requests.email_template`), the layout
+from ``clinic_requests/templates/request_email.{txt,html}`` (Jinja2; the HTML one escapes every
 value, so a visitor's ``<script>`` arrives as text). The ``Message-ID`` is made from the
 request's id, so a repeat of the same request (sent again after a lost answer) is
 recognisable as a duplicate by any mail program, and by people.
@@ -16,10 +16,10 @@ from typing import Optional
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from actions.content import CONTENT_DIR
-from actions.email_settings import ADDRESS, EmailSettings
-from actions.email_template import EmailTemplate
-from actions.outbox import OutboxRequest
-from actions.request_view import RequestView, view_request
+from clinic_requests.email_settings import ADDRESS, EmailSettings
+from clinic_requests.email_template import EmailTemplate
+from clinic_requests.outbox import OutboxRequest
+from clinic_requests.request_view import RequestView, view_request
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 TEXT_TEMPLATE = "request_email.txt"
