@@ -54,6 +54,16 @@ def ages_named(text: str) -> List[int]:
     return ages
 
 
+def names_topic(rules: Dict[str, Any], answer_id: str, question: str) -> bool:
+    """Whether the question names the topic of ``answer_id`` (``topic_words``): a vague
+    question the recogniser mapped to that answer by chance does not. Answers without
+    topic words, button clicks ("/ask_safety") and empty questions always pass."""
+    words = [str(w) for w in (rules.get("topic_words") or {}).get(answer_id) or []]
+    if not words or not question or question.startswith("/"):
+        return True
+    return reassurance.find_first(question, words) is not None
+
+
 def not_covered(rules: Dict[str, Any], answer_id: str, question: str) -> Optional[NotCovered]:
     """The first thing the question hinges on that the answer ``answer_id`` does not cover."""
     if not question:

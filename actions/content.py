@@ -487,6 +487,7 @@ def parse_answerability(data: Any, path: Path, answer_ids: Set[str],
                 errors.append(ContentError(path, hinge.key_line("covered_by"), f"{what} names"
                                            f" the answer '{answer_id}', which answers.yml does not"
                                            f" have.{_suggest(answer_id, answer_ids)}"))
+    _check_topic_words(data, path, answer_ids, errors)
     ages = data.get("ages")
     if ages is not None:
         if (not isinstance(ages, dict) or not isinstance(ages.get("min"), int)
@@ -494,6 +495,29 @@ def parse_answerability(data: Any, path: Path, answer_ids: Set[str],
             errors.append(ContentError(path, data.key_line("ages"), "'ages' needs a whole-number"
                                        " 'min' below its 'max' (e.g. min: 20, max: 60)"))
     return dict(data)
+
+
+def _check_topic_words(data: Any, path: Path, answer_ids: Set[str],
+                       errors: List[ContentError]) -> None:
+    """``topic_words``: answer ids of answers.yml, each with a list of words in quotes."""
+    topic_words = data.get("topic_words")
+    if topic_words is None:
+        return
+    line = data.key_line("topic_words")
+    if not isinstance(topic_words, dict):
+        errors.append(ContentError(path, line, "'topic_words' should list answer ids, each with"
+                                   ' its words in brackets (safety: ["safe", "risk"])'))
+        return
+    for answer_id, words in topic_words.items():
+        if answer_id not in answer_ids:
+            errors.append(ContentError(path, topic_words.key_line(answer_id) or line,
+                                       f"topic_words names the answer '{answer_id}', which"
+                                       f" answers.yml does not have.{_suggest(answer_id, answer_ids)}"))
+        if (not isinstance(words, list) or not words
+                or not all(isinstance(w, str) and w.strip() for w in words)):
+            errors.append(ContentError(path, topic_words.key_line(answer_id) or line,
+                                       f"the topic words of '{answer_id}' should be a list of"
+                                       " words in double quotes"))
 
 
 class ContentStore:

@@ -262,6 +262,10 @@ def _answer_questions(content: Content, turn: TurnState, parts: List[str], plan:
     """Answer each question of the message (one, or two for a multi-intent)."""
     if not parts and plan.messages:
         return
+    if parts and parts != [FALLBACK_INTENT]:
+        # A part whose answer needs its topic named, in a question that doesn't name it, is
+        # a guess of the recogniser's: "did you mean ...?" rather than a confident answer.
+        parts = [part for part in parts if _names_its_topic(content, turn, part, len(parts))]
     if not parts or parts == [FALLBACK_INTENT]:
         _clarify(content, turn, plan)
         return
@@ -272,6 +276,14 @@ def _answer_questions(content: Content, turn: TurnState, parts: List[str], plan:
             _offer_person(content, plan)
         else:
             _answer_one(content, part, plan, question_text(turn, part, len(parts)))
+
+
+def _names_its_topic(content: Content, turn: TurnState, part: str, parts: int) -> bool:
+    answer = answers.answer_for(content, part)
+    if answer is None or answer.kind != "article":
+        return True
+    return answerability.names_topic(content.answerability, answer.id,
+                                     question_text(turn, part, parts))
 
 
 def _offer_booking(content: Content, plan: Plan) -> None:

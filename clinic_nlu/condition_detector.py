@@ -284,7 +284,8 @@ class ConditionDetector:
                         start=start, end=end, text=text[start:end], side_effect=True)))
                 continue
             negated = ctx.negated(span, mention_tokens)
-            if kind == KIND_URGENT and not negated and not ctx.happening_now(span):
+            if (kind == KIND_URGENT and not negated and not self._always_now(condition)
+                    and not ctx.happening_now(span)):
                 continue
             start, end = _char_offsets(doc, span.start, span.end)
             mention = ConditionMention(
@@ -302,6 +303,11 @@ class ConditionDetector:
         mentions += self._elliptical_repeats(ctx, found, text)
         mentions += self._unspaced_mentions(text, {(m.kind, m.condition) for m in mentions})
         return sorted(mentions, key=lambda m: (m.start, m.kind, m.condition))
+
+    def _always_now(self, condition: str) -> bool:
+        rule = next((r for r in self.rules.conditions
+                     if r.kind == KIND_URGENT and r.id == condition), None)
+        return bool(rule and rule.always_now)
 
     def _elliptical_repeats(
         self, ctx: "MessageContext", found: List[Tuple[Span, ConditionMention]], text: str

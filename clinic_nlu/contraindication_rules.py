@@ -78,6 +78,8 @@ class ConditionRule:
     not_after: Tuple[str, ...] = ()
     # words right after a term that make it a thing, not a history ("facelift DEVICES")
     not_before: Tuple[str, ...] = ()
+    # urgent symptoms whose words are about now themselves ("is this an emergency?")
+    always_now: bool = False
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,8 @@ class _Checker:
     def condition(self, value: Any, where: str, kind: str, reply: Optional[str]) -> ConditionRule:
         entry = self.mapping(value, where)
         allowed = {"id", "label", "source", "terms", "reply", "not_after", "not_before"}
+        if kind == KIND_URGENT:
+            allowed.add("always_now")
         unknown = sorted(set(entry) - allowed, key=str)
         if unknown:
             raise self.fail(where, f"unknown field(s) {unknown}; allowed: {sorted(allowed)}")
@@ -212,7 +216,11 @@ class _Checker:
         if kind == KIND_UNCOVERED:
             key = UNCOVERED_OWN_REPLY if "reply" in entry else UNCOVERED_REPLY
             reply = render(reply, {"label": label}, where=(RULES_FILE, key))
-        return ConditionRule(cid, kind, label, terms, reply or "", source, not_after, not_before)
+        always_now = entry.get("always_now", False)
+        if not isinstance(always_now, bool):
+            raise self.fail(where, "'always_now' should be true or false")
+        return ConditionRule(cid, kind, label, terms, reply or "", source, not_after, not_before,
+                             always_now)
 
 
 def _kind(value: Any) -> str:

@@ -100,6 +100,19 @@ FUNCTION_WORDS = {
 }
 
 
+# Common words of Spanish, French, Portuguese and Italian that spaCy's lemma tables also list
+# as English (rare loans and abbreviations: "des", "pour", "pas", "il", "chi"): in a visitor's
+# message they are far likelier foreign, so they never count as English words here.
+FOREIGN_FUNCTION_WORDS = {
+    "des", "les", "le", "la", "el", "los", "las", "del", "al", "pour", "ne", "pas", "il", "ils",
+    "elle", "est", "et", "du", "au", "aux", "ou", "sur", "dans", "avec", "mais", "je", "nous",
+    "vous", "ce", "cette", "sont", "qui", "que", "quel", "quelle", "doit", "peut", "por",
+    "para", "con", "una", "uno", "unos", "es", "se", "lo", "su", "sus", "mi", "muy", "mas",
+    "pero", "como", "y", "di", "che", "per", "non", "chi", "si", "sono", "della", "delle",
+    "nel", "nella", "da", "em", "os", "um", "uma", "não", "é", "eu", "você", "meu", "minha",
+}
+
+
 @functools.lru_cache(maxsize=4)
 def _identifier(languages: tuple):
     """py3langid's identifier limited to ``languages``, with normalised probabilities."""
@@ -122,7 +135,8 @@ def detect_language(text: str, languages: tuple, min_words: int = 3,
         return None
     known = _english_words()
     marked = bool(SPANISH_MARKS.search(cleaned))
-    english = sum(w.replace("'", "") in known or w in known for w in words)
+    english = sum((w.replace("'", "") in known or w in known) and w not in FOREIGN_FUNCTION_WORDS
+                  for w in words)
     if not marked and english >= english_share * len(words):
         return None
     # At least min_words words no English dictionary knows ("ok i wanna bok" has two: slang

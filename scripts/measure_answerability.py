@@ -15,7 +15,7 @@ import yaml
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
-from actions.answerability import not_covered  # noqa: E402
+from actions.answerability import names_topic, not_covered  # noqa: E402
 from actions.content import domain_intents, load_content  # noqa: E402
 
 SETS = {"training data": sorted((PROJECT_DIR / "data" / "nlu").glob("*.yml")),
@@ -52,6 +52,10 @@ def main() -> int:
             if missing:
                 refused.append((intent, text, missing.label))
                 why[missing.label] += 1
+            elif not names_topic(content.answerability, answer.id, text):
+                label = f"topic words of {answer.id} (asked back: did you mean ...?)"
+                refused.append((intent, text, label))
+                why[label] += 1
         share = len(refused) / checked if checked else 0.0
         print(f"{name}: {checked} questions with an article answer, {len(refused)} refused "
               f"({share:.1%})")

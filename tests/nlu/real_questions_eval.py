@@ -23,6 +23,9 @@ from tests.nlu.reply_judge import Judge, topic_of, verdict
 QUESTIONS = Path(__file__).resolve().parent / "real_questions.yml"
 # A second set from other sources, for tuning while developing (never the gate).
 DEV_QUESTIONS = Path(__file__).resolve().parent / "real_questions_dev.yml"
+# A third set from still other sources, collected later (measured once before tuning on it).
+DEV2_QUESTIONS = Path(__file__).resolve().parent / "real_questions_dev2.yml"
+DEV_POOLS = {"dev": DEV_QUESTIONS, "dev2": DEV2_QUESTIONS}
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 ARTICLE_TOPICS = {"what_is_microcurrent", "how_it_works", "history", "results", "experience",
                   "vs_surgery", "celebrities", "other_uses", "suitability", "safety",
@@ -30,12 +33,13 @@ ARTICLE_TOPICS = {"what_is_microcurrent", "how_it_works", "history", "results", 
 
 
 def questions(pool: str) -> List[Dict[str, Any]]:
-    """The questions of one pool ("heldout", "train" or "dev"), each with its source's address."""
-    path = DEV_QUESTIONS if pool == "dev" else QUESTIONS
+    """The questions of one pool ("heldout", "train", "dev" or "dev2"), each with its source's
+    address."""
+    path = DEV_POOLS.get(pool, QUESTIONS)
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     sources = {s["id"]: s for s in data["sources"]}
     return [{**q, "url": sources[q["source"]]["url"]} for q in data["questions"]
-            if pool == "dev" or sources[q["source"]]["pool"] == pool]
+            if pool in DEV_POOLS or sources[q["source"]]["pool"] == pool]
 
 
 def ask(base_url: str, text: str, timeout: float = 60) -> List[Dict[str, Any]]:
@@ -102,7 +106,7 @@ def write_report(report: Dict[str, Any], name: str) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:5005")
-    parser.add_argument("--pool", default="train", choices=("train", "heldout", "dev"))
+    parser.add_argument("--pool", default="train", choices=("train", "heldout", "dev", "dev2"))
     args = parser.parse_args()
     report = evaluate(args.url, args.pool)
     path = write_report(report, f"real-questions-{args.pool}")

@@ -114,6 +114,9 @@ class Judge:
         for key in ("reply", "follow_up_reply", "booking_refused_reply", "contact_reply"):
             if urgent.get(key):
                 add((_signature(urgent[key]), "urgent"))
+        for symptom in urgent.get("symptoms") or []:  # symptoms with words of their own
+            if symptom.get("reply"):
+                add((_signature(symptom["reply"]), "urgent"))
         after = rules.get("after_treatment") or {}
         for key in ("reply", "follow_up_reply"):
             if after.get(key):

@@ -40,7 +40,7 @@ def button_dicts(buttons):
 @pytest.mark.parametrize("intent", ARTICLE_TOPICS)
 async def test_article_topic_is_answered_from_content(dispatcher, tracker_for, intent):
     answer = get_store().get().answer_for_intent[intent]
-    await ActionAnswer().run(dispatcher, tracker_for("question", intent), {})
+    await ActionAnswer().run(dispatcher, tracker_for(f"/{intent}", intent), {})
     assert answer.kind == "article"
     assert dispatcher.messages[0]["text"] == answer.text, intent
     assert dispatcher.messages[0]["buttons"] == button_dicts(answer.buttons), intent
