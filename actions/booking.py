@@ -60,17 +60,28 @@ def match_service(content: Content, text: str) -> Optional[Dict[str, Any]]:
     return best
 
 
+def services_named(content: Content, text: str) -> List[Dict[str, Any]]:
+    """Every service the text names by its title or one of its words."""
+    lowered = " ".join(str(text or "").lower().replace("/", " ").split())
+    return [service for service in services(content)
+            if any(re.search(r"(?<![a-z0-9])" + re.escape(word) + r"(?![a-z0-9])", lowered)
+                   for word in [service["title"].lower(),
+                                *[str(w).lower() for w in service.get("words") or []]])]
+
+
 def normalise_contact(text: str) -> Optional[str]:
     """An email address or phone number from the visitor's answer, or None."""
     text = str(text or "").strip()
     email = EMAIL.search(text)
-    if email:
-        return email.group(0)
-    for candidate in PHONE_CHARS.findall(text):
+    phone = None
+    for candidate in PHONE_CHARS.findall(EMAIL.sub(" ", text)):
         digits = re.sub(r"\D", "", candidate)
         if 7 <= len(digits) <= 15:
-            return candidate.strip()
-    return None
+            phone = candidate.strip()
+            break
+    if email and phone:
+        return f"{email.group(0)} or {phone}"  # both given: the clinic may use either
+    return email.group(0) if email else phone
 
 
 def normalise_name(text: str) -> Optional[str]:

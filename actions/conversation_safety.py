@@ -34,6 +34,7 @@ CONTACT_INTENTS = {"ask_clinic_logistics", "request_human"}
 CONTACT_WORDS = ("contact", "call", "phone", "number", "reach", "who do i", "who should i",
                  "come back", "go back", "get in touch", "speak to")
 BOOKING_INTENTS = {"book"}
+SMALL_TALK_INTENTS = {"thank", "goodbye"}
 # After a disclosure, these get the clinic's guidance again (no new information in them).
 GUIDANCE_INTENTS = {"affirm", "ask_medical_advice", "inform_condition"}
 # After a reaction report, questions about the treatment itself get the advice again, never the
@@ -70,10 +71,18 @@ def after_urgent_advice(content: Content, parts: List[str], text: str,
     ``topics``: the intents that are questions (answers.question_intents).
     """
     person = [answers.person_button(content)]
+    if (parts and set(parts) <= SMALL_TALK_INTENTS
+            and not safety.has_cue(content, "follow_up_cues", text)):
+        # "thanks", "bye": the reminder alone, not the whole advice again
+        return [OutgoingMessage(safety.urgent_follow_up(content, "reminder"), person)]
     if set(parts) & BOOKING_INTENTS:
         return [OutgoingMessage(safety.urgent_follow_up(content, "booking_refused_reply"), person)]
     if set(parts) & CONTACT_INTENTS or mentions_contact(text):
         return [OutgoingMessage(safety.urgent_follow_up(content, "contact_reply"), person)]
+    new_topic = (set(parts) & topics and safety.has_cue(content, "new_topic_cues", text)
+                 and not safety.has_cue(content, "follow_up_cues", text))
+    if new_topic:
+        return None  # "different question, ...": answered, with the reminder
     about_it = (not set(parts) & topics or set(parts) & (FOLLOW_UP_INTENTS | ABOUT_THE_TREATMENT)
                 or safety.has_cue(content, "follow_up_cues", text))
     if about_it:
@@ -87,6 +96,8 @@ def is_reaction_follow_up(content: Content, parts: List[str], text: str, mention
     working?"), rather than an unrelated question (the price) or small talk."""
     if mentioned or safety.has_cue(content, "follow_up_cues", text):
         return True
+    if set(parts) & topics and safety.has_cue(content, "new_topic_cues", text):
+        return False  # "unrelated, but is it worth the money?"
     if set(parts) & (FOLLOW_UP_INTENTS | ABOUT_THE_TREATMENT):
         return True
     return not set(parts) & topics and not set(parts) & {"thank", "goodbye", "book",

@@ -93,7 +93,7 @@ PLACEHOLDER_WORDS = {"nan", "null", "none", "undefined", "true", "false", "test"
 
 # Prefixes that introduce a name ("my name is Dana White", "hi, it's Tom").
 NAME_PREFIX = re.compile(
-    r"^(?:(?:hi|hello|hey)[,!. ]+)?(?:(?:my|the)\s+name(?:'s|\s+is)?|name\s*[:=-]?|i\s*'?\s*a?m|"
+    r"^(?:(?:hi|hello|hey)[,!. ]+)?(?:(?:my|the|her|his|their)\s+name(?:'s|\s+is)?|name\s*[:=-]?|i\s*'?\s*a?m|"
     r"this\s+is|it\s*'?s|call\s+me|you\s+can\s+call\s+me|they\s+call\s+me|its)\s*[:,-]?\s+",
     re.IGNORECASE)
 # A name word: letters (any script), with inner hyphens, apostrophes or a final dot ("Jr.").
@@ -103,7 +103,8 @@ NAME_PARTICLES = {"de", "del", "della", "der", "den", "van", "von", "da", "di", 
 # "My name is X" anywhere in a longer message ("Friday at 11. My name is Tom Reed and ...").
 NAME_IN_SENTENCE = re.compile(
     r"\b(?:my\s+name(?:'s|\s+is)|name(?:'s|\s+is)|name\s*:|name(?=\s+[A-Z])|call\s+me|this\s+is)\s+"
-    r"([^\W\d_][^\W\d_'\u2019.-]*(?:[ ][^\W\d_][^\W\d_'\u2019.-]*){0,3})", re.IGNORECASE)
+    r"([^\W\d_]+(?:[-'\u2019][^\W\d_]+)*(?:[ ][^\W\d_]+(?:[-'\u2019][^\W\d_]+)*){0,3})",
+    re.IGNORECASE)
 CAPITALISED_AFTER_I_AM = re.compile(
     r"\b(?:[Ii]'m|[Ii]\u2019m|[Ii] am|[Ii]m)\s+([A-Z][^\W\d_'\u2019.-]*(?:[-'][A-Z]?[^\W\d_]+)?"
     r"(?:\s+[A-Z][^\W\d_'\u2019.-]*(?:[-'][A-Z]?[^\W\d_]+)?){0,3})")
@@ -116,6 +117,14 @@ STOP_PATTERNS = re.compile(
     r"forget\s+(?:it|that|about\s+it)|quit|abort|exit|i\s+changed\s+my\s+mind|changed\s+my\s+mind|"
     r"(?:don't|dont|do\s+not)\s+(?:want|wanna)\s+to\s+(?:book|continue|do\s+this)|not\s+interested|"
     r"no\s+longer\s+(?:want|need)|leave\s+it)\b", re.IGNORECASE)
+# "nah nvm i dont need a person", "no thanks": the visitor declines the form, at any length.
+DECLINE_PATTERNS = re.compile(
+    r"^\W*(?:no|nah|nope)\W*(?:thanks|thank\s+you|ty)\W*$|\bnvm\b|"
+    r"\bi'?m\s+(?:good|fine|ok|okay)\s*(?:thanks?|thank\s+you)?\W*$", re.IGNORECASE)
+# ...and in the hand-off only: "I don't need a person" (in a booking it says nothing of the booking)
+DECLINE_PERSON = re.compile(
+    r"\b(?:don'?t|dont|do\s+not|no\s+need\s+to)\s+(?:need|want)\s+(?:a\s+person|anyone|"
+    r"someone|somebody|a\s+human|to\s+talk|to\s+speak|a\s+call)\b", re.IGNORECASE)
 PERSON_PATTERNS = re.compile(
     r"\b(?:real\s+person|a\s+person|a\s+human|human\s+being|(?:speak|talk|chat)\s+(?:to|with)\s+"
     r"(?:someone|somebody|a\s+(?:person|human|real|member)|staff|the\s+clinic|an?\s+agent|"
@@ -151,16 +160,25 @@ SERVICE_FIELD_WORDS = re.compile(r"\b(?:service|membership|single|facial|instead
 GROUP_PATTERNS = re.compile(
     r"\b(?:(?:me|myself|i)\s+(?:and|&|\+)\s+(?:my|a|her|his|our)\s+\w+|(?:my|a)\s+\w+\s+(?:and|&)\s+"
     r"(?:me|myself|i)\b|(?:both|two|three|four|five|2|3|4|5)\s+of\s+us|for\s+(?:two|three|four|"
-    r"five|2|3|4|5)\b(?!\s*(?:pm|am|o'?clock|:))|(?:two|three|four|five|2|3|4|5)\s+(?:people|"
+    r"five|2|3|4|5)\b(?!\s*(?:pm|am|o'?clock|:|weeks?|days?|months?|hours?|hrs?|mins?|minutes|"
+    r"years?|nights?|more|sessions?|treatments?))|(?:two|three|four|five|2|3|4|5)\s+(?:people|"
     r"persons|ladies|friends|of\s+them|appointments|facials|bookings)|couples?|group|"
     r"(?:my|our)\s+(?:sister|mum|mom|mother|daughter|friend|husband|wife|partner)\s+(?:too|as\s+"
     r"well|also)|bring\s+(?:my|a)\s+\w+)\b", re.IGNORECASE)
+# "just me", "only one person", "not 2 people": a booking for one after all.
+SOLO_PATTERNS = re.compile(
+    r"\b(?:just|only)\s+(?:me|myself|for\s+me)\b|\b(?:one|1)\s+(?:person|people)\b|"
+    r"\bfor\s+(?:one|1)\b(?!\s*(?:pm|am|o'?clock|:|weeks?|days?|months?|hours?))|"
+    r"\bnot\s+(?:two|three|four|2|3|4)\s+(?:people|persons)\b|\bno(?:body|\s+one)\s+else\b|"
+    r"\bby\s+myself\b|\bjust\s+the\s+one\s+person\b", re.IGNORECASE)
 NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "both": 2, "couple": 2, "couples": 2}
 CONFIRM_YES = re.compile(
     r"^(?:yes|yeah|yep|yup|ya|y|sure|ok|okay|correct|right|perfect|great|good|fine|"
     r"looks?\s+(?:good|great|right|fine|correct)|all\s+(?:good|correct)|that'?s\s+(?:right|"
     r"correct|it|fine|good)|send(?:\s+it)?|please\s+send|go\s+ahead|confirm(?:ed)?|submit|"
-    r"book\s+it|do\s+it|yes\s+please|sounds\s+good)\b", re.IGNORECASE)
+    r"book\s+it|do\s+it|yes\s+please|sounds\s+good|alright|yea|yeh|yess+|k|kk|whatever|"
+    r"just\s+send|oui|si|sí|sim|ja|da|claro|vale|d'accord|mandalo|mándalo|envíalo|envialo|"
+    r"envoie|envoyez|envia|envie)\b", re.IGNORECASE)
 CONFIRM_CHANGE_WORDS = re.compile(r"^(?:no|nope|not\s+quite|change|edit|wrong|wait|hold\s+on)\b",
                                   re.IGNORECASE)
 SKIP_TOPIC = re.compile(r"^(?:skip|nothing|no|none|n/?a|just\s+call\s+me|anything|general|idk|"
@@ -236,8 +254,9 @@ def read_name(text: str, strict: bool = False) -> Optional[str]:
     if shouting and len(shouting) != len(real_words):
         return None  # "ÅÄÖ åäö": capitals and small letters mixed word by word
     first = words[0].lower().strip(".,")
-    if first in QUESTION_WORDS and not (prefixed and first not in ("i", "im", "i'm")):
-        return None
+    if first in QUESTION_WORDS and not (prefixed and first not in ("i", "im", "i'm")) \
+            and not (first in SURNAME_LIKE_VERBS and reads_as_name(raw)):
+        return None  # ("Stop Smith", "Joy Help": capitalised, the verb is a first name)
     # "Will Baker", "Grace Hope": words that are also everyday words are names when written
     # as names (capitalised); written in lower case they must not be everyday phrases.
     capitalised = all(w[:1].isupper() and not (len(w) > 1 and w.isupper()) for w in real_words)
@@ -265,7 +284,8 @@ def name_in_sentence(text: str) -> Optional[str]:
         return None
     words = []
     for word in match.group(1).split():
-        if word.lower() in ("and", "my", "email", "phone", "number", "at", "on", "i", "is"):
+        if word.lower() in ("and", "my", "email", "phone", "number", "at", "on", "i", "is", "with",
+                            "please", "thanks", "not", "but", "spelled", "spelt"):
             break
         words.append(word)
     return read_name(" ".join(words)) if words else None
@@ -288,7 +308,9 @@ def _for_a_name(text: str):
 
 
 def party_size(text: str) -> Optional[int]:
-    """How many people a booking is for, when the message says two or more."""
+    """How many people a booking is for, when the message says so (1 only for "just me")."""
+    if SOLO_PATTERNS.search(text or ""):
+        return 1
     match = GROUP_PATTERNS.search(text or "")
     if not match:
         return None
@@ -319,6 +341,22 @@ def typed_button(text: str, titles: Sequence[str]) -> Optional[str]:
                                                  and len(lowered) <= len(squashed) + 12)):
             return title
     return None
+
+
+ORDINALS = {"first": 0, "1st": 0, "one": 0, "1": 0, "second": 1, "2nd": 1, "two": 1, "2": 1,
+            "third": 2, "3rd": 2, "three": 2, "3": 2, "last": -1}
+ORDINAL_CHOICE = re.compile(
+    r"^(?:the\s+)?(?:(?:option|number|no\.?|#)\s*)?(first|1st|second|2nd|third|3rd|last|one|two|"
+    r"three|[123])(?:\s+(?:one|option|choice|button))?(?:\s+please)?$", re.IGNORECASE)
+
+
+def ordinal_choice(text: str, titles: Sequence[str]) -> Optional[str]:
+    """ "the second one", "option 2", "last": that button of the ones just shown."""
+    match = ORDINAL_CHOICE.match(_squash(text).replace("#", "# ").strip())
+    if not match or not titles:
+        return None
+    index = ORDINALS[match.group(1).lower()]
+    return titles[index] if index < len(titles) else None
 
 
 def _squash(text: str) -> str:
@@ -373,7 +411,9 @@ def _fits_requested(turn: FormTurn, content: Content) -> Optional[Dict[str, Any]
     slot, text = turn.requested_slot, turn.text
     if slot == "booking_service":
         titles = [s["title"] for s in booking.services(content)]
-        typed = typed_button(text, titles)
+        typed = typed_button(text, titles) or ordinal_choice(text, titles)
+        if not typed and len(booking.services_named(content, text)) > 1:
+            return None  # "what's the difference between Clear Skin and Forever Young?"
         service = booking.match_service(content, typed or text)
         return {slot: service["id"]} if service else None
     if slot == "visitor_name":
@@ -416,6 +456,8 @@ def _fits_requested(turn: FormTurn, content: Content) -> Optional[Dict[str, Any]
 def _name_in_a_part(text: str) -> Optional[str]:
     """ "Helen Price. I already said that" / "I literally just told you. Jordan Lee": one
     sentence of the message is a name (the others say something else)."""
+    if booking.EMAIL.search(text or ""):
+        return None  # "olga_k@mail.ru" is not the sentences "olga_k@mail" and "ru"
     parts = [p.strip() for p in re.split(r"[.!;\n]+", text or "") if p.strip()]
     if len(parts) < 2:
         return None
@@ -505,6 +547,25 @@ def _after_cue(text: str) -> str:
     return parts[-1] if len(parts) > 1 else text
 
 
+# Words that, capitalised after another word, are a command rather than a surname ("Stop It").
+NOT_SURNAMES = {"it", "that", "this", "mind", "me", "now", "please", "thanks", "all", "booking",
+                "appointment", "request", "everything", "anything", "again", "here", "there"}
+# Request verbs that can also be someone's first name or surname when written as a name.
+SURNAME_LIKE_VERBS = {"stop", "book", "help", "cancel", "send", "show", "give", "tell"}
+NAME_PREFIX = re.compile(r"^(?:(?:my|her|his|their)\s+name(?:'s|\s+is)|i'?m|i\s+am|it'?s|"
+                         r"this\s+is|name\s*:)\s+", re.IGNORECASE)
+
+
+def reads_as_name(text: str) -> bool:
+    """ "Stop Smith", "Joy Burns", "her name is Will Book": two to four capitalised words and
+    nothing else, so an ordinary word in them ("stop", "burns") is part of a name."""
+    words = NAME_PREFIX.sub("", (text or "").strip()).strip(" .!").split()
+    return (2 <= len(words) <= 4
+            and all(w[:1].isupper() and w.replace("-", "").replace("'", "").isalpha()
+                    for w in words)
+            and words[-1].lower() not in NOT_SURNAMES)
+
+
 def read(turn: FormTurn, content: Content) -> Reading:
     """Decide what a message sent during a form is (see the module docstring)."""
     stripped = (turn.text or "").strip()
@@ -525,7 +586,12 @@ def read(turn: FormTurn, content: Content) -> Reading:
             return Reading(PERSON)
         return Reading(QUESTION)
     short = len(stripped.split()) <= (4 if slot == "handoff_topic" else 12)
-    if STOP_PATTERNS.search(stripped) and short:
+    as_name = slot == "visitor_name" and reads_as_name(stripped)
+    words = booking.EMAIL.sub(" ", stripped)  # "stop.smith@gmail.com" says no "stop"
+    if not as_name and ((STOP_PATTERNS.search(words) and short)
+                        or (slot not in ("booking_confirmed", "screening")
+                            and DECLINE_PATTERNS.search(words))
+                        or (turn.form == "handoff_form" and DECLINE_PERSON.search(words))):
         return Reading(STOP)
     fits = None if (payload and slot not in ("screening", "booking_confirmed")) \
         else _fits_requested(turn, content)
@@ -536,7 +602,8 @@ def read(turn: FormTurn, content: Content) -> Reading:
         found.pop(slot, None)
     changes = {k: v for k, v in {**found, **_correction(turn, content)}.items()
                if turn.filled.get(k) not in (None, v) and k != slot}
-    new = {k: v for k, v in found.items() if turn.filled.get(k) is None and k != slot}
+    new = {k: v for k, v in found.items() if turn.filled.get(k) is None and k != slot
+           and not (k == "party_size" and v == 1)}  # "just me" when nobody said otherwise
     if fits:
         if slot == "booking_confirmed" and changes:
             return Reading(CORRECTION, values=changes, changed=list(changes))
@@ -544,7 +611,7 @@ def read(turn: FormTurn, content: Content) -> Reading:
     if changes:
         return Reading(CORRECTION, values={**new, **changes}, changed=list(changes))
     if payload == "/cancel" or (turn.intent in ("cancel", "goodbye") and turn.confidence >= 0.6
-                                and not looks_like_question(stripped)) \
+                                and not looks_like_question(stripped) and not as_name) \
             or re.fullmatch(r"(?:no\W*)?(?:bye|goodbye|bye bye|see you|cya)\W*", stripped.lower()):
         return Reading(STOP)
     if payload == "/request_human" or PERSON_PATTERNS.search(stripped) or (

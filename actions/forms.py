@@ -136,7 +136,8 @@ class FormValidatorBase(FormValidationAction):
         latest = safety.disclosure_from_entities(turn.entities)
         reading = form_reading.read(turn, content)
         fits = reading.kind == form_reading.FIELD and requested in reading.values
-        if latest.urgent or safety.reactions_in(turn.entities):
+        if (latest.urgent or safety.reactions_in(turn.entities)) and not _name_holds_the_word(
+                turn, requested):
             if requested == "handoff_topic" and not latest.urgent:
                 # "tingling cheek after yesterday's facial" IS what the hand-off is about
                 events = answer_latest(dispatcher, tracker, content)
@@ -370,3 +371,17 @@ class ValidateHandoffForm(FormValidatorBase):
 def reask_note(tracker: Tracker) -> Optional[str]:
     """The reason the field is being asked again, set by the validator this turn."""
     return tracker.get_slot(REASK_NOTE)
+
+
+def _name_holds_the_word(turn: form_reading.FormTurn, requested: Optional[str]) -> bool:
+    """ "Joy Burns" typed for the name: "Burns" is a surname, not burns. Only single
+    capitalised words in a message that reads as a name; "Chest Pain" stays urgent."""
+    if requested != "visitor_name" or not form_reading.reads_as_name(turn.text):
+        return False
+    found = [e for e in turn.entities
+             if e.get("entity") in ("urgent_symptom", "after_treatment")]
+    text = turn.text or ""
+    return bool(found) and all(
+        len(text[int(e.get("start") or 0):int(e.get("end") or 0)].split()) == 1
+        and text[int(e.get("start") or 0):int(e.get("end") or 0)][:1].isupper()
+        for e in found)

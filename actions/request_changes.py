@@ -85,7 +85,7 @@ def is_change(tracker: Tracker) -> bool:
     intent = (latest.get("intent") or {}).get("name")
     if form_reading.is_payload(text):
         return False
-    if intent == "cancel" or form_reading.STOP_PATTERNS.search(text):
+    if intent == "cancel" or form_reading.STOP_PATTERNS.search(booking.EMAIL.sub(" ", text)):
         return True  # "actually cancel it, I changed my mind"
     if intent in NOT_A_CHANGE_INTENTS:
         return False

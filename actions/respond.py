@@ -149,6 +149,10 @@ def plan_reply(content: Content, turn: TurnState) -> Plan:
 
     if active.any or plan.emergency:
         _guard_all(content, active, plan)
+    if turn.medical_topic and plan.answered_kind != "article":
+        # a health problem stays the subject until an answer about the facial itself: "what
+        # should I do then?" and then "can I still get the facial with the mole there?"
+        plan.medical_topic = True
     return plan
 
 

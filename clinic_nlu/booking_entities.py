@@ -55,8 +55,14 @@ _WEEKDAY = (r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|tues|w
 _ORDINAL = r"\d{1,2}(?:st|nd|rd|th)?"
 # Pieces of a day or time; neighbouring pieces ("next friday" + "afternoon") become one span.
 TIME_PIECES = re.compile("|".join([
+    # "in two weeks", "2 weeks from now", "a few days from today", "in a month" (not "4 days ago")
+    r"\b(?:in\s+)?(?:a|one|two|three|four|five|six|a\s+couple\s+of|a\s+few|couple|few|\d{1,2})\s+"
+    r"(?:weeks?|days?|months?)(?:\s+(?:from\s+(?:now|today|tomorrow)|time))?\b(?!\s+ago)",
     rf"\b(?:next|this|coming)\s+(?:{_WEEKDAY}|week(?:end)?|month)\b",
     rf"\b{_WEEKDAY}\b",
+    # "after 5", "before 10am", "around 3:30" (not "after 2 weeks")
+    r"\b(?:after|before|around|from|by|at)\s+\d{1,2}(?::\d{2})?(?:\s*(?:am|pm))?\b"
+    r"(?!\s*(?:weeks?|days?|months?|years?|people|persons|%))",
     r"\b(?:today|tonight|tomorrow|tmrw|tmr|weekend|the weekend|next week|this week)\b",
     rf"\b{_ORDINAL}\s+(?:of\s+)?{_MONTH}\b",
     rf"\b{_MONTH}\s+{_ORDINAL}\b",
@@ -65,10 +71,15 @@ TIME_PIECES = re.compile("|".join([
     r"\b\d{1,2}:\d{2}\b",
     r"\b(?:noon|midday|lunchtime|lunch time)\b",
     r"\b(?:early|late)?\s*(?:morning|afternoon|evening)s?\b",
+    # (last: a longer piece above wins at the same place, "Dec 12" over "Dec")
+    # "in March", "early June", "mid-may"; a month named alone, except "may" and "march" (verbs)
+    rf"\b(?:in|early|mid|late|end\s+of|beginning\s+of)[\s-]+{_MONTH}\b",
+    rf"\b(?!may\b|march\b){_MONTH}\b",
+    r"\b(?:weekends|weekdays|weekday|any\s*time|any\s+day)\b",
 ]), re.IGNORECASE)
 # What may stand between two pieces of the same day / time ("friday at 3pm", "12 march, 10am").
 TIME_GAP = re.compile(r"^(?:\s|,|-|\b(?:on|at|in|the|around|about|from|after|or|and|to|by|"
-                      r"ish)\b)*$", re.IGNORECASE)
+                      r"ish|any|a|an|some|sometime|preferably|ideally)\b)*$", re.IGNORECASE)
 
 # A service name counts only after one of these words (or at the start / after punctuation):
 # "a laser facial" is not the clinic's facial, so it gets the service question with buttons.
@@ -124,11 +135,16 @@ class ServiceNames:
 NO_SERVICES = ServiceNames([])  # until booking.yml first loads: days / times only
 
 
+NEGATED_PIECE = re.compile(r"\b(?:not|no|isn'?t|can'?t\s+do|cannot\s+do)\s+$", re.IGNORECASE)
+
+
 def find_day(text: str) -> Optional[Tuple[int, int]]:
     """(start, end) of the first day / time expression, neighbouring pieces joined."""
     span: Optional[Tuple[int, int]] = None
     for match in TIME_PIECES.finditer(text):
         start, end = match.start(), match.end()
+        if NEGATED_PIECE.search(text[:start]):
+            continue  # "not today, in two weeks"
         while start < end and text[start].isspace():
             start += 1
         if span is None:

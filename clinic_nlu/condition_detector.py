@@ -93,6 +93,7 @@ from clinic_nlu.message_reading import (
     longest_first,
     subject_of,
 )
+from clinic_nlu.language_detection import DEFAULT_LANGUAGES, detect_language
 from clinic_nlu.typo_tolerance import TypoCorrector
 
 logger = logging.getLogger(__name__)
@@ -362,7 +363,8 @@ class ConditionDetector:
     def _term_spans(self, doc: Doc) -> List[Span]:
         found = self._match_terms(doc)
         corrected = [self._typos.correct(t.text) if t.is_alpha else None for t in doc]
-        if any(corrected):
+        # Typos are an English thing: in "quiero hacer una cita", "hacer" is not "pacer".
+        if any(corrected) and not detect_language(doc.text, DEFAULT_LANGUAGES):
             words = [c or t.text for c, t in zip(corrected, doc)]
             fixed = Doc(doc.vocab, words=words, spaces=[bool(t.whitespace_) for t in doc])
             found |= self._match_terms(self._lemmatizer(fixed))

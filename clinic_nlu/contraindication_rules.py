@@ -59,7 +59,7 @@ URGENT_FOLLOW_UP_REPLIES = ("follow_up_reply", "booking_refused_reply", "contact
 AFTER_TREATMENT_REPLIES = ("reply", "follow_up_reply")
 # After a disclosure: pushback / self-clearance, and a clear correction of who it is about.
 CONVERSATION_LISTS = ("pushback_cues", "correction_cues", "own_health_cues", "follow_up_cues",
-                      "treat_it_cues", "medical_cues")
+                      "treat_it_cues", "medical_cues", "new_topic_cues")
 CONVERSATION_REPLIES = ("pushback_reply", "pushback_reply_uncovered", "correction_reply")
 TOP_LEVEL_KEYS = (("conditions", "uncovered", "urgent", "after_treatment", "generic_reply")
                   + tuple(CUE_LISTS) + CONVERSATION_LISTS + CONVERSATION_REPLIES)
@@ -115,6 +115,7 @@ class ContraindicationRules:
     follow_up_cues: Tuple[str, ...] = ()
     treat_it_cues: Tuple[str, ...] = ()
     medical_cues: Tuple[str, ...] = ()
+    new_topic_cues: Tuple[str, ...] = ()
     conversation_replies: Tuple[Tuple[str, str], ...] = ()
 
     def get(self, condition_id: str) -> ConditionRule:
@@ -374,6 +375,7 @@ def parse_rules(data: Any, path: Union[str, Path]) -> ContraindicationRules:
         follow_up_cues=conversation_lists["follow_up_cues"],
         treat_it_cues=conversation_lists["treat_it_cues"],
         medical_cues=conversation_lists["medical_cues"],
+        new_topic_cues=conversation_lists["new_topic_cues"],
         conversation_replies=conversation_replies,
     )
 

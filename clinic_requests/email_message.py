@@ -8,6 +8,7 @@ recognisable as a duplicate by any mail program, and by people.
 """
 
 import functools
+import re
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -99,8 +100,10 @@ def _header_text(text: str) -> str:
 
 
 def _visitor_address(contact: Optional[str]) -> Optional[str]:
-    """The visitor's e-mail address for Reply-To, only when the contact is exactly one."""
+    """The visitor's e-mail address for Reply-To: the contact itself, or the one address in
+    "jo@example.com or 917 555 0142" (a visitor may leave both)."""
     if not isinstance(contact, str):
         return None
-    candidate = contact.strip()
-    return candidate if ADDRESS.match(candidate) else None
+    candidates = [c.strip(" ,;") for c in re.split(r"\s+(?:or|/|and)\s+|[,;]\s*", contact.strip())]
+    addresses = [c for c in candidates if ADDRESS.match(c)]
+    return addresses[0] if len(addresses) == 1 else None
