@@ -57,6 +57,11 @@ SEED_DATA: Dict[str, Any] = {
 SEED_ANSWER_IDS = {answer["id"] for answer in SEED_DATA["answers.yml"]["answers"]}
 for _hinge in SEED_DATA["answerability.yml"]["hinges"]:
     _hinge["covered_by"] = [i for i in _hinge.get("covered_by") or [] if i in SEED_ANSWER_IDS]
+# ...and so may the topic words
+SEED_DATA["answerability.yml"]["topic_words"] = {
+    answer_id: words for answer_id, words in
+    (SEED_DATA["answerability.yml"].get("topic_words") or {}).items()
+    if answer_id in SEED_ANSWER_IDS}
 
 
 def dump(data: Any) -> str:
