@@ -29,6 +29,11 @@ class ActionAnswer(Action):
             return [*request_changes.say_status(dispatcher, tracker, content), LISTEN]
         if request_changes.asks_for_reference(tracker):
             return [*request_changes.say_reference(dispatcher, tracker, content), LISTEN]
+        if request_changes.discloses_after_request(tracker):
+            # the condition's reply, then the clinic told at once (never only the visitor)
+            events = answer_latest(dispatcher, tracker, content)
+            noted = request_changes.send_change(dispatcher, tracker, content, "condition_noted")
+            return [*events, *(noted or []), LISTEN]
         if request_changes.is_change(tracker):
             events = request_changes.send_change(dispatcher, tracker, content)
             if events is not None:

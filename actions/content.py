@@ -388,7 +388,7 @@ PROMPT_KEYS = ("booking_intro", "booking_intro_consultation", "booking_intro_aft
                "booking_received",
                "group_note", "booking_link", "consultation_received", "handoff_intro",
                "ask_topic", "topic_not_understood", "handoff_next_steps", "handoff_needs_details",
-               "handoff_received", "change_received", "your_reference", "request_status", "reply_time_unknown", "cancelled", "not_saved")
+               "handoff_received", "change_received", "condition_noted", "your_reference", "request_status", "reply_time_unknown", "cancelled", "not_saved")
 SERVICE_FIELDS = {"id": ((str,), True), "title": ((str,), True), "words": ((list,), False)}
 
 

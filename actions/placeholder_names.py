@@ -90,6 +90,8 @@ DECLARED: Dict[str, Dict[str, Names]] = {
                                           must=_REQUEST, why=_REFERENCE),
         "prompts.change_received": Names(("reference", "earlier", "contact", "reply_time"),
                                          must=_REQUEST, why=_REFERENCE),
+        "prompts.condition_noted": Names(("reference", "earlier", "contact", "reply_time"),
+                                         must=_REQUEST, why=_REFERENCE),
         "prompts.your_reference": Names(("reference",), must=_REQUEST, why=_REFERENCE),
         "prompts.request_status": Names(("reference", "contact", "reply_time"),
                                         must=_REQUEST, why=_REFERENCE),

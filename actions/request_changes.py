@@ -13,7 +13,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import booking, form_reading
+from actions import booking, form_reading, safety
 from actions.answers import OutgoingMessage
 from actions.content import Content
 from actions.form_endings import health_free, last_request
@@ -96,16 +96,31 @@ def is_change(tracker: Tracker) -> bool:
                                or intent == "change_appointment"))
 
 
+def discloses_after_request(tracker: Tracker) -> bool:
+    """A condition of the visitor's own told after this conversation sent a request ("oh wait,
+    I just found out I'm pregnant"): the clinic must hear of it before the appointment."""
+    if not last_request(tracker) or form_reading.is_payload(
+            str((tracker.latest_message or {}).get("text") or "")):
+        return False
+    latest = safety.disclosure_from_entities((tracker.latest_message or {}).get("entities") or [])
+    earlier = earlier_disclosure(tracker)
+    new = set(latest.conditions + latest.uncovered) - set(earlier.conditions + earlier.uncovered)
+    return bool(new) and latest.subject != "other"
+
+
 def send_change(dispatcher: CollectingDispatcher, tracker: Tracker,
-                content: Content) -> Optional[List[Dict[str, Any]]]:
-    """Store and confirm the change; None when the visitor's contact is not known."""
+                content: Content, prompt_key: str = "change_received"
+                ) -> Optional[List[Dict[str, Any]]]:
+    """Store and confirm the change (or the condition told late: ``condition_noted``); None when
+    the visitor's contact is not known."""
     earlier = last_request(tracker)
     name = tracker.get_slot("visitor_name")
     contact = tracker.get_slot("contact")
     if not earlier or not name or not contact:
         return None
     latest = tracker.latest_message or {}
-    disclosure = earlier_disclosure(tracker)
+    disclosure = safety.merge(earlier_disclosure(tracker),
+                              safety.disclosure_from_entities(latest.get("entities") or []))
     payload = {"name": form_reading.plain_text(name), "contact": form_reading.plain_text(contact),
                "reason": "change_request", "amends": earlier["reference"],
                "topic": health_free(latest.get("text"), latest.get("entities") or []),
@@ -119,7 +134,7 @@ def send_change(dispatcher: CollectingDispatcher, tracker: Tracker,
         send_guarded(dispatcher, tracker, content,
                      [OutgoingMessage(booking.prompt(content, "not_saved"))])
         return []
-    text = booking.prompt(content, "change_received", reference=request.id[:8],
+    text = booking.prompt(content, prompt_key, reference=request.id[:8],
                           earlier=earlier["reference"], contact=payload["contact"],
                           reply_time=booking.reply_time(content))
     send_guarded(dispatcher, tracker, content, [OutgoingMessage(text)])

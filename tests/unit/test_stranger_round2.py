@@ -189,3 +189,50 @@ def test_party_size(text, people):
 def test_a_phone_and_an_email_are_both_kept():
     contact = booking.normalise_contact("917-555-0160 or olivia.book@gmail.com")
     assert "917-555-0160" in contact and "olivia.book@gmail.com" in contact
+
+
+# --- a condition told after the request was sent ----------------------------------------------
+
+class _Stored:
+    id = "c0ffee0012345678"
+
+
+def _after_request(text, entities):
+    from tests.conftest import make_tracker
+    return make_tracker(text, intent="inform_condition", entities=entities,
+                        slots={"last_request": "booking:1f6bedd7", "visitor_name": "Lucy Gray",
+                               "contact": "lucy.gray@example.com"})
+
+
+async def test_a_condition_told_after_the_request_is_passed_on_at_once(content, dispatcher,
+                                                                       monkeypatch):
+    from actions import request_changes
+    from actions.actions_answer import ActionAnswer
+
+    sent = []
+    monkeypatch.setattr(request_changes, "submit_request",
+                        lambda kind, payload, request_id: sent.append(payload) or _Stored())
+    pregnancy = [{"entity": "condition", "value": "pregnancy", "role": "self"}]
+    events = await ActionAnswer().run(
+        dispatcher, _after_request("oh wait, I just found out I'm pregnant", pregnancy), {})
+    texts = [flat(m["text"]) for m in dispatcher.messages]
+    assert texts[0] == flat(content.contraindications["conditions"][0]["reply"]) or \
+        any("pregnan" in t.lower() for t in texts[:1])
+    assert len(sent) == 1 and "pregnancy" in sent[0]["conditions"]
+    assert sent[0]["amends"] == "1f6bedd7"
+    assert "1f6bedd7" in texts[-1] and "c0ffee00" in texts[-1]
+    assert {"event": "slot", "name": "last_request", "value": "handoff:c0ffee00"} in [
+        {k: e.get(k) for k in ("event", "name", "value")} for e in events]
+
+
+async def test_someone_elses_condition_after_the_request_is_not_sent(content, dispatcher,
+                                                                    monkeypatch):
+    from actions import request_changes
+    from actions.actions_answer import ActionAnswer
+
+    sent = []
+    monkeypatch.setattr(request_changes, "submit_request",
+                        lambda kind, payload, request_id: sent.append(payload) or _Stored())
+    other = [{"entity": "condition", "value": "pregnancy", "role": "other"}]
+    await ActionAnswer().run(dispatcher, _after_request("my sister is pregnant", other), {})
+    assert not sent
