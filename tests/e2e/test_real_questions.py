@@ -10,14 +10,16 @@ from tests.nlu.real_questions_eval import ARTICLE_TOPICS, evaluate, write_report
 pytestmark = pytest.mark.e2e
 
 # Issue 16's targets are 0.97 correct (the right answer, or an honest "I don't know" where the
-# article is silent), at most 0.01 confidently wrong, and every article topic >= 0.90. They are
-# NOT met yet (measured 2026-12-03 on the 205 held-out questions: 0.927 correct, 0.054 wrong,
-# 0.020 honest; docs/nlu.md). Until they are, these gates hold the measured level so nothing
-# slips back; raise them as the figures improve, never lower them to pass.
-MIN_CORRECT = 0.92
-MAX_WRONG = 0.06
+# article is silent), at most 0.01 confidently wrong, and every article topic >= 0.90. Measured
+# on the 205 held-out questions (docs/nlu.md): 2026-12-03 session 1, 0.927 correct, 0.054 wrong;
+# 2026-12-03 session 2 (topic words, stranger-trial fixes), 0.946 correct, 0.029 honest, 0.024
+# wrong: correct-or-honest 0.976 meets 0.97, but wrong and suitability (0.82) do not. These
+# gates hold the measured level so nothing slips back; raise them as the figures improve, never
+# lower them to pass.
+MIN_CORRECT = 0.93
+MAX_WRONG = 0.035
 # Per topic, for topics with enough held-out questions to say anything (5+).
-MIN_TOPIC = 0.70
+MIN_TOPIC = 0.75
 MIN_TOPIC_QUESTIONS = 5
 
 
