@@ -59,3 +59,18 @@ def test_romance_questions_are_not_read_as_english(text, language):
 ])
 def test_english_with_a_foreign_word_stays_english(text):
     assert detect_language(text, LANGUAGES) is None
+
+
+@pytest.mark.parametrize("intent,question", [
+    ("ask_memberships", "how much is the forever young membership?"),
+    ("ask_results", "is it worth the price?"),
+    ("ask_vs_surgery", "is it cheaper than a facelift?"),
+])
+def test_a_price_question_about_a_topic_gets_the_honest_unknown(intent, question):
+    from actions import answerability
+    from actions.content import get_store
+
+    content = get_store().get()
+    missing = answerability.not_covered(content.answerability,
+                                        content.answer_for_intent[intent].id, question)
+    assert missing is not None and "price" in missing.label
