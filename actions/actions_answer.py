@@ -7,7 +7,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import booking, form_reading, request_changes
-from actions.content import get_store
+from clinic_content.store import get_store
 from actions.replying import answer_latest
 
 
@@ -73,8 +73,8 @@ def typed_service(tracker: Tracker, content) -> Optional[str]:
     """The service id when the visitor typed a service button's title outside the booking form
     ("4-D Facial (single session)" after the buttons were gone): they want to book it."""
     text = str((tracker.latest_message or {}).get("text") or "")
-    titles = [s["title"] for s in booking.services(content)]
+    titles = [s.title for s in booking.services(content)]
     typed = form_reading.typed_button(text, titles)
     if not typed:
         return None
-    return next(s["id"] for s in booking.services(content) if s["title"] == typed)
+    return next(s.id for s in booking.services(content) if s.title == typed)

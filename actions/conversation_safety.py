@@ -23,7 +23,7 @@ from typing import List, Optional, Sequence
 
 from actions import answers, safety
 from actions.answers import OutgoingMessage
-from actions.content import Content
+from clinic_content.store import Content
 
 # Messages that are about the situation rather than a topic: after urgent advice or a reaction
 # report they get the advice again instead of an answer.

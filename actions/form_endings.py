@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import booking, form_reading, safety
 from actions.answers import OutgoingMessage
-from actions.content import get_store
+from clinic_content.store import get_store
 from actions.replying import booking_request_kind, earlier_disclosure, send_guarded
 from clinic_requests.submit import submit_request, turn_request_id
 

@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers, booking, safety
 from actions.answers import OutgoingMessage
-from actions.content import Content, get_store
+from clinic_content.store import Content, get_store
 from actions.forms import REASK_NOTE
 from actions.replying import booking_request_kind, earlier_disclosure, send_guarded, turn_state
 from actions.respond import QUESTION_PART_ENTITY, message_parts, plan_reply
@@ -133,7 +133,7 @@ class ActionAskBookingService(AskActionBase):
         return booking_intro(content, tracker)
 
     def buttons(self, content: Content, tracker: Tracker) -> List[Dict[str, str]]:
-        return [{"title": s["title"], "payload": s["title"]} for s in booking.services(content)]
+        return [{"title": s.title, "payload": s.title} for s in booking.services(content)]
 
 
 class ActionAskVisitorName(AskActionBase):
@@ -192,7 +192,7 @@ class ActionAskScreening(AskActionBase):
         return booking_intro(content, tracker)
 
     def buttons(self, content: Content, tracker: Tracker) -> List[Dict[str, str]]:
-        labels = content.services.get("screening_buttons") or {}
+        labels = content.booking.screening_buttons
         # "None" and "applies" send the yes/no intents directly, so no wording of the titles
         # can be misread; typed, each title is also understood (actions.form_reading).
         payloads = {"none": "/deny", "applies": "/affirm", "not_sure": labels.get("not_sure", "")}
@@ -214,7 +214,7 @@ class ActionAskBookingConfirmed(AskActionBase):
         return booking.prompt(content, key, summary=booking.summary(content, tracker.slots))
 
     def buttons(self, content: Content, tracker: Tracker) -> List[Dict[str, str]]:
-        labels = content.services.get("confirm_buttons") or {}
+        labels = content.booking.confirm_buttons
         return [{"title": labels["send"], "payload": "/affirm"},
                 {"title": labels["change"], "payload": "/deny"}]
 

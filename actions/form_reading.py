@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from actions import booking
-from actions.content import Content
+from clinic_content.store import Content
 from actions.visitor_text import has_markup, plain_text  # noqa: F401 (re-exported)
 
 # What the reader decided the message is.
@@ -327,7 +327,7 @@ def _squash(text: str) -> str:
 
 def screening_answer(text: str, intent: Optional[str], content: Content) -> Optional[str]:
     """'none', 'applies' or 'not_sure' from a button, its label typed, or the visitor's words."""
-    labels = content.services.get("screening_buttons") or {}
+    labels = content.booking.screening_buttons
     clicked = {"/deny": "none", "/affirm": "applies"}.get((text or "").strip().lower())
     if clicked:
         return clicked
@@ -360,7 +360,7 @@ def find_fields(turn: FormTurn, content: Content) -> Dict[str, Any]:
         if day:
             found["preferred_time"] = day
         service = entity_value(turn.entities, "service")
-        if service and any(s.get("id") == service for s in booking.services(content)):
+        if service and content.booking.service(service) is not None:
             found["booking_service"] = service
         people = party_size(text)
         if people:
@@ -372,10 +372,10 @@ def _fits_requested(turn: FormTurn, content: Content) -> Optional[Dict[str, Any]
     """The requested field's value when the message is an answer to it, else None."""
     slot, text = turn.requested_slot, turn.text
     if slot == "booking_service":
-        titles = [s["title"] for s in booking.services(content)]
+        titles = [s.title for s in booking.services(content)]
         typed = typed_button(text, titles)
         service = booking.match_service(content, typed or text)
-        return {slot: service["id"]} if service else None
+        return {slot: service.id} if service else None
     if slot == "visitor_name":
         name = read_name(text) or read_name(_without_other_fields(turn)) or _name_in_a_part(text)
         if name and " " not in name and name.islower() and (
@@ -446,7 +446,7 @@ def _without_other_fields(turn: FormTurn) -> str:
 
 
 def _confirmation(text: str, content: Content) -> Optional[Dict[str, Any]]:
-    labels = (content.services.get("confirm_buttons") or {})
+    labels = content.booking.confirm_buttons
     stripped = (text or "").strip()
     if stripped.lower() == "/affirm":
         return {"booking_confirmed": CONFIRM_SEND}
@@ -494,7 +494,7 @@ def _correction(turn: FormTurn, content: Content) -> Dict[str, Any]:
             changes["preferred_time"] = day
         service = entity_value(turn.entities, "service")
         if (service and filled.get("booking_service") and service != filled.get("booking_service")
-                and any(s.get("id") == service for s in booking.services(content))):
+                and content.booking.service(service) is not None):
             changes["booking_service"] = service
     return changes
 
@@ -510,12 +510,12 @@ def read(turn: FormTurn, content: Content) -> Reading:
     stripped = (turn.text or "").strip()
     slot = turn.requested_slot
     payload = stripped.lower() if is_payload(stripped) else None
-    service_typed = typed_button(stripped, [s["title"] for s in booking.services(content)])
+    service_typed = typed_button(stripped, [s.title for s in booking.services(content)])
     if slot == "visitor_name" and service_typed and turn.form == "booking_form":
         service = booking.match_service(content, service_typed)
-        changed = [] if turn.filled.get("booking_service") in (None, service["id"]) else \
+        changed = [] if turn.filled.get("booking_service") in (None, service.id) else \
             ["booking_service"]
-        return Reading(FIELD, values={"booking_service": service["id"]}, changed=changed,
+        return Reading(FIELD, values={"booking_service": service.id}, changed=changed,
                        noted=[] if changed else ["booking_service"])
     if slot == "visitor_name" and (typed_button(stripped, button_titles(content))
                                    or (service_typed and turn.form != "booking_form")):

@@ -28,7 +28,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import booking, conversation_safety, form_reading, request_changes, safety
 from actions.answers import OutgoingMessage
-from actions.content import Content, get_store
+from clinic_content.store import Content, get_store
 from actions.replying import (answer_latest, disclosure_events, earlier_disclosure, send_guarded,
                               turn_state)
 from actions.respond import plan_reply
@@ -296,7 +296,7 @@ class ValidateBookingForm(FormValidatorBase):
         settled = dict(values)
         if settled.get("booking_service") is not None:
             service = booking.match_service(content, str(settled["booking_service"]))
-            settled["booking_service"] = service["id"] if service else None
+            settled["booking_service"] = service.id if service else None
         if settled.get("preferred_time") is not None:
             settled["preferred_time"] = form_reading.plain_text(settled["preferred_time"])[:200] or None
         return settled

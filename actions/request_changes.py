@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import booking, form_reading
 from actions.answers import OutgoingMessage
-from actions.content import Content
+from clinic_content.store import Content
 from actions.form_endings import health_free, last_request
 from actions.replying import earlier_disclosure, send_guarded
 from clinic_requests.submit import submit_request, turn_request_id

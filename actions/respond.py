@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from actions import answerability, answers, conversation_safety, safety
 from actions.answers import OutgoingMessage
-from actions.content import Content
+from clinic_content.store import Content
 
 logger = logging.getLogger(__name__)
 

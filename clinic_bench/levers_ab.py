@@ -52,9 +52,9 @@ LONG_TEXTS = [bench_load.MESSAGES[k][1] for k in
 
 def degraded_texts() -> List[str]:
     """Our channel's 'try again' texts: a 200 answer that is really a failure."""
-    import yaml
+    from clinic_content.messages import read_texts
 
-    messages = yaml.safe_load((PROJECT_DIR / "data/content/messages.yml").read_text())
+    messages = read_texts(PROJECT_DIR / "data" / "content" / "messages.yml")
     return [text for text in (messages.get("rate_limited"), messages.get("error_try_again")) if text]
 
 

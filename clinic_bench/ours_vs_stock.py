@@ -54,6 +54,10 @@ from clinic_bench import report as bench_report
 from clinic_bench import scaled as bench_scaled
 from clinic_bench.cpu import ChildCpuWindow, CpuWindow
 from clinic_bench.processes import MemorySampler, Server, free_port
+from clinic_content.answers import parse_answers
+from clinic_content.fields import load_file
+from clinic_content.messages import read_texts
+from clinic_content.paths import ANSWERS_FILE, MESSAGES_FILE
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -363,18 +367,18 @@ def another_cold_start(system: System, sample: int) -> None:
 
 def content_edit_target(content_dir: Path, intent: str) -> Dict[str, Any]:
     """The answer for ``intent`` in answers.yml: its id, the line to edit, its first words."""
-    path = content_dir / "answers.yml"
-    answers = yaml.safe_load(path.read_text())["answers"]
-    answer = next(a for a in answers if intent in (a.get("intents") or []))
+    path = content_dir / ANSWERS_FILE
+    answers = load_file(path, lambda data, where, errors: parse_answers(data, where, None, errors),
+                        ANSWERS_FILE)[0]
+    answer = next(a for a in answers.values() if intent in a.intents)
     lines = path.read_text().splitlines(keepends=True)
-    id_line = next(i for i, line in enumerate(lines) if line.strip() in
-                   (f"- id: {answer['id']}", f'- id: "{answer["id"]}"'))
-    text_line = next(i for i in range(id_line + 1, len(lines)) if lines[i].strip().startswith("text:"))
+    text_line = next(i for i in range(answer.line, len(lines))
+                     if lines[i].strip().startswith("text:"))
     if lines[text_line].split("text:", 1)[1].strip() not in (">-", ">", "|", "|-"):
-        raise RuntimeError(f"answers.yml: the text of '{answer['id']}' is not a block scalar;"
+        raise RuntimeError(f"answers.yml: the text of '{answer.id}' is not a block scalar;"
                            " the bench does not know where to insert its marker")
-    return {"id": answer["id"], "line": text_line + 1,
-            "first_words": " ".join(str(answer["text"]).split()[:6])}
+    return {"id": answer.id, "line": text_line + 1,
+            "first_words": " ".join(answer.text.split()[:6])}
 
 
 def measure_edit_to_live(system: System, trials: int) -> None:
@@ -432,7 +436,7 @@ async def _post_once(url: str, sender: str, text: str) -> Any:
 
 def degraded_texts() -> List[str]:
     """Our channel's 'rate limited' / 'something went wrong' texts (200 answers that failed)."""
-    messages = yaml.safe_load((PROJECT_DIR / "data/content/messages.yml").read_text())
+    messages = read_texts(PROJECT_DIR / "data" / "content" / MESSAGES_FILE)
     return [messages.get("rate_limited", ""), messages.get("error_try_again", "")]
 
 

@@ -49,7 +49,7 @@ def guard_messages(messages: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
     """Remove reassuring sentences from every text (see actions.safety.guard)."""
     # Imported here: the channel module must load even where the content is not needed.
     from actions import safety
-    from actions.content import get_store
+    from clinic_content.store import get_store
 
     content = get_store().get()
     for message in messages:

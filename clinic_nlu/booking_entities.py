@@ -22,9 +22,8 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
-import yaml
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -41,6 +40,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from clinic_common.file_watch import ValueFromFiles
+from clinic_content.booking import Service, load_booking
 
 logger = logging.getLogger(__name__)
 
@@ -82,31 +82,23 @@ WORDS_BEFORE_A_SERVICE = {
 class ServiceNames:
     """The service names from booking.yml, matched as whole words, longest first."""
 
-    def __init__(self, services: List[Dict[str, Any]]) -> None:
+    def __init__(self, services: Sequence[Service]) -> None:
         names: List[Tuple[str, str]] = []
         for service in services:
-            service_id = str(service["id"])
-            for name in [service_id, service.get("title") or "", *(service.get("words") or [])]:
-                name = " ".join(str(name).lower().replace("/", " ").split())
+            for name in [service.id, service.title, *service.words]:
+                name = " ".join(name.lower().replace("/", " ").split())
                 if name:
-                    names.append((name, service_id))
+                    names.append((name, service.id))
         names.sort(key=lambda pair: -len(pair[0]))
         self._patterns = [(re.compile(r"(?<![a-z0-9])" + re.escape(name) + r"(?![a-z0-9])"),
                            service_id) for name, service_id in names]
 
     @classmethod
     def from_yaml(cls, path: Path) -> ServiceNames:
-        """Reads ``services`` from booking.yml; raises ValueError naming the file and problem."""
-        try:
-            with open(path, encoding="utf-8") as handle:
-                data = yaml.safe_load(handle)
-            services = data["services"]
-            for service in services:
-                if not isinstance(service, dict) or not service.get("id"):
-                    raise ValueError("every service needs an 'id'")
-            return cls(services)
-        except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"{path}: cannot read the services ({error})") from error
+        """The services of booking.yml as the booking form reads them
+        (``clinic_content.booking``); raises ``ContentLoadError`` (a ValueError) naming the file,
+        the line and the problem."""
+        return cls(load_booking(path).services)
 
     def find(self, text: str) -> Optional[Tuple[int, int, str]]:
         """(start, end, service id) of the longest service name in the text, if any."""

@@ -2,7 +2,7 @@
 
 Pure spaCy (no Rasa import) so it can be tested and reused on its own. The
 words come from the staff-editable rules file (see
-``data/content/contraindications.yml``); the code holds only the logic: term
+``data/content/contraindications.yml``, read by ``clinic_content``); the code holds only the logic: term
 matching here, the reading of the words around a term (clauses, negation,
 subject, urgency) in :mod:`clinic_nlu.message_reading`.
 
@@ -63,12 +63,12 @@ from spacy.lookups import load_lookups
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
-from clinic_nlu.contraindication_rules import (
+from clinic_content.contraindications import (
     KIND_AFTER_TREATMENT,
     KIND_URGENT,
     ContraindicationRules,
-    load_rules,
 )
+from clinic_content.contraindications_check import load_rules
 from clinic_nlu.message_reading import (
     BREAK,
     DISTANT,
@@ -166,7 +166,7 @@ class ConditionDetector:
         """Creates a detector for these rules.
 
         Args:
-            rules: the checked rules (see `clinic_nlu.contraindication_rules`).
+            rules: the checked rules (see `clinic_content.contraindications`).
             pipeline: a `TextPipeline` to reuse; a new one is built if None.
         """
         self.rules = rules
@@ -225,11 +225,11 @@ class ConditionDetector:
     def from_yaml(
         cls, path: Union[str, Path], *, pipeline: Optional[TextPipeline] = None
     ) -> "ConditionDetector":
-        """Builds a detector from a rules file.
+        """Builds a detector from a rules file (``clinic_content.contraindications_check``).
 
         Raises:
-            ValueError: naming the file and the problem if the file is missing or
-                malformed.
+            ContentLoadError: a ValueError naming the file, the line and every problem
+                if the file is missing or malformed.
         """
         return cls(load_rules(path), pipeline=pipeline)
 

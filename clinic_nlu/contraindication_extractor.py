@@ -53,7 +53,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from clinic_common.file_watch import ValueFromFiles
 from clinic_nlu.condition_detector import ConditionDetector, ConditionMention
-from clinic_nlu.contraindication_rules import (
+from clinic_content.contraindications import (
     KIND_AFTER_TREATMENT,
     KIND_ARTICLE,
     KIND_UNCOVERED,

@@ -13,7 +13,7 @@ from typing import Dict, List, Sequence, Set, Tuple
 
 from spacy.tokens import Doc, Token
 
-from clinic_nlu.contraindication_rules import KIND_ARTICLE
+from clinic_content.contraindications import KIND_ARTICLE
 
 logger = logging.getLogger(__name__)
 

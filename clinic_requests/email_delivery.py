@@ -19,11 +19,11 @@ import ssl
 import time
 from typing import Any, Optional
 
-from actions.content import CONTENT_DIR
+from clinic_content.paths import CONTENT_DIR
 from clinic_requests.delivery import DeliveryResult
 from clinic_requests.email_message import build_email
 from clinic_requests.email_settings import EmailSettings
-from clinic_requests.email_template import EmailTemplateError, EmailTemplateStore
+from clinic_content.email import EmailTemplateError, EmailTemplateStore
 from clinic_requests.outbox import OutboxRequest
 
 logger = logging.getLogger(__name__)

@@ -146,7 +146,7 @@ def answered_parts(result: Dict) -> List[str]:
     the booking / hand-off form a top intent ``book`` / ``request_human`` starts, and the
     disclosure reply when the contraindication detector found a condition.
     """
-    from actions.content import get_store
+    from clinic_content.store import get_store
     from actions.respond import UNANSWERED_KINDS, message_parts
 
     entities = result.get("entities") or []

@@ -16,7 +16,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
 from actions.answerability import not_covered  # noqa: E402
-from actions.content import domain_intents, load_content  # noqa: E402
+from clinic_content.store import domain_intents, load_content  # noqa: E402
 
 SETS = {"training data": sorted((PROJECT_DIR / "data" / "nlu").glob("*.yml")),
         "held-out (intent sets)": [PROJECT_DIR / "tests" / "nlu" / "heldout.yml",

@@ -10,7 +10,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.content import load_content, domain_intents
+from clinic_content.store import domain_intents, load_content
 from tests.servers import MODEL, start_assistant
 # PostgreSQL for the storage tests: a throwaway cluster, and the sqlite/postgresql parametrization.
 from tests.pg_fixture import postgres_server, storage_backend  # noqa: F401

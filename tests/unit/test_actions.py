@@ -7,7 +7,8 @@ reword the answers, and that must not break a test of the code that sends them.
 import pytest
 
 from actions.actions_answer import ActionAnswer, ActionClarify
-from actions.content import _condition_words, get_store
+from clinic_content.answers import condition_words
+from clinic_content.store import get_store
 from actions import safety
 
 ARTICLE_TOPICS = ["ask_what_is", "ask_how_it_works", "ask_history", "ask_results",
@@ -84,8 +85,8 @@ async def test_general_safety_question_lists_every_condition(dispatcher, tracker
     assert content.answer_for_intent["ask_safety"].text in texts(dispatcher)
     # Every condition of contraindications.yml, by its label there (as the content check reads
     # labels: "thrombosis (blood clots)" -> "thrombosis"), so a new condition must be named too.
-    for condition in content.contraindications["conditions"]:
-        assert _condition_words(condition["label"]) in reply, condition["id"]
+    for condition in safety.article_conditions(content):
+        assert condition_words(condition.label) in reply, condition.id
 
 
 def condition(value, role="self"):

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from actions.content import ContentLoadError, ContentStore, domain_intents, load_content
+from clinic_content.errors import ContentLoadError
+from clinic_content.store import ContentStore, domain_intents, load_content
 from tests.content_edit import rename_key, replace_in, set_text, set_value
 
 CONTENT_DIR = Path(__file__).resolve().parents[2] / "data" / "content"

@@ -12,7 +12,7 @@ import yaml
 from clinic_requests.config import ConfigError, DeliverySettings, load_delivery_settings
 from clinic_requests.email_message import build_email
 from clinic_requests.email_settings import EmailSettings
-from clinic_requests.email_template import (EMAIL_FILE, EmailTemplateError, EmailTemplateStore,
+from clinic_content.email import (EMAIL_FILE, EmailTemplateError, EmailTemplateStore,
                                     load_email_template)
 from clinic_requests.outbox import OutboxRequest
 from tests.content_edit import rename_key, replace_in, set_text

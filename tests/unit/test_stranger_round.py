@@ -9,7 +9,7 @@ import pytest
 from actions import booking, conversation_safety, form_reading, request_changes
 from actions.actions_answer import ActionAnswer
 from actions.answerability import ages_named
-from actions.content import get_store
+from clinic_content.store import get_store
 from actions.form_reading import FormTurn
 from actions.respond import TurnState, plan_reply
 from clinic_nlu.condition_detector import ConditionDetector
@@ -57,7 +57,7 @@ def test_a_message_in_another_language_after_urgent_advice_repeats_the_advice(co
                                          entities=[{"entity": "language", "value": "fr"}],
                                          emergency=True))
     said = [m.text for m in plan.messages]
-    follow_up = content.contraindications["urgent"]["follow_up_reply"]
+    follow_up = content.contraindications.urgent_follow_up["follow_up_reply"]
     assert " ".join(follow_up.split()) in " ".join(" ".join(said).split())
     assert any(content.messages["other_language"]["fr"] in t for t in said)
 
@@ -65,7 +65,7 @@ def test_a_message_in_another_language_after_urgent_advice_repeats_the_advice(co
 def test_any_answer_after_urgent_advice_carries_the_reminder(content):
     plan = plan_reply(content, TurnState(intent="ask_price", text="me duele mucho",
                                          emergency=True))
-    reminder = content.contraindications["urgent"]["reminder"]
+    reminder = content.contraindications.urgent_follow_up["reminder"]
     assert plan.messages[-1].text == reminder
 
 
@@ -98,7 +98,7 @@ def test_a_friends_device_with_i_am_the_one_treated_is_noted_as_someone_elses(co
         intent="inform_condition", entities=[other("implanted_device")],
         text="my friend has a pacemaker, I'd be the one getting the facial"))
     assert plan.disclosure.subject == "corrected"
-    expected = " ".join(content.contraindications["correction_reply"].split())
+    expected = " ".join(content.contraindications.conversation_replies["correction_reply"].split())
     assert " ".join(plan.messages[-1].text.split()) == expected
 
 
