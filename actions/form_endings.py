@@ -15,6 +15,7 @@ from actions import booking, form_reading, safety
 from actions.answers import OutgoingMessage
 from clinic_content.store import get_store
 from actions.replying import booking_request_kind, earlier_disclosure, send_guarded
+from actions.visitor_text import plain_text
 from clinic_requests.submit import submit_request, turn_request_id
 
 logger = logging.getLogger(__name__)
@@ -45,14 +46,14 @@ def health_free(text: Optional[str], entities: List[Dict[str, Any]]) -> Optional
                      ("condition", "uncovered_condition", "urgent_symptom", "after_treatment")})
     if health:
         return f"[health condition mentioned: {', '.join(health)}]"
-    return form_reading.plain_text(text)[:form_reading.MAX_TOPIC_CHARS] or None
+    return plain_text(text)[:form_reading.MAX_TOPIC_CHARS] or None
 
 
 def topic_entities(tracker: Tracker) -> List[Dict[str, Any]]:
     """The entities of the message that gave the hand-off's topic (for health_free)."""
     topic = tracker.get_slot("handoff_topic")
     for event in reversed(tracker.events):
-        if event.get("event") == "user" and form_reading.plain_text(event.get("text")) == topic:
+        if event.get("event") == "user" and plain_text(event.get("text")) == topic:
             return (event.get("parse_data") or {}).get("entities") or []
     return []
 
@@ -74,9 +75,9 @@ class ActionSubmitBooking(Action):
         kind = booking_request_kind(tracker)
         service_title = booking.shown_value(content, "booking_service",
                                             tracker.get_slot("booking_service"))
-        name = form_reading.plain_text(tracker.get_slot("visitor_name"))
-        contact = form_reading.plain_text(tracker.get_slot("contact"))
-        preferred = form_reading.plain_text(tracker.get_slot("preferred_time")) or None
+        name = plain_text(tracker.get_slot("visitor_name"))
+        contact = plain_text(tracker.get_slot("contact"))
+        preferred = plain_text(tracker.get_slot("preferred_time")) or None
         link = booking.booking_link(content, service_title, name, contact) \
             if kind == "booking" and people == 1 else None
         payload = {
@@ -122,8 +123,8 @@ class ActionSubmitHandoff(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         content = get_store().get()
-        name = form_reading.plain_text(tracker.get_slot("visitor_name"))
-        contact = form_reading.plain_text(tracker.get_slot("contact"))
+        name = plain_text(tracker.get_slot("visitor_name"))
+        contact = plain_text(tracker.get_slot("contact"))
         if not name or not contact:
             return [*reset_form_slots(), FollowupAction("action_listen")]
         disclosure = earlier_disclosure(tracker)
@@ -132,7 +133,7 @@ class ActionSubmitHandoff(Action):
         topic = tracker.get_slot("handoff_topic")
         earlier = last_request(tracker)
         people = int(tracker.get_slot("party_size") or 1)
-        preferred = form_reading.plain_text(tracker.get_slot("preferred_time")) or None
+        preferred = plain_text(tracker.get_slot("preferred_time")) or None
         payload = {"name": name, "contact": contact,
                    "reason": reason,
                    "topic": None if topic in (None, "-") else health_free(topic, topic_entities(tracker)),

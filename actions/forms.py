@@ -32,6 +32,7 @@ from clinic_content.store import Content, get_store
 from actions.replying import (answer_latest, disclosure_events, earlier_disclosure, send_guarded,
                               turn_state)
 from actions.respond import plan_reply
+from actions.visitor_text import plain_text
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ class FormValidatorBase(FormValidationAction):
                 # "tingling cheek after yesterday's facial" IS what the hand-off is about
                 events = answer_latest(dispatcher, tracker, content)
                 return {**_slot_values(events), "handoff_kind": "follow_up",
-                        requested: form_reading.plain_text(turn.text)[:form_reading.MAX_TOPIC_CHARS]}
+                        requested: plain_text(turn.text)[:form_reading.MAX_TOPIC_CHARS]}
             return self.on_urgent(dispatcher, tracker, content)
         language = conversation_safety.language_of(turn.entities)
         if language and fits and requested == "visitor_name" and not _latin(turn.text):
@@ -298,7 +299,7 @@ class ValidateBookingForm(FormValidatorBase):
             service = booking.match_service(content, str(settled["booking_service"]))
             settled["booking_service"] = service.id if service else None
         if settled.get("preferred_time") is not None:
-            settled["preferred_time"] = form_reading.plain_text(settled["preferred_time"])[:200] or None
+            settled["preferred_time"] = plain_text(settled["preferred_time"])[:200] or None
         return settled
 
     def refused_at_start(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -335,7 +336,7 @@ class ValidateHandoffForm(FormValidatorBase):
         text = str((tracker.latest_message or {}).get("text") or "")
         match = TOPIC_IN_REQUEST.search(text)
         if match and not tracker.get_slot("handoff_topic") and not values.get("handoff_topic"):
-            values["handoff_topic"] = form_reading.plain_text(match.group(1))[
+            values["handoff_topic"] = plain_text(match.group(1))[
                 :form_reading.MAX_TOPIC_CHARS]
         return values
 

@@ -17,7 +17,9 @@ from actions import booking, form_reading
 from actions.answers import OutgoingMessage
 from clinic_content.store import Content
 from actions.form_endings import health_free, last_request
+from actions.name_reading import name_in_sentence
 from actions.replying import earlier_disclosure, send_guarded
+from actions.visitor_text import is_payload, plain_text
 from clinic_requests.submit import submit_request, turn_request_id
 
 logger = logging.getLogger(__name__)
@@ -69,7 +71,7 @@ def say_status(dispatcher: CollectingDispatcher, tracker: Tracker,
                content: Content) -> List[Dict[str, Any]]:
     """It was stored and will be delivered (nothing is lost), and who will be in touch, when."""
     earlier = last_request(tracker) or {}
-    contact = form_reading.plain_text(tracker.get_slot("contact") or "") or "-"
+    contact = plain_text(tracker.get_slot("contact") or "") or "-"
     send_guarded(dispatcher, tracker, content, [OutgoingMessage(booking.prompt(
         content, "request_status", reference=earlier.get("reference", ""), contact=contact,
         reply_time=booking.reply_time(content)))])
@@ -83,7 +85,7 @@ def is_change(tracker: Tracker) -> bool:
     latest = tracker.latest_message or {}
     text = str(latest.get("text") or "")
     intent = (latest.get("intent") or {}).get("name")
-    if form_reading.is_payload(text):
+    if is_payload(text):
         return False
     if intent == "cancel" or form_reading.STOP_PATTERNS.search(text):
         return True  # "actually cancel it, I changed my mind"
@@ -91,7 +93,7 @@ def is_change(tracker: Tracker) -> bool:
         return False
     entities = latest.get("entities") or []
     new_value = (form_reading.entity_value(entities, "day") or booking.normalise_contact(text)
-                 or form_reading.name_in_sentence(text))
+                 or name_in_sentence(text))
     return bool(new_value and (form_reading.CORRECTION_CUES.search(text)
                                or intent == "change_appointment"))
 
@@ -106,7 +108,7 @@ def send_change(dispatcher: CollectingDispatcher, tracker: Tracker,
         return None
     latest = tracker.latest_message or {}
     disclosure = earlier_disclosure(tracker)
-    payload = {"name": form_reading.plain_text(name), "contact": form_reading.plain_text(contact),
+    payload = {"name": plain_text(name), "contact": plain_text(contact),
                "reason": "change_request", "amends": earlier["reference"],
                "topic": health_free(latest.get("text"), latest.get("entities") or []),
                "conditions": [*disclosure.conditions, *disclosure.uncovered],
