@@ -55,11 +55,8 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Set, Tuple, Union
+from typing import Iterable, List, Optional, Set, Tuple, Union
 
-import spacy
-from spacy.language import Language
-from spacy.lookups import load_lookups
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
@@ -93,6 +90,7 @@ from clinic_nlu.message_reading import (
     longest_first,
     subject_of,
 )
+from clinic_nlu.text_pipeline import TextPipeline, normalise, phrase_variants
 from clinic_nlu.typo_tolerance import TypoCorrector
 
 logger = logging.getLogger(__name__)
@@ -121,36 +119,6 @@ class ConditionMention:
     after_a_treatment: bool = False
     # a condition named as a possible side effect ("can it cause seizures?"), not a disclosure
     side_effect: bool = False
-
-
-class _KnownWords:
-    """English words from spacy-lookups-data: lemma index plus inflected forms."""
-
-    def __init__(self, nlp: Language) -> None:
-        index = load_lookups("en", ["lemma_index"]).get_table("lemma_index")
-        self._words: Set[str] = set()
-        for pos in ("noun", "verb", "adj", "adv"):
-            self._words.update(w for w in index.get(pos, []) if w.isalpha())
-        self._inflected = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
-
-    def __contains__(self, word: object) -> bool:
-        return isinstance(word, str) and (word in self._words or word in self._inflected)
-
-
-class TextPipeline:
-    """The spaCy side: blank English, lookup lemmatizer, English dictionary.
-
-    Independent of the rules, so a detector rebuilt from an edited rules file can
-    reuse it (``ConditionDetector.from_yaml(path, pipeline=old.pipeline)``).
-    Fully offline: needs only spacy-lookups-data.
-    """
-
-    def __init__(self) -> None:
-        nlp = spacy.blank("en")
-        nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-        nlp.initialize()
-        self.nlp = nlp
-        self.known_words = _KnownWords(nlp)
 
 
 class ConditionDetector:
@@ -212,13 +180,13 @@ class ConditionDetector:
         ):
             if not phrases:
                 continue
-            self._cues.add(label, list(nlp.pipe(_variants(phrases))))
+            self._cues.add(label, list(nlp.pipe(phrase_variants(phrases))))
         for rule in rules.conditions:
             if rule.not_after:
-                docs = list(nlp.pipe(_variants(rule.not_after)))
+                docs = list(nlp.pipe(phrase_variants(rule.not_after)))
                 self._cues.add(NOT_AFTER_PREFIX + rule.id, docs)
             if rule.not_before:
-                docs = list(nlp.pipe(_variants(rule.not_before)))
+                docs = list(nlp.pipe(phrase_variants(rule.not_before)))
                 self._cues.add(NOT_BEFORE_PREFIX + rule.id, docs)
 
     @classmethod
@@ -235,7 +203,7 @@ class ConditionDetector:
 
     def _add_terms(self, key: str, terms: Iterable[str]) -> None:
         nlp = self.pipeline.nlp
-        for doc in nlp.pipe(_variants(terms)):
+        for doc in nlp.pipe(phrase_variants(terms)):
             self._term_lower.add(key, [doc])
             if all(t.lemma_ == t.text for t in doc):  # simple form: inflections too
                 self._term_lemma.add(key, [doc])
@@ -250,7 +218,7 @@ class ConditionDetector:
         """
         if not text or not text.strip():
             return []
-        doc = self.pipeline.nlp(_normalise(text))
+        doc = self.pipeline.nlp(normalise(text))
         ctx = MessageContext(doc, self._cue_spans(doc) + self._relative_spans(doc))
         terms = self._term_spans(doc)
         ignored = [s for s in terms if s.label == IGNORE]
@@ -436,31 +404,3 @@ def _title_before_name(doc: Doc, span: Span, text: str) -> bool:
         and original[1:].islower()
         and next_original[:1].isupper()
     )
-
-
-def _variants(phrases: Iterable[str]) -> List[str]:
-    """Lower-cased phrases plus spellings without apostrophes or hyphens."""
-    out: Dict[str, None] = {}
-    for phrase in phrases:
-        base = " ".join(phrase.lower().replace("\u2019", "'").split())
-        out[base] = None
-        if "'" in base and not base.startswith("'"):
-            out[base.replace("'", "")] = None
-        if "-" in base:
-            out[base.replace("-", " ")] = None
-            out[base.replace("-", "")] = None
-    return list(out)
-
-
-_CHARACTER_MAP = str.maketrans(
-    {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u201c": '"', "\u201d": '"',
-     "\u00a0": " ", "\u2011": "-", "\u2010": "-"}
-)
-
-
-def _normalise(text: str) -> str:
-    """Lower-cases and straightens quotes without changing any character offset."""
-    lowered = text.lower()
-    if len(lowered) != len(text):  # a few characters ("İ") lower-case to two
-        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-    return lowered.translate(_CHARACTER_MAP)
