@@ -13,9 +13,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import booking, form_reading, safety
 from actions.answers import OutgoingMessage
-from clinic_content.store import get_store
 from actions.replying import booking_request_kind, earlier_disclosure, send_guarded
 from actions.visitor_text import plain_text
+from clinic_content.store import Content, get_store
+from clinic_requests.outbox_schema import OutboxRequest
 from clinic_requests.submit import submit_request, turn_request_id
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,24 @@ def health_free(text: Optional[str], entities: List[Dict[str, Any]]) -> Optional
     if health:
         return f"[health condition mentioned: {', '.join(health)}]"
     return plain_text(text)[:form_reading.MAX_TOPIC_CHARS] or None
+
+
+def submit_or_say_not_saved(dispatcher: CollectingDispatcher, tracker: Tracker, content: Content,
+                            kind: str, payload: Dict[str, Any], turn: str,
+                            what: str) -> Optional[OutboxRequest]:
+    """Store a request (once per turn: ``turn`` names the step that stores it); when the
+    outbox cannot take it, log it and tell the visitor it was not sent (never silence).
+
+    Returns:
+        The stored request, or None after the "not saved" message.
+    """
+    try:
+        return submit_request(kind, payload, turn_request_id(tracker.sender_id, tracker.events, turn))
+    except Exception:  # the visitor must hear that nothing was sent, never silence
+        logger.exception("Could not store %s", what)
+        send_guarded(dispatcher, tracker, content,
+                     [OutgoingMessage(booking.prompt(content, "not_saved"))])
+        return None
 
 
 def topic_entities(tracker: Tracker) -> List[Dict[str, Any]]:
@@ -89,13 +108,9 @@ class ActionSubmitBooking(Action):
             "booking_link": link,
             "party_size": people if people > 1 else None,
         }
-        try:
-            request = submit_request(kind, payload,
-                                     turn_request_id(tracker.sender_id, tracker.events, kind))
-        except Exception:  # the visitor must hear that nothing was sent, never silence
-            logger.exception("Could not store a %s request", kind)
-            send_guarded(dispatcher, tracker, content,
-                         [OutgoingMessage(booking.prompt(content, "not_saved"))])
+        request = submit_or_say_not_saved(dispatcher, tracker, content, kind, payload, kind,
+                                          f"a {kind} request")
+        if request is None:
             return [SlotSet("requested_slot", None), SlotSet("booking_confirmed", None)]
         reference = request.id[:8]
         if kind == "booking":
@@ -146,13 +161,9 @@ class ActionSubmitHandoff(Action):
                    "amends": earlier["reference"] if earlier and reason in CHANGES else None,
                    "conditions": [*disclosure.conditions, *disclosure.uncovered],
                    "transcript": booking.transcript(tracker.events)}
-        try:
-            request = submit_request("handoff", payload,
-                                     turn_request_id(tracker.sender_id, tracker.events, "handoff"))
-        except Exception:  # the visitor must hear that nothing was sent, never silence
-            logger.exception("Could not store a hand-off request")
-            send_guarded(dispatcher, tracker, content,
-                         [OutgoingMessage(booking.prompt(content, "not_saved"))])
+        request = submit_or_say_not_saved(dispatcher, tracker, content, "handoff", payload,
+                                          "handoff", "a hand-off request")
+        if request is None:
             return [SlotSet("requested_slot", None)]
         if payload["amends"]:
             text = booking.prompt(content, "change_received", reference=request.id[:8],

@@ -16,11 +16,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import booking, form_reading
 from actions.answers import OutgoingMessage
 from clinic_content.store import Content
-from actions.form_endings import health_free, last_request
+from actions.form_endings import health_free, last_request, submit_or_say_not_saved
 from actions.name_reading import name_in_sentence
 from actions.replying import earlier_disclosure, send_guarded
 from actions.visitor_text import is_payload, plain_text
-from clinic_requests.submit import submit_request, turn_request_id
 
 logger = logging.getLogger(__name__)
 
@@ -113,13 +112,9 @@ def send_change(dispatcher: CollectingDispatcher, tracker: Tracker,
                "topic": health_free(latest.get("text"), latest.get("entities") or []),
                "conditions": [*disclosure.conditions, *disclosure.uncovered],
                "transcript": booking.transcript(tracker.events)}
-    try:
-        request = submit_request("handoff", payload,
-                                 turn_request_id(tracker.sender_id, tracker.events, "change"))
-    except Exception:  # the visitor must hear that nothing was sent, never silence
-        logger.exception("Could not store a change request")
-        send_guarded(dispatcher, tracker, content,
-                     [OutgoingMessage(booking.prompt(content, "not_saved"))])
+    request = submit_or_say_not_saved(dispatcher, tracker, content, "handoff", payload, "change",
+                                      "a change request")
+    if request is None:
         return []
     text = booking.prompt(content, "change_received", reference=request.id[:8],
                           earlier=earlier["reference"], contact=payload["contact"],

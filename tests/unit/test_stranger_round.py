@@ -6,7 +6,7 @@ files by key, never with their wording, so staff edits don't break these tests.
 
 import pytest
 
-from actions import booking, conversation_safety, form_reading, request_changes
+from actions import booking, conversation_safety, form_endings, form_reading, request_changes
 from actions.actions_answer import ActionAnswer
 from actions.answerability import ages_named
 from clinic_content.store import get_store
@@ -167,7 +167,7 @@ def test_other_messages_after_a_request_are_not_status_questions(text):
 async def test_the_status_reply_names_the_reference_and_sends_nothing(content, dispatcher,
                                                                       monkeypatch):
     sent = []
-    monkeypatch.setattr(request_changes, "submit_request", lambda *a, **k: sent.append(a))
+    monkeypatch.setattr(form_endings, "submit_request", lambda *a, **k: sent.append(a))
     events = await ActionAnswer().run(dispatcher, after_request("was it sent?"), {})
     said = " ".join(m["text"] for m in dispatcher.messages)
     assert "1f6bedd7" in said and "347 555 0111" in said
