@@ -25,14 +25,9 @@ class ActionAnswer(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         content = get_store().get()
-        if request_changes.asks_status(tracker):
-            return [*request_changes.say_status(dispatcher, tracker, content), LISTEN]
-        if request_changes.asks_for_reference(tracker):
-            return [*request_changes.say_reference(dispatcher, tracker, content), LISTEN]
-        if request_changes.is_change(tracker):
-            events = request_changes.send_change(dispatcher, tracker, content)
-            if events is not None:
-                return [*events, LISTEN]
+        events = request_changes.about_the_request(dispatcher, tracker, content)
+        if events is not None:
+            return [*events, LISTEN]
         service = typed_service(tracker, content)
         if service:
             if tracker.get_slot("emergency"):  # no booking after urgent advice: say why
@@ -52,12 +47,7 @@ class ActionClarify(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         content = get_store().get()
-        if request_changes.asks_status(tracker):
-            return [*request_changes.say_status(dispatcher, tracker, content), LISTEN]
-        if request_changes.asks_for_reference(tracker):
-            return [*request_changes.say_reference(dispatcher, tracker, content), LISTEN]
-        events = (request_changes.send_change(dispatcher, tracker, content)
-                  if request_changes.is_change(tracker) else None)
+        events = request_changes.about_the_request(dispatcher, tracker, content)
         if events is None:
             # As RulePolicy's core fallback it also runs for an understood message no rule
             # covers ("yes" with nothing offered): that message is answered as it was meant.

@@ -121,3 +121,17 @@ def send_change(dispatcher: CollectingDispatcher, tracker: Tracker,
                           reply_time=booking.reply_time(content))
     send_guarded(dispatcher, tracker, content, [OutgoingMessage(text)])
     return [SlotSet("last_request", f"handoff:{request.id[:8]}")]
+
+
+def about_the_request(dispatcher: CollectingDispatcher, tracker: Tracker,
+                      content: Content) -> Optional[List[Dict[str, Any]]]:
+    """When the latest message is about the request this conversation sent -- whether it
+    arrived, its reference, a change to it -- the reply's events; else None (also for a change
+    while the visitor's contact is not known)."""
+    if asks_status(tracker):
+        return say_status(dispatcher, tracker, content)
+    if asks_for_reference(tracker):
+        return say_reference(dispatcher, tracker, content)
+    if is_change(tracker):
+        return send_change(dispatcher, tracker, content)
+    return None
