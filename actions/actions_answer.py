@@ -1,15 +1,14 @@
 """Thin Rasa actions that answer questions from the content YAML."""
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import booking, form_reading, request_changes
-from clinic_content.store import get_store
 from actions.replying import answer_latest
-
+from clinic_content.store import get_store
 
 LISTEN = FollowupAction("action_listen")
 # Understood intents that may reach action_clarify as RulePolicy's core fallback.
@@ -19,11 +18,11 @@ ANSWERED_WITHOUT_RULE = {"affirm", "deny", "cancel", "greet", "thank", "goodbye"
 class ActionAnswer(Action):
     """Answers the latest message from data/content (safety rules first)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_answer"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         content = get_store().get()
         events = request_changes.about_the_request(dispatcher, tracker, content)
         if events is not None:
@@ -41,11 +40,11 @@ class ActionAnswer(Action):
 class ActionClarify(Action):
     """Handles a message the assistant did not understand: "did you mean ...?", then a person."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_clarify"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         content = get_store().get()
         events = request_changes.about_the_request(dispatcher, tracker, content)
         if events is None:

@@ -5,13 +5,13 @@ stored is plain text (markup removed) and health details only as condition categ
 """
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import booking, form_reading, safety
+from actions import booking, form_reading
 from actions.answers import OutgoingMessage
 from actions.replying import booking_request_kind, earlier_disclosure, send_guarded
 from actions.visitor_text import plain_text
@@ -80,11 +80,11 @@ def topic_entities(tracker: Tracker) -> List[Dict[str, Any]]:
 class ActionSubmitBooking(Action):
     """Stores the booking (or consultation) request in the outbox, then confirms it."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_submit_booking"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         content = get_store().get()
         if tracker.get_slot("booking_confirmed") != form_reading.CONFIRM_SEND:
             # The form ended without the visitor's "send it" (it was left): nothing to store.
@@ -132,11 +132,11 @@ class ActionSubmitBooking(Action):
 class ActionSubmitHandoff(Action):
     """Stores the hand-off request (with a short, health-free transcript), then confirms it."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_submit_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         content = get_store().get()
         name = plain_text(tracker.get_slot("visitor_name"))
         contact = plain_text(tracker.get_slot("contact"))
@@ -180,11 +180,11 @@ class ActionSubmitHandoff(Action):
 class ActionCancelForm(Action):
     """Leaves the booking or hand-off form; nothing is sent."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_cancel_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         content = get_store().get()
         send_guarded(dispatcher, tracker, content,
                      [OutgoingMessage(booking.prompt(content, "cancelled"))])
@@ -195,22 +195,22 @@ class ActionCancelForm(Action):
 class ActionEndFormQuietly(Action):
     """Leaves the booking form without a word (the urgent message was just said)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_end_form_quietly"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         return [ActiveLoop(None), *reset_form_slots(), FollowupAction("action_listen")]
 
 
 class ActionSwitchToHandoff(Action):
     """From booking to a person: the name and contact given so far are kept."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_switch_to_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         service = tracker.get_slot("booking_service")
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         # The booking's details so far go with the hand-off request (ActionSubmitHandoff); an
@@ -227,11 +227,11 @@ class ActionSwitchToHandoff(Action):
 class ActionSwitchToBooking(Action):
     """From the hand-off to booking ("I don't want a person, I want to book")."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_switch_to_booking"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         return [ActiveLoop(None), *reset_form_slots(), FollowupAction("booking_form")]
 
 

@@ -19,7 +19,7 @@ import abc
 import logging
 import re
 import unicodedata
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import ActionExecutionRejected, FollowupAction, SlotSet
@@ -28,11 +28,16 @@ from rasa_sdk.types import DomainDict
 
 from actions import booking, conversation_safety, form_reading, request_changes, safety
 from actions.answers import OutgoingMessage
-from clinic_content.store import Content, get_store
-from actions.replying import (answer_latest, disclosure_events, earlier_disclosure, send_guarded,
-                              turn_state)
+from actions.replying import (
+    answer_latest,
+    disclosure_events,
+    earlier_disclosure,
+    send_guarded,
+    turn_state,
+)
 from actions.respond import plan_reply
 from actions.visitor_text import plain_text
+from clinic_content.store import Content, get_store
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +86,7 @@ class FormValidatorBase(FormValidationAction):
     """
 
     @abc.abstractmethod
-    def name(self) -> Text:
+    def name(self) -> str:
         """Each form's validator names itself (abstract, so the SDK skips this base)."""
 
     @abc.abstractmethod
@@ -93,7 +98,7 @@ class FormValidatorBase(FormValidationAction):
         return values
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[Text, Any]]:
+                  domain: DomainDict) -> List[Dict[str, Any]]:
         content = get_store().get()
         form = self.form_name()
         before = len(dispatcher.messages)
@@ -276,7 +281,7 @@ def _drop_repeats(dispatcher: CollectingDispatcher, before: int) -> None:
 class ValidateBookingForm(FormValidatorBase):
     """Reads booking answers; a condition turns the booking into a consultation request."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_booking_form"
 
     def fields(self, tracker: Tracker) -> List[str]:
@@ -287,8 +292,8 @@ class ValidateBookingForm(FormValidatorBase):
             slots.remove("screening")
         return slots
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+    async def required_slots(self, domain_slots: List[str], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[str]:
         """The SDK's hook, answered from :meth:`fields`."""
         return self.fields(tracker)
 
@@ -326,7 +331,7 @@ TOPIC_IN_REQUEST = re.compile(r"\b(?:about|regarding|re:|concerning)\s+(.{3,})",
 class ValidateHandoffForm(FormValidatorBase):
     """Reads what the hand-off is about, the name and the contact."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_handoff_form"
 
     def on_start(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -358,8 +363,8 @@ class ValidateHandoffForm(FormValidatorBase):
     def fields(self, tracker: Tracker) -> List[str]:
         return list(booking.HANDOFF_FIELDS)
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+    async def required_slots(self, domain_slots: List[str], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[str]:
         """The SDK's hook, answered from :meth:`fields`."""
         return self.fields(tracker)
 

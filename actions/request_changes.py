@@ -15,11 +15,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import booking, form_reading
 from actions.answers import OutgoingMessage
-from clinic_content.store import Content
 from actions.form_endings import health_free, last_request, submit_or_say_not_saved
 from actions.name_reading import name_in_sentence
 from actions.replying import earlier_disclosure, send_guarded
 from actions.visitor_text import is_payload, plain_text
+from clinic_content.store import Content
 
 logger = logging.getLogger(__name__)
 

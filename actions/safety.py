@@ -8,14 +8,18 @@ replies and the phrases the guard blocks come from ``data/content/contraindicati
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence
 
-from clinic_content.contraindications import (KIND_ARTICLE, KIND_UNCOVERED, KIND_URGENT,
-                                               ConditionRule)
-from clinic_content.paths import CONTRAINDICATIONS_FILE
-from clinic_content.store import Content
-from clinic_content.placeholders import render
 from clinic_common import reassurance
+from clinic_content.contraindications import (
+    KIND_ARTICLE,
+    KIND_UNCOVERED,
+    KIND_URGENT,
+    ConditionRule,
+)
+from clinic_content.paths import CONTRAINDICATIONS_FILE
+from clinic_content.placeholders import render
+from clinic_content.store import Content
 
 logger = logging.getLogger(__name__)
 

@@ -39,7 +39,7 @@ def measure_edit_to_live(system: System, trials: int) -> None:
 
     async def check() -> List[float]:
         before = " ".join(bench_load.reply_texts(
-            (await _post_once(system.url, "edit-check", question))))
+            await _post_once(system.url, "edit-check", question)))
         if target["first_words"] not in " ".join(before.split()):
             raise RuntimeError(f"{question!r} is not answered by '{target['id']}' before the"
                                f" edit (got {before[:120]!r})")

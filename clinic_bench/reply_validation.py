@@ -77,10 +77,10 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="shorter timings (smoke mode)")
     args = parser.parse_args()
 
-    import jsonschema
     from importlib.metadata import version
-    from jsonschema.validators import validator_for
 
+    import jsonschema
+    from jsonschema.validators import validator_for
     from rasa.core.actions.action import RemoteAction
 
     from clinic_runtime import fast_validation

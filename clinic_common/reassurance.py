@@ -24,7 +24,7 @@ def normalise(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=16)
-def _pattern(phrases: Tuple[str, ...]) -> "re.Pattern[str]":
+def _pattern(phrases: Tuple[str, ...]) -> re.Pattern[str]:
     normalised = sorted({normalise(p) for p in phrases if normalise(p)}, key=len, reverse=True)
     if not normalised:
         return re.compile(r"(?!)")  # matches nothing

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -139,7 +139,7 @@ class BookingEntityExtractor(GraphComponent, EntityExtractorMixin):
     """Extracts the booking service (from booking.yml) and the preferred day / time."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """The component's default config (see parent class for full docstring)."""
         return {
             # the staff-editable services file; relative to the directory Rasa starts in
@@ -149,12 +149,12 @@ class BookingEntityExtractor(GraphComponent, EntityExtractorMixin):
         }
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
                execution_context: ExecutionContext) -> BookingEntityExtractor:
         """Creates the component (see parent class for full docstring)."""
         return cls(config)
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: Dict[str, Any]) -> None:
         """Loads the services; without them only days / times are extracted (with a warning)."""
         self._config = {**self.get_default_config(), **config}
         self._path = Path(self._config["services_path"])
@@ -176,7 +176,7 @@ class BookingEntityExtractor(GraphComponent, EntityExtractorMixin):
                 message.set(ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True)
         return messages
 
-    def entities(self, text: str) -> List[Dict[Text, Any]]:
+    def entities(self, text: str) -> List[Dict[str, Any]]:
         """The entities of one text (no extractor name)."""
         found = []
         names = self._services.value if self._services.loaded else NO_SERVICES
@@ -200,6 +200,6 @@ class BookingEntityExtractor(GraphComponent, EntityExtractorMixin):
             logger.info("Reloaded booking services from %s.", self._path)
 
 
-def _entity(kind: str, start: int, end: int, value: str) -> Dict[Text, Any]:
+def _entity(kind: str, start: int, end: int, value: str) -> Dict[str, Any]:
     return {ENTITY_ATTRIBUTE_TYPE: kind, ENTITY_ATTRIBUTE_START: start,
             ENTITY_ATTRIBUTE_END: end, ENTITY_ATTRIBUTE_VALUE: value}

@@ -192,7 +192,7 @@ class ConditionDetector:
     @classmethod
     def from_yaml(
         cls, path: Union[str, Path], *, pipeline: Optional[TextPipeline] = None
-    ) -> "ConditionDetector":
+    ) -> ConditionDetector:
         """Builds a detector from a rules file (``clinic_content.contraindications_check``).
 
         Raises:
@@ -272,7 +272,7 @@ class ConditionDetector:
         return sorted(mentions, key=lambda m: (m.start, m.kind, m.condition))
 
     def _elliptical_repeats(
-        self, ctx: "MessageContext", found: List[Tuple[Span, ConditionMention]], text: str
+        self, ctx: MessageContext, found: List[Tuple[Span, ConditionMention]], text: str
     ) -> List[ConditionMention]:
         """ "I'm not pregnant, my wife is" / "... and so do I": a copy for that person.
 
@@ -373,7 +373,7 @@ class ConditionDetector:
         return spans
 
     def _dropped(
-        self, span: Span, condition: str, ignored: List[Span], ctx: "MessageContext", text: str
+        self, span: Span, condition: str, ignored: List[Span], ctx: MessageContext, text: str
     ) -> bool:
         if any(i.start < span.end and span.start < i.end for i in ignored):
             return True

@@ -27,7 +27,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -96,7 +96,7 @@ FUNCTION_WORDS = {
     "microcurrent", "facial", "facials", "nyc", "botox", "nuface", "vs", "dermal", "wanna",
     "gonna", "gotta", "kinda", "sorta", "dunno", "lemme", "gimme", "ya", "yep", "yup", "nope",
     "had", "has", "been", "were", "got", "gets", "went", "goes", "doing", "having", "than",
-    "nah", "ok", "okay", "tho", "uh", "huh", "hmm", "mm", "mhm", "um", "umm", "ah", "oh", "bc", "cuz", "lol", "omg", "idk", "btw", "asap",
+    "nah", "tho", "uh", "huh", "hmm", "mm", "mhm", "um", "umm", "ah", "oh", "bc", "cuz", "omg", "idk", "btw", "asap",
 }
 
 
@@ -149,7 +149,7 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
     """Marks messages that are confidently not in English with a ``language`` entity."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """The component's default config (see parent class for full docstring)."""
         return {
             # languages py3langid may choose from (English must be one of them)
@@ -164,17 +164,17 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
         }
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> List[str]:
         """Any extra python dependencies required for this component to run."""
         return ["py3langid", "spacy"]
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "LanguageDetector":
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> LanguageDetector:
         """Creates the component (see parent class for full docstring)."""
         return cls(config)
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: Dict[str, Any]) -> None:
         self._config = {**self.get_default_config(), **config}
         if ENGLISH not in self._config["languages"]:
             self._config["languages"] = [ENGLISH, *self._config["languages"]]

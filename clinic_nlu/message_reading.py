@@ -257,7 +257,7 @@ class MessageContext:
             (person.end + 1, person.end),  # person + "and me"
         )
         for pronoun, conjunction in around:
-            if 0 <= min(pronoun, conjunction) and max(pronoun, conjunction) < len(doc):
+            if min(pronoun, conjunction) >= 0 and max(pronoun, conjunction) < len(doc):
                 if (
                     doc[conjunction].lower_ in ("and", "&")
                     and doc[pronoun].lower_ in COORDINATED_SELF

@@ -26,7 +26,7 @@ classifier is stored, :mod:`clinic_nlu.question_model_files`.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -60,7 +60,7 @@ class QuestionPartExtractor(GraphComponent, EntityExtractorMixin):
     """Finds the separate questions of a message and adds them as ``question_part`` entities."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """The component's default config (see parent class for full docstring)."""
         return {
             # a clause split at "and" / "also" / a run-on question word counts only when both
@@ -81,11 +81,11 @@ class QuestionPartExtractor(GraphComponent, EntityExtractorMixin):
         }
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> List[str]:
         """Any extra python dependencies required for this component to run."""
         return ["sklearn", "skops"]  # skops: only to load models trained before format 1
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage,
+    def __init__(self, config: Dict[str, Any], model_storage: ModelStorage,
                  resource: Resource, pipeline: Any = None) -> None:
         """Creates the component; ``pipeline`` is the trained clause classifier, if any."""
         self._config = {**self.get_default_config(), **config}
@@ -100,7 +100,7 @@ class QuestionPartExtractor(GraphComponent, EntityExtractorMixin):
                                 max_parts=self._config["max_parts"])
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
                execution_context: ExecutionContext) -> QuestionPartExtractor:
         """Creates an untrained component (see parent class for full docstring)."""
         return cls(config, model_storage, resource)
@@ -124,7 +124,7 @@ class QuestionPartExtractor(GraphComponent, EntityExtractorMixin):
             save_pipeline(self._splitter.pipeline, model_dir)
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+    def load(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> QuestionPartExtractor:
         """Loads the trained clause classifier (see parent class for full docstring)."""
         try:
@@ -154,7 +154,7 @@ class QuestionPartExtractor(GraphComponent, EntityExtractorMixin):
         return messages
 
 
-def _as_entity(part: Part) -> Dict[Text, Any]:
+def _as_entity(part: Part) -> Dict[str, Any]:
     return {
         ENTITY_ATTRIBUTE_TYPE: ENTITY_QUESTION_PART,
         ENTITY_ATTRIBUTE_VALUE: part.intent,

@@ -15,9 +15,9 @@ from typing import Optional
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from clinic_content.email import EmailTemplate
 from clinic_content.paths import CONTENT_DIR
 from clinic_requests.email_settings import ADDRESS, EmailSettings
-from clinic_content.email import EmailTemplate
 from clinic_requests.outbox import OutboxRequest
 from clinic_requests.request_view import RequestView, view_request
 

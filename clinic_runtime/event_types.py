@@ -12,23 +12,23 @@ next lookup. Unknown names behave as in Rasa ("topic" -> None, else ``default``,
 ``ValueError``).
 """
 
-from typing import Any, Dict, Optional, Text, Type
+from typing import Any, Dict, Optional, Type
 
-_table: Dict[Text, Any] = {}
+_table: Dict[str, Any] = {}
 _ORIGINAL = "_clinic_original_resolve_by_type"
 
 
-def _build() -> Dict[Text, Any]:
+def _build() -> Dict[str, Any]:
     import rasa.shared.utils.common
     from rasa.shared.core.events import Event
 
-    table: Dict[Text, Any] = {}
+    table: Dict[str, Any] = {}
     for cls in rasa.shared.utils.common.all_subclasses(Event):
         table.setdefault(cls.type_name, cls)
     return table
 
 
-def resolve_by_type(type_name: Text, default: Optional[Type[Any]] = None) -> Optional[Type[Any]]:
+def resolve_by_type(type_name: str, default: Optional[Type[Any]] = None) -> Optional[Type[Any]]:
     """Same contract as Rasa's ``Event.resolve_by_type``."""
     global _table
     table = _table or _build()

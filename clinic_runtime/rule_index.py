@@ -18,27 +18,27 @@ themselves, are Rasa's. The result is the same set of keys; a unit test compares
 Rasa's method on every prefix of every training story and rule.
 """
 
-from typing import Any, Dict, FrozenSet, List, NamedTuple, Set, Text
+from typing import Any, Dict, FrozenSet, List, NamedTuple, Set
 
 _ORIGINAL = "_clinic_original_get_possible_keys"
 
 
 class _Index(NamedTuple):
-    keys: FrozenSet[Text]
-    always: FrozenSet[Text]  # rules with no states: applicable at any turn
-    starters: FrozenSet[Text]  # last state without a previous action
-    wildcard: FrozenSet[Text]  # previous action without a definite action name
-    by_action: Dict[Text, "_Group"]
+    keys: FrozenSet[str]
+    always: FrozenSet[str]  # rules with no states: applicable at any turn
+    starters: FrozenSet[str]  # last state without a previous action
+    wildcard: FrozenSet[str]  # previous action without a definite action name
+    by_action: Dict[str, "_Group"]
 
 
 class _Group(NamedTuple):
     """Rules whose last state has one previous action, split by the user intent they name."""
 
-    any_intent: FrozenSet[Text]  # no definite user intent in the rule's last state
-    by_intent: Dict[Text, FrozenSet[Text]]
+    any_intent: FrozenSet[str]  # no definite user intent in the rule's last state
+    by_intent: Dict[str, FrozenSet[str]]
 
 
-def _build(policy: Any, lookup: Dict[Text, Text]) -> _Index:
+def _build(policy: Any, lookup: Dict[str, str]) -> _Index:
     from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET, USER
     from rasa.shared.nlu.constants import ACTION_NAME, INTENT
 
@@ -46,7 +46,7 @@ def _build(policy: Any, lookup: Dict[Text, Text]) -> _Index:
         return isinstance(value, str) and bool(value) and value != SHOULD_NOT_BE_SET
 
     always, starters, wildcard = set(), set(), set()
-    by_action: Dict[Text, Dict[Any, Set[Text]]] = {}
+    by_action: Dict[str, Dict[Any, Set[str]]] = {}
     for key in lookup:
         states = policy._rule_key_to_state(key)
         if not states:
@@ -70,7 +70,7 @@ def _build(policy: Any, lookup: Dict[Text, Text]) -> _Index:
                   groups)
 
 
-def _index(policy: Any, lookup: Dict[Text, Text]) -> _Index:
+def _index(policy: Any, lookup: Dict[str, str]) -> _Index:
     cache = policy.__dict__.setdefault("_clinic_rule_index", {})
     index = cache.get(id(lookup))
     if index is None or index.keys != lookup.keys():  # rebuilt if the rules ever change
@@ -78,7 +78,7 @@ def _index(policy: Any, lookup: Dict[Text, Text]) -> _Index:
     return index
 
 
-def _candidates(index: _Index, latest: Dict[Text, Any]) -> FrozenSet[Text]:
+def _candidates(index: _Index, latest: Dict[str, Any]) -> FrozenSet[str]:
     from rasa.shared.core.constants import PREVIOUS_ACTION, USER
     from rasa.shared.nlu.constants import ACTION_NAME, INTENT
 
@@ -93,7 +93,7 @@ def _candidates(index: _Index, latest: Dict[Text, Any]) -> FrozenSet[Text]:
             | group.by_intent.get(intent, frozenset()))
 
 
-def get_possible_keys(self: Any, lookup: Dict[Text, Text], states: List[Dict[Text, Any]]) -> Set[Text]:
+def get_possible_keys(self: Any, lookup: Dict[str, str], states: List[Dict[str, Any]]) -> Set[str]:
     """Same result as Rasa's ``RulePolicy._get_possible_keys``."""
     if not states:
         return set(lookup.keys())

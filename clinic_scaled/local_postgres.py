@@ -210,9 +210,8 @@ def create_database(port: int, name: str, owner: str = ROLE) -> str:
     """
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
         raise ValueError(f"not a plain database name: {name!r}")
-    with _admin_connection(port) as connection:
-        with connection.cursor() as cursor:
-            cursor.execute(f"CREATE DATABASE {name} OWNER {owner}")
+    with _admin_connection(port) as connection, connection.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {name} OWNER {owner}")
     return url(port, name)
 
 
@@ -261,14 +260,13 @@ def ensure_role_and_database(port: int, timeout: float) -> None:
             if time.monotonic() > deadline:
                 raise PostgresError(f"cannot connect to PostgreSQL on 127.0.0.1:{port}: {error}")
             time.sleep(0.2)
-    with _admin_connection(port) as connection:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ROLE,))
-            if cursor.fetchone() is None:
-                cursor.execute(f"CREATE ROLE {ROLE} LOGIN")
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
-            if cursor.fetchone() is None:
-                cursor.execute(f"CREATE DATABASE {DATABASE} OWNER {ROLE}")
+    with _admin_connection(port) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ROLE,))
+        if cursor.fetchone() is None:
+            cursor.execute(f"CREATE ROLE {ROLE} LOGIN")
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
+        if cursor.fetchone() is None:
+            cursor.execute(f"CREATE DATABASE {DATABASE} OWNER {ROLE}")
 
 
 @contextmanager

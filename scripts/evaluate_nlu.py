@@ -19,7 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Tuple
 
@@ -146,8 +146,8 @@ def answered_parts(result: Dict) -> List[str]:
     the booking / hand-off form a top intent ``book`` / ``request_human`` starts, and the
     disclosure reply when the contraindication detector found a condition.
     """
-    from clinic_content.store import get_store
     from actions.respond import UNANSWERED_KINDS, message_parts
+    from clinic_content.store import get_store
 
     entities = result.get("entities") or []
     parts = [p for p in message_parts(result["intent"]["name"], entities)

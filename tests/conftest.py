@@ -11,9 +11,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from clinic_content.store import domain_intents, load_content
-from tests.servers import MODEL, start_assistant
+
 # PostgreSQL for the storage tests: a throwaway cluster, and the sqlite/postgresql parametrization.
 from tests.pg_fixture import postgres_server, storage_backend  # noqa: F401
+from tests.servers import MODEL, start_assistant
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from clinic_content.store import load_content
 from actions import safety
+from clinic_content.store import load_content
 from tests.conftest import post_message
 
 pytestmark = pytest.mark.e2e

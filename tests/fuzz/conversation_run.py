@@ -12,7 +12,6 @@ Like the judge, nothing here imports the assistant's own code.
 import json
 import os
 import re
-import socket
 import sqlite3
 import time
 import urllib.error
@@ -23,12 +22,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-from tests.fuzz.conversation_judge import (PROJECT_DIR, Confirmation, Finding, Reply, Texts,
-                                           asked_field, asks_yes_no, buttons_of, check_reply,
-                                           confirmations_in, message_texts, norm, offers_person,
-                                           simplified, starts_handoff)
-from tests.fuzz.conversation_pools import (MENTIONS, NAME_BEARING, Move, Shown, email_for,
-                                           unique_name)
+from tests.fuzz.conversation_judge import (
+    PROJECT_DIR,
+    Confirmation,
+    Finding,
+    Reply,
+    Texts,
+    asked_field,
+    asks_yes_no,
+    buttons_of,
+    check_reply,
+    confirmations_in,
+    message_texts,
+    norm,
+    offers_person,
+    simplified,
+    starts_handoff,
+)
+from tests.fuzz.conversation_pools import (
+    MENTIONS,
+    NAME_BEARING,
+    Move,
+    Shown,
+    email_for,
+    unique_name,
+)
 
 ARTIFACTS = PROJECT_DIR / "test-artifacts"
 FAILURES_FILE = ARTIFACTS / "conversation-fuzz-failures.md"
@@ -88,7 +106,7 @@ class Client:
                     time.sleep(1)
                     continue
                 return None, f"HTTP {error.code}: {error.read()[:300]!r}"
-            except (urllib.error.URLError, ConnectionError, socket.timeout) as error:
+            except (TimeoutError, urllib.error.URLError, ConnectionError) as error:
                 reason = getattr(error, "reason", error)
                 if isinstance(reason, waited_out) and time.monotonic() < deadline:
                     time.sleep(1)

@@ -16,26 +16,24 @@ import datetime
 import importlib.util
 import io
 import os
-import shutil
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, List
 
 import pytest
 import yaml
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from clinic_channel.texts import ChannelTexts
 from clinic_content.answerability import parse_answerability
 from clinic_content.answers import parse_answers
 from clinic_content.booking import parse_booking
 from clinic_content.contact import parse_contact
-from clinic_content.contraindications_check import parse_contraindications
+from clinic_content.contraindications_check import load_rules, parse_contraindications
 from clinic_content.errors import ContentError, ContentLoadError
 from clinic_content.fields import read_yaml
 from clinic_content.messages import parse_messages
 from clinic_content.store import ContentStore, domain_intents, load_content
-from clinic_channel.texts import ChannelTexts
-from clinic_content.contraindications_check import load_rules
 from tests.fuzz import strategies as S
 from tests.fuzz.support import fuzz_settings, tried
 

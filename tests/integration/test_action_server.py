@@ -19,7 +19,12 @@ from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 
-from clinic_requests.config import ENV_DATABASE_URL, ENV_OVERRIDES, ENV_SMTP_PASSWORD, ENV_WEBHOOK_TOKEN
+from clinic_requests.config import (
+    ENV_DATABASE_URL,
+    ENV_OVERRIDES,
+    ENV_SMTP_PASSWORD,
+    ENV_WEBHOOK_TOKEN,
+)
 from clinic_requests.outbox import DELIVERED, PENDING, Outbox
 from tests.servers import free_port, wait_for
 from tests.webhook_receiver import Receiver

@@ -19,7 +19,12 @@ import pytest
 
 from clinic_requests.background import start_delivery, stop_delivery
 from clinic_requests.channel_log import ChannelLog
-from clinic_requests.config import ENV_DATABASE_URL, ENV_OVERRIDES, ENV_SMTP_PASSWORD, ENV_WEBHOOK_TOKEN
+from clinic_requests.config import (
+    ENV_DATABASE_URL,
+    ENV_OVERRIDES,
+    ENV_SMTP_PASSWORD,
+    ENV_WEBHOOK_TOKEN,
+)
 from clinic_requests.outbox import DELIVERED, FAILED, PENDING, Outbox
 from clinic_requests.submit import submit_request
 from tests.pg_fixture import StorageBackend

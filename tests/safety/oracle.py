@@ -320,7 +320,7 @@ _MARKETING_RE = re.compile(
 # The assistant's fixed texts (data/content/*.yml, read with yaml.safe_load)
 # --------------------------------------------------------------------------------------------
 
-def _template_regex(template: str) -> "re.Pattern[str]":
+def _template_regex(template: str) -> re.Pattern[str]:
     """A regex for a message template: literal parts as written, {placeholders} as wildcards."""
     parts = re.split(r"\{[a-z_]+\}", normalise(template))
     return re.compile(".{0,200}?".join(re.escape(p) for p in parts))
@@ -341,7 +341,7 @@ class Content:
     known_sentences: Dict[str, List[str]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, directory: Optional[Path] = None) -> "Content":
+    def load(cls, directory: Optional[Path] = None) -> Content:
         directory = Path(directory or os.environ.get(CONTENT_DIR_ENV) or DEFAULT_CONTENT_DIR)
 
         def read(name: str) -> Dict[str, Any]:

@@ -10,8 +10,7 @@ import pytest
 import yaml
 
 from tests.safety import oracle
-from tests.safety.oracle import (OTHER, UNSAFE, Content, Judge, Reply, find_reassurance,
-                                 normalise)
+from tests.safety.oracle import OTHER, UNSAFE, Content, Judge, Reply, find_reassurance, normalise
 
 SAFETY_DIR = Path(__file__).resolve().parent
 CONTENT_DIR = oracle.DEFAULT_CONTENT_DIR

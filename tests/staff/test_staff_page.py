@@ -19,8 +19,7 @@ from clinic_requests.channel_log import ChannelLog
 from clinic_requests.handled_requests import HandledRequests
 from clinic_requests.outbox import FAILED, PENDING, Outbox
 from clinic_staff.figures import events_table
-from tests.staff_server import (PASSWORD, StaffClient, StaffServer, split_cookie,
-                                start_staff)
+from tests.staff_server import PASSWORD, StaffClient, StaffServer, split_cookie, start_staff
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 MARKUP_NAME = "<b>Jane</b><script>alert(1)</script>"

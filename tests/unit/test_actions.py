@@ -7,10 +7,10 @@ reword the answers, and that must not break a test of the code that sends them.
 import pytest
 from rasa_sdk.events import SlotSet
 
+from actions import safety
 from actions.actions_answer import ActionAnswer, ActionClarify
 from clinic_content.answers import condition_words
 from clinic_content.store import get_store
-from actions import safety
 
 ARTICLE_TOPICS = ["ask_what_is", "ask_how_it_works", "ask_history", "ask_results",
                   "ask_experience", "ask_celebrities", "ask_other_uses", "ask_suitability",
@@ -218,7 +218,8 @@ def naive_find_reassurance(text, phrases):
 
 
 def test_reassurance_search_finds_what_the_phrase_by_phrase_rule_finds():
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
 
     content = get_store().get()
     phrases = safety.reassurance_phrases(content)

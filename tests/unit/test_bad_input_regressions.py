@@ -11,12 +11,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from clinic_content.errors import ContentLoadError
-from clinic_content.store import load_content
-from clinic_content.yaml_lines import YamlFileError, load_yaml_file
 from clinic_channel.texts import ChannelTexts
 from clinic_channel.website import WebsiteInput
 from clinic_content.contraindications_check import load_rules
+from clinic_content.errors import ContentLoadError
+from clinic_content.store import load_content
+from clinic_content.yaml_lines import YamlFileError, load_yaml_file
 from tests.work_budget import count_calls
 
 CONTENT_DIR = Path(__file__).resolve().parents[2] / "data" / "content"

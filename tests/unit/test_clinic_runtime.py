@@ -38,6 +38,7 @@ def test_install_replaces_rasas_method_once():
 
 # --- lazy_tensorflow: checked in fresh processes (TensorFlow may already be loaded here) ---
 from pathlib import Path
+
 from tests.fresh_process import run_fresh
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]

@@ -8,8 +8,8 @@ from typing import Any, Dict, List, Set, Tuple
 import pytest
 import yaml
 
-from clinic_nlu.condition_detector import ConditionDetector, ConditionMention
 from clinic_content.contraindications_check import load_rules
+from clinic_nlu.condition_detector import ConditionDetector, ConditionMention
 from clinic_nlu.typo_tolerance import TypoCorrector, edit_distance
 from tests.content_edit import replace_in, set_value, value_at
 

@@ -4,7 +4,6 @@ import datetime
 import os
 import re
 import shutil
-import textwrap
 from pathlib import Path
 
 import pytest

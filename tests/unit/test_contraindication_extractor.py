@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import logging
-import re
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple

@@ -9,11 +9,15 @@ from typing import Any, Dict
 import pytest
 import yaml
 
+from clinic_content.email import (
+    EMAIL_FILE,
+    EmailTemplateError,
+    EmailTemplateStore,
+    load_email_template,
+)
 from clinic_requests.config import ConfigError, DeliverySettings, load_delivery_settings
 from clinic_requests.email_message import build_email
 from clinic_requests.email_settings import EmailSettings
-from clinic_content.email import (EMAIL_FILE, EmailTemplateError, EmailTemplateStore,
-                                    load_email_template)
 from clinic_requests.outbox import OutboxRequest
 from tests.content_edit import rename_key, replace_in, set_text
 

@@ -8,8 +8,8 @@ requests worded every way.
 import pytest
 
 from actions import form_reading as reading
-from clinic_content.store import get_store
 from actions.form_reading import FormTurn
+from clinic_content.store import get_store
 
 
 @pytest.fixture(scope="module")

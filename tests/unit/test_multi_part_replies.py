@@ -4,10 +4,10 @@ the service / day entities (actions.forms), with the real content."""
 import pytest
 
 from actions import safety
-from clinic_content.store import get_store
 from actions.form_questions import ActionAskBookingService, answers_before_form
 from actions.forms import ValidateBookingForm
 from actions.respond import TurnState, message_parts, plan_reply
+from clinic_content.store import get_store
 
 
 @pytest.fixture(autouse=True)

@@ -19,17 +19,17 @@ import yaml
 
 from actions import booking, form_endings, safety
 from actions.actions_answer import ActionAnswer
+from clinic_channel.texts import ChannelTexts
 from clinic_content import placeholders
 from clinic_content import store as content_store
+from clinic_content.contraindications_check import load_rules
+from clinic_content.email import load_email_template
 from clinic_content.errors import ContentLoadError
-from clinic_content.store import ContentStore, domain_intents, load_content
 from clinic_content.placeholder_check import file_problems
 from clinic_content.placeholder_names import DECLARED, NOT_MESSAGES, declared
 from clinic_content.placeholders import PLACEHOLDER, render
+from clinic_content.store import ContentStore, domain_intents, load_content
 from clinic_content.yaml_lines import load_yaml_file
-from clinic_content.email import load_email_template
-from clinic_channel.texts import ChannelTexts
-from clinic_content.contraindications_check import load_rules
 from tests.content_edit import line_of_key, replace_in, set_text
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]

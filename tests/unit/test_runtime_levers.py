@@ -228,7 +228,7 @@ def test_event_types_table_gives_rasas_class_for_every_name(runtime_changes):
     from rasa.shared.core.events import Event
 
     runtime_changes("event_types")
-    original = getattr(Event, "_clinic_original_resolve_by_type")
+    original = Event._clinic_original_resolve_by_type
     names = {cls.type_name for cls in rasa.shared.utils.common.all_subclasses(Event)}
     assert len(names) > 20
     for name in names:
@@ -249,7 +249,7 @@ def test_event_types_table_sees_a_subclass_created_later(runtime_changes):
         type_name = "clinic_test_late_event"
 
     assert Event.resolve_by_type("clinic_test_late_event") is LateEvent
-    original = getattr(Event, "_clinic_original_resolve_by_type")
+    original = Event._clinic_original_resolve_by_type
     assert original("clinic_test_late_event") is LateEvent
 
 

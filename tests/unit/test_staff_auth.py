@@ -9,8 +9,7 @@ from clinic_staff.login_limit import LoginLimiter
 from clinic_staff.passwords import PasswordError, hash_password, parse_password
 from clinic_staff.security import same_origin
 from clinic_staff.sessions import SessionStore, same_token
-from clinic_staff.settings import (StaffSettingsError, load_staff_settings,
-                                   password_configured)
+from clinic_staff.settings import StaffSettingsError, load_staff_settings, password_configured
 
 
 class Clock:

@@ -9,9 +9,9 @@ import pytest
 from actions import booking, conversation_safety, form_endings, form_reading, request_changes
 from actions.actions_answer import ActionAnswer
 from actions.answerability import ages_named
-from clinic_content.store import get_store
 from actions.form_reading import FormTurn
 from actions.respond import TurnState, plan_reply
+from clinic_content.store import get_store
 from clinic_nlu.condition_detector import ConditionDetector
 from tests.conftest import make_tracker
 
