@@ -56,9 +56,10 @@ def match_service(content: Content, text: str) -> Optional[Service]:
     best_length = 0
     for service in services(content):
         for word in [service.title.lower(), *[w.lower() for w in service.words]]:
-            if re.search(r"(?<![a-z0-9])" + re.escape(word) + r"(?![a-z0-9])", lowered):
-                if len(word) > best_length:  # the longest match wins ("forever young" over "young")
-                    best, best_length = service, len(word)
+            # the longest match wins ("forever young" over "young")
+            if (len(word) > best_length
+                    and re.search(r"(?<![a-z0-9])" + re.escape(word) + r"(?![a-z0-9])", lowered)):
+                best, best_length = service, len(word)
     return best
 
 

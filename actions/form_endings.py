@@ -5,7 +5,7 @@ stored is plain text (markup removed) and health details only as condition categ
 """
 
 import logging
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
@@ -215,7 +215,7 @@ class ActionSwitchToHandoff(Action):
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         # The booking's details so far go with the hand-off request (ActionSubmitHandoff); an
         # existing appointment's message is the hand-off's topic (domain.yml: handoff_topic).
-        keep = ("booking_service", "preferred_time", "party_size")
+        keep: Tuple[str, ...] = ("booking_service", "preferred_time", "party_size")
         if intent == "change_appointment":
             kind, keep = "appointment_change", (*keep, "handoff_topic")
         else:

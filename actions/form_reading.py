@@ -258,7 +258,7 @@ def _name_in_a_part(text: str) -> Optional[str]:
         return None
     names = [name for name in (read_name(p) for p in parts) if name]
     capitalised = [n for n in names if all(w[:1].isupper() for w in n.split())]
-    return (capitalised or names or [None])[0] if len(names) == 1 or capitalised else None
+    return (capitalised or names)[0] if len(names) == 1 or capitalised else None
 
 
 def _screening_said(text: str) -> Optional[str]:
@@ -350,6 +350,7 @@ def read(turn: FormTurn, content: Content) -> Reading:
     service_typed = typed_button(stripped, [s.title for s in booking.services(content)])
     if slot == "visitor_name" and service_typed and turn.form == "booking_form":
         service = booking.match_service(content, service_typed)
+        assert service is not None  # a service's own title always matches it
         changed = [] if turn.filled.get("booking_service") in (None, service.id) else \
             ["booking_service"]
         return Reading(FIELD, values={"booking_service": service.id}, changed=changed,
@@ -369,7 +370,7 @@ def read(turn: FormTurn, content: Content) -> Reading:
     found = {} if payload else find_fields(turn, content)
     if not fits and slot in found:
         fits = {slot: found[slot]}  # "I'm Dana White, dana@example.com, Friday at 3pm"
-    if fits:
+    if fits and slot is not None:
         found.pop(slot, None)
     changes = {k: v for k, v in {**found, **_correction(turn, content)}.items()
                if turn.filled.get(k) not in (None, v) and k != slot}

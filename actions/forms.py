@@ -139,6 +139,8 @@ class FormValidatorBase(FormValidationAction):
         """Slot values for the message, or a list of events that leave the form."""
         turn = form_turn(tracker, self.form_name(), self.fields(tracker))
         requested = turn.requested_slot
+        if requested is None:  # run() calls this only while a field is asked
+            return {}
         latest = safety.disclosure_from_entities(turn.entities)
         reading = form_reading.read(turn, content)
         fits = reading.kind == form_reading.FIELD and requested in reading.values

@@ -8,7 +8,7 @@ replies and the phrases the guard blocks come from ``data/content/contraindicati
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Iterable, List, Mapping, Optional, Sequence
 
 from clinic_common import reassurance
 from clinic_content.contraindications import (
@@ -55,7 +55,7 @@ def _unique(values: Iterable[str]) -> List[str]:
     return seen
 
 
-def disclosure_from_entities(entities: Sequence[Dict[str, Any]]) -> Disclosure:
+def disclosure_from_entities(entities: Sequence[Mapping[str, Any]]) -> Disclosure:
     """The disclosure carried by one message's entities."""
     found = Disclosure()
     for entity in entities or []:
@@ -140,7 +140,7 @@ def urgent_reply(content: Content, symptoms: Sequence[str] = ()) -> str:
     return rules.urgent_reply.strip()
 
 
-def urgent_in(entities: Sequence[Dict[str, Any]]) -> List[str]:
+def urgent_in(entities: Sequence[Mapping[str, Any]]) -> List[str]:
     """The urgent symptom ids of one message."""
     return _unique(str(e.get("value")) for e in entities or [] if e.get("entity") == URGENT_ENTITY)
 
@@ -192,7 +192,7 @@ RETRACTED_ENTITY = "retracted_condition"
 REPORTED_ROLE = "reported"
 
 
-def reactions_in(entities: Sequence[Dict[str, Any]], reported_only: bool = True) -> List[str]:
+def reactions_in(entities: Sequence[Mapping[str, Any]], reported_only: bool = True) -> List[str]:
     """Symptom ids of mild reactions after a treatment named in one message.
 
     ``reported_only``: only those next to a treatment cue ("after my facial"); otherwise every
@@ -203,7 +203,7 @@ def reactions_in(entities: Sequence[Dict[str, Any]], reported_only: bool = True)
                    and (not reported_only or e.get("role") == REPORTED_ROLE))
 
 
-def retracted_in(entities: Sequence[Dict[str, Any]]) -> List[str]:
+def retracted_in(entities: Sequence[Mapping[str, Any]]) -> List[str]:
     """Condition ids the visitor says they do not (or no longer) have."""
     return _unique(str(e.get("value")) for e in entities or []
                    if e.get("entity") == RETRACTED_ENTITY)

@@ -12,7 +12,8 @@ p50/p95/p99 at several concurrencies, throughput, peak memory; for ours the time
 edit (data/content/answers.yml, in a temporary copy) to the new answer being live. Plus a
 micro-benchmark of Rasa's per-call jsonschema validation of action-server replies
 (clinic_bench/reply_validation.py), and our contraindication detector's time per message
-(clinic_bench/detector_speed.py). Writes results/benchmarks.json and docs/benchmarks.md; prints a table.
+(clinic_bench/detector_speed.py). Writes results/benchmarks.json and docs/benchmarks.md; prints a
+table.
 
     .venv/bin/python -m clinic_bench            # full (make bench)
     .venv/bin/python -m clinic_bench --smoke    # short (make bench-smoke, CI): a few requests,
@@ -66,7 +67,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 PY = sys.executable
 SYSTEMS = ("ours", "baseline")
 
-MODES = {
+MODES: Dict[str, Dict[str, Any]] = {
     # cold_starts: Rasa process starts timed per system (interleaved; the median is reported).
     "full": {"levels": [1, 8, 32], "requests": 200, "edit_trials": 5, "baseline_epochs": None,
              "schema_quick": False, "cold_starts": 3},
@@ -112,7 +113,8 @@ def run_schema_benchmark(quick: bool) -> Dict[str, Any]:
 
 
 def run_detector_benchmark(quick: bool) -> Dict[str, Any]:
-    say("micro-benchmark: our contraindication detector per message (clinic_bench/detector_speed.py)")
+    say("micro-benchmark: our contraindication detector per message "
+        "(clinic_bench/detector_speed.py)")
     command = [PY, "-m", "clinic_bench.detector_speed"] + (["--quick"] if quick else [])
     result = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=600,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
@@ -271,7 +273,8 @@ def main() -> int:
                         degraded_texts()))
                     stats.update(window.stop())
                     system.result.setdefault("latency", {})[str(level)] = stats
-                    say(f"  p50 {stats['p50_ms']} ms  p95 {stats['p95_ms']} ms  p99 {stats['p99_ms']}"
+                    say(f"  p50 {stats['p50_ms']} ms  p95 {stats['p95_ms']} ms  p99 "
+                        f"{stats['p99_ms']}"
                         f" ms  {stats['throughput_msgs_per_s']} msg/s  errors {stats['errors']}"
                         f"  (machine busy {stats['machine_busy_pct']}%, of which not the bench"
                         f" {stats['other_processes_pct']}%)")
@@ -299,7 +302,7 @@ def main() -> int:
         for server in reversed(servers):
             server.stop()
         for system in systems.values():
-            if system.rasa is not None:
+            if system.rasa is not None and system.actions is not None:
                 system.result["memory"] = {
                     "rasa_peak_rss_mb": round(system.rasa.peak_kb() / 1024, 1),
                     "actions_peak_rss_mb": round(system.actions.peak_kb() / 1024, 1),

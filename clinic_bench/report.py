@@ -122,7 +122,8 @@ def text_table(results: Dict[str, Any]) -> str:
     schema = results.get("jsonschema_validation")
     if schema:
         faq = schema["replies"]["faq"]
-        lines.append(f"Rasa's per-call jsonschema validation of an action reply: {faq['per_call_us'] / 1000:.2f} ms;"
+        lines.append(f"Rasa's per-call jsonschema validation of an action reply: "
+                     f"{faq['per_call_us'] / 1000:.2f} ms;"
                      f" compiled once: {faq['compiled_once_us'] / 1000:.2f} ms")
     detector = results.get("condition_detector")
     if detector:
@@ -194,7 +195,8 @@ def markdown(results: Dict[str, Any]) -> str:
       " run `make bench` again. Raw figures: `results/benchmarks.json`.")
     if results.get("mode") != "full":
         w("")
-        w(f"> **{results.get('mode').upper()} MODE** (`make bench-smoke`): a handful of requests and a"
+        w(f"> **{str(results.get('mode')).upper()} MODE** (`make bench-smoke`): a "
+          f"handful of requests and a"
           f" baseline trained with {settings.get('baseline_epochs')} epochs instead of 100. These"
           " figures only show the benchmark still works; they are NOT comparable.")
     w("")
@@ -204,18 +206,22 @@ def markdown(results: Dict[str, Any]) -> str:
       " `data/rules`, `domain.yml`), and both are served with our action server and a SQLite"
       " tracker store (a fresh database in /tmp) on 127.0.0.1: ours with `endpoints.yml` (Rasa's"
       " SQL store plus our validated cache, `clinic_runtime/tracker_store.py`) and started"
-      " through `clinic_runtime`, the baseline with Rasa's stock `type: SQL` store and `rasa run`:")
+      " through `clinic_runtime`, the baseline with Rasa's stock `type: SQL` "
+      "store and `rasa run`:")
     w("")
     w("| | ours | baseline |")
     w("|---|---|---|")
-    w("| config | `config.yml`: spaCy (blank English + lemmas), ContraindicationExtractor, word and"
+    w("| config | `config.yml`: spaCy (blank English + lemmas), "
+      "ContraindicationExtractor, word and"
       " char n-gram counts, LogisticRegressionClassifier, FallbackClassifier; RulePolicy only |"
-      " Rasa's default config (what `rasa init` trains with), generated into /tmp: WhitespaceTokenizer,"
+      " Rasa's default config (what `rasa init` trains with), generated into "
+      "/tmp: WhitespaceTokenizer,"
       " RegexFeaturizer, LexicalSyntacticFeaturizer, 2x CountVectorsFeaturizer (words; char_wb"
       " 1-4), DIETClassifier 100 epochs, EntitySynonymMapper, ResponseSelector 100 epochs,"
       " FallbackClassifier 0.3; MemoizationPolicy, RulePolicy, UnexpecTEDIntentPolicy and"
       " TEDPolicy (max_history 5, 100 epochs) |")
-    w("| channel | our website channel (`credentials.yml`: limits, CORS; rate limits lifted for the"
+    w("| channel | our website channel (`credentials.yml`: limits, CORS; rate "
+      "limits lifted for the"
       " run with `CLINIC_RATE_LIMIT_IP_MESSAGES=0`, `CLINIC_RATE_LIMIT_MESSAGES=100000`),"
       " `POST /webhooks/website/webhook` | Rasa's REST channel (a credentials file with `rest:`"
       " only), `POST /webhooks/rest/webhook` |")
@@ -256,12 +262,14 @@ def markdown(results: Dict[str, Any]) -> str:
     w(f"- Code: commit {str(source.get('git_commit'))[:12]}"
       + (f" plus uncommitted changes in {len(changed)} file(s) ({', '.join(changed[:8])}"
          f"{', ...' if len(changed) > 8 else ''})" if changed else "")
-      + f"; training inputs hash (scripts/train.py) {str(source.get('training_inputs_sha256'))[:12]}")
+      + f"; training inputs hash (scripts/train.py) "
+        f"{str(source.get('training_inputs_sha256'))[:12]}")
     w("")
     note = f" {results['note'].rstrip('.')}." if results.get("note") else ""
     if noise["other_mean"] is not None and noise["other_mean"] >= 5:
         w("**Noisy numbers.** The machine was not idle during this run." + note + " During the load"
-          f" levels, processes other than the benchmark used on average {noise['other_mean']}% and"
+          f" levels, processes other than the benchmark used on average "
+          f"{noise['other_mean']}% and"
           f" at most {noise['other_max']}% of the machine's CPU (all CPUs = 100%; per level:"
           " `other_processes_pct` in the JSON), and the load client shares the CPUs with the"
           " servers. Treat differences of less than about 20-30% as noise, tail latencies (p99)"
@@ -301,7 +309,8 @@ def markdown(results: Dict[str, Any]) -> str:
     for name, system in systems.items():
         edit = system.get("edit_to_live") or {}
         if edit.get("trials"):
-            w(f"Answer edit to live, {name}: trials {', '.join(f'{t:.2f}' for t in edit['trials'])} s.")
+            w(f"Answer edit to live, {name}: trials "
+              f"{', '.join(f'{t:.2f}' for t in edit['trials'])} s.")
             w("")
     ours_samples = (systems.get("ours") or {}).get("sample_replies") or []
     base_samples = (systems.get("baseline") or {}).get("sample_replies") or []
@@ -311,10 +320,9 @@ def markdown(results: Dict[str, Any]) -> str:
         w("")
         w("| message | ours | baseline |")
         w("|---|---|---|")
-        for o, b in zip(ours_samples, base_samples):
+        for o, b in zip(ours_samples, base_samples, strict=False):  # as far as both answered
             text = mix.get("messages", {}).get(o["message"], {}).get("text", o["message"])
-            cell = lambda reply: reply[:75].replace("|", "/") + ("..." if len(reply) > 75 else "")
-            w(f"| {text} | {cell(o['reply'])} | {cell(b['reply'])} |")
+            w(f"| {text} | {_cell(o['reply'])} | {_cell(b['reply'])} |")
         w("")
     w("## What each figure means")
     w("")
@@ -323,35 +331,41 @@ def markdown(results: Dict[str, Any]) -> str:
     w("## A known lever: Rasa re-checks the action-reply schema on every call")
     w("")
     if schema:
-        faq = schema["replies"]["faq"]
         ours_p50 = _get(ours_lat, "1", "p50_ms")
         per_msg = _get(systems, "ours", "custom_actions", "per_message")
         w("After every call to the action server, Rasa 3.6 validates the reply:"
           " `RemoteAction._validate_action_result` in `rasa/core/actions/action.py` runs"
-          " `jsonschema.validate(result, self.action_response_format_spec())`. `jsonschema.validate`"
+          " `jsonschema.validate(result, self.action_response_format_spec())`. "
+          "`jsonschema.validate`"
           " (jsonschema " + str(schema.get("jsonschema_version")) + ") picks the validator class,"
-          " checks the schema itself against the JSON-Schema meta-schema (`check_schema`), builds a"
+          " checks the schema itself against the JSON-Schema meta-schema "
+          "(`check_schema`), builds a"
           " new validator and only then validates the reply -- every time; the events schema has"
           " one branch per event type, so this is not cheap. `clinic_bench/reply_validation.py`"
           " times Rasa's real method (nothing patched) against the same schema compiled once"
           f" (`{schema.get('validator_class')}`), on the replies our `action_answer` really sends"
           f" ({schema.get('timing')}):")
         w("")
-        w("| reply | events | bytes | as Rasa does it (ms) | compiled once (ms) | saved per call (ms) | speed-up |")
+        w("| reply | events | bytes | as Rasa does it (ms) | compiled once (ms) | "
+          "saved per call (ms) | speed-up |")
         w("|---|---:|---:|---:|---:|---:|---:|")
         for name, item in schema["replies"].items():
-            w(f"| {name} | {item['events']} | {item['reply_bytes']} | {item['per_call_us'] / 1000:.2f} |"
+            w(f"| {name} | {item['events']} | {item['reply_bytes']} | "
+              f"{item['per_call_us'] / 1000:.2f} |"
               f" {item['compiled_once_us'] / 1000:.2f} | {item['saving_us'] / 1000:.2f} |"
               f" {item['speedup']}x |")
         w("")
-        w(f"`check_schema` alone: {schema['check_schema_us'] / 1000:.2f} ms; building the validator"
-          f" object: {schema['build_validator_us'] / 1000:.3f} ms. So nearly all of the per-call cost"
+        w(f"`check_schema` alone: {schema['check_schema_us'] / 1000:.2f} ms; "
+          f"building the validator"
+          f" object: {schema['build_validator_us'] / 1000:.3f} ms. So nearly all of "
+          f"the per-call cost"
           " is re-checking a schema that never changes.")
         if ours_p50 and per_msg:
             saving_ms = schema["mean_saving_us"] / 1000 * per_msg
             w("")
             w(f"With {per_msg} action-server calls per message (measured above; a booking start"
-              " also runs the form's custom ask/validate actions, one reason it is the slowest kind), compiling the schema once"
+              " also runs the form's custom ask/validate actions, one reason it is the "
+              "slowest kind), compiling the schema once"
               f" would save about {saving_ms:.1f} ms of CPU per message, about"
               f" {100 * saving_ms / ours_p50:.0f}% of our p50 latency at concurrency 1"
               f" ({_fmt(ours_p50)} ms). The validation runs synchronously on the Rasa server's"
@@ -381,9 +395,11 @@ def markdown(results: Dict[str, Any]) -> str:
         w("")
     w("## Running it")
     w("")
-    w("`make bench` (about 20 minutes on 2 CPUs, 18 of them training the baseline: its DIETClassifier"
+    w("`make bench` (about 20 minutes on 2 CPUs, 18 of them training the "
+      "baseline: its DIETClassifier"
       " alone took 10-15 s per epoch there) writes this file and `results/benchmarks.json`;"
-      " `python -m clinic_bench --render results/benchmarks.json` rewrites this file from the JSON"
+      " `python -m clinic_bench --render results/benchmarks.json` rewrites "
+      "this file from the JSON"
       " without measuring. `make bench-smoke` (under 4 minutes) is the short"
       " mode CI runs through `tests/integration/test_bench_smoke.py`; it writes"
       " `results/benchmarks-smoke.*` only. Servers listen on 127.0.0.1 on free ports, work files"
@@ -391,3 +407,8 @@ def markdown(results: Dict[str, Any]) -> str:
       " stopped by PID at the end, also on failure or Ctrl-C.")
     w("")
     return "\n".join(out)
+
+
+def _cell(reply: str) -> str:
+    """The start of a reply, for one table cell."""
+    return reply[:75].replace("|", "/") + ("..." if len(reply) > 75 else "")

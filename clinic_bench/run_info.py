@@ -81,6 +81,8 @@ def source_info() -> Dict[str, Any]:
 def training_inputs_hash() -> str:
     """The hash `make model` keeps beside the model (scripts/train.py, a script, not a module)."""
     spec = importlib.util.spec_from_file_location("train", PROJECT_DIR / "scripts" / "train.py")
+    if spec is None or spec.loader is None:
+        raise ImportError("scripts/train.py cannot be loaded")
     train_script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(train_script)
     return train_script.inputs_hash()

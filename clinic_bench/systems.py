@@ -36,7 +36,10 @@ def baseline_config(path: Path, epochs: Optional[int]) -> Dict[str, Any]:
     from importlib.util import find_spec
 
     # located without importing Rasa (which takes seconds)
-    rasa_dir = Path(find_spec("rasa").submodule_search_locations[0])
+    spec = find_spec("rasa")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("Rasa is not installed")
+    rasa_dir = Path(spec.submodule_search_locations[0])
     source = rasa_dir / "engine" / "recipes" / "config_files" / "default_config.yml"
     config = yaml.safe_load(source.read_text())
     config["assistant_id"] = "bench-baseline"

@@ -4,8 +4,8 @@ Read with the file's loader (``clinic_content.messages.read_texts``, the same YA
 actions and `make check` use), taking only the texts: a file that lacks an action's message or
 has a mistyped placeholder still gives the channel its few texts (filled by the one renderer).
 Clinic staff edit that file; the channel re-reads it when it changes on disk
-(``clinic_common.file_watch``), so a wording change needs no restart. A broken edit keeps the last good
-wording (and is logged); only when the file has never been readable does the channel
+(``clinic_common.file_watch``), so a wording change needs no restart. A broken edit keeps the last
+good wording (and is logged); only when the file has never been readable does the channel
 fall back to a neutral code such as ``[too_long]``, so no answer text lives in Python.
 """
 

@@ -139,10 +139,10 @@ class WebsiteInput(RestInput):
 
     # --- RestInput hooks: read the body validated by the webhook route -------------
 
-    async def _extract_sender(self, req: Request) -> Optional[str]:
+    async def _extract_sender(self, req: Request) -> str:
         return req.ctx.website_body["sender"]
 
-    def _extract_message(self, req: Request) -> Optional[str]:
+    def _extract_message(self, req: Request) -> str:
         text = req.ctx.website_body["message"].strip()
         if text.startswith("/") and not PLAIN_PAYLOAD.fullmatch(text):
             # Every leading slash and blank: "/ /book{...}" must not become "/book{...}".

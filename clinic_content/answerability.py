@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Set
 
 from clinic_content.errors import ContentError
-from clinic_content.fields import FieldSpec, check_fields, entries, require_keys, suggest
+from clinic_content.fields import FieldSpec, check_fields, entries, key_line, require_keys, suggest
 
 HINGE_FIELDS: FieldSpec = {"id": ((str,), True), "label": ((str,), True), "words": ((list,), True),
                            "covered_by": ((list,), False), "except_with": ((list,), False),
@@ -21,7 +21,7 @@ def parse_answerability(data: Any, path: Path, answer_ids: Set[str],
     for position, hinge in enumerate(entries(data, "hinges", path, errors,
                                               "a list of hinges ('- id:' blocks)"), start=1):
         what = f"hinge '{hinge.get('id')}'" if isinstance(hinge, dict) else f"hinge {position}"
-        if not check_fields(hinge, HINGE_FIELDS, path, what, errors, data.key_line("hinges")):
+        if not check_fields(hinge, HINGE_FIELDS, path, what, errors, key_line(data, "hinges")):
             continue
         for word in hinge["words"]:
             if not isinstance(word, str) or not word.strip():
@@ -33,11 +33,11 @@ def parse_answerability(data: Any, path: Path, answer_ids: Set[str],
                                            f" the answer '{answer_id}', which answers.yml does not"
                                            f" have.{suggest(answer_id, answer_ids)}"))
     ages = data.get("ages")
-    if ages is not None:
-        if (not isinstance(ages, dict) or not isinstance(ages.get("min"), int)
-                or not isinstance(ages.get("max"), int) or ages["min"] >= ages["max"]):
-            errors.append(ContentError(path, data.key_line("ages"), "'ages' needs a whole-number"
-                                       " 'min' below its 'max' (e.g. min: 20, max: 60)"))
+    if ages is not None and (not isinstance(ages, dict) or not isinstance(ages.get("min"), int)
+                             or not isinstance(ages.get("max"), int)
+                             or ages["min"] >= ages["max"]):
+        errors.append(ContentError(path, key_line(data, "ages"), "'ages' needs a whole-number"
+                                   " 'min' below its 'max' (e.g. min: 20, max: 60)"))
     return dict(data)
 
 

@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 
 from clinic_content.contraindications import KIND_ARTICLE, ContraindicationRules
 from clinic_content.errors import ContentError
-from clinic_content.fields import FieldSpec, check_fields, check_links, suggest
+from clinic_content.fields import FieldSpec, check_fields, check_links, key_line, suggest
 
 ANSWER_KINDS = ("article", "unknown", "medical", "conversation")
 ANSWER_FIELDS: FieldSpec = {
@@ -69,7 +69,7 @@ def parse_answers(
         return {}, warnings
     for key in data:
         if key != "answers":
-            errors.append(ContentError(path, data.key_line(key), f"unknown top-level field '{key}'"))
+            errors.append(ContentError(path, key_line(data, key), f"unknown top-level field '{key}'"))
     answers: Dict[str, Answer] = {}
     seen_intents: Dict[str, str] = {}
     today = today or datetime.date.today()
@@ -77,7 +77,7 @@ def parse_answers(
         what = f"answer number {position}"
         if isinstance(entry, dict) and isinstance(entry.get("id"), str):
             what = f"answer '{entry['id']}'"
-        if not check_fields(entry, ANSWER_FIELDS, path, what, errors, data.key_line("answers")):
+        if not check_fields(entry, ANSWER_FIELDS, path, what, errors, key_line(data, "answers")):
             continue
         line = entry.line
         answer_id = entry["id"]
@@ -100,7 +100,8 @@ def parse_answers(
             if known_intents is not None and intent not in known_intents:
                 errors.append(ContentError(
                     path, entry.key_line("intents"), f"{what} answers the intent '{intent}', which"
-                    f" no training data defines, so no question reaches it.{suggest(intent, known_intents)}"))
+                    f" no training data defines, so no question reaches "
+                    f"it.{suggest(intent, known_intents)}"))
             if intent in seen_intents:
                 errors.append(ContentError(path, entry.key_line("intents"), f"the intent '{intent}'"
                                            f" is answered twice: by '{seen_intents[intent]}' and by '{answer_id}'"))

@@ -10,7 +10,16 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from clinic_content.errors import ContentError
-from clinic_content.fields import FieldSpec, check_fields, entries, load_file, require_keys, suggest
+from clinic_content.fields import (
+    FieldSpec,
+    check_fields,
+    entries,
+    key_line,
+    line_of,
+    load_file,
+    require_keys,
+    suggest,
+)
 from clinic_content.paths import BOOKING_FILE
 
 PROMPT_KEYS = (
@@ -66,7 +75,7 @@ def parse_booking(data: Any, path: Path, errors: List[ContentError]) -> Booking:
     for entry in entries(data, "services", path, errors, "a list of services ('- id:' blocks)"):
         what = (f"service '{entry['id']}'" if isinstance(entry, dict) and isinstance(entry.get("id"), str)
                 else "a service")
-        if not check_fields(entry, SERVICE_FIELDS, path, what, errors, data.key_line("services")):
+        if not check_fields(entry, SERVICE_FIELDS, path, what, errors, key_line(data, "services")):
             continue
         if entry["id"] in seen:
             errors.append(ContentError(path, entry.key_line("id"), f"the service id '{entry['id']}'"
@@ -78,21 +87,21 @@ def parse_booking(data: Any, path: Path, errors: List[ContentError]) -> Booking:
     if isinstance(prompts, dict):
         for key in PROMPT_KEYS:
             if not prompts.get(key):
-                errors.append(ContentError(path, prompts.line, f"the prompt '{key}' is missing"))
+                errors.append(ContentError(path, line_of(prompts), f"the prompt '{key}' is missing"))
         for key in prompts:
             if key not in PROMPT_KEYS:
-                errors.append(ContentError(path, prompts.key_line(key), f"unknown prompt '{key}'."
+                errors.append(ContentError(path, key_line(prompts, key), f"unknown prompt '{key}'."
                                            f"{suggest(key, PROMPT_KEYS)}"))
     for section, keys in BUTTONS:
         buttons = data.get(section)
         if isinstance(buttons, dict):
             for key in keys:
                 if not buttons.get(key):
-                    errors.append(ContentError(path, buttons.line, f"the button '{key}' is missing"
+                    errors.append(ContentError(path, line_of(buttons), f"the button '{key}' is missing"
                                                f" under '{section}'"))
     flexible = data.get("flexible_times")
     if flexible is not None and not isinstance(flexible, list):
-        errors.append(ContentError(path, data.key_line("flexible_times"), "'flexible_times'"
+        errors.append(ContentError(path, key_line(data, "flexible_times"), "'flexible_times'"
                                    " should be a list of words in square brackets"))
     return Booking(
         services=tuple(services), prompts=_block(prompts),

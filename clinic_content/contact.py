@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 from clinic_content.errors import ContentError
-from clinic_content.fields import VALID_LINK, require_keys
+from clinic_content.fields import VALID_LINK, key_line, require_keys
 
 Contact = Dict[str, Any]
 
@@ -22,18 +22,18 @@ def parse_contact(data: Any, path: Path, errors: List[ContentError]) -> Contact:
         for key in ("email", "website", "booking_url_template"):
             # Never str() a list or block here: a YAML alias bomb would take minutes.
             if clinic.get(key) and not isinstance(clinic[key], str):
-                errors.append(ContentError(path, clinic.key_line(key), f"'{key}' in contact.yml"
+                errors.append(ContentError(path, key_line(clinic, key), f"'{key}' in contact.yml"
                                            " should be text"))
         email = clinic.get("email")
         if isinstance(email, str) and email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}", email):
-            errors.append(ContentError(path, clinic.key_line("email"), f"the email '{email}' does not look right"))
+            errors.append(ContentError(path, key_line(clinic, "email"), f"the email '{email}' does not look right"))
         website = clinic.get("website")
         if isinstance(website, str) and website and not VALID_LINK.match(website):
-            errors.append(ContentError(path, clinic.key_line("website"), f"the website '{website}'"
+            errors.append(ContentError(path, key_line(clinic, "website"), f"the website '{website}'"
                                        " should start with https://"))
         template = clinic.get("booking_url_template")
         if isinstance(template, str) and template and not template.startswith(("https://", "http://")):
-            errors.append(ContentError(path, clinic.key_line("booking_url_template"),
+            errors.append(ContentError(path, key_line(clinic, "booking_url_template"),
                                        "'booking_url_template' should start with https://"))
     return dict(data)
 

@@ -1,4 +1,5 @@
-"""Load and check ``contraindications.yml`` into its model (:mod:`clinic_content.contraindications`).
+"""Load and check ``contraindications.yml`` into its model
+(:mod:`clinic_content.contraindications`).
 
 The file is edited by clinic staff, so every problem is reported as ``file:line: where: what is
 wrong`` in plain words. Two layers, both always run: the shape checks every content file gets
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Set, Tuple, cast
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple, Union, cast
 
 from clinic_content.contraindications import (
     AFTER_TREATMENT_REPLIES,
@@ -27,7 +28,7 @@ from clinic_content.contraindications import (
     find_phrases,
 )
 from clinic_content.errors import ContentError
-from clinic_content.fields import entries, load_file, require_keys
+from clinic_content.fields import entries, key_line, load_file, require_keys
 from clinic_content.paths import CONTRAINDICATIONS_FILE
 from clinic_content.placeholder_check import text_problems
 from clinic_content.placeholder_names import declared
@@ -331,13 +332,13 @@ def check_shape(data: Any, path: Path, errors: List[ContentError]) -> None:
             continue
         condition_id = entry.get("id")
         if condition_id is not None and not isinstance(condition_id, str):
-            errors.append(ContentError(path, entry.key_line("id"), "a condition id should be"
+            errors.append(ContentError(path, key_line(entry, "id"), "a condition id should be"
                                        " text, e.g. 'id: epilepsy'"))
             condition_id = None
         require_keys(entry, path, ("id", "label", "reply"), errors,
                      f"condition '{condition_id or '?'}'")
         if condition_id is not None and condition_id in seen:
-            errors.append(ContentError(path, entry.key_line("id"), f"the condition id"
+            errors.append(ContentError(path, key_line(entry, "id"), f"the condition id"
                                        f" '{condition_id}' is used twice"))
         seen.add(condition_id)
 
@@ -360,7 +361,7 @@ def parse_contraindications(data: Any, path: Path,
     return rules if len(errors) == before else None
 
 
-def load_rules(path: Path) -> ContraindicationRules:
+def load_rules(path: Union[str, Path]) -> ContraindicationRules:
     """Reads and checks the rules file on its own, as `make check` does.
 
     Raises:

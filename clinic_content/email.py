@@ -1,4 +1,5 @@
-"""The words of the request e-mail (and the staff page's request labels): ``data/content/email.yml``.
+"""The words of the request e-mail (and the staff page's request labels):
+``data/content/email.yml``.
 
 Staff edit that file; this module reads and checks it. :func:`load_email_template` returns an
 :class:`EmailTemplate` or raises :class:`EmailTemplateError` listing every problem as
@@ -7,9 +8,9 @@ keeps the last correct version while it is broken (as :class:`clinic_content.sto
 does for the other content files).
 
 Placeholders are ``{name}``-style words from :data:`PLACEHOLDERS` (declared with every other
-message's in ``clinic_content.placeholder_names``), filled by :meth:`EmailTemplate.fill` with the one
-renderer (``clinic_content.placeholders``): a typo is left out and logged (and ``make check`` names
-it), so it never breaks an e-mail and no attribute of anything can be reached.
+message's in ``clinic_content.placeholder_names``), filled by :meth:`EmailTemplate.fill` with the
+one renderer (``clinic_content.placeholders``): a typo is left out and logged (and ``make check``
+names it), so it never breaks an e-mail and no attribute of anything can be reached.
 """
 
 import logging

@@ -24,6 +24,16 @@ VALID_LINK = re.compile(
 )
 
 
+def key_line(mapping: Any, key: Any) -> Optional[int]:
+    """The line of ``key`` in a block read with line numbers (``yaml_lines``), else None."""
+    return mapping.key_line(key) if isinstance(mapping, LineDict) else None
+
+
+def line_of(mapping: Any) -> Optional[int]:
+    """The line a block read with line numbers starts on, else None."""
+    return mapping.line if isinstance(mapping, LineDict) else None
+
+
 def suggest(word: str, choices: Iterable[str]) -> str:
     """`` Did you mean 'text'?`` for a close choice, else nothing."""
     close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
@@ -73,7 +83,8 @@ def check_fields(
     return usable
 
 
-def check_links(text: str, path: Path, line: int, what: str, errors: List[ContentError]) -> None:
+def check_links(text: str, path: Path, line: Optional[int], what: str,
+                errors: List[ContentError]) -> None:
     """Every link written in a text must be a well-formed http(s), mailto or tel link."""
     for match in LINK_PATTERN.finditer(text):
         link = match.group(0).rstrip(".,;:!?")
@@ -99,7 +110,7 @@ def entries(data: Dict[str, Any], key: str, path: Path, errors: List[ContentErro
     if value in (None, ""):
         return []  # reported as missing by require_keys
     if not isinstance(value, list):
-        errors.append(ContentError(path, data.key_line(key), f"'{key}' should be {what}"))
+        errors.append(ContentError(path, key_line(data, key), f"'{key}' should be {what}"))
         return []
     return value
 

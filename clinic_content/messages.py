@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Set
 
 from clinic_content.errors import ContentError, ContentLoadError
-from clinic_content.fields import check_links, read_yaml, require_keys, suggest
+from clinic_content.fields import check_links, key_line, read_yaml, require_keys, suggest
 
 Messages = Dict[str, Any]
 
@@ -28,23 +28,23 @@ def parse_messages(data: Any, path: Path, known_intents: Optional[Set[str]],
     for key, value in data.items():
         if key == "other_language":
             if not isinstance(value, dict) or not isinstance(value.get("in_english"), str):
-                errors.append(ContentError(path, data.key_line(key), "'other_language' should"
+                errors.append(ContentError(path, key_line(data, key), "'other_language' should"
                                            " list notices by language code, with 'in_english'"))
             continue
         if key == "topic_titles":
             if not isinstance(value, dict):
-                errors.append(ContentError(path, data.key_line(key), "'topic_titles' should map"
+                errors.append(ContentError(path, key_line(data, key), "'topic_titles' should map"
                                            " intent names to short button titles"))
                 continue
             for intent in value:
                 if known_intents is not None and intent not in known_intents:
                     errors.append(ContentError(
-                        path, value.key_line(intent), f"'topic_titles' names '{intent}', which is"
+                        path, key_line(value, intent), f"'topic_titles' names '{intent}', which is"
                         f" not an intent.{suggest(intent, known_intents)}"))
         elif not isinstance(value, (str, dict, list)):
-            errors.append(ContentError(path, data.key_line(key), f"the message '{key}' should be text"))
+            errors.append(ContentError(path, key_line(data, key), f"the message '{key}' should be text"))
         elif isinstance(value, str):
-            check_links(value, path, data.key_line(key), f"the message '{key}'", errors)
+            check_links(value, path, key_line(data, key), f"the message '{key}'", errors)
     return dict(data)
 
 

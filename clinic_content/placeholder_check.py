@@ -20,7 +20,8 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 def shown(names: Tuple[str, ...]) -> str:
     """ "{a}, {b}", or "no placeholders (...)" when there are none."""
-    return ", ".join("{%s}" % name for name in names) or "no placeholders (words in {curly brackets})"
+    return (", ".join(f"{{{name}}}" for name in names)
+            or "no placeholders (words in {curly brackets})")
 
 
 def text_problems(text: str, key: str, names: Names) -> List[str]:
@@ -33,7 +34,7 @@ def text_problems(text: str, key: str, names: Names) -> List[str]:
             problems.append(f"{key} uses the unknown placeholder '{{{name}}}'; it may use"
                             f" {shown(names.may)}.{hint}")
     for name in names.must:
-        if "{%s}" % name not in text:
+        if f"{{{name}}}" not in text:
             problems.append(f"{key} must contain {{{name}}}: {names.why}")
     return (problems + _brace_problems(text, key, names))[:MAX_PROBLEMS]
 

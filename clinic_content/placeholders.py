@@ -35,8 +35,9 @@ Where = Tuple[str, str]  # (file name, key), e.g. ("messages.yml", "safety_remin
 def render(template: str, values: Mapping[str, Any], *, where: Where) -> str:
     """``template`` with its declared placeholders filled from ``values``; never raises.
 
-    ``where`` names the message: its file and key as declared in ``clinic_content.placeholder_names``.
-    A value of None is shown as nothing (never the word "None").
+    ``where`` names the message: its file and key as declared in
+    ``clinic_content.placeholder_names``. A value of None is shown as nothing (never the word
+    "None").
     """
     template = str(template or "")
     if "{" not in template:
@@ -52,7 +53,7 @@ def render(template: str, values: Mapping[str, Any], *, where: Where) -> str:
         filled = meant is not None and meant in values
         if meant != name or not filled:
             _report(where, name, meant if filled else None)
-        if filled:
+        if filled and meant is not None:
             value = values[meant]
             text += "" if value is None else str(value)
             continue
@@ -84,7 +85,7 @@ def _report(where: Where, name: str, filled_as: Optional[str]) -> None:
         logger.error("%s: %s uses {%s}, but the code gave no value for it; sent without it",
                      file_name, key, name)
         return
-    allowed = ", ".join("{%s}" % n for n in may) or "no placeholders"
+    allowed = ", ".join(f"{{{n}}}" for n in may) or "no placeholders"
     outcome = f"filled as {{{filled_as}}}" if filled_as else "sent without it"
     logger.error("%s: %s uses {%s}, which it may not use (it may use %s); %s. Run `make check`.",
                  file_name, key, name, allowed, outcome)

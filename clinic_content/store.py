@@ -114,7 +114,8 @@ class ContentStore:
         return None if error is None else str(error)
 
     def get(self) -> Content:
-        """The content to answer with: fresh if the files changed and are valid, else the last good."""
+        """The content to answer with: fresh if the files changed and are valid, else the last
+        good."""
         reload = self._content.refresh()
         if reload and reload.fixed:
             logger.info("Content fixed and reloaded from %s", self.content_dir)

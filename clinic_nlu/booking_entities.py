@@ -14,8 +14,9 @@ them when the message starts booking):
   at 3pm", "3/12"), neighbouring pieces joined into one span.
 
 The services are read from the staff-editable ``booking.yml`` when it changes on disk
-(``clinic_common.file_watch``; never copied into the training data or code), so a new service or synonym works without retraining. A broken edit
-is logged and the last good list stays in use. The booking form's validators still check both.
+(``clinic_common.file_watch``; never copied into the training data or code), so a new service or
+synonym works without retraining. A broken edit is logged and the last good list stays in use. The
+booking form's validators still check both.
 """
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 Pure spaCy (no Rasa import) so it can be tested and reused on its own. The
 words come from the staff-editable rules file (see
-``data/content/contraindications.yml``, read by ``clinic_content``); the code holds only the logic: term
-matching here, the reading of the words around a term (clauses, negation,
+``data/content/contraindications.yml``, read by ``clinic_content``); the code holds only the logic:
+term matching here, the reading of the words around a term (clauses, negation,
 subject, urgency) in :mod:`clinic_nlu.message_reading`.
 
 How a message is read (all matching is on lower-cased text, whole tokens only):
@@ -325,7 +325,7 @@ class ConditionDetector:
         found = self._match_terms(doc)
         corrected = [self._typos.correct(t.text) if t.is_alpha else None for t in doc]
         if any(corrected):
-            words = [c or t.text for c, t in zip(corrected, doc)]
+            words = [c or t.text for c, t in zip(corrected, doc, strict=True)]
             fixed = Doc(doc.vocab, words=words, spaces=[bool(t.whitespace_) for t in doc])
             found |= self._match_terms(self._lemmatizer(fixed))
         return sorted(found, key=lambda s: (s.start, s.end, s.label))

@@ -210,7 +210,8 @@ class ContraindicationExtractor(GraphComponent, EntityExtractorMixin):
     # ----------------------------------------------------------------- reload
 
     def _load_detector(self) -> ConditionDetector:
-        # The spaCy side does not depend on the rules: a reload reuses it instead of building it again.
+        # The spaCy side does not depend on the rules: a reload reuses it instead of building it
+        # again.
         pipeline = self._rules.value.pipeline if self._rules.loaded else None
         return ConditionDetector.from_yaml(self._path, pipeline=pipeline)
 

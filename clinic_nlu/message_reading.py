@@ -256,14 +256,12 @@ class MessageContext:
             (person.start - 2, person.start - 1),  # "me and" + person
             (person.end + 1, person.end),  # person + "and me"
         )
-        for pronoun, conjunction in around:
-            if min(pronoun, conjunction) >= 0 and max(pronoun, conjunction) < len(doc):
-                if (
-                    doc[conjunction].lower_ in ("and", "&")
-                    and doc[pronoun].lower_ in COORDINATED_SELF
-                ):
-                    return True
-        return False
+        return any(
+            min(pronoun, conjunction) >= 0 and max(pronoun, conjunction) < len(doc)
+            and doc[conjunction].lower_ in ("and", "&")
+            and doc[pronoun].lower_ in COORDINATED_SELF
+            for pronoun, conjunction in around
+        )
 
     # -- urgent
 

@@ -120,6 +120,7 @@ class QuestionPartExtractor(GraphComponent, EntityExtractorMixin):
 
     def persist(self) -> None:
         """Writes the clause classifier to the model storage (NumPy arrays + JSON, no pickle)."""
+        assert self._splitter is not None, "persist() is called after train()"
         with self._model_storage.write_to(self._resource) as model_dir:
             save_pipeline(self._splitter.pipeline, model_dir)
 

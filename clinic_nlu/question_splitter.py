@@ -98,7 +98,7 @@ class QuestionSplitter:
         if todo:
             probabilities = self.pipeline.predict_proba(todo)
             classes = self.pipeline.classes_
-            for text, row in zip(todo, probabilities):
+            for text, row in zip(todo, probabilities, strict=True):
                 best = int(row.argmax())
                 self._cache[text] = (str(classes[best]), float(row[best]))
         if len(self._cache) > 5000:  # a bound, not a tuning knob
@@ -127,7 +127,11 @@ class QuestionSplitter:
             p.intent != DISCLOSURE_INTENT
             or any(s < p.end and p.start < e for s, e in disclosures))]
         seen: Set[str] = set()
-        unique = [p for p in topical if not (p.intent in seen or seen.add(p.intent))]
+        unique: List[Part] = []
+        for part in topical:  # the first part of each intent
+            if part.intent not in seen:
+                seen.add(part.intent)
+                unique.append(part)
         return unique[: self.max_parts] if len(unique) >= 2 else []
 
     def _split(self, text: str, start: int, end: int, strong: bool, depth: int) -> List[Part]:
@@ -137,7 +141,7 @@ class QuestionSplitter:
         spans = [(start, end)]
         for left_end, right_start in candidates:
             spans += [_trim(text, start, left_end), _trim(text, right_start, end)]
-        labels = dict(zip(spans, self.classify([_clause(text, s, e) for s, e in spans])))
+        labels = dict(zip(spans, self.classify([_clause(text, s, e) for s, e in spans]), strict=True))
         best: Optional[Tuple[float, int, int]] = None
         for left_end, right_start in candidates:
             left, right = labels[_trim(text, start, left_end)], labels[_trim(text, right_start, end)]

@@ -5,11 +5,12 @@ staff edit reuses it. Fully offline: needs only spacy-lookups-data.
 """
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Set
+from typing import Dict, Iterable, List, Set, cast
 
 import spacy
 from spacy.language import Language
 from spacy.lookups import load_lookups
+from spacy.pipeline import Lemmatizer
 
 
 class _KnownWords:
@@ -20,7 +21,8 @@ class _KnownWords:
         self._words: Set[str] = set()
         for pos in ("noun", "verb", "adj", "adv"):
             self._words.update(w for w in index.get(pos, []) if w.isalpha())
-        self._inflected = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+        lemmatizer = cast(Lemmatizer, nlp.get_pipe("lemmatizer"))
+        self._inflected = lemmatizer.lookups.get_table("lemma_lookup")
 
     def __contains__(self, word: object) -> bool:
         return isinstance(word, str) and (word in self._words or word in self._inflected)

@@ -37,7 +37,7 @@ class _Deadline:
 
     def __init__(self, deadline: float, *args: Any, **kwargs: Any) -> None:
         self.deadline = deadline
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]  (connects)
+        super().__init__(*args, **kwargs)  # connects
 
     def send(self, data: Any) -> None:  # smtplib.SMTP.send: every command and the message
         sock = getattr(self, "sock", None)

@@ -142,7 +142,7 @@ class Outbox:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
         clean = validate_payload(payload)
         caller_id = request_id is not None
-        if caller_id:
+        if request_id is not None:
             existing = self.get(request_id)
             if existing is not None:
                 logger.info("Request %s is already stored (the same turn was handled again).",

@@ -1,7 +1,7 @@
 """What a person reads about a request: its title, its details as labelled rows, the transcript.
 
-Shared by the e-mail (:mod:`clinic_requests.email_message`) and the staff page (``clinic_staff``), so
-both show a request the same way. Labels come from ``data/content/email.yml``
+Shared by the e-mail (:mod:`clinic_requests.email_message`) and the staff page (``clinic_staff``),
+so both show a request the same way. Labels come from ``data/content/email.yml``
 (:class:`clinic_content.email.EmailTemplate`); condition category ids are shown by their
 label from ``contraindications.yml``. Any kind of request and any payload field is shown:
 a kind or field the labels do not know is shown by its name, so a request kind or field

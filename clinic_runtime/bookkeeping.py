@@ -57,8 +57,8 @@ def install() -> None:
     from rasa.shared.core.domain import Domain
 
     for name in MODULES_WITH_DEBUG_COPIES:
-        module = sys.modules[name]
+        module: Any = sys.modules[name]
         if getattr(module, "copy", None) is copy:
             module.copy = _copy_for_debug_log(name)
     if Domain.is_empty is not _is_empty:
-        Domain.is_empty = _is_empty  # type: ignore[assignment]
+        Domain.is_empty = _is_empty

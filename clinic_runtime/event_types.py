@@ -46,7 +46,7 @@ def resolve_by_type(type_name: str, default: Optional[Type[Any]] = None) -> Opti
 def _forget_table(cls: Any, **kwargs: Any) -> None:
     """A new Event subclass was created: the next lookup walks the classes again."""
     _table.clear()
-    super(_event_class(), cls).__init_subclass__(**kwargs)  # type: ignore[misc]
+    super(_event_class(), cls).__init_subclass__(**kwargs)
 
 
 def _event_class() -> Any:
@@ -63,6 +63,6 @@ def install() -> None:
     if "__init_subclass__" in vars(Event):  # Rasa does not define one; never overwrite one
         return
     setattr(Event, _ORIGINAL, Event.resolve_by_type)
-    Event.__init_subclass__ = classmethod(_forget_table)  # type: ignore[assignment]
-    Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[assignment]
+    Event.__init_subclass__ = classmethod(_forget_table)
+    Event.resolve_by_type = staticmethod(resolve_by_type)
     _table.clear()

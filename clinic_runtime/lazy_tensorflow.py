@@ -108,7 +108,7 @@ def _train_schema_on_demand_class() -> Any:
             self._serialized = copy.deepcopy(serialized)  # from_dict rewrites it in place
             self._nodes: Optional[Dict[str, Any]] = None
 
-        @property  # type: ignore[override]
+        @property
         def nodes(self) -> Dict[str, Any]:
             if self._nodes is None:
                 self._nodes = GraphSchema.from_dict(self._serialized).nodes
@@ -176,7 +176,7 @@ def install() -> None:
 
     from_dict._clinic_lazy_train_schema = True  # type: ignore[attr-defined]
     from_dict.__doc__ = original.__doc__
-    ModelMetadata.from_dict = classmethod(from_dict)  # type: ignore[assignment]
+    ModelMetadata.from_dict = classmethod(from_dict)
 
 
 def undo() -> None:

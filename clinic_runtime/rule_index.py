@@ -13,8 +13,8 @@ A rule can match the latest state only if its own last state agrees on the previ
   ``intent: I`` only a state whose user intent is I (``_does_rule_match_state``).
 So the rules are grouped once by that action name and intent, and the first pass runs Rasa's
 own ``_is_rule_applicable`` on the rules of the matching group (plus the rules without a
-definite name or intent, and rules with no states, which always apply). Every later pass, and the checks
-themselves, are Rasa's. The result is the same set of keys; a unit test compares it with
+definite name or intent, and rules with no states, which always apply). Every later pass, and the
+checks themselves, are Rasa's. The result is the same set of keys; a unit test compares it with
 Rasa's method on every prefix of every training story and rule.
 """
 
@@ -90,7 +90,7 @@ def _candidates(index: _Index, latest: Dict[str, Any]) -> FrozenSet[str]:
         return index.always | index.wildcard
     intent = (latest.get(USER) or {}).get(INTENT)
     return (index.always | index.wildcard | group.any_intent
-            | group.by_intent.get(intent, frozenset()))
+            | group.by_intent.get(intent or "", frozenset()))
 
 
 def get_possible_keys(self: Any, lookup: Dict[str, str], states: List[Dict[str, Any]]) -> Set[str]:
@@ -113,4 +113,4 @@ def install() -> None:
     if hasattr(RulePolicy, _ORIGINAL):
         return
     setattr(RulePolicy, _ORIGINAL, RulePolicy._get_possible_keys)
-    RulePolicy._get_possible_keys = get_possible_keys  # type: ignore[assignment]
+    RulePolicy._get_possible_keys = get_possible_keys

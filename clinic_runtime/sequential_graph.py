@@ -89,4 +89,4 @@ def install() -> None:
     """Make the processor (which loads the prediction graph) use ``SequentialGraphRunner``."""
     import rasa.core.processor
 
-    rasa.core.processor.DaskGraphRunner = SequentialGraphRunner  # type: ignore[misc]
+    rasa.core.processor.DaskGraphRunner = SequentialGraphRunner

@@ -51,4 +51,4 @@ def install() -> None:
     load_model._clinic_spacy_once = True  # type: ignore[attr-defined]
     load_model._clinic_original = original  # type: ignore[attr-defined]
     load_model.__doc__ = original.__doc__
-    SpacyNLP.load_model = staticmethod(load_model)  # type: ignore[assignment]
+    SpacyNLP.load_model = staticmethod(load_model)

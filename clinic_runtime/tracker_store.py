@@ -1,9 +1,9 @@
 """Rasa's SQL tracker store with a per-process cache validated against the database.
 
-Selected in endpoints.yml (``tracker_store: type: clinic_runtime.tracker_store.CachedSQLTrackerStore``),
-Rasa's own extension point for tracker stores; every other setting is Rasa's ``SQL`` store's
-(dialect, db, url, port, username, password, ...), and the table is Rasa's ``events`` table,
-unchanged: a database written by one store can be read by the other.
+Selected in endpoints.yml, Rasa's own extension point for tracker stores, as ``type:
+clinic_runtime.tracker_store.CachedSQLTrackerStore`` under ``tracker_store:``; every other setting
+is Rasa's ``SQL`` store's (dialect, db, url, port, username, password, ...), and the table is Rasa's
+``events`` table, unchanged: a database written by one store can be read by the other.
 
 Why: Rasa's ``SQLTrackerStore`` rebuilds the whole conversation from the database on every
 retrieve (a query, ``json.loads`` and ``Event`` deserialisation per stored event, ~70 us each),
@@ -90,6 +90,8 @@ def _sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
 
 class CachedSQLTrackerStore(SQLTrackerStore):
     """``SQLTrackerStore`` plus a validated per-process cache (see the module docstring)."""
+
+    engine: Any  # Rasa's SQLAlchemy engine, replaced by a pooled one for a SQLite file
 
     def __init__(self, *args: Any, cache_conversations: int = DEFAULT_CACHE_CONVERSATIONS,
                  **kwargs: Any) -> None:

@@ -33,7 +33,7 @@ def form_intents() -> set:
     for path in sorted((PROJECT_DIR / "data" / "rules").glob("*.yml")):
         for rule in (yaml.safe_load(path.read_text()) or {}).get("rules") or []:
             steps = rule.get("steps") or []
-            for step, following in zip(steps, steps[1:]):
+            for step, following in zip(steps, steps[1:], strict=False):
                 if "intent" in step and following.get("action") in forms:
                     found.add(step["intent"])
     return found
@@ -72,7 +72,7 @@ def check_question_types(content_dir: Path, content, intents: set) -> int:
     for path in sorted((PROJECT_DIR / "data" / "rules").glob("*.yml")):
         for rule in (yaml.safe_load(path.read_text()) or {}).get("rules") or []:
             steps = rule.get("steps") or []
-            for step, following in zip(steps, steps[1:]):
+            for step, following in zip(steps, steps[1:], strict=False):
                 if "intent" in step and following.get("action") == "action_answer":
                     answered_by_rule.add(step["intent"])
     titles = content.messages.get("topic_titles") or {}
@@ -115,8 +115,9 @@ def check_training_data() -> int:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
     if result.returncode != 0:
-        lines = [l for l in (result.stdout + result.stderr).splitlines()
-                 if "UserWarning" in l or "ERROR" in l or "Error" in l or "warn" in l.lower()]
+        lines = [line for line in (result.stdout + result.stderr).splitlines()
+                 if "UserWarning" in line or "ERROR" in line or "Error" in line
+                 or "warn" in line.lower()]
         print("ERROR rasa data validate found problems in the training data:")
         for line in lines[-30:] or (result.stdout + result.stderr).splitlines()[-30:]:
             print("   ", line.strip())

@@ -41,7 +41,7 @@ def main() -> int:
     args = parser.parse_args()
     content = load_content(known_intents=domain_intents())
     for name, paths in SETS.items():
-        checked, refused, why = 0, [], Counter()
+        checked, refused, why = 0, [], Counter[str]()
         for text, intent in examples(paths):
             answer = content.answer_for_intent.get(intent)
             if (answer is None or answer.kind != "article" or "+" in intent

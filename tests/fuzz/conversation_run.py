@@ -279,7 +279,7 @@ class Conversation:
             self.note("booking_not_completed", "the booking never reached a confirmation")
         elif booking == REFUSED:
             self.outbox_lines.append("booking refused after an emergency, a person offered: accepted")
-        elif booking.kind == "consultation" and not self.health:
+        elif not isinstance(booking, str) and booking.kind == "consultation" and not self.health:
             self.note("unexpected_consultation",
                       "no health condition was mentioned, yet the booking became a consultation")
         handoff = self.walk("handoff", handoff_opener)
@@ -295,7 +295,7 @@ class Conversation:
         email = email_for(f"{self.tag}{goal[0]}", "fuzz")
         reply = self.say(Move(opener, f"end: {goal}"))
         asked_times: Counter = Counter()
-        restarts, clicked = 0, set()
+        restarts, clicked = 0, set[str]()
         for _ in range(16):
             for confirmation in confirmations_in(reply, texts):
                 if confirmation.kind in kinds:
@@ -409,7 +409,7 @@ class Conversation:
                 f"{time.monotonic() - self.started:.1f} s)"
                 + (f" FAILED: {', '.join(kinds)}" if kinds else " passed"))
         lines = [head, "```"]
-        notes = {}
+        notes: Dict[int, List[Finding]] = {}
         for at, finding in self.notes:
             notes.setdefault(at, []).append(finding)
         for number, turn in enumerate(self.turns, 1):

@@ -321,6 +321,7 @@ def test_live_store_keeps_the_last_good_content(live_folder: Path, edit: Any) ->
 def load_check_script() -> Any:
     spec = importlib.util.spec_from_file_location("clinic_check_script",
                                                   PROJECT_DIR / "scripts" / "check.py")
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -403,6 +403,7 @@ def test_the_booking_link_with_a_mistyped_placeholder_is_still_a_link(content) -
               "booking_url_template": "https://book.example.com/?s={service}&n={nmae}&x={x}"}
     linked = dataclasses.replace(content, contact={**content.contact, "clinic": clinic})
     link = booking.booking_link(linked, "4-D Facial", "Dana White", "dana@example.com")
+    assert link is not None
     assert link.startswith("https://book.example.com/?s=4-D%20Facial&n=Dana%20White")
     assert "{" not in link
 

@@ -98,7 +98,11 @@ def toy_runner(nodes, needs, targets):
     return runner
 
 
-def node(name, calls, fn=lambda *inputs: [value for _, value in inputs]):
+def values_of(*inputs):
+    return [value for _, value in inputs]
+
+
+def node(name, calls, fn=values_of):
     def call(*inputs):
         calls.append(name)
         return name, fn(*inputs)
@@ -421,7 +425,8 @@ def same(a, b):
             and a.attribute == b.attribute and a.origin == b.origin
             and a.features.format == b.features.format == "coo"
             and a.features.shape == b.features.shape and a.features.dtype == b.features.dtype
-            and (a.features.row == b.features.row).all() and (a.features.col == b.features.col).all()
+            and (a.features.row == b.features.row).all()
+            and (a.features.col == b.features.col).all()
             and bool((a.features.data == b.features.data).all()))
 def spy(self, messages):
     if not comparing[0]:  # parsing alone: keep the lazy features to look at afterwards

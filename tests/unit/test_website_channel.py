@@ -380,7 +380,8 @@ class FakeRedis:
 
     class _Pipe:
         def __init__(self, redis: "FakeRedis") -> None:
-            self.redis, self.ops = redis, []
+            self.redis = redis
+            self.ops: List[Any] = []
 
         async def __aenter__(self) -> "FakeRedis._Pipe":
             return self
