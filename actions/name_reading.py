@@ -14,6 +14,8 @@ from actions.visitor_text import has_markup, is_payload
 
 NAME_WORDS = (1, 5)
 MAX_NAME_WORD = 30
+# The word lists below are kept as written, a block of words rather than a word a line.
+# fmt: off
 # Words that never start a name: question words, pronouns, articles, verbs of requests.
 NOT_NAME_FIRST_WORDS = {
     "what", "whats", "how", "why", "when", "where", "who", "which", "whose", "is", "are", "am",
@@ -54,10 +56,11 @@ EVERYDAY_WORDS = {"of", "these", "those", "this", "that", "there", "here", "is",
                   "be", "been", "it", "to", "for", "with", "my", "your", "me", "we", "they", "you",
                   "or", "but", "not", "no", "yes", "ok", "okay", "wrong", "number", "mind",
                   "right", "now", "having", "pain", "apply", "applies", "one", "two", "none",
-                  "null", "nan", "undefined", "test", "testing", "asdf", "qwerty", "lol", "oops", "sorry",
-                  "please", "thanks", "thank", "merci", "beaucoup", "gracias", "danke", "hello",
-                  "hi", "bye", "good", "bad", "great", "nice", "cool", "fine", "what", "how",
-                  "why", "when", "where", "who", "need", "want", "like", "love", "just", "about",
+                  "null", "nan", "undefined", "test", "testing", "asdf", "qwerty", "lol", "oops",
+                  "sorry", "please", "thanks", "thank", "merci", "beaucoup", "gracias", "danke",
+                  "hello", "hi", "bye", "good", "bad", "great", "nice", "cool", "fine", "what",
+                  "how", "why", "when", "where", "who", "need", "want", "like", "love", "just",
+                  "about",
                   "all", "any", "some", "more", "again", "back", "later", "today", "tomorrow",
                   "facial", "booking", "appointment", "person", "someone", "human", "bot", "in",
                   "on", "at", "by", "up", "out", "off", "do", "did", "does", "have", "has", "had",
@@ -67,6 +70,7 @@ EVERYDAY_WORDS = {"of", "these", "those", "this", "that", "there", "here", "is",
 # Placeholder words programs and testers type: never a name, however written.
 PLACEHOLDER_WORDS = {"nan", "null", "none", "undefined", "true", "false", "test", "asdf",
                      "qwerty", "lorem", "ipsum", "xxx", "n/a", "na", "anonymous", "nobody"}
+# fmt: on
 
 # Prefixes that introduce a name ("my name is Dana White", "hi, it's Tom").
 NAME_PREFIX = re.compile(
@@ -75,8 +79,10 @@ NAME_PREFIX = re.compile(
     re.IGNORECASE)
 # A name word: letters (any script), with inner hyphens, apostrophes or a final dot ("Jr.").
 NAME_WORD = re.compile(r"^[^\W\d_]+(?:[-'\u2019.][^\W\d_]+)*\.?$")
+# fmt: off
 NAME_PARTICLES = {"de", "del", "della", "der", "den", "van", "von", "da", "di", "du", "la", "le",
                   "bin", "binti", "ibn", "al", "el", "st", "ter", "ten", "and", "&", "y", "e"}
+# fmt: on
 # "My name is X" anywhere in a longer message ("Friday at 11. My name is Tom Reed and ...").
 NAME_IN_SENTENCE = re.compile(
     r"\b(?:my\s+name(?:'s|\s+is)|name(?:'s|\s+is)|name\s*:|name(?=\s+[A-Z])|call\s+me|this\s+is)\s+"

@@ -24,6 +24,8 @@ CONNECTOR = re.compile(
 QUESTION_WORD = re.compile(
     r"\b(?:what|whats|what's|wat|how|hows|how's|who|whos|who's|where|wheres|where's|when|"
     r"why)\b", re.IGNORECASE)  # not "which": mid-sentence it mostly starts a relative clause
+# The word lists below are kept as written, a block of words rather than a word a line.
+# fmt: off
 CONTINUES_INTO_QUESTION_WORD = {
     "is", "was", "that", "this", "me", "us", "know", "explain", "wonder", "wondering",
     "understand", "see", "tell", "ask", "asking", "about", "on", "of", "for", "to", "exactly",
@@ -39,6 +41,7 @@ CLAUSE_STARTS = {
     "they", "we", "he", "she", "tell", "give", "explain", "let", "please", "whereabouts",
 }
 FILLERS = {"also", "and", "so", "then", "plus", "but", "oh", "ok", "okay", "n", "&"}
+# fmt: on
 WORD = re.compile(r"[\w'&]+")
 
 
