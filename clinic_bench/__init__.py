@@ -20,5 +20,6 @@ Modules, one job each:
   scaled            the scaled setup (clinic_scaled) with 1, 2 and 4 Rasa servers
   reply_validation  micro-benchmark of Rasa's jsonschema check of action-server replies
   detector_speed    micro-benchmark of our contraindication detector, ms per message
+  figures           the compared figures (ours, baseline, ratio) computed from the results
   report            docs/benchmarks.md and the printed table, from the results JSON
 """

@@ -44,6 +44,7 @@ from typing import Any, Dict, List, Optional
 import yaml
 
 from clinic_bench import detector_speed
+from clinic_bench import figures as bench_figures
 from clinic_bench import load as bench_load
 from clinic_bench import report as bench_report
 from clinic_bench import scaled as bench_scaled
@@ -321,7 +322,7 @@ def main() -> int:
     results["systems"] = {name: system.result for name, system in systems.items()}
     results["machine"]["loadavg_at_end"] = os.getloadavg()
     results["duration_s"] = round(time.monotonic() - started, 1)
-    results["figures"] = bench_report.figures(results)
+    results["figures"] = bench_figures.figures(results)
     json_out.parent.mkdir(parents=True, exist_ok=True)
     json_out.write_text(json.dumps(results, indent=2) + "\n")
     md_out.parent.mkdir(parents=True, exist_ok=True)
