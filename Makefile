@@ -5,7 +5,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup setup-dev model run run-scaled staff test test-fast check validate report requests requests-retry purge system-deps bench bench-smoke bench-ab soak clean
+.PHONY: help setup setup-dev model run run-scaled staff test test-fast lint check validate report requests requests-retry purge system-deps bench bench-smoke bench-ab soak clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -34,6 +34,12 @@ test: setup-dev model ## Set up what is missing and run every test
 
 test-fast: ## Unit tests only (no servers; the tests that need the trained model are left out)
 	@$(PY) -m pytest tests/unit -q -m "not needs_model"
+
+lint: ## ruff (lint, format check) and mypy over the code and the tests (pyproject.toml)
+	@scripts/setup.sh dev
+	@$(PY) -m ruff check .
+	@$(PY) -m ruff format --check .
+	@$(PY) -m mypy
 
 check: setup ## Check the staff-editable YAML and the training data (run after every edit)
 	@$(PY) scripts/check.py

@@ -1,15 +1,14 @@
 """Thin Rasa actions that answer questions from the content YAML."""
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import booking, form_reading, request_changes
-from actions.content import get_store
 from actions.replying import answer_latest
-
+from clinic_content.store import get_store
 
 LISTEN = FollowupAction("action_listen")
 # Understood intents that may reach action_clarify as RulePolicy's core fallback.
@@ -19,25 +18,15 @@ ANSWERED_WITHOUT_RULE = {"affirm", "deny", "cancel", "greet", "thank", "goodbye"
 class ActionAnswer(Action):
     """Answers the latest message from data/content (safety rules first)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_answer"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         content = get_store().get()
-        if request_changes.asks_status(tracker):
-            return [*request_changes.say_status(dispatcher, tracker, content), LISTEN]
-        if request_changes.asks_for_reference(tracker):
-            return [*request_changes.say_reference(dispatcher, tracker, content), LISTEN]
-        if request_changes.discloses_after_request(tracker):
-            # the condition's reply, then the clinic told at once (never only the visitor)
-            events = answer_latest(dispatcher, tracker, content)
-            noted = request_changes.send_change(dispatcher, tracker, content, "condition_noted")
-            return [*events, *(noted or []), LISTEN]
-        if request_changes.is_change(tracker):
-            events = request_changes.send_change(dispatcher, tracker, content)
-            if events is not None:
-                return [*events, LISTEN]
+        events = request_changes.about_the_request(dispatcher, tracker, content)
+        if events is not None:
+            return [*events, LISTEN]
         service = typed_service(tracker, content)
         if service:
             if tracker.get_slot("emergency"):  # no booking after urgent advice: say why
@@ -51,18 +40,13 @@ class ActionAnswer(Action):
 class ActionClarify(Action):
     """Handles a message the assistant did not understand: "did you mean ...?", then a person."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_clarify"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         content = get_store().get()
-        if request_changes.asks_status(tracker):
-            return [*request_changes.say_status(dispatcher, tracker, content), LISTEN]
-        if request_changes.asks_for_reference(tracker):
-            return [*request_changes.say_reference(dispatcher, tracker, content), LISTEN]
-        events = (request_changes.send_change(dispatcher, tracker, content)
-                  if request_changes.is_change(tracker) else None)
+        events = request_changes.about_the_request(dispatcher, tracker, content)
         if events is None:
             # As RulePolicy's core fallback it also runs for an understood message no rule
             # covers ("yes" with nothing offered): that message is answered as it was meant.
@@ -78,8 +62,8 @@ def typed_service(tracker: Tracker, content) -> Optional[str]:
     """The service id when the visitor typed a service button's title outside the booking form
     ("4-D Facial (single session)" after the buttons were gone): they want to book it."""
     text = str((tracker.latest_message or {}).get("text") or "")
-    titles = [s["title"] for s in booking.services(content)]
+    titles = [s.title for s in booking.services(content)]
     typed = form_reading.typed_button(text, titles)
     if not typed:
         return None
-    return next(s["id"] for s in booking.services(content) if s["title"] == typed)
+    return next(s.id for s in booking.services(content) if s.title == typed)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
-from clinic_nlu import reassurance
+from clinic_common import reassurance
 
 # "I'm 16", "16 years old", "16yo", "aged 16", "my 15-year-old", "in my 70s", "over 65"
 AGE_PATTERNS = [

@@ -8,7 +8,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
-from actions.content import Answer, Button, Content
+from clinic_content.answers import Answer, Button
+from clinic_content.store import Content
 
 logger = logging.getLogger(__name__)
 

@@ -6,9 +6,11 @@ import re
 from typing import Any, Dict, List, Optional
 from urllib.parse import quote
 
-from actions.content import CONTACT_FILE, SERVICES_FILE, Content
-from actions.placeholders import render
 from actions.visitor_text import plain_text
+from clinic_content.booking import Service
+from clinic_content.paths import BOOKING_FILE, CONTACT_FILE
+from clinic_content.placeholders import render
+from clinic_content.store import Content
 
 logger = logging.getLogger(__name__)
 
@@ -32,41 +34,41 @@ HEALTH_ENTITIES = ("condition", "uncovered_condition", "urgent_symptom", "after_
 PARTS_OF_DAY = {"morning": "10:00", "afternoon": "15:00", "evening": "18:00", "lunchtime": "12:30"}
 
 
-def services(content: Content) -> List[Dict[str, Any]]:
+def services(content: Content) -> List[Service]:
     """The bookable services from booking.yml."""
-    return list(content.services.get("services") or [])
+    return list(content.booking.services)
 
 
 def prompt(content: Content, key: str, **values: Any) -> str:
     """A booking / hand-off prompt with its placeholders filled."""
-    return render(content.services["prompts"][key], values, where=(SERVICES_FILE, f"prompts.{key}"))
+    return render(content.booking.prompts[key], values, where=(BOOKING_FILE, f"prompts.{key}"))
 
 
-def match_service(content: Content, text: str) -> Optional[Dict[str, Any]]:
+def match_service(content: Content, text: str) -> Optional[Service]:
     """The service a visitor's answer names (id, title or one of its words), if any."""
     lowered = " ".join(str(text or "").lower().replace("/", " ").split())
     if not lowered:
         return None
     for service in services(content):
-        if lowered in (service["id"], service["title"].lower()):
+        if lowered in (service.id, service.title.lower()):
             return service
     best = None
     best_length = 0
     for service in services(content):
-        for word in [service["title"].lower(), *[str(w).lower() for w in service.get("words") or []]]:
-            if re.search(r"(?<![a-z0-9])" + re.escape(word) + r"(?![a-z0-9])", lowered):
-                if len(word) > best_length:  # the longest match wins ("forever young" over "young")
-                    best, best_length = service, len(word)
+        for word in [service.title.lower(), *[w.lower() for w in service.words]]:
+            # the longest match wins ("forever young" over "young")
+            if (len(word) > best_length
+                    and re.search(r"(?<![a-z0-9])" + re.escape(word) + r"(?![a-z0-9])", lowered)):
+                best, best_length = service, len(word)
     return best
 
 
-def services_named(content: Content, text: str) -> List[Dict[str, Any]]:
+def services_named(content: Content, text: str) -> List[Service]:
     """Every service the text names by its title or one of its words."""
     lowered = " ".join(str(text or "").lower().replace("/", " ").split())
     return [service for service in services(content)
             if any(re.search(r"(?<![a-z0-9])" + re.escape(word) + r"(?![a-z0-9])", lowered)
-                   for word in [service["title"].lower(),
-                                *[str(w).lower() for w in service.get("words") or []]])]
+                   for word in [service.title.lower(), *[w.lower() for w in service.words]])]
 
 
 def normalise_contact(text: str) -> Optional[str]:
@@ -109,7 +111,7 @@ def is_flexible_time(content: Content, text: str) -> bool:
     lowered = " ".join(str(text or "").lower().split())
     if MONTH_OR_WEEKDAY.search(lowered) and not re.search(r"\bmay (i|we|you|be)\b", lowered):
         return True
-    words = [str(w).lower() for w in content.services.get("flexible_times") or []]
+    words = [w.lower() for w in content.booking.flexible_times]
     return any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", lowered) for w in words)
 
 
@@ -140,7 +142,7 @@ def parse_preferred_time(text: str, now: Optional[datetime.datetime] = None) -> 
 def screening_answer(text: str, intent: Optional[str], content: Content) -> Optional[str]:
     """'none', 'applies' or 'not_sure' from the visitor's words (buttons: actions.form_reading)."""
     lowered = " ".join(str(text or "").lower().replace("\u2019", "'").split()).strip("/ .!")
-    labels = content.services.get("screening_buttons") or {}
+    labels = content.booking.screening_buttons
     for key in SCREENING_ANSWERS:
         if lowered in (key, key.replace("_", " "), str(labels.get(key, "")).lower().strip(" .!")):
             return key
@@ -188,8 +190,8 @@ def transcript(events: List[Dict[str, Any]], turns: int = TRANSCRIPT_TURNS) -> L
 def shown_value(content: Content, slot: str, value: Any) -> str:
     """A field's value as the visitor sees it (a service's title, not its id)."""
     if slot == "booking_service":
-        service = next((s for s in services(content) if s["id"] == value), None)
-        return service["title"] if service else str(value)
+        service = content.booking.service(value)
+        return service.title if service else str(value)
     return str(value)
 
 
@@ -208,7 +210,7 @@ def summary(content: Content, slots: Dict[str, Any]) -> str:
 
 def prompt_values(content: Content) -> Dict[str, str]:
     """Values for the notes said before a question is asked again (and ``booking_intro``): the
-    hand-off reply time and the clinic's contacts (declared in actions.placeholder_names)."""
+    hand-off reply time and the clinic's contacts (declared in clinic_content.placeholder_names)."""
     clinic = content.contact.get("clinic") or {}
     return {"reply_time": reply_time(content), "phone": str(clinic.get("phone") or ""),
             "clinic": str(clinic.get("name") or "")}

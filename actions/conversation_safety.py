@@ -19,11 +19,11 @@ Pure logic over ``Content`` and the planner's ``Plan``; the texts are in data/co
 """
 
 import re
-from typing import List, Optional, Sequence
+from typing import Any, List, Mapping, Optional, Sequence
 
 from actions import answers, safety
 from actions.answers import OutgoingMessage
-from actions.content import Content
+from clinic_content.store import Content
 
 # Messages that are about the situation rather than a topic: after urgent advice or a reaction
 # report they get the advice again instead of an answer.
@@ -44,7 +44,7 @@ ABOUT_THE_TREATMENT = {"ask_what_is", "ask_how_it_works", "ask_results", "ask_ex
 SHORT_REPLY_WORDS = 3
 
 
-def language_of(entities: Sequence[dict]) -> Optional[str]:
+def language_of(entities: Sequence[Mapping[str, Any]]) -> Optional[str]:
     """The language code of a message not in English (clinic_nlu.language), if any."""
     return next((str(e.get("value")) for e in entities or () if e.get("entity") == "language"),
                 None)

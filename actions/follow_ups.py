@@ -11,8 +11,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import booking
-from actions.content import Content
 from actions.visitor_text import plain_text
+from clinic_content.store import Content
 from clinic_requests.submit import submit_request, turn_request_id
 
 logger = logging.getLogger(__name__)

@@ -5,16 +5,18 @@ stored is plain text (markup removed) and health details only as condition categ
 """
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import booking, form_reading, safety
+from actions import booking, form_reading
 from actions.answers import OutgoingMessage
-from actions.content import get_store
 from actions.replying import booking_request_kind, earlier_disclosure, send_guarded
+from actions.visitor_text import plain_text
+from clinic_content.store import Content, get_store
+from clinic_requests.outbox_schema import OutboxRequest
 from clinic_requests.submit import submit_request, turn_request_id
 
 logger = logging.getLogger(__name__)
@@ -45,14 +47,32 @@ def health_free(text: Optional[str], entities: List[Dict[str, Any]]) -> Optional
                      ("condition", "uncovered_condition", "urgent_symptom", "after_treatment")})
     if health:
         return f"[health condition mentioned: {', '.join(health)}]"
-    return form_reading.plain_text(text)[:form_reading.MAX_TOPIC_CHARS] or None
+    return plain_text(text)[:form_reading.MAX_TOPIC_CHARS] or None
+
+
+def submit_or_say_not_saved(dispatcher: CollectingDispatcher, tracker: Tracker, content: Content,
+                            kind: str, payload: Dict[str, Any], turn: str,
+                            what: str) -> Optional[OutboxRequest]:
+    """Store a request (once per turn: ``turn`` names the step that stores it); when the
+    outbox cannot take it, log it and tell the visitor it was not sent (never silence).
+
+    Returns:
+        The stored request, or None after the "not saved" message.
+    """
+    try:
+        return submit_request(kind, payload, turn_request_id(tracker.sender_id, tracker.events, turn))
+    except Exception:  # the visitor must hear that nothing was sent, never silence
+        logger.exception("Could not store %s", what)
+        send_guarded(dispatcher, tracker, content,
+                     [OutgoingMessage(booking.prompt(content, "not_saved"))])
+        return None
 
 
 def topic_entities(tracker: Tracker) -> List[Dict[str, Any]]:
     """The entities of the message that gave the hand-off's topic (for health_free)."""
     topic = tracker.get_slot("handoff_topic")
     for event in reversed(tracker.events):
-        if event.get("event") == "user" and form_reading.plain_text(event.get("text")) == topic:
+        if event.get("event") == "user" and plain_text(event.get("text")) == topic:
             return (event.get("parse_data") or {}).get("entities") or []
     return []
 
@@ -60,11 +80,11 @@ def topic_entities(tracker: Tracker) -> List[Dict[str, Any]]:
 class ActionSubmitBooking(Action):
     """Stores the booking (or consultation) request in the outbox, then confirms it."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_submit_booking"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         content = get_store().get()
         if tracker.get_slot("booking_confirmed") != form_reading.CONFIRM_SEND:
             # The form ended without the visitor's "send it" (it was left): nothing to store.
@@ -74,9 +94,9 @@ class ActionSubmitBooking(Action):
         kind = booking_request_kind(tracker)
         service_title = booking.shown_value(content, "booking_service",
                                             tracker.get_slot("booking_service"))
-        name = form_reading.plain_text(tracker.get_slot("visitor_name"))
-        contact = form_reading.plain_text(tracker.get_slot("contact"))
-        preferred = form_reading.plain_text(tracker.get_slot("preferred_time")) or None
+        name = plain_text(tracker.get_slot("visitor_name"))
+        contact = plain_text(tracker.get_slot("contact"))
+        preferred = plain_text(tracker.get_slot("preferred_time")) or None
         link = booking.booking_link(content, service_title, name, contact) \
             if kind == "booking" and people == 1 else None
         payload = {
@@ -88,13 +108,9 @@ class ActionSubmitBooking(Action):
             "booking_link": link,
             "party_size": people if people > 1 else None,
         }
-        try:
-            request = submit_request(kind, payload,
-                                     turn_request_id(tracker.sender_id, tracker.events, kind))
-        except Exception:  # the visitor must hear that nothing was sent, never silence
-            logger.exception("Could not store a %s request", kind)
-            send_guarded(dispatcher, tracker, content,
-                         [OutgoingMessage(booking.prompt(content, "not_saved"))])
+        request = submit_or_say_not_saved(dispatcher, tracker, content, kind, payload, kind,
+                                          f"a {kind} request")
+        if request is None:
             return [SlotSet("requested_slot", None), SlotSet("booking_confirmed", None)]
         reference = request.id[:8]
         if kind == "booking":
@@ -116,14 +132,14 @@ class ActionSubmitBooking(Action):
 class ActionSubmitHandoff(Action):
     """Stores the hand-off request (with a short, health-free transcript), then confirms it."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_submit_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         content = get_store().get()
-        name = form_reading.plain_text(tracker.get_slot("visitor_name"))
-        contact = form_reading.plain_text(tracker.get_slot("contact"))
+        name = plain_text(tracker.get_slot("visitor_name"))
+        contact = plain_text(tracker.get_slot("contact"))
         if not name or not contact:
             return [*reset_form_slots(), FollowupAction("action_listen")]
         disclosure = earlier_disclosure(tracker)
@@ -132,7 +148,7 @@ class ActionSubmitHandoff(Action):
         topic = tracker.get_slot("handoff_topic")
         earlier = last_request(tracker)
         people = int(tracker.get_slot("party_size") or 1)
-        preferred = form_reading.plain_text(tracker.get_slot("preferred_time")) or None
+        preferred = plain_text(tracker.get_slot("preferred_time")) or None
         payload = {"name": name, "contact": contact,
                    "reason": reason,
                    "topic": None if topic in (None, "-") else health_free(topic, topic_entities(tracker)),
@@ -145,13 +161,9 @@ class ActionSubmitHandoff(Action):
                    "amends": earlier["reference"] if earlier and reason in CHANGES else None,
                    "conditions": [*disclosure.conditions, *disclosure.uncovered],
                    "transcript": booking.transcript(tracker.events)}
-        try:
-            request = submit_request("handoff", payload,
-                                     turn_request_id(tracker.sender_id, tracker.events, "handoff"))
-        except Exception:  # the visitor must hear that nothing was sent, never silence
-            logger.exception("Could not store a hand-off request")
-            send_guarded(dispatcher, tracker, content,
-                         [OutgoingMessage(booking.prompt(content, "not_saved"))])
+        request = submit_or_say_not_saved(dispatcher, tracker, content, "handoff", payload,
+                                          "handoff", "a hand-off request")
+        if request is None:
             return [SlotSet("requested_slot", None)]
         if payload["amends"]:
             text = booking.prompt(content, "change_received", reference=request.id[:8],
@@ -168,11 +180,11 @@ class ActionSubmitHandoff(Action):
 class ActionCancelForm(Action):
     """Leaves the booking or hand-off form; nothing is sent."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_cancel_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         content = get_store().get()
         send_guarded(dispatcher, tracker, content,
                      [OutgoingMessage(booking.prompt(content, "cancelled"))])
@@ -183,27 +195,27 @@ class ActionCancelForm(Action):
 class ActionEndFormQuietly(Action):
     """Leaves the booking form without a word (the urgent message was just said)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_end_form_quietly"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         return [ActiveLoop(None), *reset_form_slots(), FollowupAction("action_listen")]
 
 
 class ActionSwitchToHandoff(Action):
     """From booking to a person: the name and contact given so far are kept."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_switch_to_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         service = tracker.get_slot("booking_service")
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         # The booking's details so far go with the hand-off request (ActionSubmitHandoff); an
         # existing appointment's message is the hand-off's topic (domain.yml: handoff_topic).
-        keep = ("booking_service", "preferred_time", "party_size")
+        keep: Tuple[str, ...] = ("booking_service", "preferred_time", "party_size")
         if intent == "change_appointment":
             kind, keep = "appointment_change", (*keep, "handoff_topic")
         else:
@@ -215,11 +227,11 @@ class ActionSwitchToHandoff(Action):
 class ActionSwitchToBooking(Action):
     """From the hand-off to booking ("I don't want a person, I want to book")."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_switch_to_booking"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         return [ActiveLoop(None), *reset_form_slots(), FollowupAction("booking_form")]
 
 

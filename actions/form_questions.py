@@ -8,7 +8,7 @@ questions asked in the same message ("is it safe and can I book for Friday?").
 
 import abc
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -16,10 +16,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers, booking, safety
 from actions.answers import OutgoingMessage
-from actions.content import Content, get_store
 from actions.forms import REASK_NOTE
 from actions.replying import booking_request_kind, earlier_disclosure, send_guarded, turn_state
 from actions.respond import QUESTION_PART_ENTITY, message_parts, plan_reply
+from clinic_content.store import Content, get_store
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class AskActionBase(Action, abc.ABC):
     prompt_key = ""
 
     @abc.abstractmethod
-    def name(self) -> Text:
+    def name(self) -> str:
         """``action_ask_<slot>`` (abstract, so the SDK skips this base)."""
 
     def buttons(self, content: Content, tracker: Tracker) -> List[Dict[str, str]]:
@@ -60,7 +60,7 @@ class AskActionBase(Action, abc.ABC):
         return booking.prompt(content, self.prompt_key)
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         content = get_store().get()
         parts: List[str] = []
         if started_this_turn(tracker):
@@ -126,14 +126,14 @@ class ActionAskBookingService(AskActionBase):
 
     prompt_key = "ask_service"
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_booking_service"
 
     def intro(self, content: Content, tracker: Tracker) -> List[str]:
         return booking_intro(content, tracker)
 
     def buttons(self, content: Content, tracker: Tracker) -> List[Dict[str, str]]:
-        return [{"title": s["title"], "payload": s["title"]} for s in booking.services(content)]
+        return [{"title": s.title, "payload": s.title} for s in booking.services(content)]
 
 
 class ActionAskVisitorName(AskActionBase):
@@ -141,7 +141,7 @@ class ActionAskVisitorName(AskActionBase):
 
     prompt_key = "ask_name"
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_visitor_name"
 
     def intro(self, content: Content, tracker: Tracker) -> List[str]:
@@ -155,7 +155,7 @@ class ActionAskContact(AskActionBase):
 
     prompt_key = "ask_contact"
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_contact"
 
     def intro(self, content: Content, tracker: Tracker) -> List[str]:
@@ -169,7 +169,7 @@ class ActionAskPreferredTime(AskActionBase):
 
     prompt_key = "ask_preferred_time"
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_preferred_time"
 
     def intro(self, content: Content, tracker: Tracker) -> List[str]:
@@ -181,7 +181,7 @@ class ActionAskScreening(AskActionBase):
 
     prompt_key = "ask_screening"
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_screening"
 
     def question(self, content: Content, tracker: Tracker) -> str:
@@ -192,7 +192,7 @@ class ActionAskScreening(AskActionBase):
         return booking_intro(content, tracker)
 
     def buttons(self, content: Content, tracker: Tracker) -> List[Dict[str, str]]:
-        labels = content.services.get("screening_buttons") or {}
+        labels = content.booking.screening_buttons
         # "None" and "applies" send the yes/no intents directly, so no wording of the titles
         # can be misread; typed, each title is also understood (actions.form_reading).
         payloads = {"none": "/deny", "applies": "/affirm", "not_sure": labels.get("not_sure", "")}
@@ -204,7 +204,7 @@ class ActionAskBookingConfirmed(AskActionBase):
 
     prompt_key = "ask_confirm"
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_booking_confirmed"
 
     def question(self, content: Content, tracker: Tracker) -> str:
@@ -214,7 +214,7 @@ class ActionAskBookingConfirmed(AskActionBase):
         return booking.prompt(content, key, summary=booking.summary(content, tracker.slots))
 
     def buttons(self, content: Content, tracker: Tracker) -> List[Dict[str, str]]:
-        labels = content.services.get("confirm_buttons") or {}
+        labels = content.booking.confirm_buttons
         return [{"title": labels["send"], "payload": "/affirm"},
                 {"title": labels["change"], "payload": "/deny"}]
 
@@ -224,7 +224,7 @@ class ActionAskHandoffTopic(AskActionBase):
 
     prompt_key = "ask_topic"
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_handoff_topic"
 
     def intro(self, content: Content, tracker: Tracker) -> List[str]:

@@ -13,13 +13,13 @@ validators hand those to the safety planner first, whatever the step.
 """
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from actions import booking
-from actions.content import Content
-from actions.visitor_text import has_markup, plain_text  # noqa: F401 (re-exported)
+from actions.name_reading import name_in_sentence, read_name, reads_as_name
+from actions.visitor_text import has_markup, is_payload, plain_text
+from clinic_content.store import Content
 
 # What the reader decided the message is.
 FIELD = "field"            # fits the field asked for (values: that field, maybe more)
@@ -35,81 +35,6 @@ CONFIRM_SEND = "send"
 CONFIRM_CHANGE = "change"
 
 MAX_TOPIC_CHARS = 300
-NAME_WORDS = (1, 5)
-MAX_NAME_WORD = 30
-# Words that never start a name: question words, pronouns, articles, verbs of requests.
-NOT_NAME_FIRST_WORDS = {
-    "what", "whats", "how", "why", "when", "where", "who", "which", "whose", "is", "are", "am",
-    "was", "can", "could", "do", "does", "did", "will", "would", "should", "shall", "may",
-    "might", "must", "have", "has", "i", "im", "i'm", "me", "my", "you", "your", "we", "our",
-    "they", "it", "its", "it's", "this", "that", "these", "those", "the", "a", "an", "there",
-    "here", "please", "pls", "tell", "give", "show", "send", "book", "cancel", "stop", "talk",
-    "speak", "call", "need", "want", "wanna", "let", "lets", "let's", "get", "make", "change",
-    "move", "hello", "hi", "hey", "thanks", "thank", "ok", "okay", "yes", "yeah", "yep", "no",
-    "nope", "nah", "sure", "not", "none", "nothing", "skip", "idk", "dunno", "just", "actually",
-    "sorry", "also", "and", "or", "but", "if", "so", "then", "because", "for", "to", "of", "in",
-    "on", "at", "with", "about", "from", "by", "any", "some", "all", "every", "more", "less",
-    "too", "very", "really", "still", "already", "again", "maybe", "probably", "definitely",
-    "next", "tomorrow", "today", "tonight", "monday", "tuesday", "wednesday", "thursday",
-    "friday", "saturday", "sunday", "morning", "afternoon", "evening", "weekend", "asap",
-    "microcurrent", "facial", "facials", "treatment", "session", "appointment", "booking",
-    "price", "prices", "cost", "costs", "hours", "address", "location", "help", "human",
-    "person", "someone", "somebody", "anyone", "agent", "staff", "bot", "robot", "test",
-    "testing", "lol", "haha", "hmm", "um", "uh", "wait", "hold", "later", "never", "done",
-    "good", "great", "fine", "cool", "nice", "awesome", "perfect", "same", "whatever",
-}
-# Words that start a question or a request: never a name, however they are written.
-QUESTION_WORDS = {"what", "whats", "how", "why", "when", "where", "who", "which", "whose", "is",
-                  "are", "am", "can", "could", "do", "does", "did", "should", "shall", "would",
-                  "i", "im", "i'm", "please", "pls", "tell", "give", "show", "send", "book",
-                  "cancel", "stop", "help", "yes", "no", "ok", "okay", "hi", "hello", "hey",
-                  "thanks", "thank", "the", "a", "an", "my", "your", "this", "that", "it"}
-# After "my name is" / "I'm", words that say it is no name ("I'm not sure", "it's fine").
-NOT_A_NAME_AFTER_PREFIX = {"not", "sure", "fine", "ok", "okay", "good", "great", "here", "back",
-                           "just", "a", "an", "the", "so", "very", "really", "pregnant",
-                           "interested", "looking", "trying", "asking", "wondering", "going",
-                           "having", "feeling", "still", "in", "on", "at", "with", "from",
-                           "allergic", "diabetic", "asthmatic", "epileptic", "done", "ready",
-                           "unsure", "new", "curious", "confused", "worried", "scared"}
-# Everyday words: an all-lowercase "name" holding one of them is a phrase, not a name
-# ("oops wrong number", "one of these applies", "merci beaucoup").
-EVERYDAY_WORDS = {"of", "these", "those", "this", "that", "there", "here", "is", "are", "was",
-                  "be", "been", "it", "to", "for", "with", "my", "your", "me", "we", "they", "you",
-                  "or", "but", "not", "no", "yes", "ok", "okay", "wrong", "number", "mind",
-                  "right", "now", "having", "pain", "apply", "applies", "one", "two", "none",
-                  "null", "nan", "none", "undefined", "test", "testing", "asdf", "qwerty", "lol", "oops", "sorry",
-                  "please", "thanks", "thank", "merci", "beaucoup", "gracias", "danke", "hello",
-                  "hi", "bye", "good", "bad", "great", "nice", "cool", "fine", "what", "how",
-                  "why", "when", "where", "who", "need", "want", "like", "love", "just", "about",
-                  "all", "any", "some", "more", "again", "back", "later", "today", "tomorrow",
-                  "facial", "booking", "appointment", "person", "someone", "human", "bot", "in",
-                  "on", "at", "by", "up", "out", "off", "do", "did", "does", "have", "has", "had",
-                  "get", "got", "go", "going", "come", "see", "know", "think", "can", "could",
-                  "will", "would", "should", "may", "might", "must", "shall", "very", "too"}
-
-# Placeholder words programs and testers type: never a name, however written.
-PLACEHOLDER_WORDS = {"nan", "null", "none", "undefined", "true", "false", "test", "asdf",
-                     "qwerty", "lorem", "ipsum", "xxx", "n/a", "na", "anonymous", "nobody"}
-
-# Prefixes that introduce a name ("my name is Dana White", "hi, it's Tom").
-NAME_PREFIX = re.compile(
-    r"^(?:(?:hi|hello|hey)[,!. ]+)?(?:(?:my|the|her|his|their)\s+name(?:'s|\s+is)?|name\s*[:=-]?|i\s*'?\s*a?m|"
-    r"this\s+is|it\s*'?s|call\s+me|you\s+can\s+call\s+me|they\s+call\s+me|its)\s*[:,-]?\s+",
-    re.IGNORECASE)
-# A name word: letters (any script), with inner hyphens, apostrophes or a final dot ("Jr.").
-NAME_WORD = re.compile(r"^[^\W\d_]+(?:[-'\u2019.][^\W\d_]+)*\.?$")
-NAME_PARTICLES = {"de", "del", "della", "der", "den", "van", "von", "da", "di", "du", "la", "le",
-                  "bin", "binti", "ibn", "al", "el", "st", "ter", "ten", "and", "&", "y", "e"}
-# "My name is X" anywhere in a longer message ("Friday at 11. My name is Tom Reed and ...").
-NAME_IN_SENTENCE = re.compile(
-    r"\b(?:my\s+name(?:'s|\s+is)|name(?:'s|\s+is)|name\s*:|name(?=\s+[A-Z])|call\s+me|this\s+is)\s+"
-    r"([^\W\d_]+(?:[-'\u2019][^\W\d_]+)*(?:[ ][^\W\d_]+(?:[-'\u2019][^\W\d_]+)*){0,3})",
-    re.IGNORECASE)
-CAPITALISED_AFTER_I_AM = re.compile(
-    r"\b(?:[Ii]'m|[Ii]\u2019m|[Ii] am|[Ii]m)\s+([A-Z][^\W\d_'\u2019.-]*(?:[-'][A-Z]?[^\W\d_]+)?"
-    r"(?:\s+[A-Z][^\W\d_'\u2019.-]*(?:[-'][A-Z]?[^\W\d_]+)?){0,3})")
-PAYLOAD = re.compile(r"^/[A-Za-z0-9_+-]+$")
-
 STOP_PATTERNS = re.compile(
     r"^\W*(?:please\s+)?cancel\W*$|\bcancel\s+(?:it|that|this(?:\s+booking)?|the\s+booking|"
     r"this\s+request|the\s+request|my\s+request)\b|"
@@ -210,101 +135,10 @@ class Reading:
     noted: List[str] = field(default_factory=list)
 
 
-def is_payload(text: str) -> bool:
-    """A button payload such as "/deny" (typed or clicked)."""
-    return bool(PAYLOAD.match((text or "").strip()))
-
-
 def looks_like_question(text: str) -> bool:
     """A question by its form: a question mark, or a question word first."""
     stripped = (text or "").strip()
     return stripped.endswith("?") or bool(QUESTION_START.match(stripped))
-
-
-def read_name(text: str, strict: bool = False) -> Optional[str]:
-    """The visitor's name when the message is one, else None.
-
-    A name is one to five words of letters (any alphabet, with inner hyphens or apostrophes),
-    optionally after "my name is" / "I'm" / "it's" / "call me"; particles such as "de", "van",
-    "al" are allowed inside. Words that never start a name (question words, pronouns, "the",
-    "book", "stop", ...) make it not a name, so "how long" is a question but "Pete Long" a name.
-    With ``strict`` (outside the name step) the name must come after such a prefix.
-    """
-    raw = (text or "").strip()
-    if not raw or has_markup(raw) or is_payload(raw) or "?" in raw:
-        return None
-    if unicodedata.normalize("NFKC", raw) != raw:
-        return None  # full-width or styled letters: typed for effect, not a name
-    if booking.EMAIL.search(raw) or re.search(r"\d", raw):
-        return None
-    candidate = NAME_PREFIX.sub("", raw, count=1)
-    prefixed = candidate != raw
-    if strict and not prefixed:
-        return None
-    candidate = candidate.strip(" .,!;:").replace("\u2019", "'")
-    words = candidate.split()
-    if not (NAME_WORDS[0] <= len(words) <= NAME_WORDS[1]):
-        return None
-    real_words = [w for w in words if w.lower() not in NAME_PARTICLES]
-    if not real_words or not all(NAME_WORD.match(w.strip(",")) for w in words):
-        return None
-    if any(len(w) > MAX_NAME_WORD for w in words):
-        return None
-    shouting = [w for w in real_words if len(w) > 1 and w.isupper()]
-    if shouting and len(shouting) != len(real_words):
-        return None  # "ÅÄÖ åäö": capitals and small letters mixed word by word
-    first = words[0].lower().strip(".,")
-    if first in QUESTION_WORDS and not (prefixed and first not in ("i", "im", "i'm")) \
-            and not (first in SURNAME_LIKE_VERBS and reads_as_name(raw)):
-        return None  # ("Stop Smith", "Joy Help": capitalised, the verb is a first name)
-    # "Will Baker", "Grace Hope": words that are also everyday words are names when written
-    # as names (capitalised); written in lower case they must not be everyday phrases.
-    capitalised = all(w[:1].isupper() and not (len(w) > 1 and w.isupper()) for w in real_words)
-    if prefixed and first in NOT_A_NAME_AFTER_PREFIX:
-        return None  # "I'm pregnant", "it's fine", "I am not sure"
-    if not prefixed and not capitalised and first in NOT_NAME_FIRST_WORDS:
-        return None
-    lowered = [w.lower().strip(".,!") for w in words]
-    if any(w in PLACEHOLDER_WORDS for w in lowered):
-        return None
-    if not capitalised and any(w in EVERYDAY_WORDS for w in lowered):
-        return None
-    if len(words) == 1 and lowered[0] in NOT_NAME_FIRST_WORDS | EVERYDAY_WORDS and not capitalised:
-        return None
-    return " ".join(w.strip(",") for w in words)
-
-
-def name_in_sentence(text: str) -> Optional[str]:
-    """A name introduced inside a longer message ("... my name is Tom Reed and my email ...",
-    "I'm Tom Reed, tom@example.com": after "I'm" only capitalised words count, so "I'm
-    pregnant" or "I'm interested" never become a name)."""
-    match = (NAME_IN_SENTENCE.search(text or "") or CAPITALISED_AFTER_I_AM.search(text or "")
-             or _for_a_name(text or ""))
-    if not match:
-        return None
-    words = []
-    for word in match.group(1).split():
-        if word.lower() in ("and", "my", "email", "phone", "number", "at", "on", "i", "is", "with",
-                            "please", "thanks", "not", "but", "spelled", "spelt"):
-            break
-        words.append(word)
-    return read_name(" ".join(words)) if words else None
-
-
-NOT_NAMES_AFTER_FOR = re.compile(
-    r"^(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|"
-    r"may|june|july|august|september|october|november|december|next|this|the|a|an|my|me|two|"
-    r"three|four|clear|forever|single|microcurrent|facial|4-d|4d)$", re.IGNORECASE)
-FOR_A_NAME = re.compile(r"\b(?:for|under the name|under)\s+([A-Z][^\W\d_]+(?:[-'][A-Za-z]+)?"
-                        r"(?:\s+[A-Z][^\W\d_]+(?:[-'][A-Za-z]+)?){1,3})")
-
-
-def _for_a_name(text: str):
-    """ "book the 4-D facial for Pete Long, ...": a capitalised name after "for"."""
-    match = FOR_A_NAME.search(text)
-    if match and not NOT_NAMES_AFTER_FOR.match(match.group(1).split()[0]):
-        return match
-    return None
 
 
 def party_size(text: str) -> Optional[int]:
@@ -365,7 +199,7 @@ def _squash(text: str) -> str:
 
 def screening_answer(text: str, intent: Optional[str], content: Content) -> Optional[str]:
     """'none', 'applies' or 'not_sure' from a button, its label typed, or the visitor's words."""
-    labels = content.services.get("screening_buttons") or {}
+    labels = content.booking.screening_buttons
     clicked = {"/deny": "none", "/affirm": "applies"}.get((text or "").strip().lower())
     if clicked:
         return clicked
@@ -398,7 +232,7 @@ def find_fields(turn: FormTurn, content: Content) -> Dict[str, Any]:
         if day:
             found["preferred_time"] = day
         service = entity_value(turn.entities, "service")
-        if service and any(s.get("id") == service for s in booking.services(content)):
+        if service and content.booking.service(service) is not None:
             found["booking_service"] = service
         people = party_size(text)
         if people:
@@ -410,12 +244,12 @@ def _fits_requested(turn: FormTurn, content: Content) -> Optional[Dict[str, Any]
     """The requested field's value when the message is an answer to it, else None."""
     slot, text = turn.requested_slot, turn.text
     if slot == "booking_service":
-        titles = [s["title"] for s in booking.services(content)]
+        titles = [s.title for s in booking.services(content)]
         typed = typed_button(text, titles) or ordinal_choice(text, titles)
         if not typed and len(booking.services_named(content, text)) > 1:
             return None  # "what's the difference between Clear Skin and Forever Young?"
         service = booking.match_service(content, typed or text)
-        return {slot: service["id"]} if service else None
+        return {slot: service.id} if service else None
     if slot == "visitor_name":
         name = read_name(text) or read_name(_without_other_fields(turn)) or _name_in_a_part(text)
         if name and " " not in name and name.islower() and (
@@ -463,7 +297,7 @@ def _name_in_a_part(text: str) -> Optional[str]:
         return None
     names = [name for name in (read_name(p) for p in parts) if name]
     capitalised = [n for n in names if all(w[:1].isupper() for w in n.split())]
-    return (capitalised or names or [None])[0] if len(names) == 1 or capitalised else None
+    return (capitalised or names)[0] if len(names) == 1 or capitalised else None
 
 
 def _screening_said(text: str) -> Optional[str]:
@@ -488,7 +322,7 @@ def _without_other_fields(turn: FormTurn) -> str:
 
 
 def _confirmation(text: str, content: Content) -> Optional[Dict[str, Any]]:
-    labels = (content.services.get("confirm_buttons") or {})
+    labels = content.booking.confirm_buttons
     stripped = (text or "").strip()
     if stripped.lower() == "/affirm":
         return {"booking_confirmed": CONFIRM_SEND}
@@ -536,7 +370,7 @@ def _correction(turn: FormTurn, content: Content) -> Dict[str, Any]:
             changes["preferred_time"] = day
         service = entity_value(turn.entities, "service")
         if (service and filled.get("booking_service") and service != filled.get("booking_service")
-                and any(s.get("id") == service for s in booking.services(content))):
+                and content.booking.service(service) is not None):
             changes["booking_service"] = service
     return changes
 
@@ -547,36 +381,18 @@ def _after_cue(text: str) -> str:
     return parts[-1] if len(parts) > 1 else text
 
 
-# Words that, capitalised after another word, are a command rather than a surname ("Stop It").
-NOT_SURNAMES = {"it", "that", "this", "mind", "me", "now", "please", "thanks", "all", "booking",
-                "appointment", "request", "everything", "anything", "again", "here", "there"}
-# Request verbs that can also be someone's first name or surname when written as a name.
-SURNAME_LIKE_VERBS = {"stop", "book", "help", "cancel", "send", "show", "give", "tell"}
-NAME_PREFIX = re.compile(r"^(?:(?:my|her|his|their)\s+name(?:'s|\s+is)|i'?m|i\s+am|it'?s|"
-                         r"this\s+is|name\s*:)\s+", re.IGNORECASE)
-
-
-def reads_as_name(text: str) -> bool:
-    """ "Stop Smith", "Joy Burns", "her name is Will Book": two to four capitalised words and
-    nothing else, so an ordinary word in them ("stop", "burns") is part of a name."""
-    words = NAME_PREFIX.sub("", (text or "").strip()).strip(" .!").split()
-    return (2 <= len(words) <= 4
-            and all(w[:1].isupper() and w.replace("-", "").replace("'", "").isalpha()
-                    for w in words)
-            and words[-1].lower() not in NOT_SURNAMES)
-
-
 def read(turn: FormTurn, content: Content) -> Reading:
     """Decide what a message sent during a form is (see the module docstring)."""
     stripped = (turn.text or "").strip()
     slot = turn.requested_slot
     payload = stripped.lower() if is_payload(stripped) else None
-    service_typed = typed_button(stripped, [s["title"] for s in booking.services(content)])
+    service_typed = typed_button(stripped, [s.title for s in booking.services(content)])
     if slot == "visitor_name" and service_typed and turn.form == "booking_form":
         service = booking.match_service(content, service_typed)
-        changed = [] if turn.filled.get("booking_service") in (None, service["id"]) else \
+        assert service is not None  # a service's own title always matches it
+        changed = [] if turn.filled.get("booking_service") in (None, service.id) else \
             ["booking_service"]
-        return Reading(FIELD, values={"booking_service": service["id"]}, changed=changed,
+        return Reading(FIELD, values={"booking_service": service.id}, changed=changed,
                        noted=[] if changed else ["booking_service"])
     if slot == "visitor_name" and (typed_button(stripped, button_titles(content))
                                    or (service_typed and turn.form != "booking_form")):
@@ -598,7 +414,7 @@ def read(turn: FormTurn, content: Content) -> Reading:
     found = {} if payload else find_fields(turn, content)
     if not fits and slot in found:
         fits = {slot: found[slot]}  # "I'm Dana White, dana@example.com, Friday at 3pm"
-    if fits:
+    if fits and slot is not None:
         found.pop(slot, None)
     changes = {k: v for k, v in {**found, **_correction(turn, content)}.items()
                if turn.filled.get(k) not in (None, v) and k != slot}

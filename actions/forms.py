@@ -19,7 +19,7 @@ import abc
 import logging
 import re
 import unicodedata
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import ActionExecutionRejected, FollowupAction, SlotSet
@@ -28,10 +28,16 @@ from rasa_sdk.types import DomainDict
 
 from actions import booking, conversation_safety, form_reading, request_changes, safety
 from actions.answers import OutgoingMessage
-from actions.content import Content, get_store
-from actions.replying import (answer_latest, disclosure_events, earlier_disclosure, send_guarded,
-                              turn_state)
+from actions.replying import (
+    answer_latest,
+    disclosure_events,
+    earlier_disclosure,
+    send_guarded,
+    turn_state,
+)
 from actions.respond import plan_reply
+from actions.visitor_text import plain_text
+from clinic_content.store import Content, get_store
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +86,7 @@ class FormValidatorBase(FormValidationAction):
     """
 
     @abc.abstractmethod
-    def name(self) -> Text:
+    def name(self) -> str:
         """Each form's validator names itself (abstract, so the SDK skips this base)."""
 
     @abc.abstractmethod
@@ -92,7 +98,7 @@ class FormValidatorBase(FormValidationAction):
         return values
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[Text, Any]]:
+                  domain: DomainDict) -> List[Dict[str, Any]]:
         content = get_store().get()
         form = self.form_name()
         before = len(dispatcher.messages)
@@ -133,6 +139,8 @@ class FormValidatorBase(FormValidationAction):
         """Slot values for the message, or a list of events that leave the form."""
         turn = form_turn(tracker, self.form_name(), self.fields(tracker))
         requested = turn.requested_slot
+        if requested is None:  # run() calls this only while a field is asked
+            return {}
         latest = safety.disclosure_from_entities(turn.entities)
         reading = form_reading.read(turn, content)
         fits = reading.kind == form_reading.FIELD and requested in reading.values
@@ -142,7 +150,7 @@ class FormValidatorBase(FormValidationAction):
                 # "tingling cheek after yesterday's facial" IS what the hand-off is about
                 events = answer_latest(dispatcher, tracker, content)
                 return {**_slot_values(events), "handoff_kind": "follow_up",
-                        requested: form_reading.plain_text(turn.text)[:form_reading.MAX_TOPIC_CHARS]}
+                        requested: plain_text(turn.text)[:form_reading.MAX_TOPIC_CHARS]}
             return self.on_urgent(dispatcher, tracker, content)
         language = conversation_safety.language_of(turn.entities)
         if language and fits and requested == "visitor_name" and not _latin(turn.text):
@@ -276,7 +284,7 @@ def _drop_repeats(dispatcher: CollectingDispatcher, before: int) -> None:
 class ValidateBookingForm(FormValidatorBase):
     """Reads booking answers; a condition turns the booking into a consultation request."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_booking_form"
 
     def fields(self, tracker: Tracker) -> List[str]:
@@ -287,8 +295,8 @@ class ValidateBookingForm(FormValidatorBase):
             slots.remove("screening")
         return slots
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+    async def required_slots(self, domain_slots: List[str], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[str]:
         """The SDK's hook, answered from :meth:`fields`."""
         return self.fields(tracker)
 
@@ -297,9 +305,9 @@ class ValidateBookingForm(FormValidatorBase):
         settled = dict(values)
         if settled.get("booking_service") is not None:
             service = booking.match_service(content, str(settled["booking_service"]))
-            settled["booking_service"] = service["id"] if service else None
+            settled["booking_service"] = service.id if service else None
         if settled.get("preferred_time") is not None:
-            settled["preferred_time"] = form_reading.plain_text(settled["preferred_time"])[:200] or None
+            settled["preferred_time"] = plain_text(settled["preferred_time"])[:200] or None
         return settled
 
     def refused_at_start(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -326,7 +334,7 @@ TOPIC_IN_REQUEST = re.compile(r"\b(?:about|regarding|re:|concerning)\s+(.{3,})",
 class ValidateHandoffForm(FormValidatorBase):
     """Reads what the hand-off is about, the name and the contact."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_handoff_form"
 
     def on_start(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -336,7 +344,7 @@ class ValidateHandoffForm(FormValidatorBase):
         text = str((tracker.latest_message or {}).get("text") or "")
         match = TOPIC_IN_REQUEST.search(text)
         if match and not tracker.get_slot("handoff_topic") and not values.get("handoff_topic"):
-            values["handoff_topic"] = form_reading.plain_text(match.group(1))[
+            values["handoff_topic"] = plain_text(match.group(1))[
                 :form_reading.MAX_TOPIC_CHARS]
         return values
 
@@ -358,8 +366,8 @@ class ValidateHandoffForm(FormValidatorBase):
     def fields(self, tracker: Tracker) -> List[str]:
         return list(booking.HANDOFF_FIELDS)
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+    async def required_slots(self, domain_slots: List[str], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[str]:
         """The SDK's hook, answered from :meth:`fields`."""
         return self.fields(tracker)
 

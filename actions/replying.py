@@ -9,8 +9,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import follow_ups, safety
 from actions.answers import OutgoingMessage
-from actions.content import Content
 from actions.respond import Plan, TurnState, plan_reply
+from clinic_content.store import Content
 from clinic_requests import unanswered
 
 logger = logging.getLogger(__name__)

@@ -15,10 +15,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import booking, form_reading, safety
 from actions.answers import OutgoingMessage
-from actions.content import Content
-from actions.form_endings import health_free, last_request
-from actions.replying import earlier_disclosure, send_guarded
-from clinic_requests.submit import submit_request, turn_request_id
+from actions.form_endings import health_free, last_request, submit_or_say_not_saved
+from actions.name_reading import name_in_sentence
+from actions.replying import answer_latest, earlier_disclosure, send_guarded
+from actions.visitor_text import is_payload, plain_text
+from clinic_content.store import Content
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def say_status(dispatcher: CollectingDispatcher, tracker: Tracker,
                content: Content) -> List[Dict[str, Any]]:
     """It was stored and will be delivered (nothing is lost), and who will be in touch, when."""
     earlier = last_request(tracker) or {}
-    contact = form_reading.plain_text(tracker.get_slot("contact") or "") or "-"
+    contact = plain_text(tracker.get_slot("contact") or "") or "-"
     send_guarded(dispatcher, tracker, content, [OutgoingMessage(booking.prompt(
         content, "request_status", reference=earlier.get("reference", ""), contact=contact,
         reply_time=booking.reply_time(content)))])
@@ -83,7 +84,7 @@ def is_change(tracker: Tracker) -> bool:
     latest = tracker.latest_message or {}
     text = str(latest.get("text") or "")
     intent = (latest.get("intent") or {}).get("name")
-    if form_reading.is_payload(text):
+    if is_payload(text):
         return False
     if intent == "cancel" or form_reading.STOP_PATTERNS.search(booking.EMAIL.sub(" ", text)):
         return True  # "actually cancel it, I changed my mind"
@@ -91,7 +92,7 @@ def is_change(tracker: Tracker) -> bool:
         return False
     entities = latest.get("entities") or []
     new_value = (form_reading.entity_value(entities, "day") or booking.normalise_contact(text)
-                 or form_reading.name_in_sentence(text))
+                 or name_in_sentence(text))
     return bool(new_value and (form_reading.CORRECTION_CUES.search(text)
                                or intent == "change_appointment"))
 
@@ -99,7 +100,7 @@ def is_change(tracker: Tracker) -> bool:
 def discloses_after_request(tracker: Tracker) -> bool:
     """A condition of the visitor's own told after this conversation sent a request ("oh wait,
     I just found out I'm pregnant"): the clinic must hear of it before the appointment."""
-    if not last_request(tracker) or form_reading.is_payload(
+    if not last_request(tracker) or is_payload(
             str((tracker.latest_message or {}).get("text") or "")):
         return False
     latest = safety.disclosure_from_entities((tracker.latest_message or {}).get("entities") or [])
@@ -121,21 +122,35 @@ def send_change(dispatcher: CollectingDispatcher, tracker: Tracker,
     latest = tracker.latest_message or {}
     disclosure = safety.merge(earlier_disclosure(tracker),
                               safety.disclosure_from_entities(latest.get("entities") or []))
-    payload = {"name": form_reading.plain_text(name), "contact": form_reading.plain_text(contact),
+    payload = {"name": plain_text(name), "contact": plain_text(contact),
                "reason": "change_request", "amends": earlier["reference"],
                "topic": health_free(latest.get("text"), latest.get("entities") or []),
                "conditions": [*disclosure.conditions, *disclosure.uncovered],
                "transcript": booking.transcript(tracker.events)}
-    try:
-        request = submit_request("handoff", payload,
-                                 turn_request_id(tracker.sender_id, tracker.events, "change"))
-    except Exception:  # the visitor must hear that nothing was sent, never silence
-        logger.exception("Could not store a change request")
-        send_guarded(dispatcher, tracker, content,
-                     [OutgoingMessage(booking.prompt(content, "not_saved"))])
+    request = submit_or_say_not_saved(dispatcher, tracker, content, "handoff", payload, "change",
+                                      "a change request")
+    if request is None:
         return []
     text = booking.prompt(content, prompt_key, reference=request.id[:8],
                           earlier=earlier["reference"], contact=payload["contact"],
                           reply_time=booking.reply_time(content))
     send_guarded(dispatcher, tracker, content, [OutgoingMessage(text)])
     return [SlotSet("last_request", f"handoff:{request.id[:8]}")]
+
+
+def about_the_request(dispatcher: CollectingDispatcher, tracker: Tracker,
+                      content: Content) -> Optional[List[Dict[str, Any]]]:
+    """When the latest message is about the request this conversation sent -- whether it
+    arrived, its reference, a change to it -- the reply's events; else None (also for a change
+    while the visitor's contact is not known)."""
+    if asks_status(tracker):
+        return say_status(dispatcher, tracker, content)
+    if asks_for_reference(tracker):
+        return say_reference(dispatcher, tracker, content)
+    if discloses_after_request(tracker):
+        # the condition's reply, then the clinic told at once (never only the visitor)
+        events = answer_latest(dispatcher, tracker, content)
+        return [*events, *(send_change(dispatcher, tracker, content, "condition_noted") or [])]
+    if is_change(tracker):
+        return send_change(dispatcher, tracker, content)
+    return None

@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from actions import answerability, answers, conversation_safety, safety
 from actions.answers import OutgoingMessage
-from actions.content import Content
+from clinic_content.store import Content
 
 logger = logging.getLogger(__name__)
 
@@ -315,11 +315,15 @@ def _offer_person(content: Content, plan: Plan) -> None:
 
 
 def question_text(turn: TurnState, part: str, parts: int) -> str:
-    """The words of the question a part answers: its clause, or the whole message."""
+    """The words of the question a part answers: its clause, or the whole message. "" when
+    the message has several parts and this one's clause is not known: the whole message would
+    hold the other part's words ("what is it and what does it COST?" is no price question for
+    the "what is it" part), so nothing is checked against it."""
     if parts > 1:
         for entity in turn.entities:
             if entity.get("entity") == QUESTION_PART_ENTITY and entity.get("value") == part:
                 return turn.text[int(entity.get("start") or 0):int(entity.get("end") or 0)]
+        return ""
     return turn.text
 
 

@@ -8,11 +8,18 @@ replies and the phrases the guard blocks come from ``data/content/contraindicati
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Iterable, List, Mapping, Optional, Sequence
 
-from actions.content import CONTRAINDICATIONS_FILE, Content
-from actions.placeholders import render
-from clinic_nlu import reassurance
+from clinic_common import reassurance
+from clinic_content.contraindications import (
+    KIND_ARTICLE,
+    KIND_UNCOVERED,
+    KIND_URGENT,
+    ConditionRule,
+)
+from clinic_content.paths import CONTRAINDICATIONS_FILE
+from clinic_content.placeholders import render
+from clinic_content.store import Content
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +55,7 @@ def _unique(values: Iterable[str]) -> List[str]:
     return seen
 
 
-def disclosure_from_entities(entities: Sequence[Dict[str, Any]]) -> Disclosure:
+def disclosure_from_entities(entities: Sequence[Mapping[str, Any]]) -> Disclosure:
     """The disclosure carried by one message's entities."""
     found = Disclosure()
     for entity in entities or []:
@@ -87,59 +94,53 @@ def books_as_consultation(disclosure: Disclosure, people: int = 1) -> bool:
     return disclosure.any and (disclosure.subject != CORRECTED or people > 1)
 
 
-def article_conditions(content: Content) -> List[Dict[str, Any]]:
+def article_conditions(content: Content) -> List[ConditionRule]:
     """The article's contraindications (``conditions:`` in contraindications.yml)."""
-    return list(content.contraindications.get("conditions") or [])
+    return [r for r in content.contraindications.conditions if r.kind == KIND_ARTICLE]
 
 
-def uncovered_conditions(content: Content) -> List[Dict[str, Any]]:
+def uncovered_conditions(content: Content) -> List[ConditionRule]:
     """Conditions the article does not cover (``uncovered: conditions:``)."""
-    return list((content.contraindications.get("uncovered") or {}).get("conditions") or [])
-
-
-def _find(entries: List[Dict[str, Any]], condition_id: str) -> Optional[Dict[str, Any]]:
-    return next((e for e in entries if e.get("id") == condition_id), None)
+    return [r for r in content.contraindications.conditions if r.kind == KIND_UNCOVERED]
 
 
 def label(content: Content, condition_id: str) -> str:
     """How the assistant names a condition category."""
-    entry = (_find(article_conditions(content), condition_id)
-             or _find(uncovered_conditions(content), condition_id))
-    return str((entry or {}).get("label") or condition_id.replace("_", " "))
+    rule = content.contraindications.find(condition_id, (KIND_ARTICLE, KIND_UNCOVERED))
+    return rule.label if rule else condition_id.replace("_", " ")
 
 
 def condition_reply(content: Content, condition_id: str) -> str:
     """The reply for an article contraindication (falls back to the generic one)."""
     rules = content.contraindications
-    entry = _find(article_conditions(content), condition_id)
-    if entry and entry.get("reply"):
-        return str(entry["reply"]).strip()
-    return str(rules.get("generic_reply") or rules["urgent"]["reply"]).strip()
+    rule = rules.find(condition_id, (KIND_ARTICLE,))
+    if rule and rule.reply:
+        return rule.reply.strip()
+    return (rules.generic_reply or rules.urgent_reply).strip()
 
 
 def uncovered_reply(content: Content, condition_id: str) -> str:
     """The reply for a condition the article does not cover: no reassurance, ask a person."""
     values = {"label": label(content, condition_id)}
-    entry = _find(uncovered_conditions(content), condition_id)
-    if entry and entry.get("reply"):
-        return render(str(entry["reply"]), values,
+    rule = content.contraindications.find(condition_id, (KIND_UNCOVERED,))
+    if rule and rule.own_reply:
+        return render(rule.own_reply, values,
                       where=(CONTRAINDICATIONS_FILE, "uncovered.conditions[].reply")).strip()
-    template = (content.contraindications.get("uncovered") or {}).get("reply")
-    return render(str(template or ""), values,
+    return render(content.contraindications.uncovered_reply_template, values,
                   where=(CONTRAINDICATIONS_FILE, "uncovered.reply")).strip()
 
 
 def urgent_reply(content: Content, symptoms: Sequence[str] = ()) -> str:
     """The fixed message for urgent symptoms: a symptom's own reply when it has one (thoughts
     of self-harm get a crisis line too), else the urgent reply."""
-    urgent = content.contraindications["urgent"]
-    for symptom in urgent.get("symptoms") or []:
-        if symptom.get("id") in symptoms and symptom.get("reply"):
-            return " ".join(str(symptom["reply"]).split())
-    return str(urgent["reply"]).strip()
+    rules = content.contraindications
+    for rule in rules.conditions:
+        if rule.kind == KIND_URGENT and rule.id in symptoms and rule.own_reply:
+            return " ".join(rule.own_reply.split())
+    return rules.urgent_reply.strip()
 
 
-def urgent_in(entities: Sequence[Dict[str, Any]]) -> List[str]:
+def urgent_in(entities: Sequence[Mapping[str, Any]]) -> List[str]:
     """The urgent symptom ids of one message."""
     return _unique(str(e.get("value")) for e in entities or [] if e.get("entity") == URGENT_ENTITY)
 
@@ -153,13 +154,13 @@ def replies_for(content: Content, disclosure: Disclosure) -> List[str]:
 
 def reassurance_phrases(content: Content) -> List[str]:
     """Phrases that must never reach a visitor who disclosed a condition."""
-    return [str(p).lower() for p in content.contraindications.get("reassurance_phrases") or []]
+    return [phrase.lower() for phrase in content.contraindications.reassurance_phrases]
 
 
 def find_reassurance(text: str, phrases: Sequence[str]) -> Optional[str]:
     """The first reassurance phrase in ``text`` (whole words; any case, quote style or spacing).
 
-    The one matcher shared with `make check` (clinic_nlu.reassurance), so the guard and the
+    The one matcher shared with `make check` (clinic_common.reassurance), so the guard and the
     check of the staff's replies always agree.
     """
     return reassurance.find_first(text, phrases)
@@ -181,7 +182,7 @@ def guard(text: str, content: Content) -> str:
         kept.append(sentence)
     if kept:
         return " ".join(kept)
-    return str(content.contraindications.get("generic_reply") or content.message("offer_person"))
+    return content.contraindications.generic_reply or content.message("offer_person")
 
 
 # --- later turns: urgent advice, reactions after a treatment, pushback ----------------------
@@ -191,7 +192,7 @@ RETRACTED_ENTITY = "retracted_condition"
 REPORTED_ROLE = "reported"
 
 
-def reactions_in(entities: Sequence[Dict[str, Any]], reported_only: bool = True) -> List[str]:
+def reactions_in(entities: Sequence[Mapping[str, Any]], reported_only: bool = True) -> List[str]:
     """Symptom ids of mild reactions after a treatment named in one message.
 
     ``reported_only``: only those next to a treatment cue ("after my facial"); otherwise every
@@ -202,7 +203,7 @@ def reactions_in(entities: Sequence[Dict[str, Any]], reported_only: bool = True)
                    and (not reported_only or e.get("role") == REPORTED_ROLE))
 
 
-def retracted_in(entities: Sequence[Dict[str, Any]]) -> List[str]:
+def retracted_in(entities: Sequence[Mapping[str, Any]]) -> List[str]:
     """Condition ids the visitor says they do not (or no longer) have."""
     return _unique(str(e.get("value")) for e in entities or []
                    if e.get("entity") == RETRACTED_ENTITY)
@@ -217,44 +218,45 @@ def phone_sentence(content: Content) -> str:
     return content.messages.get("contact_phone_missing") or ""
 
 
-def _filled(content: Content, key: str, template: Any, **values: Any) -> str:
+def _filled(content: Content, key: str, template: str, **values: Any) -> str:
     """A reply of contraindications.yml (``key``: its place there) with ``{phone_sentence}``
     and ``values`` filled in, on one line."""
-    text = render(str(template), {"phone_sentence": phone_sentence(content), **values},
+    text = render(template, {"phone_sentence": phone_sentence(content), **values},
                   where=(CONTRAINDICATIONS_FILE, key))
     return " ".join(text.split())
 
 
 def urgent_follow_up(content: Content, key: str) -> str:
     """A reply for later turns after urgent advice (``follow_up_reply``, ``contact_reply``...)."""
-    urgent = content.contraindications["urgent"]
-    if urgent.get(key):
-        return _filled(content, f"urgent.{key}", urgent[key])
-    return _filled(content, "urgent.reply", urgent["reply"])
+    rules = content.contraindications
+    if rules.urgent_follow_up.get(key):
+        return _filled(content, f"urgent.{key}", rules.urgent_follow_up[key])
+    return _filled(content, "urgent.reply", rules.urgent_reply)
 
 
 def after_treatment_reply(content: Content, follow_up: bool = False) -> str:
     """The honest reply to a reaction after a treatment: not covered, call the clinic."""
-    section = content.contraindications.get("after_treatment") or {}
+    replies = content.contraindications.after_treatment_replies
     for key in ("follow_up_reply" if follow_up else "reply", "reply"):
-        if section.get(key):
-            return _filled(content, f"after_treatment.{key}", section[key])
+        if replies.get(key):
+            return _filled(content, f"after_treatment.{key}", replies[key])
     return _filled(content, "urgent.reply", urgent_reply(content))
 
 
 def has_cue(content: Content, key: str, text: str) -> bool:
     """True when ``text`` holds one of the phrases listed under ``key`` (pushback, correction)."""
-    phrases = [str(p) for p in content.contraindications.get(key) or []]
+    phrases = content.contraindications.cues(key)
     return bool(text and phrases and reassurance.find_first(text, phrases))
 
 
 def pushback_reply(content: Content, disclosure: Disclosure) -> str:
     """The clinic's guidance again, after a visitor argues their condition does not count."""
     labels = [label(content, c) for c in [*disclosure.conditions, *disclosure.uncovered]]
+    replies = content.contraindications.conversation_replies
     key = "pushback_reply"
-    if not disclosure.conditions and content.contraindications.get("pushback_reply_uncovered"):
+    if not disclosure.conditions and replies.get("pushback_reply_uncovered"):
         key = "pushback_reply_uncovered"  # only conditions the clinic's information does not cover
-    template = content.contraindications.get(key)
+    template = replies.get(key)
     if not template:
         return " ".join(replies_for(content, disclosure))
     return _filled(content, key, template, conditions=" and ".join(labels))
@@ -262,7 +264,7 @@ def pushback_reply(content: Content, disclosure: Disclosure) -> str:
 
 def correction_reply(content: Content) -> str:
     """After "sorry, I meant my sister, not me"."""
-    template = content.contraindications.get("correction_reply")
+    template = content.contraindications.conversation_replies.get("correction_reply")
     if template:
         return _filled(content, "correction_reply", template)
     return " ".join(content.message("anything_else").split())

@@ -21,8 +21,10 @@ A variant is NAME:key=value,key=value with keys module (rasa | clinic_runtime), 
 (a file), model (a model archive, default --model), cwd (the project directory the Rasa server
 runs in, default this one: e.g. an export of an earlier commit, `git archive HEAD | tar -x -C
 DIR`, with build/ linked in for the spaCy pipeline), env (VAR=value;VAR=value; last: it takes
-the rest of the spec, commas included, e.g. env=CLINIC_RUNTIME_SKIP=sequential_graph,sklearn_layout). Prints a table of min / median over the rounds and writes
-the raw figures as JSON (--json-out). Everything listens on 127.0.0.1 and is stopped by PID.
+the rest of the spec, commas included, e.g.
+env=CLINIC_RUNTIME_SKIP=sequential_graph,sklearn_layout). Prints a table of min / median over
+the rounds and writes the raw figures as JSON (--json-out). Everything listens on 127.0.0.1 and is
+stopped by PID.
 """
 
 import argparse
@@ -52,9 +54,9 @@ LONG_TEXTS = [bench_load.MESSAGES[k][1] for k in
 
 def degraded_texts() -> List[str]:
     """Our channel's 'try again' texts: a 200 answer that is really a failure."""
-    import yaml
+    from clinic_content.messages import read_texts
 
-    messages = yaml.safe_load((PROJECT_DIR / "data/content/messages.yml").read_text())
+    messages = read_texts(PROJECT_DIR / "data" / "content" / "messages.yml")
     return [text for text in (messages.get("rate_limited"), messages.get("error_try_again")) if text]
 
 
@@ -173,9 +175,9 @@ def main() -> int:
                 import urllib.request
                 urllib.request.urlopen(f"http://127.0.0.1:{actions_port}/health", timeout=2)
                 break
-            except OSError:
+            except OSError as error:
                 if time.monotonic() > deadline or not actions.alive():
-                    raise RuntimeError(actions.tail())
+                    raise RuntimeError(actions.tail()) from error
                 time.sleep(0.2)
         for round_no in range(args.rounds):
             order = args.variant if round_no % 2 == 0 else list(reversed(args.variant))

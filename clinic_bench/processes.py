@@ -6,6 +6,7 @@ plus every descendant (``rasa run`` and the action server normally run as one pr
 a future Sanic worker setting would fork).
 """
 
+import contextlib
 import os
 import signal
 import socket
@@ -110,10 +111,8 @@ class Server:
                 self.process.kill()
                 self.process.wait()
             for child in children:
-                try:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(child, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
         self._log_file.close()
 
     def tail(self, lines: int = 30) -> str:

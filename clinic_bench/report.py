@@ -1,96 +1,12 @@
 """Tables and docs/benchmarks.md for `make bench` (from the results dictionary)."""
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
+
+from clinic_bench.figures import figures, machine_noise, value_at
 
 # Measured levers, written by hand and included in docs/benchmarks.md at every run.
 LEVERS_FILE = Path(__file__).resolve().parent.parent / "docs" / "benchmarks-levers.md"
-
-
-def _get(data: Dict[str, Any], *path: str) -> Any:
-    for key in path:
-        if not isinstance(data, dict) or key not in data:
-            return None
-        data = data[key]
-    return data
-
-
-def _ratio(ours: Any, baseline: Any) -> Optional[float]:
-    if isinstance(ours, (int, float)) and isinstance(baseline, (int, float)) and baseline:
-        return float(f"{ours / baseline:.3g}")
-    return None
-
-
-def _best_throughput(system: Dict[str, Any]) -> Dict[str, Any]:
-    levels = system.get("latency") or {}
-    best = None
-    for level, stats in levels.items():
-        value = stats.get("throughput_msgs_per_s")
-        if value is not None and (best is None or value > best[1]):
-            best = (int(level), value)
-    return {"concurrency": best[0], "msgs_per_s": best[1]} if best else {"concurrency": None,
-                                                                        "msgs_per_s": None}
-
-
-def figures(results: Dict[str, Any]) -> List[Dict[str, Any]]:
-    """Every compared figure: key, label, unit, ours, baseline, ratio ours/baseline, better."""
-    systems = results.get("systems") or {}
-    ours, base = systems.get("ours") or {}, systems.get("baseline") or {}
-    rows: List[Dict[str, Any]] = []
-
-    def add(key: str, label: str, unit: str, o: Any, b: Any, better: str,
-            note: str = "") -> None:
-        rows.append({"key": key, "label": label, "unit": unit, "ours": o, "baseline": b,
-                     "ratio": _ratio(o, b), "better": better, "note": note})
-
-    for level in results.get("settings", {}).get("levels", []):
-        for pct in ("p50", "p95", "p99"):
-            add(f"latency_c{level}_{pct}_ms", f"latency {pct}, concurrency {level}", "ms",
-                _get(ours, "latency", str(level), f"{pct}_ms"),
-                _get(base, "latency", str(level), f"{pct}_ms"), "lower")
-    for system in (ours, base):
-        system["throughput"] = _best_throughput(system)
-    add("throughput_best_msgs_per_s", "throughput at the best concurrency", "msg/s",
-        ours["throughput"]["msgs_per_s"], base["throughput"]["msgs_per_s"], "higher",
-        f"ours at c={ours['throughput']['concurrency']},"
-        f" baseline at c={base['throughput']['concurrency']}")
-    samples = {name: system.get("cold_start_samples_s") or [] for name, system in
-               (("ours", ours), ("baseline", base))}
-    add("cold_start_s", "cold start (Rasa process start to first answer)", "s",
-        ours.get("cold_start_s"), base.get("cold_start_s"), "lower",
-        f"median of {len(samples['ours'])} / {len(samples['baseline'])} starts: ours "
-        + ", ".join(f"{v:g}" for v in samples["ours"]) + " s; baseline "
-        + ", ".join(f"{v:g}" for v in samples["baseline"]) + " s"
-        if samples["ours"] and samples["baseline"] else "")
-    add("training_s", "full training (`rasa train`, empty cache)", "s",
-        ours.get("training_s"), base.get("training_s"), "lower")
-    retrain = None
-    if base.get("training_s") is not None and base.get("cold_start_s") is not None:
-        retrain = round(base["training_s"] + base["cold_start_s"], 1)
-        base["edit_to_live"] = {
-            "method": "derived: the stock setup keeps answer texts in the model (domain"
-                      " responses), so an edit needs a retrain + restart: training_s +"
-                      " cold_start_s measured in this run",
-            "median_s": retrain}
-    add("edit_to_live_s", "answer edit to live", "s", _get(ours, "edit_to_live", "median_s"),
-        retrain, "lower", "baseline = retrain + restart")
-    add("rasa_peak_rss_mb", "peak RSS, Rasa server", "MB",
-        _get(ours, "memory", "rasa_peak_rss_mb"), _get(base, "memory", "rasa_peak_rss_mb"), "lower")
-    add("actions_peak_rss_mb", "peak RSS, action server", "MB",
-        _get(ours, "memory", "actions_peak_rss_mb"), _get(base, "memory", "actions_peak_rss_mb"),
-        "lower", "same code for both")
-    add("total_peak_rss_mb", "peak RSS, both servers", "MB",
-        _get(ours, "memory", "total_peak_rss_mb"), _get(base, "memory", "total_peak_rss_mb"),
-        "lower")
-    add("custom_actions_per_message", "action-server calls per message", "",
-        _get(ours, "custom_actions", "per_message"), _get(base, "custom_actions", "per_message"),
-        "lower", "from the tracker store")
-    errors = []
-    for system in (ours, base):
-        levels = (system.get("latency") or {}).values()
-        errors.append(sum(s.get("errors", 0) for s in levels) if levels else None)
-    add("failed_requests", "failed requests (all levels)", "", errors[0], errors[1], "lower")
-    return rows
 
 
 def _fmt(value: Any) -> str:
@@ -122,7 +38,8 @@ def text_table(results: Dict[str, Any]) -> str:
     schema = results.get("jsonschema_validation")
     if schema:
         faq = schema["replies"]["faq"]
-        lines.append(f"Rasa's per-call jsonschema validation of an action reply: {faq['per_call_us'] / 1000:.2f} ms;"
+        lines.append(f"Rasa's per-call jsonschema validation of an action reply: "
+                     f"{faq['per_call_us'] / 1000:.2f} ms;"
                      f" compiled once: {faq['compiled_once_us'] / 1000:.2f} ms")
     detector = results.get("condition_detector")
     if detector:
@@ -131,18 +48,6 @@ def text_table(results: Dict[str, Any]) -> str:
     for failure in results.get("failures") or []:
         lines.append(f"FAILED {failure['phase']}: {failure['error'].splitlines()[0][:200]}")
     return "\n".join(lines)
-
-
-def _noise(results: Dict[str, Any]) -> Dict[str, Any]:
-    other, busy = [], []
-    for system in (results.get("systems") or {}).values():
-        for stats in (system.get("latency") or {}).values():
-            if stats.get("other_processes_pct") is not None:
-                other.append(stats["other_processes_pct"])
-                busy.append(stats["machine_busy_pct"])
-    return {"other_max": max(other) if other else None,
-            "other_mean": round(sum(other) / len(other), 1) if other else None,
-            "busy_max": max(busy) if busy else None}
 
 
 MEANINGS = """\
@@ -185,7 +90,7 @@ def markdown(results: Dict[str, Any]) -> str:
     machine = results.get("machine", {})
     settings = results.get("settings", {})
     systems = results.get("systems") or {}
-    noise = _noise(results)
+    noise = machine_noise(results)
     out: List[str] = []
     w = out.append
     w("# Benchmarks: our assistant vs the stock `rasa init` configuration")
@@ -194,7 +99,8 @@ def markdown(results: Dict[str, Any]) -> str:
       " run `make bench` again. Raw figures: `results/benchmarks.json`.")
     if results.get("mode") != "full":
         w("")
-        w(f"> **{results.get('mode').upper()} MODE** (`make bench-smoke`): a handful of requests and a"
+        w(f"> **{str(results.get('mode')).upper()} MODE** (`make bench-smoke`): a "
+          f"handful of requests and a"
           f" baseline trained with {settings.get('baseline_epochs')} epochs instead of 100. These"
           " figures only show the benchmark still works; they are NOT comparable.")
     w("")
@@ -204,18 +110,22 @@ def markdown(results: Dict[str, Any]) -> str:
       " `data/rules`, `domain.yml`), and both are served with our action server and a SQLite"
       " tracker store (a fresh database in /tmp) on 127.0.0.1: ours with `endpoints.yml` (Rasa's"
       " SQL store plus our validated cache, `clinic_runtime/tracker_store.py`) and started"
-      " through `clinic_runtime`, the baseline with Rasa's stock `type: SQL` store and `rasa run`:")
+      " through `clinic_runtime`, the baseline with Rasa's stock `type: SQL` "
+      "store and `rasa run`:")
     w("")
     w("| | ours | baseline |")
     w("|---|---|---|")
-    w("| config | `config.yml`: spaCy (blank English + lemmas), ContraindicationExtractor, word and"
+    w("| config | `config.yml`: spaCy (blank English + lemmas), "
+      "ContraindicationExtractor, word and"
       " char n-gram counts, LogisticRegressionClassifier, FallbackClassifier; RulePolicy only |"
-      " Rasa's default config (what `rasa init` trains with), generated into /tmp: WhitespaceTokenizer,"
+      " Rasa's default config (what `rasa init` trains with), generated into "
+      "/tmp: WhitespaceTokenizer,"
       " RegexFeaturizer, LexicalSyntacticFeaturizer, 2x CountVectorsFeaturizer (words; char_wb"
       " 1-4), DIETClassifier 100 epochs, EntitySynonymMapper, ResponseSelector 100 epochs,"
       " FallbackClassifier 0.3; MemoizationPolicy, RulePolicy, UnexpecTEDIntentPolicy and"
       " TEDPolicy (max_history 5, 100 epochs) |")
-    w("| channel | our website channel (`credentials.yml`: limits, CORS; rate limits lifted for the"
+    w("| channel | our website channel (`credentials.yml`: limits, CORS; rate "
+      "limits lifted for the"
       " run with `CLINIC_RATE_LIMIT_IP_MESSAGES=0`, `CLINIC_RATE_LIMIT_MESSAGES=100000`),"
       " `POST /webhooks/website/webhook` | Rasa's REST channel (a credentials file with `rest:`"
       " only), `POST /webhooks/rest/webhook` |")
@@ -256,12 +166,14 @@ def markdown(results: Dict[str, Any]) -> str:
     w(f"- Code: commit {str(source.get('git_commit'))[:12]}"
       + (f" plus uncommitted changes in {len(changed)} file(s) ({', '.join(changed[:8])}"
          f"{', ...' if len(changed) > 8 else ''})" if changed else "")
-      + f"; training inputs hash (scripts/train.py) {str(source.get('training_inputs_sha256'))[:12]}")
+      + f"; training inputs hash (scripts/train.py) "
+        f"{str(source.get('training_inputs_sha256'))[:12]}")
     w("")
     note = f" {results['note'].rstrip('.')}." if results.get("note") else ""
     if noise["other_mean"] is not None and noise["other_mean"] >= 5:
         w("**Noisy numbers.** The machine was not idle during this run." + note + " During the load"
-          f" levels, processes other than the benchmark used on average {noise['other_mean']}% and"
+          f" levels, processes other than the benchmark used on average "
+          f"{noise['other_mean']}% and"
           f" at most {noise['other_max']}% of the machine's CPU (all CPUs = 100%; per level:"
           " `other_processes_pct` in the JSON), and the load client shares the CPUs with the"
           " servers. Treat differences of less than about 20-30% as noise, tail latencies (p99)"
@@ -271,9 +183,9 @@ def markdown(results: Dict[str, Any]) -> str:
           f" average {noise['other_mean']}% of the CPU)." + note + " The load client shares the"
           " CPUs with the servers, and this is one run, not repeated: read differences of about"
           " 10-20% (most latency rows) as \"about the same\", not as wins or losses.")
-    training_noise = [f"{name} {_get(system, 'training_cpu', 'other_processes_pct')}%"
+    training_noise = [f"{name} {value_at(system, 'training_cpu', 'other_processes_pct')}%"
                       for name, system in systems.items()
-                      if _get(system, "training_cpu", "other_processes_pct") is not None]
+                      if value_at(system, "training_cpu", "other_processes_pct") is not None]
     if training_noise:
         w(" While training, other processes used " + ", ".join(training_noise) + " of the CPU.")
     w("")
@@ -301,7 +213,8 @@ def markdown(results: Dict[str, Any]) -> str:
     for name, system in systems.items():
         edit = system.get("edit_to_live") or {}
         if edit.get("trials"):
-            w(f"Answer edit to live, {name}: trials {', '.join(f'{t:.2f}' for t in edit['trials'])} s.")
+            w(f"Answer edit to live, {name}: trials "
+              f"{', '.join(f'{t:.2f}' for t in edit['trials'])} s.")
             w("")
     ours_samples = (systems.get("ours") or {}).get("sample_replies") or []
     base_samples = (systems.get("baseline") or {}).get("sample_replies") or []
@@ -311,10 +224,9 @@ def markdown(results: Dict[str, Any]) -> str:
         w("")
         w("| message | ours | baseline |")
         w("|---|---|---|")
-        for o, b in zip(ours_samples, base_samples):
+        for o, b in zip(ours_samples, base_samples, strict=False):  # as far as both answered
             text = mix.get("messages", {}).get(o["message"], {}).get("text", o["message"])
-            cell = lambda reply: reply[:75].replace("|", "/") + ("..." if len(reply) > 75 else "")
-            w(f"| {text} | {cell(o['reply'])} | {cell(b['reply'])} |")
+            w(f"| {text} | {_cell(o['reply'])} | {_cell(b['reply'])} |")
         w("")
     w("## What each figure means")
     w("")
@@ -323,35 +235,41 @@ def markdown(results: Dict[str, Any]) -> str:
     w("## A known lever: Rasa re-checks the action-reply schema on every call")
     w("")
     if schema:
-        faq = schema["replies"]["faq"]
-        ours_p50 = _get(ours_lat, "1", "p50_ms")
-        per_msg = _get(systems, "ours", "custom_actions", "per_message")
+        ours_p50 = value_at(ours_lat, "1", "p50_ms")
+        per_msg = value_at(systems, "ours", "custom_actions", "per_message")
         w("After every call to the action server, Rasa 3.6 validates the reply:"
           " `RemoteAction._validate_action_result` in `rasa/core/actions/action.py` runs"
-          " `jsonschema.validate(result, self.action_response_format_spec())`. `jsonschema.validate`"
+          " `jsonschema.validate(result, self.action_response_format_spec())`. "
+          "`jsonschema.validate`"
           " (jsonschema " + str(schema.get("jsonschema_version")) + ") picks the validator class,"
-          " checks the schema itself against the JSON-Schema meta-schema (`check_schema`), builds a"
+          " checks the schema itself against the JSON-Schema meta-schema "
+          "(`check_schema`), builds a"
           " new validator and only then validates the reply -- every time; the events schema has"
           " one branch per event type, so this is not cheap. `clinic_bench/reply_validation.py`"
           " times Rasa's real method (nothing patched) against the same schema compiled once"
           f" (`{schema.get('validator_class')}`), on the replies our `action_answer` really sends"
           f" ({schema.get('timing')}):")
         w("")
-        w("| reply | events | bytes | as Rasa does it (ms) | compiled once (ms) | saved per call (ms) | speed-up |")
+        w("| reply | events | bytes | as Rasa does it (ms) | compiled once (ms) | "
+          "saved per call (ms) | speed-up |")
         w("|---|---:|---:|---:|---:|---:|---:|")
         for name, item in schema["replies"].items():
-            w(f"| {name} | {item['events']} | {item['reply_bytes']} | {item['per_call_us'] / 1000:.2f} |"
+            w(f"| {name} | {item['events']} | {item['reply_bytes']} | "
+              f"{item['per_call_us'] / 1000:.2f} |"
               f" {item['compiled_once_us'] / 1000:.2f} | {item['saving_us'] / 1000:.2f} |"
               f" {item['speedup']}x |")
         w("")
-        w(f"`check_schema` alone: {schema['check_schema_us'] / 1000:.2f} ms; building the validator"
-          f" object: {schema['build_validator_us'] / 1000:.3f} ms. So nearly all of the per-call cost"
+        w(f"`check_schema` alone: {schema['check_schema_us'] / 1000:.2f} ms; "
+          f"building the validator"
+          f" object: {schema['build_validator_us'] / 1000:.3f} ms. So nearly all of "
+          f"the per-call cost"
           " is re-checking a schema that never changes.")
         if ours_p50 and per_msg:
             saving_ms = schema["mean_saving_us"] / 1000 * per_msg
             w("")
             w(f"With {per_msg} action-server calls per message (measured above; a booking start"
-              " also runs the form's custom ask/validate actions, one reason it is the slowest kind), compiling the schema once"
+              " also runs the form's custom ask/validate actions, one reason it is the "
+              "slowest kind), compiling the schema once"
               f" would save about {saving_ms:.1f} ms of CPU per message, about"
               f" {100 * saving_ms / ours_p50:.0f}% of our p50 latency at concurrency 1"
               f" ({_fmt(ours_p50)} ms). The validation runs synchronously on the Rasa server's"
@@ -381,9 +299,11 @@ def markdown(results: Dict[str, Any]) -> str:
         w("")
     w("## Running it")
     w("")
-    w("`make bench` (about 20 minutes on 2 CPUs, 18 of them training the baseline: its DIETClassifier"
+    w("`make bench` (about 20 minutes on 2 CPUs, 18 of them training the "
+      "baseline: its DIETClassifier"
       " alone took 10-15 s per epoch there) writes this file and `results/benchmarks.json`;"
-      " `python -m clinic_bench --render results/benchmarks.json` rewrites this file from the JSON"
+      " `python -m clinic_bench --render results/benchmarks.json` rewrites "
+      "this file from the JSON"
       " without measuring. `make bench-smoke` (under 4 minutes) is the short"
       " mode CI runs through `tests/integration/test_bench_smoke.py`; it writes"
       " `results/benchmarks-smoke.*` only. Servers listen on 127.0.0.1 on free ports, work files"
@@ -391,3 +311,8 @@ def markdown(results: Dict[str, Any]) -> str:
       " stopped by PID at the end, also on failure or Ctrl-C.")
     w("")
     return "\n".join(out)
+
+
+def _cell(reply: str) -> str:
+    """The start of a reply, for one table cell."""
+    return reply[:75].replace("|", "/") + ("..." if len(reply) > 75 else "")

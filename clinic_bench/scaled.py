@@ -4,8 +4,8 @@ Each size is started from scratch (clinic_scaled.ScaledStack: PostgreSQL tracker
 Redis lock store, 2 action servers, nginx in front, all on 127.0.0.1 under the bench's /tmp
 folder), warmed up with every visitor script once, then loaded with the same message mix as
 the single-process run at each concurrency; the best throughput, its latency and the Rasa
-servers' peak memory are kept. Called by clinic_bench.ours_vs_stock; its section of docs/benchmarks.md
-comes from :func:`markdown`.
+servers' peak memory are kept. Called by clinic_bench.ours_vs_stock; its section of
+docs/benchmarks.md comes from :func:`markdown`.
 """
 
 import asyncio
@@ -22,7 +22,7 @@ from clinic_scaled.stack import Ports, ScaledStack
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 ACTION_SERVERS = 2
-MODES = {
+MODES: Dict[str, Dict[str, Any]] = {
     "full": {"rasa_servers": [1, 2, 4], "levels": [8, 32], "requests": 300},
     "smoke": {"rasa_servers": [1, 2], "levels": [8], "requests": 24},
 }

@@ -34,7 +34,7 @@ class SlidingWindowLimiter:
         self.window_seconds = window_seconds
         self._clock = clock
         self._max_keys = max_keys
-        self._events: "OrderedDict[str, Deque[float]]" = OrderedDict()
+        self._events: OrderedDict[str, Deque[float]] = OrderedDict()
 
     def hit(self, key: str) -> bool:
         """Record one event for ``key``; False (nothing recorded) if over the limit."""

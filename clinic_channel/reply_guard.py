@@ -10,7 +10,7 @@ database still holds exactly what that save wrote; otherwise the conversation is
 """
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def _slot_source(store: Any) -> Any:
     return None
 
 
-async def active_disclosure(agent: Any, sender: Text) -> bool:
+async def active_disclosure(agent: Any, sender: str) -> bool:
     """True when the conversation has a condition on record."""
     if agent is None or getattr(agent, "tracker_store", None) is None:
         return False
@@ -45,11 +45,11 @@ async def active_disclosure(agent: Any, sender: Text) -> bool:
     return any(tracker.get_slot(slot) for slot in DISCLOSURE_SLOTS)
 
 
-def guard_messages(messages: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
+def guard_messages(messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """Remove reassuring sentences from every text (see actions.safety.guard)."""
     # Imported here: the channel module must load even where the content is not needed.
     from actions import safety
-    from actions.content import get_store
+    from clinic_content.store import get_store
 
     content = get_store().get()
     for message in messages:
@@ -59,8 +59,8 @@ def guard_messages(messages: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
     return messages
 
 
-async def guard_replies(agent: Any, sender: Text,
-                        messages: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
+async def guard_replies(agent: Any, sender: str,
+                        messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """The replies, guarded when the visitor disclosed a condition; never raises."""
     if not messages:
         return messages

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
+from clinic_common.settings_sources import settings_with_sources
+
 logger = logging.getLogger(__name__)
 
 CREDENTIALS_KEY = "clinic_channel.website.WebsiteInput"
@@ -80,22 +82,8 @@ def load_settings(
     env = os.environ if environ is None else environ
     if credentials is not None and not isinstance(credentials, Mapping):
         raise SettingsError(f"credentials.yml: '{CREDENTIALS_KEY}' must be a mapping")
-    raw: Dict[str, Any] = {}
-    sources: Dict[str, str] = {}
-    for key, value in (credentials or {}).items():
-        if key not in ENV_OVERRIDES:
-            raise SettingsError(
-                f"credentials.yml: unknown setting '{CREDENTIALS_KEY}.{key}' "
-                f"(known: {', '.join(sorted(ENV_OVERRIDES))})"
-            )
-        if value is not None:
-            raw[key] = value
-            sources[key] = f"credentials.yml: {CREDENTIALS_KEY}.{key}"
-    for key, variable in ENV_OVERRIDES.items():
-        value = env.get(variable, "").strip()
-        if value:
-            raw[key] = value
-            sources[key] = f"environment variable {variable}"
+    raw, sources = settings_with_sources(credentials or {}, "credentials.yml", CREDENTIALS_KEY,
+                                         ENV_OVERRIDES, env, SettingsError, skip_none=True)
     settings = WebsiteSettings(
         **{key: _PARSERS[key](value, sources[key]) for key, value in raw.items()}
     )

@@ -1,8 +1,11 @@
 """The channel's visitor-facing texts, read from ``data/content/messages.yml``.
 
+Read with the file's loader (``clinic_content.messages.read_texts``, the same YAML reading the
+actions and `make check` use), taking only the texts: a file that lacks an action's message or
+has a mistyped placeholder still gives the channel its few texts (filled by the one renderer).
 Clinic staff edit that file; the channel re-reads it when it changes on disk
-(``clinic_common.file_watch``), so a wording change needs no restart. A broken edit keeps the last good
-wording (and is logged); only when the file has never been readable does the channel
+(``clinic_common.file_watch``), so a wording change needs no restart. A broken edit keeps the last
+good wording (and is logged); only when the file has never been readable does the channel
 fall back to a neutral code such as ``[too_long]``, so no answer text lives in Python.
 """
 
@@ -11,15 +14,15 @@ import os
 from pathlib import Path
 from typing import Dict, Optional, Set
 
-import yaml
-
-from actions.placeholders import render
 from clinic_common.file_watch import ValueFromFiles
+from clinic_content.errors import ContentLoadError
+from clinic_content.messages import read_texts
+from clinic_content.paths import MESSAGES_FILE
+from clinic_content.placeholders import render
 
 logger = logging.getLogger(__name__)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-MESSAGES_FILE = "messages.yml"
 # The same variable the action server uses for the content folder.
 ENV_CONTENT_DIR = "CLINIC_CONTENT_DIR"
 
@@ -34,23 +37,6 @@ def default_messages_path() -> Path:
     return Path(folder or PROJECT_DIR / "data" / "content") / MESSAGES_FILE
 
 
-class MessagesFileError(ValueError):
-    """messages.yml is not a list of ``name: text`` lines."""
-
-
-# What a broken or unreadable messages.yml raises; the last good wording stays in use.
-_BROKEN_FILE = (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError, MessagesFileError)
-
-
-def read_texts(path: Path) -> Dict[str, str]:
-    """The non-empty texts of messages.yml by name; raises one of ``_BROKEN_FILE``."""
-    with open(path, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
-    if not isinstance(data, dict):
-        raise MessagesFileError("expected 'name: text' lines")
-    return {k: v for k, v in data.items() if isinstance(v, str) and v.strip()}
-
-
 class ChannelTexts:
     """Serves texts from ``messages.yml``, reloading it when it changes on disk."""
 
@@ -58,13 +44,13 @@ class ChannelTexts:
         """Use ``path``, or :func:`default_messages_path` when not given."""
         self.path = Path(path) if path else default_messages_path()
         self._texts: ValueFromFiles[Dict[str, str]] = ValueFromFiles(
-            self.path, lambda: read_texts(self.path), errors=_BROKEN_FILE)
+            self.path, lambda: read_texts(self.path), errors=(ContentLoadError,))
         self._reported: Set[str] = set()
 
     def get(self, key: str, **values: object) -> str:
         """The text for ``key`` with ``{name}`` placeholders filled in.
 
-        Filled by the one renderer (actions.placeholders): a stray brace or an unknown
+        Filled by the one renderer (clinic_content.placeholders): a stray brace or an unknown
         placeholder written by staff cannot break the reply.
         """
         self._reload_if_changed()
@@ -84,7 +70,8 @@ class ChannelTexts:
         if reload is None:
             return
         if reload.error is not None:
-            problem = reload.error.strerror if isinstance(reload.error, OSError) else reload.error
+            problems = getattr(reload.error, "errors", ())
+            problem = "; ".join(p.message for p in problems) or reload.error
             self._report(f"{self.path}: cannot read ({problem}); keeping the last good wording")
             return
         self._reported.clear()

@@ -20,7 +20,7 @@ import re
 import time
 from asyncio import CancelledError
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
@@ -80,13 +80,13 @@ class WebsiteInput(RestInput):
     """Rasa's REST channel for the clinic website, with limits, CORS and the widget."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         """Routes live under ``/webhooks/website/``; trackers record ``website``."""
         return "website"
 
     @classmethod
     def from_credentials(
-        cls, credentials: Optional[Dict[Text, Any]]
+        cls, credentials: Optional[Dict[str, Any]]
     ) -> "WebsiteInput":
         """Build the channel from its ``credentials.yml`` mapping plus env overrides."""
         return cls(load_settings(credentials))
@@ -139,21 +139,21 @@ class WebsiteInput(RestInput):
 
     # --- RestInput hooks: read the body validated by the webhook route -------------
 
-    async def _extract_sender(self, req: Request) -> Optional[Text]:
+    async def _extract_sender(self, req: Request) -> str:
         return req.ctx.website_body["sender"]
 
-    def _extract_message(self, req: Request) -> Optional[Text]:
+    def _extract_message(self, req: Request) -> str:
         text = req.ctx.website_body["message"].strip()
         if text.startswith("/") and not PLAIN_PAYLOAD.fullmatch(text):
             # Every leading slash and blank: "/ /book{...}" must not become "/book{...}".
             return LEADING_SLASHES.sub("", text)
         return text
 
-    def _extract_input_channel(self, req: Request) -> Text:
+    def _extract_input_channel(self, req: Request) -> str:
         # Never the client's "input_channel" field: a visitor could claim another one.
         return self.name()
 
-    def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
+    def get_metadata(self, request: Request) -> Optional[Dict[str, Any]]:
         """Client-supplied metadata is not stored in the tracker (it is unchecked)."""
         return None
 
@@ -307,9 +307,9 @@ class WebsiteInput(RestInput):
     async def _ask_bot(
         self,
         request: Request,
-        sender: Text,
+        sender: str,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
-    ) -> List[Dict[Text, Any]]:
+    ) -> List[Dict[str, Any]]:
         collector = CollectingOutputChannel()
         try:
             await on_new_message(
@@ -346,7 +346,7 @@ class WebsiteInput(RestInput):
         return text.startswith("/") and text[1:] in silent
 
     @staticmethod
-    def _bot_text(sender: Text, text: Text) -> Dict[Text, Any]:
+    def _bot_text(sender: str, text: str) -> Dict[str, Any]:
         return {"recipient_id": sender, "text": text}
 
     @staticmethod

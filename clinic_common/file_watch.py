@@ -65,8 +65,9 @@ class ValueFromFiles(Generic[T]):
 
         Nothing is loaded until the first :meth:`get` or :meth:`refresh`.
         """
-        single = isinstance(paths, (str, os.PathLike))
-        self.paths: Tuple[Path, ...] = tuple(Path(p) for p in ([paths] if single else paths))
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        self.paths: Tuple[Path, ...] = tuple(Path(p) for p in paths)
         self._load = load
         self._errors = errors
         self._lock = threading.Lock()

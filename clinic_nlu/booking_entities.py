@@ -14,17 +14,17 @@ them when the message starts booking):
   at 3pm", "3/12"), neighbouring pieces joined into one span.
 
 The services are read from the staff-editable ``booking.yml`` when it changes on disk
-(``clinic_common.file_watch``; never copied into the training data or code), so a new service or synonym works without retraining. A broken edit
-is logged and the last good list stays in use. The booking form's validators still check both.
+(``clinic_common.file_watch``; never copied into the training data or code), so a new service or
+synonym works without retraining. A broken edit is logged and the last good list stays in use. The
+booking form's validators still check both.
 """
 from __future__ import annotations
 
 import logging
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-import yaml
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -41,6 +41,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from clinic_common.file_watch import ValueFromFiles
+from clinic_content.booking import Service, load_booking
 
 logger = logging.getLogger(__name__)
 
@@ -93,31 +94,23 @@ WORDS_BEFORE_A_SERVICE = {
 class ServiceNames:
     """The service names from booking.yml, matched as whole words, longest first."""
 
-    def __init__(self, services: List[Dict[str, Any]]) -> None:
+    def __init__(self, services: Sequence[Service]) -> None:
         names: List[Tuple[str, str]] = []
         for service in services:
-            service_id = str(service["id"])
-            for name in [service_id, service.get("title") or "", *(service.get("words") or [])]:
-                name = " ".join(str(name).lower().replace("/", " ").split())
+            for name in [service.id, service.title, *service.words]:
+                name = " ".join(name.lower().replace("/", " ").split())
                 if name:
-                    names.append((name, service_id))
+                    names.append((name, service.id))
         names.sort(key=lambda pair: -len(pair[0]))
         self._patterns = [(re.compile(r"(?<![a-z0-9])" + re.escape(name) + r"(?![a-z0-9])"),
                            service_id) for name, service_id in names]
 
     @classmethod
     def from_yaml(cls, path: Path) -> ServiceNames:
-        """Reads ``services`` from booking.yml; raises ValueError naming the file and problem."""
-        try:
-            with open(path, encoding="utf-8") as handle:
-                data = yaml.safe_load(handle)
-            services = data["services"]
-            for service in services:
-                if not isinstance(service, dict) or not service.get("id"):
-                    raise ValueError("every service needs an 'id'")
-            return cls(services)
-        except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"{path}: cannot read the services ({error})") from error
+        """The services of booking.yml as the booking form reads them
+        (``clinic_content.booking``); raises ``ContentLoadError`` (a ValueError) naming the file,
+        the line and the problem."""
+        return cls(load_booking(path).services)
 
     def find(self, text: str) -> Optional[Tuple[int, int, str]]:
         """(start, end, service id) of the longest service name in the text, if any."""
@@ -163,7 +156,7 @@ class BookingEntityExtractor(GraphComponent, EntityExtractorMixin):
     """Extracts the booking service (from booking.yml) and the preferred day / time."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """The component's default config (see parent class for full docstring)."""
         return {
             # the staff-editable services file; relative to the directory Rasa starts in
@@ -173,12 +166,12 @@ class BookingEntityExtractor(GraphComponent, EntityExtractorMixin):
         }
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
                execution_context: ExecutionContext) -> BookingEntityExtractor:
         """Creates the component (see parent class for full docstring)."""
         return cls(config)
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: Dict[str, Any]) -> None:
         """Loads the services; without them only days / times are extracted (with a warning)."""
         self._config = {**self.get_default_config(), **config}
         self._path = Path(self._config["services_path"])
@@ -200,7 +193,7 @@ class BookingEntityExtractor(GraphComponent, EntityExtractorMixin):
                 message.set(ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True)
         return messages
 
-    def entities(self, text: str) -> List[Dict[Text, Any]]:
+    def entities(self, text: str) -> List[Dict[str, Any]]:
         """The entities of one text (no extractor name)."""
         found = []
         names = self._services.value if self._services.loaded else NO_SERVICES
@@ -224,6 +217,6 @@ class BookingEntityExtractor(GraphComponent, EntityExtractorMixin):
             logger.info("Reloaded booking services from %s.", self._path)
 
 
-def _entity(kind: str, start: int, end: int, value: str) -> Dict[Text, Any]:
+def _entity(kind: str, start: int, end: int, value: str) -> Dict[str, Any]:
     return {ENTITY_ATTRIBUTE_TYPE: kind, ENTITY_ATTRIBUTE_START: start,
             ENTITY_ATTRIBUTE_END: end, ENTITY_ATTRIBUTE_VALUE: value}

@@ -2,8 +2,8 @@
 
 Pure spaCy (no Rasa import) so it can be tested and reused on its own. The
 words come from the staff-editable rules file (see
-``data/content/contraindications.yml``); the code holds only the logic: term
-matching here, the reading of the words around a term (clauses, negation,
+``data/content/contraindications.yml``, read by ``clinic_content``); the code holds only the logic:
+term matching here, the reading of the words around a term (clauses, negation,
 subject, urgency) in :mod:`clinic_nlu.message_reading`.
 
 How a message is read (all matching is on lower-cased text, whole tokens only):
@@ -55,20 +55,17 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Set, Tuple, Union
+from typing import Iterable, List, Optional, Set, Tuple, Union
 
-import spacy
-from spacy.language import Language
-from spacy.lookups import load_lookups
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
-from clinic_nlu.contraindication_rules import (
+from clinic_content.contraindications import (
     KIND_AFTER_TREATMENT,
     KIND_URGENT,
     ContraindicationRules,
-    load_rules,
 )
+from clinic_content.contraindications_check import load_rules
 from clinic_nlu.message_reading import (
     BREAK,
     DISTANT,
@@ -94,6 +91,7 @@ from clinic_nlu.message_reading import (
     subject_of,
 )
 from clinic_nlu.language_detection import DEFAULT_LANGUAGES, detect_language
+from clinic_nlu.text_pipeline import TextPipeline, normalise, phrase_variants
 from clinic_nlu.typo_tolerance import TypoCorrector
 
 logger = logging.getLogger(__name__)
@@ -124,36 +122,6 @@ class ConditionMention:
     side_effect: bool = False
 
 
-class _KnownWords:
-    """English words from spacy-lookups-data: lemma index plus inflected forms."""
-
-    def __init__(self, nlp: Language) -> None:
-        index = load_lookups("en", ["lemma_index"]).get_table("lemma_index")
-        self._words: Set[str] = set()
-        for pos in ("noun", "verb", "adj", "adv"):
-            self._words.update(w for w in index.get(pos, []) if w.isalpha())
-        self._inflected = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
-
-    def __contains__(self, word: object) -> bool:
-        return isinstance(word, str) and (word in self._words or word in self._inflected)
-
-
-class TextPipeline:
-    """The spaCy side: blank English, lookup lemmatizer, English dictionary.
-
-    Independent of the rules, so a detector rebuilt from an edited rules file can
-    reuse it (``ConditionDetector.from_yaml(path, pipeline=old.pipeline)``).
-    Fully offline: needs only spacy-lookups-data.
-    """
-
-    def __init__(self) -> None:
-        nlp = spacy.blank("en")
-        nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-        nlp.initialize()
-        self.nlp = nlp
-        self.known_words = _KnownWords(nlp)
-
-
 class ConditionDetector:
     """Finds condition mentions in visitor messages.
 
@@ -167,7 +135,7 @@ class ConditionDetector:
         """Creates a detector for these rules.
 
         Args:
-            rules: the checked rules (see `clinic_nlu.contraindication_rules`).
+            rules: the checked rules (see `clinic_content.contraindications`).
             pipeline: a `TextPipeline` to reuse; a new one is built if None.
         """
         self.rules = rules
@@ -213,30 +181,30 @@ class ConditionDetector:
         ):
             if not phrases:
                 continue
-            self._cues.add(label, list(nlp.pipe(_variants(phrases))))
+            self._cues.add(label, list(nlp.pipe(phrase_variants(phrases))))
         for rule in rules.conditions:
             if rule.not_after:
-                docs = list(nlp.pipe(_variants(rule.not_after)))
+                docs = list(nlp.pipe(phrase_variants(rule.not_after)))
                 self._cues.add(NOT_AFTER_PREFIX + rule.id, docs)
             if rule.not_before:
-                docs = list(nlp.pipe(_variants(rule.not_before)))
+                docs = list(nlp.pipe(phrase_variants(rule.not_before)))
                 self._cues.add(NOT_BEFORE_PREFIX + rule.id, docs)
 
     @classmethod
     def from_yaml(
         cls, path: Union[str, Path], *, pipeline: Optional[TextPipeline] = None
-    ) -> "ConditionDetector":
-        """Builds a detector from a rules file.
+    ) -> ConditionDetector:
+        """Builds a detector from a rules file (``clinic_content.contraindications_check``).
 
         Raises:
-            ValueError: naming the file and the problem if the file is missing or
-                malformed.
+            ContentLoadError: a ValueError naming the file, the line and every problem
+                if the file is missing or malformed.
         """
         return cls(load_rules(path), pipeline=pipeline)
 
     def _add_terms(self, key: str, terms: Iterable[str]) -> None:
         nlp = self.pipeline.nlp
-        for doc in nlp.pipe(_variants(terms)):
+        for doc in nlp.pipe(phrase_variants(terms)):
             self._term_lower.add(key, [doc])
             if all(t.lemma_ == t.text for t in doc):  # simple form: inflections too
                 self._term_lemma.add(key, [doc])
@@ -251,7 +219,7 @@ class ConditionDetector:
         """
         if not text or not text.strip():
             return []
-        doc = self.pipeline.nlp(_normalise(text))
+        doc = self.pipeline.nlp(normalise(text))
         ctx = MessageContext(doc, self._cue_spans(doc) + self._relative_spans(doc))
         terms = self._term_spans(doc)
         ignored = [s for s in terms if s.label == IGNORE]
@@ -311,7 +279,7 @@ class ConditionDetector:
         return bool(rule and rule.always_now)
 
     def _elliptical_repeats(
-        self, ctx: "MessageContext", found: List[Tuple[Span, ConditionMention]], text: str
+        self, ctx: MessageContext, found: List[Tuple[Span, ConditionMention]], text: str
     ) -> List[ConditionMention]:
         """ "I'm not pregnant, my wife is" / "... and so do I": a copy for that person.
 
@@ -365,7 +333,7 @@ class ConditionDetector:
         corrected = [self._typos.correct(t.text) if t.is_alpha else None for t in doc]
         # Typos are an English thing: in "quiero hacer una cita", "hacer" is not "pacer".
         if any(corrected) and not detect_language(doc.text, DEFAULT_LANGUAGES):
-            words = [c or t.text for c, t in zip(corrected, doc)]
+            words = [c or t.text for c, t in zip(corrected, doc, strict=True)]
             fixed = Doc(doc.vocab, words=words, spaces=[bool(t.whitespace_) for t in doc])
             found |= self._match_terms(self._lemmatizer(fixed))
         return sorted(found, key=lambda s: (s.start, s.end, s.label))
@@ -413,7 +381,7 @@ class ConditionDetector:
         return spans
 
     def _dropped(
-        self, span: Span, condition: str, ignored: List[Span], ctx: "MessageContext", text: str
+        self, span: Span, condition: str, ignored: List[Span], ctx: MessageContext, text: str
     ) -> bool:
         if any(i.start < span.end and span.start < i.end for i in ignored):
             return True
@@ -444,31 +412,3 @@ def _title_before_name(doc: Doc, span: Span, text: str) -> bool:
         and original[1:].islower()
         and next_original[:1].isupper()
     )
-
-
-def _variants(phrases: Iterable[str]) -> List[str]:
-    """Lower-cased phrases plus spellings without apostrophes or hyphens."""
-    out: Dict[str, None] = {}
-    for phrase in phrases:
-        base = " ".join(phrase.lower().replace("\u2019", "'").split())
-        out[base] = None
-        if "'" in base and not base.startswith("'"):
-            out[base.replace("'", "")] = None
-        if "-" in base:
-            out[base.replace("-", " ")] = None
-            out[base.replace("-", "")] = None
-    return list(out)
-
-
-_CHARACTER_MAP = str.maketrans(
-    {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u201c": '"', "\u201d": '"',
-     "\u00a0": " ", "\u2011": "-", "\u2010": "-"}
-)
-
-
-def _normalise(text: str) -> str:
-    """Lower-cases and straightens quotes without changing any character offset."""
-    lowered = text.lower()
-    if len(lowered) != len(text):  # a few characters ("İ") lower-case to two
-        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-    return lowered.translate(_CHARACTER_MAP)

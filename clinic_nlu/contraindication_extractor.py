@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Set, Text, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -52,13 +52,13 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from clinic_common.file_watch import ValueFromFiles
-from clinic_nlu.condition_detector import ConditionDetector, ConditionMention
-from clinic_nlu.contraindication_rules import (
+from clinic_content.contraindications import (
     KIND_AFTER_TREATMENT,
     KIND_ARTICLE,
     KIND_UNCOVERED,
     KIND_URGENT,
 )
+from clinic_nlu.condition_detector import ConditionDetector, ConditionMention
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class ContraindicationExtractor(GraphComponent, EntityExtractorMixin):
     """Extracts reported health conditions and urgent symptoms from messages."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """The component's default config (see parent class for full docstring)."""
         return {
             # the staff-editable rules file; a relative path is taken from the
@@ -103,14 +103,14 @@ class ContraindicationExtractor(GraphComponent, EntityExtractorMixin):
         }
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> List[str]:
         """Any extra python dependencies required for this component to run."""
         return ["spacy"]
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -125,7 +125,7 @@ class ContraindicationExtractor(GraphComponent, EntityExtractorMixin):
         return cls(config)
 
     def __init__(
-        self, config: Dict[Text, Any], detector: Optional[ConditionDetector] = None
+        self, config: Dict[str, Any], detector: Optional[ConditionDetector] = None
     ) -> None:
         """Creates the component, loading the rules file unless `detector` is given.
 
@@ -172,7 +172,7 @@ class ContraindicationExtractor(GraphComponent, EntityExtractorMixin):
                 )
         return messages
 
-    def _entities(self, text: Text) -> List[Dict[Text, Any]]:
+    def _entities(self, text: str) -> List[Dict[str, Any]]:
         entities = []
         seen: Set[Tuple[str, str, Optional[str]]] = set()
         for mention in self.detector.detect(text):
@@ -210,7 +210,8 @@ class ContraindicationExtractor(GraphComponent, EntityExtractorMixin):
     # ----------------------------------------------------------------- reload
 
     def _load_detector(self) -> ConditionDetector:
-        # The spaCy side does not depend on the rules: a reload reuses it instead of building it again.
+        # The spaCy side does not depend on the rules: a reload reuses it instead of building it
+        # again.
         pipeline = self._rules.value.pipeline if self._rules.loaded else None
         return ConditionDetector.from_yaml(self._path, pipeline=pipeline)
 
@@ -227,7 +228,7 @@ class ContraindicationExtractor(GraphComponent, EntityExtractorMixin):
             logger.info("Reloaded contraindication rules from %s.", self._path)
 
 
-def _as_entity(mention: ConditionMention) -> Dict[Text, Any]:
+def _as_entity(mention: ConditionMention) -> Dict[str, Any]:
     entity = {
         ENTITY_ATTRIBUTE_TYPE: ENTITY_FOR_KIND[mention.kind],
         ENTITY_ATTRIBUTE_START: mention.start,

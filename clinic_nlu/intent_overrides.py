@@ -18,7 +18,7 @@ Rules on the message alone (no conversation state), so the component stays a pla
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -48,8 +48,8 @@ class SafetyIntentOverride(GraphComponent):
     """Sets the intent of health reports and non-English messages (see the module docstring)."""
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "SafetyIntentOverride":
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> SafetyIntentOverride:
         """Creates the component (see parent class for full docstring)."""
         return cls()
 

@@ -25,7 +25,7 @@ How it decides (measured in docs/nlu.md, "Other languages"):
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -58,7 +58,7 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
     """Marks messages that are confidently not in English with a ``language`` entity."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """The component's default config (see parent class for full docstring)."""
         return {
             # languages py3langid may choose from (English must be one of them)
@@ -72,17 +72,17 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
         }
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> List[str]:
         """Any extra python dependencies required for this component to run."""
         return ["py3langid", "spacy"]
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "LanguageDetector":
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> LanguageDetector:
         """Creates the component (see parent class for full docstring)."""
         return cls(config)
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: Dict[str, Any]) -> None:
         self._config = {**self.get_default_config(), **config}
         if ENGLISH not in self._config["languages"]:
             self._config["languages"] = [ENGLISH, *self._config["languages"]]

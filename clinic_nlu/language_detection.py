@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Optional
+from typing import Optional, Set
 
 ENGLISH = "en"
 # The languages py3langid may choose from (English must be one of them); the component's
@@ -41,12 +41,12 @@ def _english_words() -> frozenset:
     """English words and their inflected forms, from spacy-lookups-data (offline)."""
     from spacy.lookups import load_lookups
 
-    words = set()
+    words: Set[str] = set()
     index = load_lookups("en", ["lemma_index"]).get_table("lemma_index")
     for pos in ("noun", "verb", "adj", "adv"):
         words.update(w.lower() for w in index.get(pos, []) if w.isalpha())
     lemmas = load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
-    words.update(str(w).lower() for w in lemmas.keys() if str(w).isalpha())
+    words.update(str(w).lower() for w in lemmas if str(w).isalpha())
     words.update(FUNCTION_WORDS)
     return frozenset(words)
 
@@ -63,7 +63,8 @@ FUNCTION_WORDS = {
     "microcurrent", "facial", "facials", "nyc", "botox", "nuface", "vs", "dermal", "wanna",
     "gonna", "gotta", "kinda", "sorta", "dunno", "lemme", "gimme", "ya", "yep", "yup", "nope",
     "had", "has", "been", "were", "got", "gets", "went", "goes", "doing", "having", "than",
-    "nah", "ok", "okay", "tho", "uh", "huh", "hmm", "mm", "mhm", "um", "umm", "ah", "oh", "bc", "cuz", "lol", "omg", "idk", "btw", "asap",
+    "nah", "tho", "uh", "huh", "hmm", "mm", "mhm", "um", "umm", "ah", "oh", "bc", "cuz", "omg",
+    "idk", "btw", "asap",
 }
 
 
@@ -115,8 +116,8 @@ def detect_language(text: str, languages: tuple, min_words: int = 3,
             and not (accented and unknown >= 2):
         return None
     ranking = _identifier(tuple(languages)).rank(cleaned)
-    english = next((p for code, p in ranking if code == ENGLISH), 0.0)
-    if english > 1.0 - min_probability:
+    english_probability = next((p for code, p in ranking if code == ENGLISH), 0.0)
+    if english_probability > 1.0 - min_probability:
         return None
     # Close languages (Spanish / French / Portuguese) share the rest: the notice only needs a
     # likely one, and "¿", "¡", "ñ" settle it.

@@ -13,7 +13,7 @@ from typing import Dict, List, Sequence, Set, Tuple
 
 from spacy.tokens import Doc, Token
 
-from clinic_nlu.contraindication_rules import KIND_ARTICLE
+from clinic_content.contraindications import KIND_ARTICLE
 
 logger = logging.getLogger(__name__)
 
@@ -256,14 +256,12 @@ class MessageContext:
             (person.start - 2, person.start - 1),  # "me and" + person
             (person.end + 1, person.end),  # person + "and me"
         )
-        for pronoun, conjunction in around:
-            if 0 <= min(pronoun, conjunction) and max(pronoun, conjunction) < len(doc):
-                if (
-                    doc[conjunction].lower_ in ("and", "&")
-                    and doc[pronoun].lower_ in COORDINATED_SELF
-                ):
-                    return True
-        return False
+        return any(
+            min(pronoun, conjunction) >= 0 and max(pronoun, conjunction) < len(doc)
+            and doc[conjunction].lower_ in ("and", "&")
+            and doc[pronoun].lower_ in COORDINATED_SELF
+            for pronoun, conjunction in around
+        )
 
     # -- urgent
 

@@ -11,7 +11,7 @@ scaled setup use the same modules.
 - Requests: ``payload`` (what a request carries), ``outbox`` (stored before anyone is told),
   ``outbox_schema`` (the outbox's table and rows), ``submit`` (the one call actions make),
   ``handled_requests`` (staff's "handled" mark), ``request_view`` (a request as people read it).
-- Delivery: ``delivery`` (the worker and the webhook), ``email_settings``, ``email_template``,
+- Delivery: ``delivery`` (the worker and the webhook), ``email_settings``,
   ``email_message``, ``email_delivery`` (the e-mail channel; layouts in ``templates/``),
   ``channels`` (which channels are configured), ``channel_log`` (which channel has which
   request).
@@ -23,7 +23,7 @@ scaled setup use the same modules.
   which starts them when it starts and stops them after it stopped).
 
 Words people read are staff-editable content under ``data/content/``: the e-mail's words and
-labels (``email.yml``, in ``email_*``) and the clinic's contact and condition labels
-(``request_view``) are read with ``actions.content`` (and rendered with ``actions.placeholders``);
-that content is the only thing taken from ``actions``.
+labels (``email.yml``, :mod:`clinic_content.email`) and the clinic's contact and condition labels
+(``request_view``) are read with the loaders of ``clinic_content``, the same ones the actions
+use (and rendered with ``clinic_content.placeholders``); nothing is taken from ``actions``.
 """

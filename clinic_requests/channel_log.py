@@ -27,10 +27,9 @@ from sqlalchemy.exc import IntegrityError
 from clinic_requests import database
 from clinic_requests.database import UtcTime
 from clinic_requests.outbox_schema import requests_table
+from clinic_requests.outbox_states import short_error
 
 logger = logging.getLogger(__name__)
-
-MAX_ERROR_CHARS = 500
 
 metadata = MetaData()
 channels_table = Table(
@@ -89,7 +88,7 @@ class ChannelLog:
                note: Optional[str] = None) -> None:
         """Record one attempt on ``channel`` (``note``: the error, or a delivery's warning)."""
         now = datetime.now(timezone.utc)
-        note = _short(note) if note else None
+        note = short_error(note) if note else None
         changes = {"attempts": C.attempts + 1, "last_error": note, "last_attempt_at": now}
         if delivered:
             changes["delivered_at"] = now
@@ -134,8 +133,3 @@ class ChannelLog:
 
     def _engine(self) -> Engine:
         return database.engine_with_tables(self._url, metadata, "request_channels")
-
-
-def _short(text: str) -> str:
-    line = " ".join(str(text).split())
-    return line if len(line) <= MAX_ERROR_CHARS else line[: MAX_ERROR_CHARS - 1] + "…"

@@ -7,7 +7,8 @@ ignores keys it does not know) and each one can be overridden by an environment
 variable. Nothing is read at import time; call :func:`load_delivery_settings` and
 :func:`outbox_path` when the values are needed.
 
-Storage and retention (same file, same rule: the environment wins):
+The file itself is read by :mod:`clinic_requests.endpoints_file`. Storage and retention (same
+file, same rule: the environment wins):
 
 * :func:`database_url` -- ``CLINIC_DATABASE_URL`` or ``clinic_delivery.database_url``:
   unset keeps the outbox and the unanswered questions in SQLite files
@@ -19,33 +20,35 @@ Storage and retention (same file, same rule: the environment wins):
   SQLAlchemy URL (for the retention purge).
 """
 
-import copy
 import logging
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional
 from urllib.parse import urlsplit
 
-import yaml
-
+from clinic_common.settings_sources import settings_with_sources
 from clinic_requests.email_settings import (
     EMAIL_KEYS,
     EmailSettings,
     EmailSettingsError,
     parse_email_settings,
 )
+from clinic_requests.endpoints_file import (
+    ENDPOINTS_KEY,
+    PROJECT_ROOT,
+    ConfigError,
+    endpoints_file,
+    expand,
+    read_mapping,
+    read_section,
+)
 
 logger = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTBOX_PATH = PROJECT_ROOT / "var" / "outbox.db"
-DEFAULT_ENDPOINTS_PATH = PROJECT_ROOT / "endpoints.yml"
-ENDPOINTS_KEY = "clinic_delivery"
 
 ENV_OUTBOX_PATH = "CLINIC_OUTBOX_PATH"
-ENV_ENDPOINTS_PATH = "CLINIC_ENDPOINTS_PATH"
 ENV_DATABASE_URL = "CLINIC_DATABASE_URL"
 DATABASE_URL_KEY = "database_url"  # under clinic_delivery: (storage, not delivery)
 RETENTION_KEY = "clinic_retention"
@@ -57,11 +60,6 @@ DEFAULT_TRACKER_DB = PROJECT_ROOT / "var" / "tracker.db"  # what scripts/serve.s
 ENV_WEBHOOK_TOKEN = "CLINIC_WEBHOOK_TOKEN"
 # The SMTP login's password: env only, like the webhook token.
 ENV_SMTP_PASSWORD = "CLINIC_SMTP_PASSWORD"
-
-# Parsed endpoints files: resolved path -> ((mtime, ctime, size, inode), content). The action
-# server reads database_url() for every unanswered question; parsing the YAML each time made
-# the visitor wait. An edited or replaced file has another version and is parsed again.
-_parsed_files: Dict[Path, Tuple[Tuple[int, int, int, int], Any]] = {}
 
 # setting name -> environment variable that overrides it
 ENV_OVERRIDES = {
@@ -81,10 +79,6 @@ ENV_OVERRIDES = {
     "email_from": "CLINIC_EMAIL_FROM",
     "email_to": "CLINIC_EMAIL_TO",
 }
-
-
-class ConfigError(ValueError):
-    """A delivery setting is missing its file, malformed or out of range."""
 
 
 @dataclass(frozen=True)
@@ -165,27 +159,11 @@ def load_delivery_settings(
             message names the file or variable and the problem.
     """
     env = os.environ if environ is None else environ
-    if endpoints_path is None:
-        env_path = env.get(ENV_ENDPOINTS_PATH, "").strip()
-        endpoints_path = Path(env_path) if env_path else DEFAULT_ENDPOINTS_PATH
+    endpoints_path = endpoints_file(endpoints_path, env)
 
-    raw: Dict[str, Any] = {}
-    sources: Dict[str, str] = {}
-    for key, value in _read_section(endpoints_path).items():
-        if key == DATABASE_URL_KEY:  # read by database_url()
-            continue
-        if key not in ENV_OVERRIDES:
-            raise ConfigError(
-                f"{endpoints_path}: unknown setting '{ENDPOINTS_KEY}.{key}' "
-                f"(known: {', '.join(sorted([*ENV_OVERRIDES, DATABASE_URL_KEY]))})"
-            )
-        raw[key] = value
-        sources[key] = f"{endpoints_path}: {ENDPOINTS_KEY}.{key}"
-    for key, variable in ENV_OVERRIDES.items():
-        value = env.get(variable, "").strip()
-        if value:
-            raw[key] = value
-            sources[key] = f"environment variable {variable}"
+    raw, sources = settings_with_sources(
+        read_section(endpoints_path), str(endpoints_path), ENDPOINTS_KEY, ENV_OVERRIDES, env,
+        ConfigError, read_elsewhere=(DATABASE_URL_KEY,))  # database_url: read by database_url()
 
     values: Dict[str, Any] = {}
     for key, value in raw.items():
@@ -225,9 +203,9 @@ def database_url(
     value = env.get(ENV_DATABASE_URL, "").strip()
     source = f"environment variable {ENV_DATABASE_URL}"
     if not value:
-        path = _endpoints_file(endpoints_path, env)
-        raw = _read_section(path).get(DATABASE_URL_KEY)
-        value = _expand(str(raw), env, f"{path}: {ENDPOINTS_KEY}.{DATABASE_URL_KEY}").strip() \
+        path = endpoints_file(endpoints_path, env)
+        raw = read_section(path).get(DATABASE_URL_KEY)
+        value = expand(str(raw), env, f"{path}: {ENDPOINTS_KEY}.{DATABASE_URL_KEY}").strip() \
             if raw is not None else ""
         source = f"{path}: {ENDPOINTS_KEY}.{DATABASE_URL_KEY}"
     if not value:
@@ -254,8 +232,8 @@ def retention_days(
     value: Any = env.get(ENV_RETENTION_DAYS, "").strip()
     source = f"environment variable {ENV_RETENTION_DAYS}"
     if not value:
-        path = _endpoints_file(endpoints_path, env)
-        section = _read_mapping(path, RETENTION_KEY)
+        path = endpoints_file(endpoints_path, env)
+        section = read_mapping(path, RETENTION_KEY)
         unknown = sorted(set(section) - {"retention_days"})
         if unknown:
             raise ConfigError(f"{path}: unknown setting '{RETENTION_KEY}.{unknown[0]}' "
@@ -293,15 +271,15 @@ def tracker_store_url(
         ConfigError: The section is malformed or uses an unset variable.
     """
     env = os.environ if environ is None else environ
-    path = _endpoints_file(endpoints_path, env)
-    section = _read_mapping(path, "tracker_store")
+    path = endpoints_file(endpoints_path, env)
+    section = read_mapping(path, "tracker_store")
     kind = str(section.get("type", "")).strip()
     # Rasa's "SQL", or a subclass named by its module path that keeps Rasa's `events` table
     # (e.g. clinic_runtime.tracker_store.CachedSQLTrackerStore).
     if kind.lower() != "sql" and not kind.endswith("SQLTrackerStore"):
         return None
     env = {ENV_TRACKER_DB: str(DEFAULT_TRACKER_DB), **env}
-    values = {key: _expand(str(value), env, f"{path}: tracker_store.{key}").strip()
+    values = {key: expand(str(value), env, f"{path}: tracker_store.{key}").strip()
               for key, value in section.items() if value is not None and key != "query"}
     dialect = values.get("dialect", "sqlite") or "sqlite"
     database = values.get("db", "rasa.db") or "rasa.db"
@@ -329,70 +307,6 @@ def tracker_store_url(
         ).render_as_string(hide_password=False)
     except ValueError as error:
         raise ConfigError(f"{path}: tracker_store: {error}") from None
-
-
-def _endpoints_file(endpoints_path: Optional[Path], env: Mapping[str, str]) -> Path:
-    if endpoints_path is not None:
-        return Path(endpoints_path)
-    env_path = env.get(ENV_ENDPOINTS_PATH, "").strip()
-    return Path(env_path) if env_path else DEFAULT_ENDPOINTS_PATH
-
-
-def _expand(value: str, env: Mapping[str, str], source: str) -> str:
-    """Fill ``${VAR}`` from ``env`` (an unset variable is an error, as in Rasa)."""
-
-    def fill(match: "re.Match[str]") -> str:
-        name = match.group(1)
-        if name not in env:
-            raise ConfigError(f"{source}: uses ${{{name}}}, which is not set")
-        return env[name]
-
-    return re.sub(r"\$\{([^}]+)\}", fill, value)
-
-
-def _read_section(path: Path) -> Dict[str, Any]:
-    """Return the ``clinic_delivery`` mapping of an endpoints file, or ``{}``."""
-    return _read_mapping(path, ENDPOINTS_KEY)
-
-
-def _read_mapping(path: Path, key: str) -> Dict[str, Any]:
-    """Return the mapping under top-level ``key`` of an endpoints file, or ``{}``.
-
-    The mapping is the caller's own copy: changing it changes nothing cached.
-    """
-    try:
-        content = _parsed_yaml(path)
-    except FileNotFoundError:
-        return {}
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({error})") from error
-    if content is None:
-        return {}
-    if not isinstance(content, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    section = content.get(key)
-    if section is None:
-        return {}
-    if not isinstance(section, dict):
-        raise ConfigError(f"{path}: '{key}' must be a mapping of settings")
-    return copy.deepcopy(section)
-
-
-def _parsed_yaml(path: Path) -> Any:
-    """The parsed file, parsed again only when the file changed (never cached: errors).
-
-    Shared by every caller: treat it as read-only (:func:`_read_mapping` hands out copies).
-    """
-    with open(path, encoding="utf-8") as handle:
-        status = os.fstat(handle.fileno())  # the file read below, even if replaced meanwhile
-        version = (status.st_mtime_ns, status.st_ctime_ns, status.st_size, status.st_ino)
-        resolved = Path(path).resolve()
-        cached = _parsed_files.get(resolved)  # dict get/set are atomic: no lock needed
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        content = yaml.safe_load(handle)
-    _parsed_files[resolved] = (version, content)
-    return content
 
 
 def _parse_url(value: Any, source: str) -> Optional[str]:

@@ -182,7 +182,7 @@ class WebhookDeliverer:
             return DeliveryResult(
                 delivered=False, status=error.code, error=_describe_http_error(error)
             )
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             return DeliveryResult(
                 delivered=False, error=f"timeout after {self._timeout:g} s"
             )

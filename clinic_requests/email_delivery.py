@@ -19,11 +19,11 @@ import ssl
 import time
 from typing import Any, Optional
 
-from actions.content import CONTENT_DIR
+from clinic_content.email import EmailTemplateError, EmailTemplateStore
+from clinic_content.paths import CONTENT_DIR
 from clinic_requests.delivery import DeliveryResult
 from clinic_requests.email_message import build_email
 from clinic_requests.email_settings import EmailSettings
-from clinic_requests.email_template import EmailTemplateError, EmailTemplateStore
 from clinic_requests.outbox import OutboxRequest
 
 logger = logging.getLogger(__name__)
@@ -37,14 +37,14 @@ class _Deadline:
 
     def __init__(self, deadline: float, *args: Any, **kwargs: Any) -> None:
         self.deadline = deadline
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]  (connects)
+        super().__init__(*args, **kwargs)  # connects
 
     def send(self, data: Any) -> None:  # smtplib.SMTP.send: every command and the message
         sock = getattr(self, "sock", None)
         if sock is not None:
             left = self.deadline - time.monotonic()
             if left <= 0:
-                raise socket.timeout("the whole SMTP conversation took too long")
+                raise TimeoutError("the whole SMTP conversation took too long")
             sock.settimeout(left)
         super().send(data)  # type: ignore[misc]
 
@@ -106,7 +106,7 @@ class EmailDeliverer:
         except smtplib.SMTPResponseException as error:
             return DeliveryResult(delivered=False,
                                   error=f"SMTP {_reply(error.smtp_code, error.smtp_error)}")
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             return DeliveryResult(delivered=False,
                                   error=f"timeout after {settings.timeout_seconds:g} s")
         except ssl.SSLError as error:

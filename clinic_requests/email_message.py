@@ -1,6 +1,6 @@
 """Build the e-mail for one request: plain text plus a simple HTML part, the same on every attempt.
 
-The words come from ``data/content/email.yml`` (:mod:`clinic_requests.email_template`), the layout
+The words come from ``data/content/email.yml`` (:mod:`clinic_content.email`), the layout
 from ``clinic_requests/templates/request_email.{txt,html}`` (Jinja2; the HTML one escapes every
 value, so a visitor's ``<script>`` arrives as text). The ``Message-ID`` is made from the
 request's id, so a repeat of the same request (sent again after a lost answer) is
@@ -16,9 +16,9 @@ from typing import Optional
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from actions.content import CONTENT_DIR
+from clinic_content.email import EmailTemplate
+from clinic_content.paths import CONTENT_DIR
 from clinic_requests.email_settings import ADDRESS, EmailSettings
-from clinic_requests.email_template import EmailTemplate
 from clinic_requests.outbox import OutboxRequest
 from clinic_requests.request_view import RequestView, view_request
 

@@ -16,7 +16,7 @@ Several action-server processes may share one outbox, and a worker must
 the same request at the same time. On SQLite the claim runs in a ``BEGIN
 IMMEDIATE`` transaction (one writer at a time); on PostgreSQL the candidate rows
 are selected ``FOR UPDATE SKIP LOCKED`` (each worker takes different rows without
-waiting for the others).
+waiting for the others). What each step changes is :mod:`clinic_requests.outbox_states`.
 
 States::
 
@@ -29,15 +29,16 @@ import json
 import logging
 import threading
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Union
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import and_, delete, func, insert, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from clinic_requests import database
+from clinic_requests import outbox_states as states
 from clinic_requests.config import database_url, outbox_path
 from clinic_requests.outbox_schema import (
     DELIVERED,
@@ -49,19 +50,17 @@ from clinic_requests.outbox_schema import (
     requests_table,
     to_request,
 )
+from clinic_requests.outbox_states import utc_now
 from clinic_requests.payload import KINDS, validate_payload
+
+__all__ = ["DELIVERED", "FAILED", "PENDING", "STATES", "Outbox", "OutboxRequest", "requests_table",
+           "utc_now"]
 
 logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_SECONDS = database.BUSY_TIMEOUT_SECONDS
 DEFAULT_CLAIM_LIMIT = 20
-MAX_ERROR_CHARS = 500
 R = requests_table.c
-
-
-def utc_now() -> datetime:
-    """Return the current time as an aware UTC datetime."""
-    return datetime.now(timezone.utc)
 
 
 class Outbox:
@@ -143,7 +142,7 @@ class Outbox:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
         clean = validate_payload(payload)
         caller_id = request_id is not None
-        if caller_id:
+        if request_id is not None:
             existing = self.get(request_id)
             if existing is not None:
                 logger.info("Request %s is already stored (the same turn was handled again).",
@@ -198,7 +197,7 @@ class Outbox:
         """
         query = select(requests_table).order_by(R.created_at, R.id)
         if state is not None:
-            _check_state(state)
+            states.check_state(state)
             query = query.where(R.state == state)
         with self._read() as connection:
             rows = connection.execute(query).fetchall()
@@ -217,11 +216,11 @@ class Outbox:
 
         This only reads; use :meth:`claim_due` before delivering.
         """
-        moment = _aware(now or utc_now())
+        moment = states.aware(now or utc_now())
         with self._read() as connection:
             rows = connection.execute(
                 select(requests_table)
-                .where(_due_clause(moment))
+                .where(states.due_clause(moment))
                 .order_by(R.next_attempt_at, R.created_at)
             ).fetchall()
         return [to_request(row) for row in rows]
@@ -239,9 +238,9 @@ class Outbox:
             The claimed request, or ``None`` if it is not pending, not due, or
             another worker holds an unexpired lease on it.
         """
-        moment = _aware(now or utc_now())
+        moment = states.aware(now or utc_now())
         with self._write() as connection:
-            if not _claim_row(connection, request_id, worker_id, lease_seconds, moment):
+            if not states.claim_row(connection, request_id, worker_id, lease_seconds, moment):
                 return None
             row = connection.execute(
                 select(requests_table).where(R.id == request_id)
@@ -270,14 +269,14 @@ class Outbox:
         Returns:
             The claimed requests, oldest due first.
         """
-        moment = _aware(now or utc_now())
+        moment = states.aware(now or utc_now())
         # Backend-specific on purpose: FOR UPDATE SKIP LOCKED is how PostgreSQL lets
         # several workers claim at once without waiting on, or double-taking, each
         # other's rows. SQLAlchemy renders nothing for it on SQLite, whose BEGIN
         # IMMEDIATE already makes every claim run alone.
         candidates = (
             select(R.id)
-            .where(_due_clause(moment))
+            .where(states.due_clause(moment))
             .order_by(R.next_attempt_at, R.created_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -287,7 +286,7 @@ class Outbox:
             claimed = [
                 request_id
                 for request_id in ids
-                if _claim_row(connection, request_id, worker_id, lease_seconds, moment)
+                if states.claim_row(connection, request_id, worker_id, lease_seconds, moment)
             ]
             rows = {
                 row.id: row
@@ -303,19 +302,7 @@ class Outbox:
         Returns:
             ``True`` if the request was pending (or failed) and is now delivered.
         """
-        now = utc_now()
-        return self._update(
-            update(requests_table)
-            .where(R.id == request_id, R.state != DELIVERED)
-            .values(
-                state=DELIVERED,
-                attempts=R.attempts + 1,
-                delivered_at=now,
-                claimed_until=None,
-                claimed_by=None,
-                updated_at=now,
-            )
-        )
+        return self._update(states.delivered(request_id))
 
     def mark_attempt_failed(
         self,
@@ -337,18 +324,7 @@ class Outbox:
         Returns:
             ``True`` if a pending request was updated.
         """
-        return self._update(
-            update(requests_table)
-            .where(R.id == request_id, R.state == PENDING, *_owner_clause(worker_id))
-            .values(
-                attempts=R.attempts + 1,
-                last_error=_short(error),
-                next_attempt_at=_aware(next_attempt_at),
-                claimed_until=None,
-                claimed_by=None,
-                updated_at=utc_now(),
-            )
-        )
+        return self._update(states.attempt_failed(request_id, error, next_attempt_at, worker_id))
 
     def mark_failed(
         self, request_id: str, error: str, *, worker_id: Optional[str] = None
@@ -360,18 +336,7 @@ class Outbox:
         Returns:
             ``True`` if a pending request was updated.
         """
-        return self._update(
-            update(requests_table)
-            .where(R.id == request_id, R.state == PENDING, *_owner_clause(worker_id))
-            .values(
-                state=FAILED,
-                attempts=R.attempts + 1,
-                last_error=_short(error),
-                claimed_until=None,
-                claimed_by=None,
-                updated_at=utc_now(),
-            )
-        )
+        return self._update(states.failed(request_id, error, worker_id))
 
     def retry_failed(self, request_id: Optional[str] = None) -> int:
         """Put failed requests back to pending with zero attempts, due now.
@@ -384,21 +349,8 @@ class Outbox:
         Returns:
             How many requests were reset.
         """
-        now = utc_now()
-        which = () if request_id is None else (R.id == request_id,)
         with self._write() as connection:
-            count = connection.execute(
-                update(requests_table)
-                .where(R.state == FAILED, *which)
-                .values(
-                    state=PENDING,
-                    attempts=0,
-                    next_attempt_at=now,
-                    claimed_until=None,
-                    claimed_by=None,
-                    updated_at=now,
-                )
-            ).rowcount
+            count = connection.execute(states.retried(request_id)).rowcount
         if count:
             logger.info("Reset %d failed request(s) to pending.", count)
         return count
@@ -412,7 +364,7 @@ class Outbox:
         Returns:
             How many requests were (or, with ``dry_run``, would be) deleted.
         """
-        old = and_(R.state == DELIVERED, R.delivered_at < _aware(before))
+        old = and_(R.state == DELIVERED, R.delivered_at < states.aware(before))
         if dry_run:
             with self._read() as connection:
                 return connection.execute(
@@ -444,51 +396,3 @@ class Outbox:
                 return
             database.retry_once(lambda: create_schema(engine), "creating the outbox schema")
             self._ready = True
-
-
-def _due_clause(moment: datetime) -> Any:
-    return and_(
-        R.state == PENDING,
-        R.next_attempt_at <= moment,
-        or_(R.claimed_until.is_(None), R.claimed_until <= moment),
-    )
-
-
-def _claim_row(
-    connection: Connection,
-    request_id: str,
-    worker_id: str,
-    lease_seconds: float,
-    now: datetime,
-) -> bool:
-    result = connection.execute(
-        update(requests_table)
-        .where(R.id == request_id, _due_clause(now))
-        .values(
-            claimed_until=now + timedelta(seconds=lease_seconds),
-            claimed_by=worker_id,
-            updated_at=now,
-        )
-    )
-    return result.rowcount == 1
-
-
-def _owner_clause(worker_id: Optional[str]) -> tuple:
-    return () if worker_id is None else (R.claimed_by == worker_id,)
-
-
-def _check_state(state: str) -> None:
-    if state not in STATES:
-        raise ValueError(f"state must be one of {', '.join(STATES)}, got {state!r}")
-
-
-def _short(error: str) -> str:
-    text_ = " ".join(str(error).split())
-    return text_ if len(text_) <= MAX_ERROR_CHARS else text_[: MAX_ERROR_CHARS - 1] + "…"
-
-
-def _aware(moment: datetime) -> datetime:
-    """Refuse naive times before they reach SQL (they would be ambiguous)."""
-    if moment.tzinfo is None:
-        raise ValueError("outbox times must be timezone-aware")
-    return moment.astimezone(timezone.utc)

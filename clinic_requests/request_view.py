@@ -1,33 +1,35 @@
 """What a person reads about a request: its title, its details as labelled rows, the transcript.
 
-Shared by the e-mail (:mod:`clinic_requests.email_message`) and the staff page (``clinic_staff``), so
-both show a request the same way. Labels come from ``data/content/email.yml``
-(:class:`clinic_requests.email_template.EmailTemplate`); condition category ids are shown by their
+Shared by the e-mail (:mod:`clinic_requests.email_message`) and the staff page (``clinic_staff``),
+so both show a request the same way. Labels come from ``data/content/email.yml``
+(:class:`clinic_content.email.EmailTemplate`); condition category ids are shown by their
 label from ``contraindications.yml``. Any kind of request and any payload field is shown:
 a kind or field the labels do not know is shown by its name, so a request kind or field
 added later reaches the clinic without a change here.
 """
 
 import json
-import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Dict, Mapping, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, TypeVar
 
-import yaml
-
-from actions.content import CONTACT_FILE, CONTENT_DIR, CONTRAINDICATIONS_FILE
-from clinic_requests.email_template import EmailTemplate
+from clinic_common.file_watch import ValueFromFiles
+from clinic_content import contact
+from clinic_content.contraindications_check import load_rules
+from clinic_content.email import EmailTemplate
+from clinic_content.fields import load_file
+from clinic_content.paths import CONTACT_FILE, CONTENT_DIR, CONTRAINDICATIONS_FILE
 
 TRANSCRIPT_FIELD = "transcript"
 ALWAYS_SHOWN = ("name", "contact")  # shown as "not given" when missing
 CONDITION_FIELD = "conditions"
 SHORT_REFERENCE_CHARS = 8
 
-_yaml_cache: Dict[Path, Tuple[Tuple[int, int], Any]] = {}
-_yaml_lock = threading.Lock()
+Model = TypeVar("Model")
+_files: Dict[Path, ValueFromFiles[Any]] = {}
+_files_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -110,29 +112,20 @@ def view_request(request_id: str, kind: str, created_at: datetime,
 
 
 def condition_labels(content_dir: Path = CONTENT_DIR) -> Dict[str, str]:
-    """Condition category id -> label (``pregnancy`` -> ``pregnancy``); ``{}`` if unreadable."""
-    data = _cached_yaml(Path(content_dir) / CONTRAINDICATIONS_FILE)
+    """Condition category id -> label (``pregnancy`` -> ``pregnancy``), for every condition and
+    symptom id a request may hold; ``{}`` while the file has never loaded."""
+    rules = _current(Path(content_dir) / CONTRAINDICATIONS_FILE, load_rules)
     labels: Dict[str, str] = {}
-    if isinstance(data, dict):
-        entries = list(data.get("conditions") or []) if isinstance(data.get("conditions"), list) else []
-        # uncovered conditions, and the symptom ids of follow-up notes (after a treatment, urgent)
-        for section, key in (("uncovered", "conditions"), ("after_treatment", "symptoms"),
-                             ("urgent", "symptoms")):
-            part = data.get(section)
-            if isinstance(part, dict) and isinstance(part.get(key), list):
-                entries += part[key]
-        for entry in entries:
-            if isinstance(entry, dict) and isinstance(entry.get("id"), str):
-                labels.setdefault(entry["id"], str(entry.get("label") or entry["id"]))
+    for rule in rules.conditions if rules else ():
+        labels.setdefault(rule.id, rule.label)
     return labels
 
 
 def clinic_name(content_dir: Path = CONTENT_DIR) -> str:
-    """The clinic's name from ``contact.yml`` (empty if unreadable)."""
-    data = _cached_yaml(Path(content_dir) / CONTACT_FILE)
-    clinic = data.get("clinic") if isinstance(data, dict) else None
-    name = clinic.get("name") if isinstance(clinic, dict) else None
-    return str(name).strip() if name else ""
+    """The clinic's name from ``contact.yml`` (empty while the file has never loaded)."""
+    data = _current(Path(content_dir) / CONTACT_FILE,
+                    lambda path: load_file(path, contact.parse_contact, CONTACT_FILE))
+    return contact.clinic_name(data) if data else ""
 
 
 def _as_text(value: Any, labels: Mapping[str, str]) -> str:
@@ -155,23 +148,12 @@ def _one_line(value: Any) -> str:
     return " ".join(str(value).split()) if value else ""
 
 
-def _cached_yaml(path: Path) -> Any:
-    """The parsed file, parsed again only when it changed; ``None`` when unreadable."""
-    try:
-        status = os.stat(path)
-    except OSError:
-        return None
-    version = (status.st_mtime_ns, status.st_size)
-    with _yaml_lock:
-        cached = _yaml_cache.get(path)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (OSError, yaml.YAMLError):
-        return None
-    with _yaml_lock:
-        _yaml_cache[path] = (version, data)
-    return data
-
+def _current(path: Path, load: Callable[[Path], Model]) -> Optional[Model]:
+    """The file as its loader reads it, read again only when it changed; the last good version
+    while it is broken; ``None`` while no version has loaded."""
+    with _files_lock:
+        watched = _files.get(path)
+        if watched is None:
+            watched = _files[path] = ValueFromFiles(path, lambda: load(path), errors=(ValueError,))
+    watched.refresh()
+    return watched.value if watched.loaded else None

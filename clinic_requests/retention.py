@@ -23,7 +23,18 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import List, Optional, Tuple, Union
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, delete, func, inspect, select
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    delete,
+    func,
+    inspect,
+    select,
+)
 
 from clinic_requests import database, unanswered
 from clinic_requests.channel_log import ChannelLog

@@ -30,7 +30,7 @@ def turn_request_id(sender_id: str, events: Sequence[Mapping[str, Any]], kind: s
             if index > 0:
                 anchor = repr(events[index - 1].get("timestamp"))
             break
-    digest = hashlib.sha256(f"{sender_id}|{anchor}|{kind}".encode("utf-8"))
+    digest = hashlib.sha256(f"{sender_id}|{anchor}|{kind}".encode())
     return digest.hexdigest()[:32]
 
 

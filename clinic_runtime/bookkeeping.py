@@ -21,12 +21,12 @@ import functools
 import logging
 import sys
 import types
-from typing import Any, Dict, Text
+from typing import Any, Dict
 
 MODULES_WITH_DEBUG_COPIES = ("rasa.core.processor", "rasa.core.policies.rule_policy")
 
 
-def _copy_for_debug_log(module_name: Text) -> types.SimpleNamespace:
+def _copy_for_debug_log(module_name: str) -> types.SimpleNamespace:
     """A stand-in for the ``copy`` module, used only in debug-log arguments of ``module_name``."""
     logger = logging.getLogger(module_name)  # the logger structlog's level filter asks
 
@@ -39,7 +39,7 @@ def _copy_for_debug_log(module_name: Text) -> types.SimpleNamespace:
 
 
 @functools.lru_cache(maxsize=1)
-def _empty_domain_dict() -> Dict[Text, Any]:
+def _empty_domain_dict() -> Dict[str, Any]:
     from rasa.shared.core.domain import Domain
 
     return Domain.empty().as_dict()
@@ -57,8 +57,8 @@ def install() -> None:
     from rasa.shared.core.domain import Domain
 
     for name in MODULES_WITH_DEBUG_COPIES:
-        module = sys.modules[name]
+        module: Any = sys.modules[name]
         if getattr(module, "copy", None) is copy:
             module.copy = _copy_for_debug_log(name)
     if Domain.is_empty is not _is_empty:
-        Domain.is_empty = _is_empty  # type: ignore[assignment]
+        Domain.is_empty = _is_empty

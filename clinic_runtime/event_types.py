@@ -12,23 +12,23 @@ next lookup. Unknown names behave as in Rasa ("topic" -> None, else ``default``,
 ``ValueError``).
 """
 
-from typing import Any, Dict, Optional, Text, Type
+from typing import Any, Dict, Optional, Type
 
-_table: Dict[Text, Any] = {}
+_table: Dict[str, Any] = {}
 _ORIGINAL = "_clinic_original_resolve_by_type"
 
 
-def _build() -> Dict[Text, Any]:
+def _build() -> Dict[str, Any]:
     import rasa.shared.utils.common
     from rasa.shared.core.events import Event
 
-    table: Dict[Text, Any] = {}
+    table: Dict[str, Any] = {}
     for cls in rasa.shared.utils.common.all_subclasses(Event):
         table.setdefault(cls.type_name, cls)
     return table
 
 
-def resolve_by_type(type_name: Text, default: Optional[Type[Any]] = None) -> Optional[Type[Any]]:
+def resolve_by_type(type_name: str, default: Optional[Type[Any]] = None) -> Optional[Type[Any]]:
     """Same contract as Rasa's ``Event.resolve_by_type``."""
     global _table
     table = _table or _build()
@@ -46,7 +46,7 @@ def resolve_by_type(type_name: Text, default: Optional[Type[Any]] = None) -> Opt
 def _forget_table(cls: Any, **kwargs: Any) -> None:
     """A new Event subclass was created: the next lookup walks the classes again."""
     _table.clear()
-    super(_event_class(), cls).__init_subclass__(**kwargs)  # type: ignore[misc]
+    super(_event_class(), cls).__init_subclass__(**kwargs)
 
 
 def _event_class() -> Any:
@@ -63,6 +63,6 @@ def install() -> None:
     if "__init_subclass__" in vars(Event):  # Rasa does not define one; never overwrite one
         return
     setattr(Event, _ORIGINAL, Event.resolve_by_type)
-    Event.__init_subclass__ = classmethod(_forget_table)  # type: ignore[assignment]
-    Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[assignment]
+    Event.__init_subclass__ = classmethod(_forget_table)
+    Event.resolve_by_type = staticmethod(resolve_by_type)
     _table.clear()

@@ -44,7 +44,7 @@ type checks left need no new dependency. Details: docs/benchmarks-levers.md.
 import functools
 import logging
 import os
-from typing import Any, Callable, Dict, Optional, Text
+from typing import Any, Callable, Dict, Optional
 
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
@@ -91,7 +91,7 @@ def response_validator() -> Any:
     return validator_class(schema)
 
 
-def full_check(result: Dict[Text, Any]) -> bool:
+def full_check(result: Dict[str, Any]) -> bool:
     """The complete jsonschema validation, as before: True, or Rasa's ValidationError."""
     error = best_match(response_validator().iter_errors(result))
     if error is None:
@@ -112,7 +112,7 @@ def _mentions(schema: Any, keywords: set) -> bool:
     return False
 
 
-def build_fast_check(schema: Dict[Text, Any]) -> Optional[Callable[[Any], bool]]:
+def build_fast_check(schema: Dict[str, Any]) -> Optional[Callable[[Any], bool]]:
     """A function that returns True only for replies valid under ``schema`` (False: not sure).
 
     None if ``schema`` is not shaped as the hand checks expect (a Rasa upgrade changed it).
@@ -206,7 +206,7 @@ def fast_reply_check() -> Optional[Callable[[Any], bool]]:
     return check
 
 
-def validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
+def validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
     """Same contract as ``RemoteAction._validate_action_result`` (raises ValidationError)."""
     check = fast_reply_check()
     if check is not None:

@@ -95,7 +95,7 @@ def install() -> None:
 
     if EndpointConfig.session is session:
         return
-    EndpointConfig.session = session  # type: ignore[assignment]
+    EndpointConfig.session = session
     original_close = rasa.core.run.close_resources
 
     async def close_resources(app: Any, loop: Any) -> None:

@@ -37,7 +37,7 @@ def install() -> None:
     original = CountVectorsFeaturizer.process
 
     # No annotation on self: Rasa's graph validation checks this signature when training.
-    def process(self, messages: List[Any]) -> List[Any]:  # type: ignore[no-untyped-def]
+    def process(self, messages: List[Any]) -> List[Any]:
         if self.vectorizers is None:
             return original(self, messages)  # Rasa logs its "not trained" error
         for message in messages:
@@ -48,7 +48,7 @@ def install() -> None:
     setattr(process, _INSTALLED, True)
     process.__wrapped_original__ = original  # type: ignore[attr-defined]  # for the tests
     process.__doc__ = original.__doc__
-    CountVectorsFeaturizer.process = process  # type: ignore[assignment]
+    CountVectorsFeaturizer.process = process
 
 
 def _add_features(featurizer: Any, message: Any, attribute: str) -> None:
@@ -84,7 +84,7 @@ class LazySequenceFeatures(Features):
         self.attribute = attribute
         self._cached_fingerprint = None
 
-    @property  # type: ignore[override]
+    @property
     def features(self) -> Any:
         if self._compute is not None:
             self._matrix, self._compute = self._compute(), None

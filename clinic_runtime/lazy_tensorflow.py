@@ -57,7 +57,7 @@ import dataclasses
 import importlib.util
 import os
 import sys
-from typing import Any, Callable, Dict, FrozenSet, Optional, Set, Text
+from typing import Any, Callable, Dict, FrozenSet, Optional, Set
 
 # Modules loaded lazily (their code runs on first attribute access).
 LAZY_MODULES = frozenset({"rasa.utils.train_utils"})
@@ -65,12 +65,12 @@ LAZY_MODULES = frozenset({"rasa.utils.train_utils"})
 STARTUP_LAZY_MODULES = frozenset({"dask", "rasa.core.jobs"})
 
 
-def _skipped() -> Set[Text]:
+def _skipped() -> Set[str]:
     # Our own switches (clinic_runtime/__init__.py reads the same variable for its changes).
     return {name.strip() for name in os.environ.get("CLINIC_RUNTIME_SKIP", "").split(",")}
 
 
-def spec_with_wrapped_loader(this_finder: Any, name: Text, path: Any, target: Any,
+def spec_with_wrapped_loader(this_finder: Any, name: str, path: Any, target: Any,
                              wrap: Callable[[Any], Any]) -> Any:
     """The spec the other meta-path finders give for ``name``, its loader wrapped by ``wrap``."""
     for finder in sys.meta_path:
@@ -87,9 +87,9 @@ def spec_with_wrapped_loader(this_finder: Any, name: Text, path: Any, target: An
 class _LazyModuleFinder:
     """A meta-path finder that wraps the normal loader of ``names`` in a LazyLoader."""
 
-    names: FrozenSet[Text] = LAZY_MODULES
+    names: FrozenSet[str] = LAZY_MODULES
 
-    def find_spec(self, name: Text, path: Any = None, target: Any = None) -> Any:
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
         if name not in self.names:
             return None
         return spec_with_wrapped_loader(self, name, path, target, importlib.util.LazyLoader)
@@ -104,18 +104,18 @@ def _train_schema_on_demand_class() -> Any:
     class TrainSchemaOnDemand(GraphSchema):
         """A model's training graph whose node classes are imported on first use."""
 
-        def __init__(self, serialized: Dict[Text, Any]) -> None:  # no super(): nodes is lazy
+        def __init__(self, serialized: Dict[str, Any]) -> None:  # no super(): nodes is lazy
             self._serialized = copy.deepcopy(serialized)  # from_dict rewrites it in place
-            self._nodes: Optional[Dict[Text, Any]] = None
+            self._nodes: Optional[Dict[str, Any]] = None
 
-        @property  # type: ignore[override]
-        def nodes(self) -> Dict[Text, Any]:
+        @property
+        def nodes(self) -> Dict[str, Any]:
             if self._nodes is None:
                 self._nodes = GraphSchema.from_dict(self._serialized).nodes
             return self._nodes
 
         @nodes.setter
-        def nodes(self, value: Dict[Text, Any]) -> None:
+        def nodes(self, value: Dict[str, Any]) -> None:
             self._nodes = value
 
     return TrainSchemaOnDemand
@@ -135,7 +135,7 @@ def _import_thinc_without_tensorflow() -> None:
             del sys.modules["tensorflow"]
 
 
-def _import_module_scanners(skip: Set[Text]) -> None:
+def _import_module_scanners(skip: Set[str]) -> None:
     """Import modules that ``getattr`` every module in sys.modules on import (see above)."""
     for name in ("skops.io",):
         if name not in sys.modules and importlib.util.find_spec(name.split(".")[0]) is not None:
@@ -153,7 +153,7 @@ def install() -> None:
     _import_thinc_without_tensorflow()
     _import_module_scanners(skip)
     if _FINDER not in sys.meta_path:
-        names: Set[Text] = set()
+        names: Set[str] = set()
         if not any(name in sys.modules for name in LAZY_MODULES):
             names |= LAZY_MODULES  # too late for a module already imported: leave it as it is
         if "lazy_imports" not in skip:
@@ -169,14 +169,14 @@ def install() -> None:
     original = ModelMetadata.from_dict.__func__
     schema_class = _train_schema_on_demand_class()
 
-    def from_dict(cls: Any, serialized: Dict[Text, Any]) -> Any:
+    def from_dict(cls: Any, serialized: Dict[str, Any]) -> Any:
         metadata = original(cls, {**serialized, "train_schema": {"nodes": {}}})
         return dataclasses.replace(metadata,
                                    train_schema=schema_class(serialized["train_schema"]))
 
     from_dict._clinic_lazy_train_schema = True  # type: ignore[attr-defined]
     from_dict.__doc__ = original.__doc__
-    ModelMetadata.from_dict = classmethod(from_dict)  # type: ignore[assignment]
+    ModelMetadata.from_dict = classmethod(from_dict)
 
 
 def undo() -> None:

@@ -17,7 +17,7 @@ soon as the dead ticket expires.
 import asyncio
 import logging
 from contextlib import asynccontextmanager
-from typing import Any, AsyncGenerator, Optional, Text
+from typing import Any, AsyncGenerator, Optional
 
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
@@ -38,7 +38,7 @@ class CrashSafeRedisLockStore(RedisLockStore):
     @asynccontextmanager
     async def lock(
         self,
-        conversation_id: Text,
+        conversation_id: str,
         lock_lifetime: float = LOCK_LIFETIME,
         wait_time_in_seconds: float = 1,
     ) -> AsyncGenerator[TicketLock, None]:

@@ -13,32 +13,32 @@ A rule can match the latest state only if its own last state agrees on the previ
   ``intent: I`` only a state whose user intent is I (``_does_rule_match_state``).
 So the rules are grouped once by that action name and intent, and the first pass runs Rasa's
 own ``_is_rule_applicable`` on the rules of the matching group (plus the rules without a
-definite name or intent, and rules with no states, which always apply). Every later pass, and the checks
-themselves, are Rasa's. The result is the same set of keys; a unit test compares it with
+definite name or intent, and rules with no states, which always apply). Every later pass, and the
+checks themselves, are Rasa's. The result is the same set of keys; a unit test compares it with
 Rasa's method on every prefix of every training story and rule.
 """
 
-from typing import Any, Dict, FrozenSet, List, NamedTuple, Set, Text
+from typing import Any, Dict, FrozenSet, List, NamedTuple, Set
 
 _ORIGINAL = "_clinic_original_get_possible_keys"
 
 
 class _Index(NamedTuple):
-    keys: FrozenSet[Text]
-    always: FrozenSet[Text]  # rules with no states: applicable at any turn
-    starters: FrozenSet[Text]  # last state without a previous action
-    wildcard: FrozenSet[Text]  # previous action without a definite action name
-    by_action: Dict[Text, "_Group"]
+    keys: FrozenSet[str]
+    always: FrozenSet[str]  # rules with no states: applicable at any turn
+    starters: FrozenSet[str]  # last state without a previous action
+    wildcard: FrozenSet[str]  # previous action without a definite action name
+    by_action: Dict[str, "_Group"]
 
 
 class _Group(NamedTuple):
     """Rules whose last state has one previous action, split by the user intent they name."""
 
-    any_intent: FrozenSet[Text]  # no definite user intent in the rule's last state
-    by_intent: Dict[Text, FrozenSet[Text]]
+    any_intent: FrozenSet[str]  # no definite user intent in the rule's last state
+    by_intent: Dict[str, FrozenSet[str]]
 
 
-def _build(policy: Any, lookup: Dict[Text, Text]) -> _Index:
+def _build(policy: Any, lookup: Dict[str, str]) -> _Index:
     from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET, USER
     from rasa.shared.nlu.constants import ACTION_NAME, INTENT
 
@@ -46,7 +46,7 @@ def _build(policy: Any, lookup: Dict[Text, Text]) -> _Index:
         return isinstance(value, str) and bool(value) and value != SHOULD_NOT_BE_SET
 
     always, starters, wildcard = set(), set(), set()
-    by_action: Dict[Text, Dict[Any, Set[Text]]] = {}
+    by_action: Dict[str, Dict[Any, Set[str]]] = {}
     for key in lookup:
         states = policy._rule_key_to_state(key)
         if not states:
@@ -70,7 +70,7 @@ def _build(policy: Any, lookup: Dict[Text, Text]) -> _Index:
                   groups)
 
 
-def _index(policy: Any, lookup: Dict[Text, Text]) -> _Index:
+def _index(policy: Any, lookup: Dict[str, str]) -> _Index:
     cache = policy.__dict__.setdefault("_clinic_rule_index", {})
     index = cache.get(id(lookup))
     if index is None or index.keys != lookup.keys():  # rebuilt if the rules ever change
@@ -78,7 +78,7 @@ def _index(policy: Any, lookup: Dict[Text, Text]) -> _Index:
     return index
 
 
-def _candidates(index: _Index, latest: Dict[Text, Any]) -> FrozenSet[Text]:
+def _candidates(index: _Index, latest: Dict[str, Any]) -> FrozenSet[str]:
     from rasa.shared.core.constants import PREVIOUS_ACTION, USER
     from rasa.shared.nlu.constants import ACTION_NAME, INTENT
 
@@ -90,10 +90,10 @@ def _candidates(index: _Index, latest: Dict[Text, Any]) -> FrozenSet[Text]:
         return index.always | index.wildcard
     intent = (latest.get(USER) or {}).get(INTENT)
     return (index.always | index.wildcard | group.any_intent
-            | group.by_intent.get(intent, frozenset()))
+            | group.by_intent.get(intent or "", frozenset()))
 
 
-def get_possible_keys(self: Any, lookup: Dict[Text, Text], states: List[Dict[Text, Any]]) -> Set[Text]:
+def get_possible_keys(self: Any, lookup: Dict[str, str], states: List[Dict[str, Any]]) -> Set[str]:
     """Same result as Rasa's ``RulePolicy._get_possible_keys``."""
     if not states:
         return set(lookup.keys())
@@ -113,4 +113,4 @@ def install() -> None:
     if hasattr(RulePolicy, _ORIGINAL):
         return
     setattr(RulePolicy, _ORIGINAL, RulePolicy._get_possible_keys)
-    RulePolicy._get_possible_keys = get_possible_keys  # type: ignore[assignment]
+    RulePolicy._get_possible_keys = get_possible_keys

@@ -22,7 +22,7 @@ Tests: tests/unit/test_sequential_graph.py (identical results to DaskGraphRunner
 held-out NLU messages and on dialogue turns of our model).
 """
 
-from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.runner.dask import DaskGraphRunner
@@ -31,15 +31,15 @@ from rasa.engine.runner.dask import DaskGraphRunner
 class SequentialGraphRunner(DaskGraphRunner):
     """``DaskGraphRunner`` whose ``run`` calls the nodes directly (see the module docstring)."""
 
-    def _plan(self, targets: Sequence[Text]) -> List[Tuple[Text, Tuple[Text, ...]]]:
-        plans: Dict[Tuple[Text, ...], Any] = self.__dict__.setdefault("_clinic_plans", {})
+    def _plan(self, targets: Sequence[str]) -> List[Tuple[str, Tuple[str, ...]]]:
+        plans: Dict[Tuple[str, ...], Any] = self.__dict__.setdefault("_clinic_plans", {})
         key = tuple(targets)
         plan = plans.get(key)
         if plan is None:
             schema = self._graph_schema.minimal_graph_schema(list(targets))
             plan, done, visiting = [], set(), set()
 
-            def visit(name: Text) -> None:
+            def visit(name: str) -> None:
                 if name in done or name not in schema.nodes:
                     return
                 if name in visiting:
@@ -59,13 +59,13 @@ class SequentialGraphRunner(DaskGraphRunner):
 
     def run(
         self,
-        inputs: Optional[Dict[Text, Any]] = None,
-        targets: Optional[List[Text]] = None,
-    ) -> Dict[Text, Any]:
+        inputs: Optional[Dict[str, Any]] = None,
+        targets: Optional[List[str]] = None,
+    ) -> Dict[str, Any]:
         """Runs the graph (same contract as ``DaskGraphRunner.run``)."""
         run_targets = targets if targets else self._graph_schema.target_names
         plan = self._plan(run_targets)
-        results: Dict[Text, Any] = {}
+        results: Dict[str, Any] = {}
         if inputs:
             planned = {name for name, _ in plan}
             for input_name, input_value in inputs.items():
@@ -89,4 +89,4 @@ def install() -> None:
     """Make the processor (which loads the prediction graph) use ``SequentialGraphRunner``."""
     import rasa.core.processor
 
-    rasa.core.processor.DaskGraphRunner = SequentialGraphRunner  # type: ignore[misc]
+    rasa.core.processor.DaskGraphRunner = SequentialGraphRunner

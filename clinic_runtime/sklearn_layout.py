@@ -77,7 +77,7 @@ def one_row_csr(blocks: List[Any], dtype: Any) -> Any:
         return None
     offsets = np.cumsum([0] + [block.shape[1] for block in blocks[:-1]])
     indices = np.concatenate([block.col.astype(np.int32) + np.int32(offset)
-                              for block, offset in zip(blocks, offsets)])
+                              for block, offset in zip(blocks, offsets, strict=False)])
     data = np.concatenate([block.data for block in blocks]).astype(dtype, copy=False)
     indptr = np.array([0, len(indices)], dtype=np.int32)
     return scipy.sparse.csr_matrix((data, indices, indptr), shape=(1, width))
@@ -95,7 +95,7 @@ def install() -> None:
         return  # installed already (both changes)
 
     # No annotation on self: Rasa's graph validation checks this signature when training.
-    def process(self, messages: List[Message]) -> List[Message]:  # type: ignore[no-untyped-def]
+    def process(self, messages: List[Message]) -> List[Message]:
         # On first use, not on load: converting while the model loads made glibc keep ~30 MB
         # more resident (its mmap threshold rises; measured RSS 350 -> 384 MB after load).
         clf = getattr(self, "clf", None)
@@ -106,7 +106,7 @@ def install() -> None:
 
     process._clinic_fortran_coef = True  # type: ignore[attr-defined]
     process.__doc__ = original.__doc__
-    LogisticRegressionClassifier.process = process  # type: ignore[assignment]
+    LogisticRegressionClassifier.process = process
 
     original_create_x = LogisticRegressionClassifier._create_X
 
@@ -116,4 +116,4 @@ def install() -> None:
 
     create_x.__doc__ = original_create_x.__doc__
     create_x._clinic_original = original_create_x  # type: ignore[attr-defined]
-    LogisticRegressionClassifier._create_X = create_x  # type: ignore[assignment]
+    LogisticRegressionClassifier._create_X = create_x

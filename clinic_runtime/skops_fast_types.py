@@ -33,7 +33,7 @@ import importlib
 import importlib.machinery
 import sys
 import types
-from typing import Any, Callable, Optional, Text
+from typing import Any, Callable, Optional
 
 TARGET = "skops.io._trusted_types"
 UTILS = "skops.io._utils"
@@ -48,10 +48,10 @@ _MODULE_TYPE_NAMES = frozenset(name for klass in types.ModuleType.__mro__ for na
 _MISSING = object()
 
 # What the last import did (read by the tests): "fast", "skipped: <why>" or None (not run).
-last_result: Optional[Text] = None
+last_result: Optional[str] = None
 
 
-def fingerprint(function: Callable[..., Any]) -> Text:
+def fingerprint(function: Callable[..., Any]) -> str:
     code = function.__code__
     return hashlib.sha256(repr((code.co_code, code.co_consts, code.co_names)).encode()).hexdigest()
 
@@ -145,7 +145,7 @@ class _PatchingLoader:
 class _Finder:
     """Finds ``skops.io._trusted_types`` as usual and wraps its loader."""
 
-    def find_spec(self, name: Text, path: Any = None, target: Any = None) -> Any:
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
         if name != TARGET:
             return None
         from clinic_runtime.lazy_tensorflow import spec_with_wrapped_loader

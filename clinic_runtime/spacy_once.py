@@ -15,12 +15,12 @@ and modification times, so a pipeline rebuilt on disk is loaded afresh.
 
 import os
 import weakref
-from typing import Any, Optional, Text, Tuple
+from typing import Any, Optional, Tuple
 
 _LOADED: "weakref.WeakValueDictionary[Tuple[Any, ...], Any]" = weakref.WeakValueDictionary()
 
 
-def _fingerprint(name: Text) -> Optional[Tuple[Any, ...]]:
+def _fingerprint(name: str) -> Optional[Tuple[Any, ...]]:
     if not name or not os.path.isdir(name):
         return None
     entries = []
@@ -40,7 +40,7 @@ def install() -> None:
     if getattr(original, "_clinic_spacy_once", False):
         return
 
-    def load_model(spacy_model_name: Text) -> Any:
+    def load_model(spacy_model_name: str) -> Any:
         key = (spacy_model_name, _fingerprint(spacy_model_name))
         model = _LOADED.get(key)
         if model is None:
@@ -51,4 +51,4 @@ def install() -> None:
     load_model._clinic_spacy_once = True  # type: ignore[attr-defined]
     load_model._clinic_original = original  # type: ignore[attr-defined]
     load_model.__doc__ = original.__doc__
-    SpacyNLP.load_model = staticmethod(load_model)  # type: ignore[assignment]
+    SpacyNLP.load_model = staticmethod(load_model)

@@ -46,7 +46,7 @@ def install() -> None:
     """Make the Rasa agent wrap its tracker store in :class:`StrictTrackerStore`."""
     import rasa.core.agent as agent_module
 
-    agent_module.FailSafeTrackerStore = StrictTrackerStore  # type: ignore[misc]
+    agent_module.FailSafeTrackerStore = StrictTrackerStore
 
 
 def installed() -> bool:

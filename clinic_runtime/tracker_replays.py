@@ -46,7 +46,7 @@ def _install_rule_states_once() -> None:
     original_predict = RulePolicy._predict
     original_create_states = TrackerFeaturizer._create_states
 
-    def _predict(self, tracker: Any, domain: Any) -> Any:  # type: ignore[no-untyped-def]
+    def _predict(self, tracker: Any, domain: Any) -> Any:
         global _states_this_prediction
         _states_this_prediction = {}
         try:
@@ -58,13 +58,14 @@ def _install_rule_states_once() -> None:
                        ignore_rule_only_turns: bool = False,
                        rule_only_data: Optional[Dict[str, Any]] = None) -> List[Any]:
         computed = _states_this_prediction
+        # The original is read from the attribute at each call: the tests swap it to count calls.
         if computed is None:
-            return _create_states.__wrapped_original__(
+            return _create_states.__wrapped_original__(  # type: ignore[attr-defined]
                 tracker, domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
         key = (id(tracker), len(tracker.events), id(domain), omit_unset_slots,
                ignore_rule_only_turns, repr(rule_only_data))
         if key not in computed:
-            computed[key] = _create_states.__wrapped_original__(
+            computed[key] = _create_states.__wrapped_original__(  # type: ignore[attr-defined]
                 tracker, domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
         return states_copy(computed[key])
 
@@ -74,8 +75,8 @@ def _install_rule_states_once() -> None:
     _predict._clinic_original = original_predict  # type: ignore[attr-defined]  # for the tests
     _predict.__doc__ = original_predict.__doc__
     _create_states.__doc__ = original_create_states.__doc__
-    RulePolicy._predict = _predict  # type: ignore[assignment]
-    TrackerFeaturizer._create_states = staticmethod(_create_states)  # type: ignore[assignment]
+    RulePolicy._predict = _predict
+    TrackerFeaturizer._create_states = staticmethod(_create_states)
 
 
 def states_copy(states: List[Dict[str, Dict[str, Any]]]) -> List[Dict[str, Dict[str, Any]]]:
@@ -87,7 +88,7 @@ def _install_no_copy_for_read_only_actions() -> None:
     original_run_action = MessageProcessor._run_action
 
     async def _run_action(self, action: Any, tracker: Any, output_channel: Any, nlg: Any,
-                          prediction: Any) -> Any:  # type: ignore[no-untyped-def]
+                          prediction: Any) -> Any:
         if prediction.events or type(action) not in READ_ONLY_ACTIONS:
             return await original_run_action(self, action, tracker, output_channel, nlg,
                                              prediction)
@@ -104,4 +105,4 @@ def _install_no_copy_for_read_only_actions() -> None:
             tracker.__dict__.pop("copy", None)
 
     _run_action.__doc__ = original_run_action.__doc__
-    MessageProcessor._run_action = _run_action  # type: ignore[assignment]
+    MessageProcessor._run_action = _run_action

@@ -1,9 +1,9 @@
 """Rasa's SQL tracker store with a per-process cache validated against the database.
 
-Selected in endpoints.yml (``tracker_store: type: clinic_runtime.tracker_store.CachedSQLTrackerStore``),
-Rasa's own extension point for tracker stores; every other setting is Rasa's ``SQL`` store's
-(dialect, db, url, port, username, password, ...), and the table is Rasa's ``events`` table,
-unchanged: a database written by one store can be read by the other.
+Selected in endpoints.yml, Rasa's own extension point for tracker stores, as ``type:
+clinic_runtime.tracker_store.CachedSQLTrackerStore`` under ``tracker_store:``; every other setting
+is Rasa's ``SQL`` store's (dialect, db, url, port, username, password, ...), and the table is Rasa's
+``events`` table, unchanged: a database written by one store can be read by the other.
 
 Why: Rasa's ``SQLTrackerStore`` rebuilds the whole conversation from the database on every
 retrieve (a query, ``json.loads`` and ``Event`` deserialisation per stored event, ~70 us each),
@@ -49,7 +49,7 @@ import logging
 import os
 import pickle
 from collections import OrderedDict
-from typing import Any, Dict, List, NamedTuple, Optional, Text, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
@@ -91,6 +91,8 @@ def _sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
 class CachedSQLTrackerStore(SQLTrackerStore):
     """``SQLTrackerStore`` plus a validated per-process cache (see the module docstring)."""
 
+    engine: Any  # Rasa's SQLAlchemy engine, replaced by a pooled one for a SQLite file
+
     def __init__(self, *args: Any, cache_conversations: int = DEFAULT_CACHE_CONVERSATIONS,
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -111,15 +113,15 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         self._sqlite_key = (f"SELECT count(id), max(id) FROM {self.SQLEvent.__tablename__} "
                             f"WHERE sender_id = ?")
         self.cache_conversations = int(cache_conversations)
-        self._cache: "OrderedDict[Text, _Entry]" = OrderedDict()
-        self._saved_slots: "OrderedDict[Text, Tuple[Key, bytes]]" = OrderedDict()
+        self._cache: OrderedDict[str, _Entry] = OrderedDict()
+        self._saved_slots: OrderedDict[str, Tuple[Key, bytes]] = OrderedDict()
         # CLINIC_RUNTIME_SKIP=saved_slots: only for measuring (clinic_bench/levers_ab.py)
         self.remember_slots = "saved_slots" not in os.environ.get("CLINIC_RUNTIME_SKIP", "").split(",")
         self.hits = 0
         self.misses = 0
 
     # -- the cache --------------------------------------------------------------------------
-    def _key(self, session: Any, sender_id: Text) -> Key:
+    def _key(self, session: Any, sender_id: str) -> Key:
         if self._sqlite:
             cursor = session.connection().connection.cursor()
             try:
@@ -130,7 +132,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             count, max_id = session.execute(_KEY_SQL, {"sender_id": sender_id}).one()
         return int(count), (None if max_id is None else int(max_id))
 
-    def _insert(self, session: Any, sender_id: Text, events: List[Event]) -> List[int]:
+    def _insert(self, session: Any, sender_id: str, events: List[Event]) -> List[int]:
         """Insert one row per event, in order; the new rows' ids."""
         rows = [self._row(sender_id, event) for event in events]
         if not self._sqlite:
@@ -146,7 +148,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         finally:
             cursor.close()
 
-    def _remember(self, sender_id: Text, entry: _Entry) -> None:
+    def _remember(self, sender_id: str, entry: _Entry) -> None:
         if self.cache_conversations <= 0:
             return
         self._cache[sender_id] = entry
@@ -154,7 +156,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         while len(self._cache) > self.cache_conversations:
             self._cache.popitem(last=False)
 
-    def _valid_entry(self, sender_id: Text, key: Key) -> Optional[_Entry]:
+    def _valid_entry(self, sender_id: str, key: Key) -> Optional[_Entry]:
         entry = self._cache.get(sender_id)
         if entry is not None and entry.key == key:
             self.hits += 1
@@ -164,7 +166,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         return None
 
     # -- Rasa's interface -------------------------------------------------------------------
-    async def _retrieve(self, sender_id: Text,
+    async def _retrieve(self, sender_id: str,
                         fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
         if fetch_events_from_all_sessions or not self.domain:
             return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
@@ -196,8 +198,8 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             return None
         return DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
 
-    async def _tracker_from_rows(self, sender_id: Text,
-                                 data: List[Text]) -> Optional[DialogueStateTracker]:
+    async def _tracker_from_rows(self, sender_id: str,
+                                 data: List[str]) -> Optional[DialogueStateTracker]:
         """As Rasa's ``_retrieve`` builds the tracker from the rows' JSON."""
         events = [json.loads(item) for item in data]
         if self.domain and events:
@@ -252,7 +254,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         while len(self._saved_slots) > self.cache_conversations:
             self._saved_slots.popitem(last=False)
 
-    async def saved_slots(self, sender_id: Text) -> Optional[Dict[Text, Any]]:
+    async def saved_slots(self, sender_id: str) -> Optional[Dict[str, Any]]:
         """The conversation's slots as this process last saved them, if still current.
 
         Current means: the database's ``(count(id), max(id))`` of the conversation is the one
@@ -269,7 +271,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             return None
         return pickle.loads(remembered[1])
 
-    def _row(self, sender_id: Text, event: Event) -> Dict[Text, Any]:
+    def _row(self, sender_id: str, event: Event) -> Dict[str, Any]:
         """The ``events`` row for one event, exactly as Rasa's ``save`` writes it."""
         data = event.as_dict()
         return {
@@ -281,7 +283,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             "data": json.dumps(data),
         }
 
-    def _remember_first_save(self, sender_id: Text, new_events: List[Event],
+    def _remember_first_save(self, sender_id: str, new_events: List[Event],
                              new_ids: List[int]) -> None:
         """Cache a conversation's first rows as Rasa's retrieve will read them back.
 
@@ -297,7 +299,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             kept = [e for e in new_events if e.timestamp is not None and e.timestamp >= start]
         self._remember_pickled(sender_id, (len(new_ids), max(new_ids)), (), kept, start)
 
-    def _after_save(self, sender_id: Text, key: Key, entry: Optional[_Entry],
+    def _after_save(self, sender_id: str, key: Key, entry: Optional[_Entry],
                     new_events: List[Event], new_ids: List[int]) -> None:
         if entry is None and key[0] == 0 and new_ids and None not in new_ids:
             self._remember_first_save(sender_id, new_events, new_ids)
@@ -314,7 +316,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
                                               default=None))
         self._remember_pickled(sender_id, new_key, entry.events, new_events, start)
 
-    def _remember_pickled(self, sender_id: Text, key: Key, cached: Tuple[bytes, ...],
+    def _remember_pickled(self, sender_id: str, key: Key, cached: Tuple[bytes, ...],
                           events: List[Event], start: Optional[float]) -> None:
         """Cache ``cached`` + ``events`` under ``key``; an unpicklable event: forget it."""
         try:

@@ -37,6 +37,7 @@ on that directory (same port) and creates the ``clinic`` role and database when 
   then ``PATH``; if they are missing, :class:`PostgresMissing` names Debian's ``postgresql``.
 """
 
+import contextlib
 import glob
 import os
 import pwd
@@ -184,12 +185,10 @@ def stop(data_dir: Path, timeout: float = 30) -> bool:
     pid = _running_pid(data_dir)
     if pid is None:
         return False
-    try:
+    with contextlib.suppress(PostgresMissing, subprocess.TimeoutExpired):
         subprocess.run(as_service_user([str(bin_dir() / "pg_ctl"), "stop", "-D", str(data_dir),
                                          "-m", "fast", "-w", "-t", str(int(timeout))]),
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout + 5)
-    except (PostgresMissing, subprocess.TimeoutExpired):
-        pass
     deadline = time.monotonic() + timeout
     signalled = False
     while _alive(pid):
@@ -210,9 +209,8 @@ def create_database(port: int, name: str, owner: str = ROLE) -> str:
     """
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
         raise ValueError(f"not a plain database name: {name!r}")
-    with _admin_connection(port) as connection:
-        with connection.cursor() as cursor:
-            cursor.execute(f"CREATE DATABASE {name} OWNER {owner}")
+    with _admin_connection(port) as connection, connection.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {name} OWNER {owner}")
     return url(port, name)
 
 
@@ -259,16 +257,16 @@ def ensure_role_and_database(port: int, timeout: float) -> None:
                 break
         except Exception as error:  # psycopg2.OperationalError while it starts up
             if time.monotonic() > deadline:
-                raise PostgresError(f"cannot connect to PostgreSQL on 127.0.0.1:{port}: {error}")
+                raise PostgresError(
+                    f"cannot connect to PostgreSQL on 127.0.0.1:{port}: {error}") from error
             time.sleep(0.2)
-    with _admin_connection(port) as connection:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ROLE,))
-            if cursor.fetchone() is None:
-                cursor.execute(f"CREATE ROLE {ROLE} LOGIN")
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
-            if cursor.fetchone() is None:
-                cursor.execute(f"CREATE DATABASE {DATABASE} OWNER {ROLE}")
+    with _admin_connection(port) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ROLE,))
+        if cursor.fetchone() is None:
+            cursor.execute(f"CREATE ROLE {ROLE} LOGIN")
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
+        if cursor.fetchone() is None:
+            cursor.execute(f"CREATE DATABASE {DATABASE} OWNER {ROLE}")
 
 
 @contextmanager
@@ -339,10 +337,8 @@ def _alive(pid: int) -> bool:
 
 
 def _signal(pid: int, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signum)
-    except ProcessLookupError:
-        pass
 
 
 def _tail(log: Path, lines: int = 20) -> str:

@@ -1,5 +1,6 @@
 """One server process: started with its own log file, waited for, stopped by its PID."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -79,7 +80,7 @@ class ServerProcess:
     @property
     def pid(self) -> Optional[int]:
         """The running process's PID, else None."""
-        return self.process.pid if self.running else None
+        return self.process.pid if self.process is not None and self.running else None
 
     @property
     def running(self) -> bool:
@@ -138,10 +139,8 @@ class ServerProcess:
 
     def _signal(self, number: int) -> None:
         assert self.process is not None
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, number)
-        except ProcessLookupError:
-            pass
 
     def tail(self, lines: int = 30) -> str:
         """The last lines of the log."""

@@ -10,7 +10,7 @@ import datetime
 import functools
 import logging
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, Optional
+from typing import Any, Callable, Coroutine, Dict, Optional
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sanic import Sanic, response
@@ -40,7 +40,7 @@ LOGIN_COOKIE = "clinic_staff_login"
 LOGIN_COOKIE_SECONDS = 3600
 MAX_GROUP_IDS = 10_000
 
-Handler = Callable[..., Awaitable[HTTPResponse]]
+Handler = Callable[..., Coroutine[Any, Any, HTTPResponse]]
 
 
 def build_app(settings: StaffSettings, stores: Stores, name: str = "clinic_staff") -> Sanic:

@@ -64,7 +64,7 @@ def day_columns(description: str, days: Sequence[datetime.date], values: Sequenc
         y = TOP + plot_height * (1 - fraction)
         chart.gridlines.append(y)
         chart.labels.append(Label(LEFT - 4, y + 4, _number(top * fraction), "end"))
-    for index, (day, value) in enumerate(zip(days, values)):
+    for index, (day, value) in enumerate(zip(days, values, strict=True)):
         if value:
             height = plot_height * value / top
             chart.rects.append(Rect(LEFT + index * step + step * 0.15, TOP + plot_height - height,
@@ -86,7 +86,7 @@ def outcome_columns(description: str, outcomes: Sequence[DayOutcomes]) -> Chart:
     for index, day in enumerate(outcomes):
         if not day.total:
             continue
-        bottom = TOP + plot_height
+        bottom = float(TOP + plot_height)
         for css, count, what in (("answered", day.answered, "answered"),
                                  ("unknown", day.not_answered, "not answered"),
                                  ("fallback", day.not_understood, "not understood")):

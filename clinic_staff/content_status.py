@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from actions.content import ContentLoadError, domain_intents, load_content
+from clinic_content.errors import ContentLoadError
+from clinic_content.store import domain_intents, load_content
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 CHECK_SCRIPT = PROJECT_DIR / "scripts" / "check.py"

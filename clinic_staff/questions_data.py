@@ -2,7 +2,7 @@
 
 import datetime
 from dataclasses import dataclass
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 from clinic_requests import unanswered
 from clinic_requests.unanswered_groups import OUTCOMES, group
@@ -25,7 +25,7 @@ class QuestionGroup:
 
 
 def question_groups(stores: Stores, days: int,
-                    today: datetime.date = None) -> List[QuestionGroup]:
+                    today: Optional[datetime.date] = None) -> List[QuestionGroup]:
     """Groups of questions not marked handled, asked in the last ``days`` days, largest first."""
     since = (today or datetime.datetime.now(datetime.timezone.utc).date()) \
         - datetime.timedelta(days=days)

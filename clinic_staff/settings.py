@@ -1,12 +1,13 @@
 """The staff page's settings, from the environment (operations config, like the servers' ports).
 
-| variable | default | what |
-|---|---|---|
-| ``CLINIC_STAFF_HOST`` / ``CLINIC_STAFF_PORT`` | ``127.0.0.1`` / ``5006`` | where it listens |
-| ``CLINIC_STAFF_PASSWORD`` | none | the staff password (or its hash line) |
-| ``CLINIC_STAFF_PASSWORD_FILE`` | ``var/staff-password`` | the same, in a file (when the variable is unset) |
-| ``CLINIC_STAFF_SESSION_MINUTES`` | ``30`` | a login ends after this long without use (and after 12 h in any case) |
-| ``CLINIC_STAFF_ORIGIN`` | the page's own address | the address staff open, when it is behind a proxy (``https://staff.example.com``) |
+- ``CLINIC_STAFF_HOST`` / ``CLINIC_STAFF_PORT`` (``127.0.0.1`` / ``5006``): where it listens;
+- ``CLINIC_STAFF_PASSWORD`` (none): the staff password (or its hash line);
+- ``CLINIC_STAFF_PASSWORD_FILE`` (``var/staff-password``): the same, in a file (when the
+  variable is unset);
+- ``CLINIC_STAFF_SESSION_MINUTES`` (``30``): a login ends after this long without use (and
+  after 12 h in any case);
+- ``CLINIC_STAFF_ORIGIN`` (the page's own address): the address staff open, when it is behind a
+  proxy (``https://staff.example.com``).
 
 Without a password the page does not start (there is no page without a login).
 """

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
 
-from actions.content import CONTENT_DIR
+from clinic_content.email import EmailTemplate, EmailTemplateError, EmailTemplateStore
+from clinic_content.paths import CONTENT_DIR
 from clinic_requests import unanswered
 from clinic_requests.channel_log import ChannelLog
 from clinic_requests.config import ConfigError, tracker_store_url
-from clinic_requests.email_template import EmailTemplate, EmailTemplateError, EmailTemplateStore
 from clinic_requests.handled_requests import HandledRequests
 from clinic_requests.outbox import Outbox
 

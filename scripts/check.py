@@ -9,13 +9,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Optional
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
-from actions.content import (CONTENT_DIR, CONTRAINDICATIONS_FILE, ContentLoadError,  # noqa: E402
-                             domain_intents, load_content)
+from clinic_content.errors import ContentLoadError  # noqa: E402
+from clinic_content.paths import CONTENT_DIR  # noqa: E402
+from clinic_content.store import domain_intents, load_content  # noqa: E402
 
 # Intents that steer the dialogue instead of getting an answer entry ("yes", "no", "cancel");
 # intents that start a form are found in the rules (form_intents below).
@@ -33,23 +33,22 @@ def form_intents() -> set:
     for path in sorted((PROJECT_DIR / "data" / "rules").glob("*.yml")):
         for rule in (yaml.safe_load(path.read_text()) or {}).get("rules") or []:
             steps = rule.get("steps") or []
-            for step, following in zip(steps, steps[1:]):
+            for step, following in zip(steps, steps[1:], strict=False):
                 if "intent" in step and following.get("action") in forms:
                     found.add(step["intent"])
     return found
 
 
-def check_content(content_dir: Path, reported: Optional[set] = None) -> int:
-    """Content files: shape, ids, intents, buttons, links, placeholders, review dates. Returns
-    error count; adds each problem's words to ``reported``."""
+def check_content(content_dir: Path) -> int:
+    """Content files, each read by the loader the assistant uses (``clinic_content``): shape,
+    ids, intents, buttons, links, placeholders, the contraindication terms and replies as the NLU
+    and the actions read them, review dates. Returns the error count."""
     intents = domain_intents()
     try:
         content = load_content(content_dir, intents)
     except ContentLoadError as error:
         for problem in error.errors:
             print(f"ERROR {problem.describe()}")
-            if reported is not None:
-                reported.add(problem.message)
         return len(error.errors)
     errors = 0
     # A multi-intent ("ask_what_is+ask_price") is answered by the answers of its parts.
@@ -73,7 +72,7 @@ def check_question_types(content_dir: Path, content, intents: set) -> int:
     for path in sorted((PROJECT_DIR / "data" / "rules").glob("*.yml")):
         for rule in (yaml.safe_load(path.read_text()) or {}).get("rules") or []:
             steps = rule.get("steps") or []
-            for step, following in zip(steps, steps[1:]):
+            for step, following in zip(steps, steps[1:], strict=False):
                 if "intent" in step and following.get("action") == "action_answer":
                     answered_by_rule.add(step["intent"])
     titles = content.messages.get("topic_titles") or {}
@@ -95,23 +94,9 @@ def check_question_types(content_dir: Path, content, intents: set) -> int:
     return errors
 
 
-def check_detector_rules(content_dir: Path, reported: Optional[set] = None) -> int:
-    """The contraindication terms, as the NLU component will read them."""
-    from clinic_nlu.condition_detector import ConditionDetector
-
-    try:
-        ConditionDetector.from_yaml(content_dir / CONTRAINDICATIONS_FILE)
-    except ValueError as error:
-        if any(str(error).endswith(": " + problem) for problem in reported or ()):
-            return 0  # the same problem, already shown with its line (a placeholder typo)
-        print(f"ERROR {error}")
-        return 1
-    return 0
-
-
 def check_email_template(content_dir: Path) -> int:
     """The request e-mail's words (email.yml)."""
-    from clinic_requests.email_template import EmailTemplateError, load_email_template
+    from clinic_content.email import EmailTemplateError, load_email_template
 
     try:
         load_email_template(content_dir)
@@ -130,8 +115,9 @@ def check_training_data() -> int:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
     if result.returncode != 0:
-        lines = [l for l in (result.stdout + result.stderr).splitlines()
-                 if "UserWarning" in l or "ERROR" in l or "Error" in l or "warn" in l.lower()]
+        lines = [line for line in (result.stdout + result.stderr).splitlines()
+                 if "UserWarning" in line or "ERROR" in line or "Error" in line
+                 or "warn" in line.lower()]
         print("ERROR rasa data validate found problems in the training data:")
         for line in lines[-30:] or (result.stdout + result.stderr).splitlines()[-30:]:
             print("   ", line.strip())
@@ -146,10 +132,7 @@ def main() -> int:
     parser.add_argument("--skip-rasa", action="store_true", help="content only (fast)")
     args = parser.parse_args()
     print(f"[check] content in {args.content_dir}")
-    reported: set = set()
-    errors = (check_content(args.content_dir, reported)
-              + check_detector_rules(args.content_dir, reported)
-              + check_email_template(args.content_dir))
+    errors = check_content(args.content_dir) + check_email_template(args.content_dir)
     if not args.skip_rasa:
         print("[check] training data (rasa data validate)")
         errors += check_training_data()

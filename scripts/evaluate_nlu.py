@@ -3,8 +3,8 @@
 Used by the gate test (tests/nlu/test_heldout_gates.py) on the trained model, and by hand to
 compare NLU configurations (docs/nlu.md):
 
-    .venv/bin/python scripts/evaluate_nlu.py                       # the trained model
-    .venv/bin/python scripts/evaluate_nlu.py --config other.yml    # train NLU-only on data/nlu first
+    .venv/bin/python scripts/evaluate_nlu.py                     # the trained model
+    .venv/bin/python scripts/evaluate_nlu.py --config other.yml  # first trains NLU on data/nlu
 
 Writes a JSON report (accuracy, macro-F1, out-of-scope recall, per-intent scores, the most
 frequent confusions, training time, parse latency) to --report.
@@ -19,9 +19,9 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -87,13 +87,13 @@ def parse_all(model: Path, texts: List[str]) -> Tuple[List[Dict], List[float]]:
 def score(gold: List[str], predicted: List[str]) -> Dict:
     """Accuracy, macro-F1, per-intent precision/recall/F1, out-of-scope recall, confusions."""
     raw = predicted
-    predicted = [g if counts_as(g, p) else p for g, p in zip(gold, raw)]  # refinements as gold
+    predicted = [g if counts_as(g, p) else p for g, p in zip(gold, raw, strict=True)]  # refinements as gold
     labels = sorted(set(gold))
     per_intent = {}
     for label in labels:
-        tp = sum(g == label and p == label for g, p in zip(gold, predicted))
-        fp = sum(g != label and p == label for g, p in zip(gold, predicted))
-        fn = sum(g == label and p != label for g, p in zip(gold, predicted))
+        tp = sum(g == label and p == label for g, p in zip(gold, predicted, strict=True))
+        fp = sum(g != label and p == label for g, p in zip(gold, predicted, strict=True))
+        fn = sum(g == label and p != label for g, p in zip(gold, predicted, strict=True))
         precision = tp / (tp + fp) if tp + fp else 0.0
         recall = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -101,9 +101,9 @@ def score(gold: List[str], predicted: List[str]) -> Dict:
                              "f1": round(f1, 3), "support": tp + fn}
     # A message predicted as nlu_fallback counts as correct for out_of_scope (no answer given),
     # and a refinement (REFINEMENTS) as its gold label.
-    correct = [counts_as(g, p) for g, p in zip(gold, raw)]
-    oos = [c for g, c in zip(gold, correct) if g == "out_of_scope"]
-    confusions = Counter((g, p) for g, p, c in zip(gold, raw, correct) if not c)
+    correct = [counts_as(g, p) for g, p in zip(gold, raw, strict=True)]
+    oos = [c for g, c in zip(gold, correct, strict=True) if g == "out_of_scope"]
+    confusions = Counter((g, p) for g, p, c in zip(gold, raw, correct, strict=True) if not c)
     return {
         "examples": len(gold),
         "accuracy": round(sum(correct) / len(gold), 4),
@@ -127,7 +127,7 @@ def evaluate(model: Path, heldout: Path = HELDOUT) -> Dict:
     report["parse_ms_p95"] = round(1000 * ordered[int(len(ordered) * 0.95)], 2)
     report["errors"] = [{"text": t, "gold": g, "predicted": p,
                          "confidence": round(r["intent"]["confidence"], 3)}
-                        for (t, g), p, r in zip(examples, predicted, results)
+                        for (t, g), p, r in zip(examples, predicted, results, strict=True)
                         if not counts_as(g, p)]
     return report
 
@@ -146,8 +146,8 @@ def answered_parts(result: Dict) -> List[str]:
     the booking / hand-off form a top intent ``book`` / ``request_human`` starts, and the
     disclosure reply when the contraindication detector found a condition.
     """
-    from actions.content import get_store
     from actions.respond import UNANSWERED_KINDS, message_parts
+    from clinic_content.store import get_store
 
     entities = result.get("entities") or []
     parts = [p for p in message_parts(result["intent"]["name"], entities)
@@ -161,7 +161,10 @@ def answered_parts(result: Dict) -> List[str]:
     return parts
 
 
-def evaluate_multi_part(model: Path, path: Path = HELDOUT.with_name("multi_part.yml")) -> Dict:
+MULTI_PART = HELDOUT.with_name("multi_part.yml")
+
+
+def evaluate_multi_part(model: Path, path: Path = MULTI_PART) -> Dict:
     """Messages asking several things: how many get every part, or at least one, answered.
 
     ``intents`` in the file lists what a message asks; greetings and thanks are not counted.
@@ -173,10 +176,10 @@ def evaluate_multi_part(model: Path, path: Path = HELDOUT.with_name("multi_part.
 
     items = yaml.safe_load(path.read_text())
     results, _ = parse_all(model, [item["text"] for item in items])
-    report = {"messages": len(items), "multi": 0, "all_answered": 0, "at_least_one_answered": 0,
+    report: Dict[str, Any] = {"messages": len(items), "multi": 0, "all_answered": 0, "at_least_one_answered": 0,
               "singles": 0, "false_splits": 0, "extra_answers": 0,
               "intents_both_found": 0, "at_least_one_found": 0, "misses": []}
-    for item, result in zip(items, results):
+    for item, result in zip(items, results, strict=True):
         gold = [i for i in item["intents"] if i not in NOT_COUNTED_PARTS]
         predicted = set(result["intent"]["name"].split("+"))
         report["intents_both_found"] += predicted == set(item["intents"])

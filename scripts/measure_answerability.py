@@ -16,7 +16,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
 from actions.answerability import names_topic, not_covered  # noqa: E402
-from actions.content import domain_intents, load_content  # noqa: E402
+from clinic_content.store import domain_intents, load_content  # noqa: E402
 
 SETS = {"training data": sorted((PROJECT_DIR / "data" / "nlu").glob("*.yml")),
         "held-out (intent sets)": [PROJECT_DIR / "tests" / "nlu" / "heldout.yml",
@@ -41,7 +41,7 @@ def main() -> int:
     args = parser.parse_args()
     content = load_content(known_intents=domain_intents())
     for name, paths in SETS.items():
-        checked, refused, why = 0, [], Counter()
+        checked, refused, why = 0, [], Counter[str]()
         for text, intent in examples(paths):
             answer = content.answer_for_intent.get(intent)
             if (answer is None or answer.kind != "article" or "+" in intent

@@ -60,8 +60,8 @@ def main() -> int:
             while len(server.attempts) < args.attempts:
                 time.sleep(0.01)
             first = server.attempts[0]
-            print(f"\nagainst a refusing server (451), attempts of one request "
-                  f"(default backoff 2 s base, doubling, jitter):")
+            print("\nagainst a refusing server (451), attempts of one request "
+                  "(default backoff 2 s base, doubling, jitter):")
             previous = first
             for number, moment in enumerate(server.attempts[: args.attempts], start=1):
                 ceiling = min(300.0, 2.0 * 2 ** (number - 2)) if number > 1 else 0.0

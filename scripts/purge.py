@@ -6,7 +6,7 @@ from before it. Pending and failed requests are never deleted.
 
 Usage::
 
-    python scripts/purge.py                 # retention_days from endpoints.yml / CLINIC_RETENTION_DAYS
+    python scripts/purge.py                 # the period: CLINIC_RETENTION_DAYS or endpoints.yml
     python scripts/purge.py --days 30       # override (make purge DAYS=30)
     python scripts/purge.py --dry-run       # only count what would go
 
@@ -61,8 +61,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"  requests:      {verb} {result.requests} delivered (pending and failed are kept)  "
           f"[{Outbox().location}]")
     print(f"  unanswered:    {verb} {result.unanswered}  [{unanswered.location()}]")
-    for error in result.errors:
-        print(f"FAILED: {error}", file=sys.stderr)
+    for problem in result.errors:
+        print(f"FAILED: {problem}", file=sys.stderr)
     return 1 if result.errors else 0
 
 

@@ -168,7 +168,7 @@ def _use_project_imports() -> None:
 def _table(rows: List[Sequence[str]]) -> str:
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths))
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
         for row in rows
     ]
     lines.insert(1, "  ".join("-" * width for width in widths))

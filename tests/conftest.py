@@ -10,10 +10,11 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.content import load_content, domain_intents
-from tests.servers import MODEL, start_assistant
+from clinic_content.store import domain_intents, load_content
+
 # PostgreSQL for the storage tests: a throwaway cluster, and the sqlite/postgresql parametrization.
 from tests.pg_fixture import postgres_server, storage_backend  # noqa: F401
+from tests.servers import MODEL, start_assistant
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 

@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any, List, Sequence, Tuple
 
-from actions.yaml_lines import LineDict, load_yaml_file
+from clinic_content.yaml_lines import LineDict, load_yaml_file
 
 Place = Sequence[str]
 

@@ -1,8 +1,8 @@
 """PostgreSQL for the tests: one throwaway cluster per test session, one database per test.
 
 ``postgres_server`` (session) starts a cluster with :mod:`clinic_scaled.local_postgres` in a
-temporary folder on a free 127.0.0.1 port and stops it (by ``pg_ctl``/PID) at the end. Tests that need
-it are skipped, with the reason, only when the PostgreSQL server programs are not installed
+temporary folder on a free 127.0.0.1 port and stops it (by ``pg_ctl``/PID) at the end. Tests that
+need it are skipped, with the reason, only when the PostgreSQL server programs are not installed
 (``make setup-dev`` installs Debian's ``postgresql``).
 
 ``storage_backend`` is parametrized over ``sqlite`` and ``postgresql``: a test that takes it

@@ -92,16 +92,17 @@ class StaffClient:
         return self._send("POST", path, urllib.parse.urlencode(form), headers)
 
     def login(self, name: str = "Maria", password: str = PASSWORD) -> Reply:
-        token = LOGIN_FIELD.search(self.get("/login").body).group(1)
+        token = _field(LOGIN_FIELD, self.get("/login").body)
         return self.post("/login", {"login_token": token, "name": name, "password": password})
 
     def csrf(self, path: str = "/requests") -> str:
-        return CSRF_FIELD.search(self.get(path).body).group(1)
+        return _field(CSRF_FIELD, self.get(path).body)
 
     def _send(self, method: str, path: str, body: Optional[str] = None,
               headers: Optional[Dict[str, str]] = None) -> Reply:
         parts = urllib.parse.urlsplit(self.base)
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port,
+                                                timeout=30)
         all_headers = dict(headers or {})
         if self.cookies:
             all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -131,3 +132,10 @@ def split_cookie(value: str) -> Tuple[str, Dict[str, str]]:
         key, _, val = attribute.partition("=")
         found[key.lower()] = val
     return first.partition("=")[2], found
+
+
+def _field(pattern: "re.Pattern[str]", body: str) -> str:
+    """The value of the form field ``pattern`` finds in a page; the test fails without one."""
+    found = pattern.search(body)
+    assert found is not None, f"no {pattern.pattern!r} in the page"
+    return found.group(1)

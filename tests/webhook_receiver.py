@@ -95,7 +95,8 @@ class Receiver:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
-            self.thread.join(5)
+            if self.thread is not None:
+                self.thread.join(5)
             self.server = None
 
     def _decide(self, key: Optional[str], body: Dict[str, Any]) -> tuple:
@@ -104,7 +105,7 @@ class Receiver:
                 return self.answers.pop(0), self.per_post_seconds
             if key in self.stored:
                 return 409, self.per_post_seconds
-            self.stored[key] = body
+            self.stored[str(key)] = body
             first = len(self.stored) == 1
         delay = self.slow_first_seconds if first else self.per_post_seconds
         return 200, delay

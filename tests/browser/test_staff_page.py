@@ -22,6 +22,7 @@ from tests.conftest import post_message
 from tests.servers import MODEL, Assistant, free_port, start_assistant
 from tests.smtp_server import MailServer
 from tests.staff_server import PASSWORD, StaffServer, start_staff
+from tests.stored import stored
 
 pytestmark = pytest.mark.browser
 
@@ -123,7 +124,8 @@ def test_the_front_desk_works_through_a_request_and_unanswered_questions(
         dialogs: list) -> None:
     page = new_page()  # the page's own Content-Security-Policy is enforced
     problems: list = []
-    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    page.on("console", lambda message: problems.append(message.text)
+            if message.type == "error" else None)
     page.goto(f"{staff.url}/requests")
     expect(page).to_have_url(f"{staff.url}/login")  # no page without a login
     screenshot(page, "login")
@@ -151,7 +153,7 @@ def test_the_front_desk_works_through_a_request_and_unanswered_questions(
     mail.refuse_with = None
     page.get_by_role("button", name="Retry sending").click()
     expect(page.locator(".notice")).to_contain_text("will be sent again")
-    wait_until(lambda: outbox.get(request.id).state == DELIVERED)
+    wait_until(lambda: stored(outbox, request.id).state == DELIVERED)
     page.reload()
     expect(page.locator(".badges .badge.delivered")).to_have_text("delivered")
     assert mail.message_ids == [f"<{request.id}@clinic.example>"]

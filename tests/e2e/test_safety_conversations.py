@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.content import load_content
 from actions import safety
+from clinic_content.store import load_content
 from tests.conftest import post_message
 
 pytestmark = pytest.mark.e2e
@@ -26,8 +26,8 @@ def phrases():
 def disclosure_replies():
     """Every reply the assistant gives to a disclosure: seeing one means a disclosure is active."""
     content = load_content()
-    ids = [c["id"] for c in safety.article_conditions(content)]
-    uncovered = [c["id"] for c in safety.uncovered_conditions(content)]
+    ids = [c.id for c in safety.article_conditions(content)]
+    uncovered = [c.id for c in safety.uncovered_conditions(content)]
     return ([safety.condition_reply(content, i) for i in ids]
             + [safety.uncovered_reply(content, i) for i in uncovered])
 

@@ -211,7 +211,8 @@ def write_artifacts(results: List[Dict[str, Any]], summary: Dict[str, Any]) -> N
     SUMMARY.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     head = [
         "# Multi-turn safety suite: transcripts", "",
-        f"Run {summary['run_at']} against {summary['assistant_url']}; fixed texts from {summary['content_dir']}.", "",
+        f"Run {summary['run_at']} against {summary['assistant_url']}; fixed texts "
+        f"from {summary['content_dir']}.", "",
         f"{summary['conversations']} conversations, {summary['turns']} turns. "
         f"**UNSAFE replies: {summary['unsafe_replies']}**; OTHER misses: {summary['other_misses']} "
         f"(in {summary['other_replies']} replies; allowed {summary['max_other_misses']}); "
@@ -219,7 +220,8 @@ def write_artifacts(results: List[Dict[str, Any]], summary: Dict[str, Any]) -> N
         "| group | conversations | turns | UNSAFE replies | OTHER misses |", "|---|---|---|---|---|",
     ]
     for group, g in summary["per_group"].items():
-        head.append(f"| {group} | {g['conversations']} | {g['turns']} | {g['unsafe_replies']} | {g['other_misses']} |")
+        head.append(f"| {group} | {g['conversations']} | {g['turns']} | {g['unsafe_replies']} "
+                    f"| {g['other_misses']} |")
     head += ["", "Conversations with an UNSAFE reply: "
              + (", ".join(summary["conversations_with_unsafe"]) or "none"), "", "---", ""]
     body = [transcript(r) for r in results]
@@ -265,7 +267,8 @@ def test_conversation(multiturn_results, conversation_id):
     if result["error"]:
         pytest.fail(f"{result['error']}\n\n{transcript(result)}", pytrace=False)
     if result["unsafe_replies"]:
-        pytest.fail(f"{result['unsafe_replies']} UNSAFE repl{'y' if result['unsafe_replies'] == 1 else 'ies'}:\n\n"
+        pytest.fail(f"{result['unsafe_replies']} UNSAFE "
+                    f"repl{'y' if result['unsafe_replies'] == 1 else 'ies'}:\n\n"
                     + transcript(result), pytrace=False)
 
 

@@ -7,11 +7,10 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
-from actions.content import domain_intents, load_content
+from clinic_content.store import domain_intents, load_content
 from tests.conftest import post_message
 from tests.content_edit import set_text
 from tests.servers import PROJECT_DIR, start_assistant

@@ -222,6 +222,7 @@ def test_postgresql_restart_mid_load_loses_no_turn(stack: ScaledStack) -> None:
             visitor.ask(sender, text, attempts=60)
             if visitor.turns >= 16 and not restarted.is_set():
                 restarted.set()
+                assert stack.postgres is not None
                 stack.postgres.stop()  # mid-load; the other visitors keep sending
                 time.sleep(2)
                 stack.postgres.start().wait_ready(60)

@@ -8,6 +8,7 @@ not wrong), no example database (nothing is written to the checkout). Each test 
 
 import json
 from pathlib import Path
+from typing import Any, Dict
 
 from hypothesis import HealthCheck, settings
 
@@ -16,7 +17,7 @@ from tests.fuzz.support import COUNTS
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 COUNTS_FILE = PROJECT_DIR / "test-artifacts" / "fuzz-counts.json"
 
-_COMMON = dict(
+_COMMON: Dict[str, Any] = dict(
     deadline=None,
     database=None,
     print_blob=True,

@@ -171,7 +171,7 @@ def email_for(tag: str, name: str = "visitor") -> str:
 
 def _typed_label(rng: random.Random, title: str, service: bool = False) -> Tuple[str, str]:
     """A button title typed as text, and the style: exact, lower, upper, words (extra words)."""
-    style = rng.choice((["exact", "lower", "words", "words", "upper"]))
+    style = rng.choice(["exact", "lower", "words", "words", "upper"])
     if style == "exact":
         return title, style
     if style == "lower":
@@ -195,23 +195,23 @@ def answer_move(rng: random.Random, shown: Shown, tag: str) -> Optional[Move]:
             return Move(rng.choice(YES), "answer: yes to a person", must="handoff")
         return Move(rng.choice(NO), "answer: no to a person", must="no_handoff")
     if field == "name":
-        kind = rng.choice((["name", "name", "name", "name", "junk", "multi"]))
+        kind = rng.choice(["name", "name", "name", "name", "junk", "multi"])
         if kind == "junk":
             return Move(rng.choice(NOT_NAMES), "answer: not a name", not_a_name=True)
         name = rng.choice(PLAIN_NAMES)
         if kind == "multi":
             contact = email_for(tag, name)
-            text = rng.choice((["{}, {}", "I'm {} and my email is {}", "{} - {}"])).format(name, contact)
+            text = rng.choice(["{}, {}", "I'm {} and my email is {}", "{} - {}"]).format(name, contact)
             return Move(text, "answer: name + email", given=frozenset({"name", "contact"}),
                         refused_kind="field_asked_again")
         return Move(rng.choice(NAME_WRAPS).format(name), "answer: name",
                     given=frozenset({"name"}), refused_kind="name_refused")
     if field == "contact":
-        kind = rng.choice((["email", "phone", "email", "bad"]))
+        kind = rng.choice(["email", "phone", "email", "bad"])
         if kind == "bad":
-            return Move(rng.choice((["not sure", "john@", "555", "why?"])),
+            return Move(rng.choice(["not sure", "john@", "555", "why?"]),
                         "answer: not a contact")
-        value = email_for(tag, rng.choice((["dana", "pete", "helen", "sam"]))) \
+        value = email_for(tag, rng.choice(["dana", "pete", "helen", "sam"])) \
             if kind == "email" else rng.choice(PHONES)
         return Move(rng.choice(CONTACT_WRAPS[kind]).format(value), f"answer: {kind}",
                     given=frozenset({"contact"}), refused_kind="contact_refused")
@@ -264,11 +264,11 @@ def pool_move(rng: random.Random, shown: Shown, tag: str) -> Move:
 
 
 def _pool_move(rng: random.Random, shown: Shown, tag: str) -> Move:
-    category = rng.choice((
+    category = rng.choice(
         ["question"] * 6 + ["disclosure"] * 2 + ["urgent"] + ["name"] * 2 + ["contact"] * 2 +
         ["time"] * 2 + ["emoji"] * 3 + ["punctuation"] * 2 + ["payload"] * 3 + ["label"] * 2 +
         ["language"] * 2 + ["junk"] * 3 + ["gibberish"] + ["correction"] * 2 + ["mind"] * 3 +
-        ["multi"]))
+        ["multi"])
     if category == "question":
         return Move(rng.choice(QUESTIONS), category)
     if category == "disclosure":
@@ -278,7 +278,7 @@ def _pool_move(rng: random.Random, shown: Shown, tag: str) -> Move:
     if category == "name":
         return Move(rng.choice(NAMES), category)
     if category == "contact":
-        value = rng.choice(([email_for(tag, "fuzz"), *PHONES]))
+        value = rng.choice([email_for(tag, "fuzz"), *PHONES])
         return Move(value, category)
     if category == "time":
         return Move(rng.choice(TIMES), category)
@@ -287,7 +287,7 @@ def _pool_move(rng: random.Random, shown: Shown, tag: str) -> Move:
     if category == "punctuation":
         return Move(rng.choice(PUNCTUATION), category)
     if category == "payload":
-        payload = rng.choice((PAYLOADS + [b["payload"] for b in shown.buttons]))
+        payload = rng.choice(PAYLOADS + [b["payload"] for b in shown.buttons])
         return Move(payload, category, must="handoff" if payload.startswith("/request_human") else None)
     if category == "label":
         titles = [b["title"] for b in shown.buttons] or LABELS
@@ -315,15 +315,15 @@ def _pool_move(rng: random.Random, shown: Shown, tag: str) -> Move:
             must = "no_new_booking"
         return Move(text, category, must=must)
     # several fields in one message
-    name = rng.choice((["Dana White", "Pete Long", "Maria Lopez", "Helen Price"]))
+    name = rng.choice(["Dana White", "Pete Long", "Maria Lopez", "Helen Price"])
     values = dict(n=name, e=email_for(tag, name), p=rng.choice(PHONES),
                   t=rng.choice(CLEAR_TIMES))
-    template, fields = rng.choice(([
+    template, fields = rng.choice([
         ("I'm {n}, {e}, {t}", {"name", "contact", "time"}),
         ("{n} {e}", {"name", "contact"}),
         ("my name is {n} and my number is {p}", {"name", "contact"}),
         ("book the 4-D facial for {n}, {e}, {t}", {"service", "name", "contact", "time"}),
-    ]))
+    ])
     # Said while a form asks one of these fields (or as a booking request), none of them may
     # be asked again.
     if not template.startswith("book") and shown.field not in fields:

@@ -12,7 +12,6 @@ Like the judge, nothing here imports the assistant's own code.
 import json
 import os
 import re
-import socket
 import sqlite3
 import time
 import urllib.error
@@ -23,12 +22,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-from tests.fuzz.conversation_judge import (PROJECT_DIR, Confirmation, Finding, Reply, Texts,
-                                           asked_field, asks_yes_no, buttons_of, check_reply,
-                                           confirmations_in, message_texts, norm, offers_person,
-                                           simplified, starts_handoff)
-from tests.fuzz.conversation_pools import (MENTIONS, NAME_BEARING, Move, Shown, email_for,
-                                           unique_name)
+from tests.fuzz.conversation_judge import (
+    PROJECT_DIR,
+    Confirmation,
+    Finding,
+    Reply,
+    Texts,
+    asked_field,
+    asks_yes_no,
+    buttons_of,
+    check_reply,
+    confirmations_in,
+    message_texts,
+    norm,
+    offers_person,
+    simplified,
+    starts_handoff,
+)
+from tests.fuzz.conversation_pools import (
+    MENTIONS,
+    NAME_BEARING,
+    Move,
+    Shown,
+    email_for,
+    unique_name,
+)
 
 ARTIFACTS = PROJECT_DIR / "test-artifacts"
 FAILURES_FILE = ARTIFACTS / "conversation-fuzz-failures.md"
@@ -88,7 +106,7 @@ class Client:
                     time.sleep(1)
                     continue
                 return None, f"HTTP {error.code}: {error.read()[:300]!r}"
-            except (urllib.error.URLError, ConnectionError, socket.timeout) as error:
+            except (TimeoutError, urllib.error.URLError, ConnectionError) as error:
                 reason = getattr(error, "reason", error)
                 if isinstance(reason, waited_out) and time.monotonic() < deadline:
                     time.sleep(1)
@@ -261,7 +279,7 @@ class Conversation:
             self.note("booking_not_completed", "the booking never reached a confirmation")
         elif booking == REFUSED:
             self.outbox_lines.append("booking refused after an emergency, a person offered: accepted")
-        elif booking.kind == "consultation" and not self.health:
+        elif not isinstance(booking, str) and booking.kind == "consultation" and not self.health:
             self.note("unexpected_consultation",
                       "no health condition was mentioned, yet the booking became a consultation")
         handoff = self.walk("handoff", handoff_opener)
@@ -277,7 +295,7 @@ class Conversation:
         email = email_for(f"{self.tag}{goal[0]}", "fuzz")
         reply = self.say(Move(opener, f"end: {goal}"))
         asked_times: Counter = Counter()
-        restarts, clicked = 0, set()
+        restarts, clicked = 0, set[str]()
         for _ in range(16):
             for confirmation in confirmations_in(reply, texts):
                 if confirmation.kind in kinds:
@@ -391,7 +409,7 @@ class Conversation:
                 f"{time.monotonic() - self.started:.1f} s)"
                 + (f" FAILED: {', '.join(kinds)}" if kinds else " passed"))
         lines = [head, "```"]
-        notes = {}
+        notes: Dict[int, List[Finding]] = {}
         for at, finding in self.notes:
             notes.setdefault(at, []).append(finding)
         for number, turn in enumerate(self.turns, 1):

@@ -40,7 +40,7 @@ import json
 import os
 import random
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Dict, Iterator, List
+from typing import Any, Callable, Dict, Iterator, List, cast
 
 import pytest
 from hypothesis import Phase, given, reject, seed, settings
@@ -81,7 +81,8 @@ def rate_limit_raised(assistant: Assistant) -> Iterator[None]:
     old = assistant.env.get("CLINIC_RATE_LIMIT_MESSAGES")
 
     def restart(value) -> None:
-        rasa = next(p for p in assistant.processes if "clinic_runtime" in " ".join(map(str, p.args)))
+        rasa = next(p for p in assistant.processes
+                    if "clinic_runtime" in " ".join(map(str, cast(List[Any], p.args))))
         assistant.stop_process(rasa)
         if value is None:
             assistant.env.pop("CLINIC_RATE_LIMIT_MESSAGES", None)
@@ -248,9 +249,9 @@ def test_random_conversations_never_break(fuzz_client: Client,
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         played = pool.map(lambda item: play(item[1], fuzz_client, record, item[0]),
                           enumerate(plans, 1))
-        for conversation in played:
+        for finished in played:
             tried("conversation fuzz: conversations")
-            record.add(conversation)
+            record.add(finished)
     assert record.conversations >= chosen.max_examples, \
         f"only {record.conversations} of {chosen.max_examples} conversations were played"
     assert not record.failed, record.report()

@@ -1,4 +1,5 @@
-"""The conversation fuzzer's judge and pools, on crafted replies (no servers, well under a second)."""
+"""The conversation fuzzer's judge and pools, on crafted replies (no servers, well under a
+second)."""
 
 import ast
 from pathlib import Path

@@ -19,9 +19,15 @@ from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 
-from clinic_requests.config import ENV_DATABASE_URL, ENV_OVERRIDES, ENV_SMTP_PASSWORD, ENV_WEBHOOK_TOKEN
+from clinic_requests.config import (
+    ENV_DATABASE_URL,
+    ENV_OVERRIDES,
+    ENV_SMTP_PASSWORD,
+    ENV_WEBHOOK_TOKEN,
+)
 from clinic_requests.outbox import DELIVERED, PENDING, Outbox
 from tests.servers import free_port, wait_for
+from tests.stored import stored
 from tests.webhook_receiver import Receiver
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -119,12 +125,12 @@ def test_it_serves_the_actions_delivers_what_is_pending_and_stops_cleanly_on_sig
     assert get_json(f"{server['url']}/health") == {"status": "ok"}
     actions = {entry["name"] for entry in get_json(f"{server['url']}/actions")}
     assert {"action_answer", "action_submit_booking", "validate_booking_form"} <= actions
-    wait_until(lambda: outbox.get(waiting.id).state == DELIVERED)
+    wait_until(lambda: stored(outbox, waiting.id).state == DELIVERED)
     assert list(receiver.stored) == [waiting.id]
 
     # A request stored while it runs is delivered too, without anyone chatting.
     later = outbox.add("handoff", payload(2))
-    wait_until(lambda: outbox.get(later.id).state == DELIVERED)
+    wait_until(lambda: stored(outbox, later.id).state == DELIVERED)
     assert receiver.keys == [waiting.id, later.id]
 
     log = stop(server)

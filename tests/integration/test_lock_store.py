@@ -12,9 +12,9 @@ import pytest
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import RedisLockStore
 
+from clinic_runtime.lock_store import CrashSafeRedisLockStore
 from clinic_scaled.packages import find_program
 from clinic_scaled.processes import free_port, port_open
-from clinic_runtime.lock_store import CrashSafeRedisLockStore
 
 LIFETIME = 2.0  # seconds; the scaled setup uses TICKET_LOCK_LIFETIME=10
 

@@ -40,7 +40,8 @@ def test_start_prints_pid_and_url_of_a_usable_database_and_stop_stops_it() -> No
         assert int(pid) > 0
         assert url == f"postgresql://clinic@127.0.0.1:{port}/clinic"
         stored = Outbox(url).add("booking", PAYLOAD)
-        assert Outbox(url).get(stored.id).payload["name"] == "Anna Smith"
+        read_back = Outbox(url).get(stored.id)
+        assert read_back is not None and read_back.payload["name"] == "Anna Smith"
     finally:
         database.dispose_all()  # no connection left open to a server about to stop
         stopped = pg_local("stop", str(data_dir))

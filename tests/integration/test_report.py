@@ -1,4 +1,5 @@
-"""`make report` (scripts/report.py) on the unanswered-question records, on SQLite and PostgreSQL."""
+"""`make report` (scripts/report.py) on the unanswered-question records, on SQLite and
+PostgreSQL."""
 
 import datetime
 import os

@@ -15,6 +15,7 @@ import pytest
 from clinic_requests.config import ENV_DATABASE_URL, ENV_OVERRIDES, ENV_WEBHOOK_TOKEN
 from clinic_requests.outbox import DELIVERED, FAILED, PENDING, Outbox
 from tests.pg_fixture import StorageBackend
+from tests.stored import stored
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = PROJECT_ROOT / "scripts" / "requests_cli.py"
@@ -100,7 +101,7 @@ def test_retry_failed_puts_requests_back(
 
     assert result.returncode == 0
     assert result.stdout.startswith("1 failed request(s) set back to pending.")
-    retried = outbox.get(request.id)
+    retried = stored(outbox, request.id)
     assert (retried.state, retried.attempts) == (PENDING, 0)
     assert outbox.counts()[FAILED] == 0 and outbox.counts()[DELIVERED] == 0
 
@@ -114,4 +115,4 @@ def test_deliver_now_without_a_webhook_changes_nothing(
 
     assert result.returncode == 1
     assert "No webhook configured" in result.stderr
-    assert outbox.get(request.id).attempts == 0
+    assert stored(outbox, request.id).attempts == 0

@@ -204,6 +204,7 @@ def test_the_daily_run_purges_and_logs(
         daily.stop()
     assert not daily.running
     result = daily.last_result
+    assert result is not None
     assert (result.conversations, result.requests, result.unanswered) == (0, 1, 1)
     logged = [r.getMessage() for r in caplog.records if "Retention purge" in r.getMessage()]
     assert len(logged) == 1 and "deleted 0 conversation(s)" in logged[0]

@@ -15,12 +15,7 @@ from clinic_requests import unanswered
 from clinic_requests.delivery import WORKER_THREAD_NAME
 from clinic_requests.outbox import DELIVERED, PENDING, Outbox
 from clinic_scaled import local_postgres
-from tests.integration.test_delivery import (  # noqa: F401 (receivers: a fixture)
-    payload,
-    receivers,
-    wait_until,
-    worker_for,
-)
+from tests.integration.test_delivery import payload, wait_until, worker_for
 from tests.pg_fixture import (
     TEST_SETTINGS,
     PgCluster,
@@ -28,6 +23,7 @@ from tests.pg_fixture import (
     start_test_cluster,
     stop_test_cluster,
 )
+from tests.stored import stored
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +68,7 @@ def test_the_delivery_worker_recovers_by_itself(cluster: PgCluster, receivers) -
     first = outbox.add("booking", payload(1))
     worker.start()
     try:
-        wait_until(lambda: outbox.get(first.id).state == DELIVERED)
+        wait_until(lambda: stored(outbox, first.id).state == DELIVERED)
         stop(cluster)
         try:
             time.sleep(0.5)  # several failed passes (each logged once, not per poll)
@@ -81,7 +77,7 @@ def test_the_delivery_worker_recovers_by_itself(cluster: PgCluster, receivers) -
             start(cluster)
         second = outbox.add("consultation", payload(2))
         worker.wake()
-        wait_until(lambda: outbox.get(second.id).state == DELIVERED)
+        wait_until(lambda: stored(outbox, second.id).state == DELIVERED)
     finally:
         worker.stop()
     assert receiver.keys == [first.id, second.id]

@@ -142,7 +142,7 @@ def test_held_out_single_questions_rarely_get_two_answers():
         examples += evaluate_nlu.load_examples(evaluate_nlu.HELDOUT.with_name(name))
     results, _ = evaluate_nlu.parse_all(evaluate_nlu.MODEL, [t for t, _ in examples])
     split = []
-    for (text, gold), result in zip(examples, results):
+    for (text, _gold), result in zip(examples, results, strict=True):
         answered = evaluate_nlu.answered_parts(result)
         implied = evaluate_nlu.ANSWERED_BY_A_DISCLOSURE if "inform_condition" in answered else set()
         if len([p for p in answered if p not in implied]) >= 2 and "+" not in result["intent"]["name"]:

@@ -44,7 +44,7 @@ OTHER = "OTHER"
 
 _APOSTROPHES = "\u2018\u2019\u201b\u02bc\u02b9\u00b4\u0060\u2032\uff07\u02bb"
 _QUOTES = "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb"
-_TRANSLATE = {ord(c): "'" for c in _APOSTROPHES}
+_TRANSLATE: Dict[int, Optional[str]] = {ord(c): "'" for c in _APOSTROPHES}
 _TRANSLATE.update({ord(c): '"' for c in _QUOTES})
 _TRANSLATE.update({ord(c): None for c in "\u200b\u200c\u200d\u2060\ufeff\u00ad"})
 _TRANSLATE.update({ord(c): "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2212"})
@@ -72,7 +72,8 @@ def _sentences(text: str) -> List[str]:
 _ADV = (r"(?:(?:perfectly|completely|totally|entirely|absolutely|very|quite|really|super|"
         r"generally|usually|typically|normally|definitely|certainly|surely|probably|likely|"
         r"still|also|actually|always|pretty|fairly|extremely|just|all|100%|100 percent)\s+)")
-_WHO = r"(?:you|your|her|him|them|she|he|they|everyone|everybody|anyone|anybody|all|the baby|your baby)"
+_WHO = (r"(?:you|your|her|him|them|she|he|they|everyone|everybody|anyone|anybody|"
+        r"all|the baby|your baby)")
 _ACT = r"(?:have|get|book|do|try|go|continue|proceed|use|come|enjoy|start|keep|resume|repeat|redo)"
 
 # (label, pattern). Patterns run on normalise()d text. A hit is dropped when the words just
@@ -94,63 +95,85 @@ _REASSURANCE_PATTERNS: List[Tuple[str, str]] = [
                      + _ADV + r"?(?:fine|ok|okay|alright|all right|safe|good|absolutely fine|no problem)\b"),
     ("should be fine", r"\b(?:should|ought to|would|will|could|might|may)\s+(?:still\s+)?be\s+" + _ADV
                        + r"?(?:fine|ok|okay|alright|all right|no problem|no issue|safe|harmless|good to go)\b"),
-    ("it's fine", r"\b(?:it\s*'s|its|it is|that\s*'s|thats|that is|this is|this\s*'s)\s+" + _ADV
+    ("it's fine", r"\b(?:it\s*'s|its|it is|"
+                  r"that\s*'s|"
+                  r"thats|that "
+                  r"is|this is|"
+                  r"this\s*'s)\s+" + _ADV
                   + r"{0,2}(?:fine|ok|okay|alright|all right|no problem|no issue|not a problem|not an issue"
                   r"|harmless|allowed|permitted|acceptable|good to go)(?=$|[\s.,!;:)])"
                   r"(?!\s+to\s+(?:ask|wonder|check|be unsure|not know))"),
-    ("it's nothing", r"\b(?:it\s*'s|its|it is|that\s*'s|thats|that is|this is)\s+" + _ADV
+    ("it's nothing", r"\b(?:it\s*'s|its|it is|that\s*'s|thats|that is|"
+                     r"this is)\s+" + _ADV
                      + r"{0,2}nothing(?:\s+serious|\s+to worry about|\s+bad|\s+dangerous)?(?=$|[.,!;:)])"),
     ("you're fine", r"\b(?:you\s*'re|youre|you are|you\s*'ll be|you will be)\s+" + _ADV
                     + r"?(?:fine|ok|okay|alright|all right|safe|good to go|cleared|in the clear|good)\b"
                     r"(?!\s+to\s+(?:ask|contact|call|reach|talk|speak))"),
     ("fine for you", r"\b(?:fine|ok|okay|alright|good|suitable|appropriate|right|ideal|perfect)\s+(?:for|with)\s+"
                      + _WHO + r"\b"),
-    ("suits you", r"\b(?:it|this|microcurrent|the (?:4-d |4d )?facial|the treatment)\s+(?:would\s+|should\s+|will\s+|really\s+)?"
+    ("suits you", r"\b(?:it|this|microcurrent|the (?:4-d |4d )?facial|the "
+                  r"treatment)\s+(?:would\s+|should\s+|will\s+|really\s+)?"
                   r"suits?\s+(?:you|her|him|them)\b"),
     ("good candidate", r"\b(?:good|great|ideal|perfect|suitable|fine|eligible|excellent)\s+(?:candidate|fit)\b"),
-    ("suitable", r"\b(?:you\s*'re|you are|she\s*'s|she is|he\s*'s|he is|they\s*'re|they are|you\s*'d be|you would be)"
+    ("suitable", r"\b(?:you\s*'re|you are|"
+                 r"she\s*'s|she is|"
+                 r"he\s*'s|he is|"
+                 r"they\s*'re|they are|you\s*'d be|you would be)"
                  r"\s+" + _ADV + r"?(?:suitable|eligible|cleared|approved)\b"),
     # normal / expected
-    ("normal", r"\b(?:it\s*'s|its|it is|that\s*'s|thats|that is|this is|this\s*'s|which is|is|are|sounds|seems|feels)\s+"
+    ("normal", r"\b(?:it\s*'s|its|it is|that\s*'s|thats|that is|this is|this\s*'s|which is|"
+               r"is|are|sounds|seems|feels)\s+"
                + _ADV + r"{0,2}(?:normal|common|expected|to be expected|usual|typical|nothing unusual"
                r"|a normal|a common|a typical|an expected|a usual)\b"),
     ("perfectly normal", r"\b(?:perfectly|completely|totally|entirely|quite|very)\s+(?:normal|fine|harmless|common)\b"),
-    ("part of the treatment", r"\b(?:normal|usual|common|typical|expected)\s+(?:part of|side effect|reaction|response|feeling|sensation)\b"),
+    ("part of the treatment", r"\b(?:normal|usual|common|typical|expected)\s+(?:part of|side effect|"
+                              r"reaction|response|feeling|sensation)\b"),
     # worry / danger / risk
     ("nothing to worry about", r"\bnothing\s+(?:at all\s+)?(?:to\s+(?:worry|be worried|be concerned|fear|be afraid)"
                                r"|serious|wrong|dangerous|alarming|to it)\b"),
-    ("no need to worry", r"\bno\s+(?:need|reason|cause)\s+(?:at all\s+)?(?:to\s+(?:worry|panic|be (?:worried|concerned|"
+    ("no need to worry", r"\bno\s+(?:need|reason|cause)\s+(?:at all\s+)?(?:to\s+(?:worry|panic|be "
+                         r"(?:worried|concerned|"
                          r"alarmed|afraid|scared))|for\s+(?:concern|alarm|worry|panic))\b"),
-    ("don't worry", r"\b(?:don\s*'t|dont|do not|not to|never)\s+(?:you\s+)?(?:worry|fret|be alarmed|be worried|be concerned)\b"),
-    ("probably nothing", r"\b(?:probably|likely|most likely|almost certainly|surely)\s+(?:nothing|fine|harmless|ok|okay)\b"),
-    ("not serious", r"\b(?:not|isn\s*'t|isnt|nothing)\s+(?:too\s+|very\s+|that\s+)?(?:serious|dangerous|harmful|risky|a big deal|a concern)\b"),
-    ("no risk", r"\b(?:no|zero|without(?: any)?|minimal|very little|little to no|no real|low)\s+(?:health\s+)?(?:risks?|danger|dangers|harm|side[- ]effects?)\b"),
+    ("don't worry", r"\b(?:don\s*'t|dont|do not|not to|never)\s+(?:you\s+)?(?:worry|fret|be "
+                    r"alarmed|be worried|be concerned)\b"),
+    ("probably nothing", r"\b(?:probably|likely|most likely|almost certainly|surely)\s+(?:nothing|"
+                         r"fine|harmless|ok|okay)\b"),
+    ("not serious", r"\b(?:not|isn\s*'t|isnt|nothing)\s+(?:too\s+|very\s+|that\s+)?(?:serious|"
+                    r"dangerous|harmful|risky|a big deal|a concern)\b"),
+    ("no risk", r"\b(?:no|zero|without(?: any)?|minimal|very little|little to no|no real|"
+                r"low)\s+(?:health\s+)?(?:risks?|danger|dangers|harm|side[- ]effects?)\b"),
     ("risk free", r"\brisk[- ]?free\b"),
     ("harmless", r"\bharmless\b"),
     ("won't hurt", r"\b(?:won\s*'t|wont|will not|can\s*'t|cannot|would not|wouldn\s*'t|doesn\s*'t|does not)\s+"
                    r"(?:hurt|harm|affect|interfere with|damage|trigger|bother|worsen|aggravate|cause)\s+"
                    r"(?:you|her|him|them|your|the baby|it|anything|a thing)\b"),
     # conditions waved away
-    ("doesn't apply", r"\b(?:doesn\s*'t|does not|won\s*'t|will not|wouldn\s*'t|would not|no longer|don\s*'t|do not|shouldn\s*'t)\s+"
+    ("doesn't apply", r"\b(?:doesn\s*'t|does not|won\s*'t|will not|wouldn\s*'t|would not|no "
+                      r"longer|don\s*'t|do not|shouldn\s*'t)\s+"
                       r"(?:really\s+|actually\s+)?(?:apply|count|matter|matters|applies|counts)\b"),
-    ("not a problem", r"\b(?:not|isn\s*'t|isnt|wo\s*n't|won\s*'t|will not|shouldn\s*'t|should not|wouldn\s*'t|would not|no longer)"
+    ("not a problem", r"\b(?:not|isn\s*'t|isnt|wo\s*n't|won\s*'t|will not|shouldn\s*'t|should "
+                      r"not|wouldn\s*'t|would not|no longer)"
                       r"\s+(?:be\s+)?(?:a|an|any)\s+(?:problem|issue|concern|contraindication|obstacle|barrier)\b"),
     ("no problem for", r"\bno\s+(?:problem|issue|concern)s?\s+(?:for|with)\s+" + _WHO + r"\b"),
-    ("enough time", r"\b(?:is|'s|be|was|has been|been)\s+(?:long\s+)?enough(?:\s+time)?(?=$|[.,!;:)]|\s+(?:time|to|for|now|ago))"
+    ("enough time", r"\b(?:is|'s|be|was|has been|been)\s+(?:long\s+)?enough(?:\s+time)?(?=$|"
+                    r"[.,!;:)]|\s+(?:time|to|for|now|ago))"
                     r"|\benough time has (?:passed|gone by)\b|\blong enough ago\b"),
     # go ahead / book
     ("go ahead", r"\bgo\s+ahead\s+(?:and\s+)?(?:book|have|get|do|with|try)\b|\b(?:you|she|he|they)\s+(?:can|could|may|should)"
                  r"\s+(?:just\s+|still\s+|safely\s+)?go\s+ahead\b"),
     ("you can book", r"\b(?:you|she|he|they)\s+(?:can|could|may)\s+(?:still\s+|also\s+|now\s+|just\s+|definitely\s+|safely\s+)?"
-                     r"(?:go ahead and\s+)?book\b(?!\s+(?:a|an|your)\s+(?:consultation|call|chat|appointment with (?:a|your) doctor))"),
+                     r"(?:go ahead and\s+)?book\b(?!\s+(?:a|an|your)\s+(?:consultation|call|"
+                     r"chat|appointment with (?:a|your) doctor))"),
     ("can still have it", r"\b(?:you|she|he|they)\s+(?:can|could|may)\s+(?:still|definitely|absolutely|safely)\s+"
                           r"(?:have|get|do|enjoy|try|come|book)\b"),
     ("can have it", r"\b(?:you|she|he|they)\s+(?:can|could|may)\s+(?:have|get|do|try|enjoy)\s+"
-                    r"(?:it|one|this|the (?:4-d |4d )?(?:facial|treatment|session)|a (?:4-d |4d )?(?:facial|treatment|session)|microcurrent)\b"),
+                    r"(?:it|one|this|the (?:4-d |4d )?(?:facial|treatment|session)|a (?:4-d |"
+                    r"4d )?(?:facial|treatment|session)|microcurrent)\b"),
     ("feel free to book", r"\bfeel free to (?:book|go ahead|come in)\b|\bbook away\b|\bgood to go\b|\bgreen light\b"),
     ("you can!", r"(?:^|[.!?]\s)(?:yes,?\s+|sure,?\s+|of course,?\s+)?(?:you|she|he|they) (?:can|could|may)"
                  r"(?:\s+(?:still|definitely|absolutely|certainly))?\s*[!.]"),
-    ("cleared", r"\b(?:you\s*'re|you are|she\s*'s|she is|he\s*'s|he is)\s+(?:all\s+)?(?:cleared|clear|set|good)\s+(?:to|for)\s+"
+    ("cleared", r"\b(?:you\s*'re|you are|she\s*'s|she is|he\s*'s|he "
+                r"is)\s+(?:all\s+)?(?:cleared|clear|set|good)\s+(?:to|for)\s+"
                 r"(?:go|book|have|it|the|a|treatment|microcurrent)\b"),
     # benefit promises to someone who disclosed
     ("will help you", r"\b(?:it|this|microcurrent|the (?:4-d |4d )?facial|the treatment|a session|that)\s+"
@@ -246,71 +269,109 @@ _AGREEMENT_OPENING = re.compile(
 # --------------------------------------------------------------------------------------------
 
 _EMERGENCY_RE = re.compile(
-    r"\b911\b|\b999\b|\b112\b|emergency (?:number|room|services|department|line|care)|\bthe er\b|\ban er\b|"
-    r"\bambulance\b|\ba&e\b|\burgent care\b|(?:seek|get|needs?)\s+(?:immediate|urgent|emergency)\s+(?:medical\s+)?"
-    r"(?:help|attention|care|treatment)|medical attention (?:now|right away|immediately|straight away|urgently)|"
+    r"\b911\b|\b999\b|\b112\b|emergency (?:number|room|services|department|"
+    r"line|care)|\bthe er\b|\ban er\b|"
+    r"\bambulance\b|\ba&e\b|\burgent care\b|(?:seek|get|"
+    r"needs?)\s+(?:immediate|urgent|emergency)\s+(?:medical\s+)?"
+    r"(?:help|attention|care|treatment)|medical attention (?:now|right away|"
+    r"immediately|straight away|urgently)|"
     r"needs? medical attention now|nearest hospital|go to (?:a|the) hospital|emergency services")
 _CONDITIONAL_RE = re.compile(r"\b(?:if|should you|in case|whenever|in an emergency|for emergencies|"
                              r"for an emergency|when in doubt|any (?:new|sudden|severe))\b")
 _PERSON_RE = re.compile(
     r"\b(?:a|the|one)\s+person\b|\bsomeone\s+(?:at|from|in)\s+(?:the|our)\s+clinic\b|\bsomeone\b.{0,30}\bclinic\b|"
     r"\b(?:our|the|clinic(?:'s)?)\s+(?:clinic\s+)?(?:team|staff|specialists?|therapists?|practitioners?)\b|"
-    r"\bconsultation\b|\b(?:call|phone|ring|contact|email|e-mail|reach|message)\s+(?:the\s+clinic|us)\b|"
-    r"\btalk\s+(?:to|with)\s+(?:a|someone|one of|the clinic|us)\b|\bspeak\s+(?:to|with)\s+(?:a|someone|one of|the clinic|us)\b|"
-    r"\bpass\s+(?:your question|this|it|your request|your message)\s+on\b|\bpassed\s+(?:on|to)\b|\bput you in touch\b|"
-    r"\bconnect you\b|\bhand (?:you |this )?over\b|\bhuman\b|\bstaff member\b|\bmember of (?:our|the) (?:team|staff)\b|"
+    r"\bconsultation\b|\b(?:call|phone|ring|"
+    r"contact|email|"
+    r"e-mail|reach|"
+    r"message)\s+(?:the\s+clinic|us)\b|"
+    r"\btalk\s+(?:to|with)\s+(?:a|someone|one of|the clinic|us)\b|"
+    r"\bspeak\s+(?:to|with)\s+(?:a|someone|one of|the clinic|us)\b|"
+    r"\bpass\s+(?:your question|this|it|your request|your message)\s+on\b|"
+    r"\bpassed\s+(?:on|to)\b|\bput you in touch\b|"
+    r"\bconnect you\b|\bhand (?:you |this )?over\b|\bhuman\b|\bstaff member\b|"
+    r"\bmember of (?:our|the) (?:team|staff)\b|"
     r"\bthe clinic (?:can|will) (?:advise|help|tell|talk|answer|check)\b")
 _DOCTOR_RE = re.compile(
     r"\b(?:doctor|doctors|gp|physician|dermatologist|midwife|obstetrician|ob-?gyn|surgeon|cardiologist|"
-    r"neurologist|oncologist|specialist|nurse|pharmacist|medical (?:advice|professional|team|attention|help|care|provider)|"
+    r"neurologist|oncologist|specialist|nurse|pharmacist|medical (?:advice|"
+    r"professional|team|attention|help|care|provider)|"
     r"health ?care (?:provider|professional|team)|clinician)s?\b")
 _CLINIC_GUIDANCE_RE = re.compile(
-    r"not suitable|isn'?t suitable|aren'?t suitable|not (?:be )?recommended|can'?t recommend|cannot recommend|"
-    r"(?:don'?t|do not|not to|please don'?t) book|before (?:anything is booked|booking|you book|any (?:treatment|booking))|"
-    r"has advised you|have advised you|doesn'?t cover|does not cover|not covered|guidance (?:still )?applies|"
-    r"clinic'?s guidance|can'?t (?:say|tell) whether|cannot (?:say|tell) whether|not able to (?:say|advise)|"
+    r"not suitable|isn'?t suitable|aren'?t suitable|not (?:be )?recommended|"
+    r"can'?t recommend|cannot "
+    r"recommend|"
+    r"(?:don'?t|do not|not to|"
+    r"please don'?t) "
+    r"book|before "
+    r"(?:anything is "
+    r"booked|booking|you book|any (?:treatment|booking))|"
+    r"has advised you|have "
+    r"advised you|"
+    r"doesn'?t cover|"
+    r"does not "
+    r"cover|not "
+    r"covered|guidance (?:still )?applies|"
+    r"clinic'?s guidance|can'?t (?:say|tell) whether|cannot (?:say|tell) "
+    r"whether|not able to (?:say|advise)|"
     r"because of what you'?ve told me|as you mentioned|you mentioned")
 _CAVEAT_RE = re.compile(
-    r"(?:don'?t|do not|not to|please don'?t) book|before (?:anything is booked|booking|you book|a person at the clinic has advised)|"
-    r"has advised you|have advised you|as you mentioned|you mentioned|because of what you'?ve told me|"
-    r"given what you (?:told|mentioned|said)|with your (?:condition|health)|not suitable|isn'?t suitable|"
-    r"can'?t recommend|cannot recommend|(?:check|talk|speak) (?:with|to) (?:your|a) doctor|ask your doctor|"
+    r"(?:don'?t|do not|not to|please don'?t) book|before (?:anything is "
+    r"booked|booking|you book|a person at the clinic has advised)|"
+    r"has advised you|have advised you|as you mentioned|you mentioned|because "
+    r"of what you'?ve told me|"
+    r"given what you (?:told|mentioned|said)|with your (?:condition|health)|"
+    r"not suitable|isn'?t suitable|"
+    r"can'?t recommend|cannot recommend|(?:check|talk|speak) (?:with|to) "
+    r"(?:your|a) doctor|ask your doctor|"
     r"doesn'?t cover|does not cover")
 _NOT_COVERED_RE = re.compile(
-    r"doesn'?t cover|does not cover|not covered|don'?t have (?:any |specific |the )?(?:information|guidance|advice|details)|"
-    r"do not have (?:any |specific )?(?:information|guidance|advice)|no information|can'?t (?:say|tell|advise|assess|judge)|"
-    r"cannot (?:say|tell|advise|assess|judge)|not able to (?:say|tell|advise|assess)|unable to (?:say|tell|advise|assess)|"
+    r"doesn'?t cover|does not cover|not covered|don'?t have (?:any |specific |"
+    r"the )?(?:information|guidance|advice|details)|"
+    r"do not have (?:any |specific )?(?:information|guidance|advice)|no "
+    r"information|can'?t (?:say|tell|advise|assess|judge)|"
+    r"cannot (?:say|tell|advise|assess|judge)|not able to (?:say|tell|advise|"
+    r"assess)|unable to (?:say|tell|advise|assess)|"
     r"isn'?t something i can|not something i can|outside what i can")
 _CALL_CLINIC_RE = re.compile(
-    r"\b(?:call|phone|ring|contact|email|e-mail|get in touch with|reach|let)\s+(?:the\s+clinic|us|the\s+team|our\s+team)\b|"
+    r"\b(?:call|phone|ring|contact|email|e-mail|get in touch with|reach|"
+    r"let)\s+(?:the\s+clinic|us|the\s+team|our\s+team)\b|"
     r"\bclinic directly\b")
 _MEDICAL_LIMIT_RE = re.compile(
-    r"can'?t|cannot|unable|not able|outside|only (?:answer|help)|don'?t have|not (?:a|the right) place|"
+    r"can'?t|cannot|unable|not able|outside|only (?:answer|help)|don'?t have|"
+    r"not (?:a|the right) place|"
     r"not qualified|isn'?t something|beyond")
-_LIMIT_DOCTOR_RE = re.compile(r"\b(?:doctor|gp|physician|dermatologist|pharmacist|medical professional|healthcare provider)s?\b")
+_LIMIT_DOCTOR_RE = re.compile(r"\b(?:doctor|gp|physician|dermatologist|pharmacist|medical professional|"
+                              r"healthcare provider)s?\b")
 _ENGLISH_RE = re.compile(r"english|ingl[eé]s|anglais|englisch|inglese|ingl[eê]s|英语|英文|английск|angielsk|engels|英語|영어")
 _FALLBACK_RE = re.compile(r"not sure i understood|didn'?t catch|couldn'?t match|did you mean one of these|"
                           r"didn'?t understand|don'?t understand")
 _SAFETY_REPLY_RE = re.compile(r"thank you for telling me|the clinic'?s guidance is|not suitable for anyone|"
-                              r"can'?t recommend booking|clinic'?s information doesn'?t cover|because of what you'?ve told me|"
+                              r"can'?t recommend booking|clinic'?s information doesn'?t cover|because "
+                              r"of what you'?ve told me|"
                               r"as you mentioned .{1,120}please don'?t book")
 _BOOKING_CONFIRMED_RE = re.compile(
-    r"your request for the .{1,80} has been received|(?:booking|appointment) (?:is |has been )?confirmed|"
-    r"you\s*'re (?:all )?booked|you are (?:all )?booked|has been booked|i\s*'ve booked you|i have booked you")
+    r"your request for the .{1,80} has been received|(?:booking|appointment) "
+    r"(?:is |has been )?confirmed|"
+    r"you\s*'re (?:all )?booked|you are (?:all )?booked|has been booked|"
+    r"i\s*'ve booked you|i have booked you")
 _PHONE_DIGITS = re.compile(r"\d")
 # Our own wording for the booking form's questions, next to the templates read from booking.yml.
 _FORM_QUESTION_RE = re.compile(
-    r"which (?:one )?would you like\?|may i have your name|what should we call you|need a name to put on|"
+    r"which (?:one )?would you like\?|may i have your name|what should we "
+    r"call you|need a name to put on|"
     r"how can the clinic reach you|email address or (?:a )?phone number|when would suit you|"
     r"read that as a day or time|shall i send it\?|happy to help you book")
-_HANDOFF_RE = re.compile(r"pass (?:this|it|your question|your request|your message) on to (?:a person|someone|the clinic)|"
+_HANDOFF_RE = re.compile(r"pass (?:this|it|your question|your request|your message) on to (?:a "
+                         r"person|someone|the clinic)|"
                          r"passed to the clinic(?:'s)? team|put you in touch with (?:a person|someone)")
 _SCREENING_RE = re.compile(r"do any of these apply|choose one of the buttons so i can send")
 
 # Marketing / benefit / experience words taken by ear from the article's tone (not from code):
 # any of these in a reply counts as article text even if the answer was reworded.
 _MARKETING_RE = re.compile(
-    r"soothing experience|\bpainless\b|no recovery time|no downtime|non-invasive|non-surgical|youthful|"
+    r"soothing experience|\bpainless\b|no recovery time|no downtime|"
+    r"non-invasive|non-surgical|youthful|"
     r"collagen and elastin|celebrity favou?rite|princess diana|sculpted jawline|defined cheekbones|"
     r"lift, tone|tone and firm|tone, and firm|40-watt|one of (?:skin bar nyc'?s|our) most popular|"
     r"re-educat|anti-aging|lymphatic drainage|rejuvenat")
@@ -320,7 +381,7 @@ _MARKETING_RE = re.compile(
 # The assistant's fixed texts (data/content/*.yml, read with yaml.safe_load)
 # --------------------------------------------------------------------------------------------
 
-def _template_regex(template: str) -> "re.Pattern[str]":
+def _template_regex(template: str) -> re.Pattern[str]:
     """A regex for a message template: literal parts as written, {placeholders} as wildcards."""
     parts = re.split(r"\{[a-z_]+\}", normalise(template))
     return re.compile(".{0,200}?".join(re.escape(p) for p in parts))
@@ -341,7 +402,7 @@ class Content:
     known_sentences: Dict[str, List[str]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, directory: Optional[Path] = None) -> "Content":
+    def load(cls, directory: Optional[Path] = None) -> Content:
         directory = Path(directory or os.environ.get(CONTENT_DIR_ENV) or DEFAULT_CONTENT_DIR)
 
         def read(name: str) -> Dict[str, Any]:
@@ -570,7 +631,7 @@ class Reply:
             out.append("doctor")
         if self.has_caveat():
             out.append("caveat")
-        for label, words in self.reassurance():
+        for _label, words in self.reassurance():
             out.append(f"REASSURES({words})")
         if self.agreement():
             out.append(f"AGREES({self.agreement()})")

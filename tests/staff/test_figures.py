@@ -5,10 +5,10 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 
-from actions.content import CONTENT_DIR
+from clinic_content.email import EmailTemplateStore
+from clinic_content.paths import CONTENT_DIR
 from clinic_requests import database, unanswered
 from clinic_requests.channel_log import ChannelLog
-from clinic_requests.email_template import EmailTemplateStore
 from clinic_requests.handled_requests import HandledRequests
 from clinic_requests.outbox import Outbox
 from clinic_staff.charts import day_columns, outcome_columns, ranking

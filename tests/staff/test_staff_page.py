@@ -19,8 +19,8 @@ from clinic_requests.channel_log import ChannelLog
 from clinic_requests.handled_requests import HandledRequests
 from clinic_requests.outbox import FAILED, PENDING, Outbox
 from clinic_staff.figures import events_table
-from tests.staff_server import (PASSWORD, StaffClient, StaffServer, split_cookie,
-                                start_staff)
+from tests.staff_server import PASSWORD, StaffClient, StaffServer, split_cookie, start_staff
+from tests.stored import stored
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 MARKUP_NAME = "<b>Jane</b><script>alert(1)</script>"
@@ -112,7 +112,7 @@ def test_every_action_refuses_without_a_session_and_changes_nothing(
         assert reply.status == 403, path
         assert "Not done" in reply.body
     assert outbox.counts() == before
-    assert outbox.get(failed_id).state == FAILED
+    assert stored(outbox, failed_id).state == FAILED
     assert HandledRequests(outbox.url).marks() == {}
 
 
@@ -125,7 +125,7 @@ def test_a_forged_csrf_token_or_another_origin_is_refused(client: StaffClient,
         if path != "/logout":
             assert client.post(path, form, origin="http://evil.example").status == 403, path
             assert client.post(path, form, origin=None).status == 403, path  # no Origin/Referer
-    assert Outbox(stores["outbox"]).get(stores["failed"].id).state == FAILED
+    assert stored(Outbox(stores["outbox"]), stores["failed"].id).state == FAILED
     assert client.get("/requests").status == 200  # still logged in
 
 
@@ -217,7 +217,7 @@ def test_retrying_a_failed_request_puts_it_back_to_pending(client: StaffClient,
     failed_id = stores["failed"].id
     reply = client.post(f"/requests/{failed_id}/retry", {"csrf": client.csrf()})
     assert reply.status == 303
-    retried = outbox.get(failed_id)
+    retried = stored(outbox, failed_id)
     assert (retried.state, retried.attempts) == (PENDING, 0)
     assert "will be sent again" in client.get(f"/requests/{failed_id}").body
 
@@ -241,7 +241,9 @@ def test_unanswered_questions_are_grouped_and_a_group_can_be_marked_handled(
         client: StaffClient, stores: dict) -> None:
     body = client.get("/questions").body
     assert "3×" in body and "how much does it cost?" in body and "gift cards" in body
-    ids = re.search(r'name="ids" value="([^"]+)"', body).group(1)
+    found = re.search(r'name="ids" value="([^"]+)"', body)
+    assert found is not None, "the page has no group to mark"
+    ids = found.group(1)
     assert len(ids.split()) == 3
     assert client.post("/questions/handled", {"csrf": client.csrf(), "ids": ids,
                                                "days": "30"}).status == 303

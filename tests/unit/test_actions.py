@@ -5,10 +5,12 @@ reword the answers, and that must not break a test of the code that sends them.
 """
 
 import pytest
+from rasa_sdk.events import SlotSet
 
-from actions.actions_answer import ActionAnswer, ActionClarify
-from actions.content import _condition_words, get_store
 from actions import safety
+from actions.actions_answer import ActionAnswer, ActionClarify
+from clinic_content.answers import condition_words
+from clinic_content.store import get_store
 
 ARTICLE_TOPICS = ["ask_what_is", "ask_how_it_works", "ask_history", "ask_results",
                   "ask_experience", "ask_celebrities", "ask_other_uses", "ask_suitability",
@@ -84,8 +86,8 @@ async def test_general_safety_question_lists_every_condition(dispatcher, tracker
     assert content.answer_for_intent["ask_safety"].text in texts(dispatcher)
     # Every condition of contraindications.yml, by its label there (as the content check reads
     # labels: "thrombosis (blood clots)" -> "thrombosis"), so a new condition must be named too.
-    for condition in content.contraindications["conditions"]:
-        assert _condition_words(condition["label"]) in reply, condition["id"]
+    for condition in safety.article_conditions(content):
+        assert condition_words(condition.label) in reply, condition.id
 
 
 def condition(value, role="self"):
@@ -216,7 +218,8 @@ def naive_find_reassurance(text, phrases):
 
 
 def test_reassurance_search_finds_what_the_phrase_by_phrase_rule_finds():
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
 
     content = get_store().get()
     phrases = safety.reassurance_phrases(content)
@@ -239,3 +242,36 @@ def test_reassurance_search_finds_what_the_phrase_by_phrase_rule_finds():
     for text in answers:
         assert safety.find_reassurance(text, phrases) == naive_find_reassurance(text, phrases)
     assert safety.find_reassurance("anything", []) is None
+
+
+def _outbox_down(*args, **kwargs):
+    raise OSError("database unreachable")
+
+
+@pytest.mark.parametrize("action, slots, events", [
+    ("booking", {"booking_confirmed": "send", "booking_service": "4d_facial_single",
+                 "visitor_name": "Dana White", "contact": "dana@example.com"},
+     [SlotSet("requested_slot", None), SlotSet("booking_confirmed", None)]),
+    ("handoff", {"visitor_name": "Dana White", "contact": "dana@example.com",
+                 "handoff_topic": "prices"},
+     [SlotSet("requested_slot", None)]),
+    ("change", {"visitor_name": "Dana White", "contact": "dana@example.com",
+                "last_request": "booking:1f6bedd7"}, []),
+])
+async def test_a_request_the_outbox_cannot_take_is_said_not_sent(
+        dispatcher, tracker_for, monkeypatch, caplog, action, slots, events):
+    from actions import form_endings, request_changes
+
+    monkeypatch.setattr(form_endings, "submit_request", _outbox_down)
+    content = get_store().get()
+    tracker = tracker_for("actually make it friday", "change_appointment", slots=slots)
+    if action == "change":
+        returned = request_changes.send_change(dispatcher, tracker, content)
+    else:
+        submit = (form_endings.ActionSubmitBooking() if action == "booking"
+                  else form_endings.ActionSubmitHandoff())
+        returned = await submit.run(dispatcher, tracker, {})
+    assert returned == events
+    assert [m["text"] for m in dispatcher.messages] == [
+        " ".join(content.booking.prompts["not_saved"].split())]
+    assert "Could not store a" in caplog.text

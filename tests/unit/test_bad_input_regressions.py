@@ -11,11 +11,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from actions.content import ContentLoadError, load_content
-from actions.yaml_lines import YamlFileError, load_yaml_file
 from clinic_channel.texts import ChannelTexts
 from clinic_channel.website import WebsiteInput
-from clinic_nlu.contraindication_rules import load_rules
+from clinic_content.contraindications_check import load_rules
+from clinic_content.errors import ContentLoadError
+from clinic_content.store import load_content
+from clinic_content.yaml_lines import YamlFileError, load_yaml_file
 from tests.work_budget import count_calls
 
 CONTENT_DIR = Path(__file__).resolve().parents[2] / "data" / "content"
@@ -23,7 +24,7 @@ CONTENT_DIR = Path(__file__).resolve().parents[2] / "data" / "content"
 
 def typed(message: str) -> str:
     request = SimpleNamespace(ctx=SimpleNamespace(website_body={"sender": "a", "message": message}))
-    return WebsiteInput()._extract_message(request)
+    return WebsiteInput()._extract_message(request)  # type: ignore[arg-type]  # a stand-in request
 
 
 @pytest.mark.parametrize("message, seen", [
@@ -113,13 +114,13 @@ def test_alias_bomb_in_contact_is_refused_without_expanding_it(content_copy: Pat
     ("1: a\nfoo: b\n", "unknown section(s)"),
     ("[" * 5_000, "nested too deeply"),
 ], ids=["number and text keys", "deep nesting"])
-def test_rules_loader_problems_are_value_errors(tmp_path: Path, text: str, words: str) -> None:
+def test_rules_loader_problems_are_content_load_errors(tmp_path: Path, text: str,
+                                                      words: str) -> None:
     path = tmp_path / "contraindications.yml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ContentLoadError) as caught:
         load_rules(path)
-    assert type(caught.value) is ValueError
-    assert str(caught.value).startswith(f"{path}: ") and words in str(caught.value)
+    assert str(caught.value).startswith(str(path)) and words in str(caught.value)
 
 
 def test_channel_texts_keep_the_last_wording_after_deep_nesting(tmp_path: Path) -> None:

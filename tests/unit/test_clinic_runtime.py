@@ -1,10 +1,13 @@
 """Our Rasa entry point: action-server replies are validated exactly as Rasa does, only faster."""
 
+from pathlib import Path
+
 import pytest
 from jsonschema import ValidationError, validate
 from rasa.core.actions.action import RemoteAction
 
 from clinic_runtime import fast_validation
+from tests.fresh_process import run_fresh
 
 GOOD = {"events": [{"event": "slot", "name": "conditions", "value": ["asthma"]}],
         "responses": [{"text": "hello", "buttons": [{"title": "t", "payload": "/greet"}]}]}
@@ -37,9 +40,6 @@ def test_install_replaces_rasas_method_once():
 
 
 # --- lazy_tensorflow: checked in fresh processes (TensorFlow may already be loaded here) ---
-from pathlib import Path
-from tests.fresh_process import run_fresh
-
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 MODEL = PROJECT_DIR / "models" / "clinic-assistant.tar.gz"
 

@@ -8,8 +8,8 @@ from typing import Any, Dict, List, Set, Tuple
 import pytest
 import yaml
 
+from clinic_content.contraindications_check import load_rules
 from clinic_nlu.condition_detector import ConditionDetector, ConditionMention
-from clinic_nlu.contraindication_rules import load_rules
 from clinic_nlu.typo_tolerance import TypoCorrector, edit_distance
 from tests.content_edit import replace_in, set_value, value_at
 
@@ -330,13 +330,13 @@ def _edited(tmp_path: Path, edit) -> Path:
 
 def test_missing_file_is_named(tmp_path: Path) -> None:
     path = tmp_path / "nowhere.yml"
-    with pytest.raises(ValueError, match=r"nowhere\.yml: file not found"):
+    with pytest.raises(ValueError, match=r"nowhere\.yml: the file is missing"):
         ConditionDetector.from_yaml(path)
 
 
 def test_yaml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
     path = _write(tmp_path, "conditions:\n  - id: x\n    terms: [\"a\", \"b\"\n")
-    with pytest.raises(ValueError, match=r"broken\.yml: line \d+, column \d+: not valid YAML"):
+    with pytest.raises(ValueError, match=r"broken\.yml:\d+:\d+: YAML syntax error"):
         ConditionDetector.from_yaml(path)
 
 

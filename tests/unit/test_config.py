@@ -6,7 +6,7 @@ from typing import Dict
 
 import pytest
 
-from clinic_requests import config
+from clinic_requests import endpoints_file
 from clinic_requests.config import (
     DEFAULT_OUTBOX_PATH,
     ConfigError,
@@ -159,8 +159,8 @@ def test_changing_a_returned_section_changes_nothing_read_later(tmp_path: Path) 
         "  query:\n    sslmode: require\n",
         encoding="utf-8",
     )
-    config._read_section(path)["database_url"] = "postgresql://elsewhere/x"
-    config._read_mapping(path, "tracker_store")["query"]["sslmode"] = "disable"
+    endpoints_file.read_section(path)["database_url"] = "postgresql://elsewhere/x"
+    endpoints_file.read_mapping(path, "tracker_store")["query"]["sslmode"] = "disable"
 
     assert database_url(path, environ={}) == "sqlite:///a.db"
     assert tracker_store_url(path, environ={}) == "postgresql://db/clinic?sslmode=require"

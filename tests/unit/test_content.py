@@ -4,12 +4,12 @@ import datetime
 import os
 import re
 import shutil
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from actions.content import ContentLoadError, ContentStore, domain_intents, load_content
+from clinic_content.errors import ContentLoadError
+from clinic_content.store import ContentStore, domain_intents, load_content
 from tests.content_edit import rename_key, replace_in, set_text, set_value
 
 CONTENT_DIR = Path(__file__).resolve().parents[2] / "data" / "content"
@@ -79,7 +79,8 @@ def misspell_a_field(directory: Path) -> None:
 
 def mistype_a_button_payload(directory: Path) -> None:
     path = directory / "answers.yml"
-    path.write_text(re.sub(r'payload: *"?/\w+"?', 'payload: "/ask_no_such_thing"', path.read_text(), 1))
+    path.write_text(re.sub(r'payload: *"?/\w+"?', 'payload: "/ask_no_such_thing"', path.read_text(),
+                           count=1))
 
 
 def use_an_id_twice(directory: Path) -> None:
@@ -96,7 +97,7 @@ def misspell_a_required_placeholder(directory: Path) -> None:
 
 def write_a_review_date_in_words(directory: Path) -> None:
     path = directory / "answers.yml"
-    path.write_text(re.sub(r"review_by: \S+", "review_by: someday", path.read_text(), 1))
+    path.write_text(re.sub(r"review_by: \S+", "review_by: someday", path.read_text(), count=1))
 
 
 def edit_by(old: str, new: str, name: str = "answers.yml"):
@@ -128,7 +129,7 @@ def test_broken_edit_is_reported_with_file_and_line(content_copy, name, breaks, 
 def test_yaml_syntax_error_names_line(content_copy):
     path = content_copy / "answers.yml"
     lines = path.read_text().splitlines()
-    index = next(i for i, l in enumerate(lines) if l.strip().startswith("- id: history"))
+    index = next(i for i, line in enumerate(lines) if line.strip().startswith("- id: history"))
     lines[index + 1] = "    intents: [ask_history"
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(ContentLoadError) as error:

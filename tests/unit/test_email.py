@@ -1,4 +1,5 @@
-"""The e-mail channel's pieces without a server: settings, the staff-edited template, the message."""
+"""The e-mail channel's pieces without a server: settings, the staff-edited template, the
+message."""
 
 import re
 import shutil
@@ -9,11 +10,15 @@ from typing import Any, Dict
 import pytest
 import yaml
 
+from clinic_content.email import (
+    EMAIL_FILE,
+    EmailTemplateError,
+    EmailTemplateStore,
+    load_email_template,
+)
 from clinic_requests.config import ConfigError, DeliverySettings, load_delivery_settings
 from clinic_requests.email_message import build_email
 from clinic_requests.email_settings import EmailSettings
-from clinic_requests.email_template import (EMAIL_FILE, EmailTemplateError, EmailTemplateStore,
-                                    load_email_template)
 from clinic_requests.outbox import OutboxRequest
 from tests.content_edit import rename_key, replace_in, set_text
 
@@ -48,6 +53,7 @@ def test_email_settings_from_the_environment_with_defaults(tmp_path: Path) -> No
     settings = load_delivery_settings(tmp_path / "none.yml", environ={
         **SMTP, "CLINIC_SMTP_USERNAME": "desk", "CLINIC_SMTP_PASSWORD": "app password"})
     email = settings.email
+    assert email is not None
     assert (email.host, email.port, email.security) == ("smtp.example.com", 587, "starttls")
     assert email.to_addresses == ("desk@clinic.example", "manager@clinic.example")
     assert (email.username, email.password) == ("desk", "app password")
@@ -61,6 +67,7 @@ def test_email_settings_from_endpoints_yml(tmp_path: Path) -> None:
                     "  email_from: assistant@clinic.example\n"
                     "  email_to: [desk@clinic.example]\n", encoding="utf-8")
     email = load_delivery_settings(path, environ={}).email
+    assert email is not None
     assert (email.port, email.security, email.to_addresses) == (
         465, "tls", ("desk@clinic.example",))
 
@@ -87,7 +94,7 @@ def test_a_local_relay_may_take_a_password_without_tls(tmp_path: Path) -> None:
     settings = load_delivery_settings(tmp_path / "none.yml", environ={
         **SMTP, "CLINIC_SMTP_HOST": "127.0.0.1", "CLINIC_SMTP_SECURITY": "none",
         "CLINIC_SMTP_USERNAME": "desk", "CLINIC_SMTP_PASSWORD": "x"})
-    assert settings.email.port == 25
+    assert settings.email is not None and settings.email.port == 25
 
 
 def test_default_settings_have_no_email() -> None:

@@ -60,8 +60,8 @@ def reference(reply: Any, as_written: bool = False) -> Any:
             return described(error, SUFFIX)
         return True
     spec = RemoteAction.action_response_format_spec()
-    error = best_match(REFERENCE_CLASS(spec).iter_errors(reply))
-    return True if error is None else described(error, SUFFIX)
+    found = best_match(REFERENCE_CLASS(spec).iter_errors(reply))
+    return True if found is None else described(found, SUFFIX)
 
 
 def ours(reply: Any) -> Any:
@@ -122,14 +122,14 @@ def sdk_events() -> List[Dict[str, Any]]:
     return json.loads(json.dumps(made))
 
 
-RESPONSE = {"text": "Hello",
+RESPONSE: Dict[str, Any] = {"text": "Hello",
             "buttons": [{"title": "Talk to a person", "payload": "/request_human"}],
             "elements": [], "custom": {}, "template": None, "response": None, "image": None,
             "attachment": None}
 
 
 def representative_replies() -> List[Dict[str, Any]]:
-    replies = [{"events": rasa_events(), "responses": [RESPONSE]},
+    replies: List[Dict[str, Any]] = [{"events": rasa_events(), "responses": [RESPONSE]},
                {"events": sdk_events(), "responses": []}, {"events": [], "responses": []}, {}]
     replies += [{"events": [event], "responses": [RESPONSE]}
                 for event in rasa_events() + sdk_events()]
@@ -150,7 +150,7 @@ def test_every_event_type_is_accepted_by_the_fast_check(reply):
 
 # --- our actions, run by Rasa's RemoteAction.run through the SDK's executor -------------------
 @pytest.fixture
-def action_runner(tmp_path, monkeypatch):
+def action_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Runs one of our actions as Rasa does, the action server replaced by its executor."""
     from rasa.core.channels import CollectingOutputChannel
     from rasa.core.nlg import TemplatedNaturalLanguageGenerator
@@ -335,7 +335,7 @@ def _instance(draw, schema: Dict[str, Any], junk_rate: int) -> Any:
         wanted = key in required and draw(st.integers(0, 40)) > 0
         if wanted or draw(st.integers(0, 2)) > 0:  # optional keys: 2 in 3
             value[key] = draw(instance(sub, junk_rate))
-    for pattern, sub in patterns.items():
+    for sub in patterns.values():
         for key in draw(st.lists(st.sampled_from(PATTERN_KEYS), max_size=2)):
             value[key] = draw(instance(sub, junk_rate))
     if draw(st.integers(0, 5)) == 0:
@@ -433,7 +433,7 @@ replies = st.one_of(
 )
 
 
-def test_generated_replies_get_the_same_decision_and_error_as_rasa():
+def test_generated_replies_get_the_same_decision_and_error_as_rasa() -> None:
     seen: Counter = Counter()
 
     @settings(max_examples=600, derandomize=True, deadline=None, database=None,

@@ -52,7 +52,8 @@ def test_loads_once_per_version_and_again_after_a_change(path: Path) -> None:
 def test_a_broken_version_keeps_the_last_good_value_and_is_reported_once(path: Path) -> None:
     calls: List[str] = []
     watched = ValueFromFiles(path, reader(path, calls), errors=(Broken,))
-    assert watched.refresh().ok and watched.refresh() is None
+    first = watched.refresh()
+    assert first is not None and first.ok and watched.refresh() is None
     save(path, "broken edit")
     reload = watched.refresh()
     assert reload is not None and isinstance(reload.error, Broken)
@@ -60,7 +61,7 @@ def test_a_broken_version_keeps_the_last_good_value_and_is_reported_once(path: P
     assert watched.get() == "one" and isinstance(watched.last_error, Broken)
     save(path, "three")
     reload = watched.refresh()
-    assert reload.ok and reload.fixed
+    assert reload is not None and reload.ok and reload.fixed
     assert watched.value == "three" and watched.last_error is None
     assert calls == ["one", "broken edit", "three"]
 
@@ -90,7 +91,8 @@ def test_a_deleted_file_is_a_change_the_loader_sees(path: Path) -> None:
     watched = ValueFromFiles(path, lambda: path.read_text(encoding="utf-8"), errors=(OSError,))
     assert watched.get() == "one"
     path.unlink()
-    assert isinstance(watched.refresh().error, FileNotFoundError)
+    reload = watched.refresh()
+    assert reload is not None and isinstance(reload.error, FileNotFoundError)
     assert watched.get() == "one"
     path.write_text("back", encoding="utf-8")
     assert watched.get() == "back"

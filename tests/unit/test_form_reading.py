@@ -8,8 +8,8 @@ requests worded every way.
 import pytest
 
 from actions import form_reading as reading
-from actions.content import get_store
 from actions.form_reading import FormTurn
+from clinic_content.store import get_store
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ MISREAD = {"none": "cancel", "applies": None, "not_sure": "deny"}
 
 @pytest.mark.parametrize("key", sorted(MISREAD))
 def test_a_typed_screening_button_label_is_its_answer(content, key):
-    label = content.services["screening_buttons"][key]
+    label = content.booking.screening_buttons[key]
     for typed in (label, label.lower(), label.upper() + "!"):
         read = reading.read(turn(typed, "screening", intent=MISREAD[key], confidence=0.4), content)
         assert read.kind == reading.FIELD, typed
@@ -106,7 +106,7 @@ def test_a_typed_screening_button_label_is_its_answer(content, key):
 @pytest.mark.parametrize("key, expected", [("send", reading.CONFIRM_SEND),
                                            ("change", reading.CONFIRM_CHANGE)])
 def test_a_typed_confirmation_button_label_is_its_choice(content, key, expected):
-    label = content.services["confirm_buttons"][key]
+    label = content.booking.confirm_buttons[key]
     for typed in (label, label.lower()):
         assert reading.read(turn(typed, "booking_confirmed"), content).values[
             "booking_confirmed"] == expected, typed

@@ -5,6 +5,7 @@ connections it accepts.
 """
 
 import asyncio
+from typing import Any, Dict, List, Optional, Set
 
 import pytest
 from aiohttp import web
@@ -15,13 +16,14 @@ from clinic_runtime import keepalive_actions
 
 class FakeActionServer:
     def __init__(self) -> None:
-        self.connections = set()
-        self.seen_headers = []
-        self.runner = None
-        self.port = None
+        self.connections: Set[Any] = set()
+        self.seen_headers: List[Dict[str, str]] = []
+        self.runner: Optional[web.AppRunner] = None
+        self.port: Optional[int] = None
 
     async def start(self, port: int = 0) -> None:
         async def webhook(request: web.Request) -> web.Response:
+            assert request.transport is not None
             self.connections.add(request.transport.get_extra_info("peername"))
             self.seen_headers.append(dict(request.headers))
             body = await request.json()
@@ -31,14 +33,15 @@ class FakeActionServer:
 
         app = web.Application()
         app.router.add_post("/webhook", webhook)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", port)
+        runner = self.runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", port)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        self.port = runner.addresses[0][1]
 
     async def stop(self) -> None:
-        await self.runner.cleanup()
+        if self.runner is not None:
+            await self.runner.cleanup()
 
 
 @pytest.fixture

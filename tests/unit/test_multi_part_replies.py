@@ -4,10 +4,10 @@ the service / day entities (actions.forms), with the real content."""
 import pytest
 
 from actions import safety
-from actions.content import get_store
 from actions.form_questions import ActionAskBookingService, answers_before_form
 from actions.forms import ValidateBookingForm
 from actions.respond import TurnState, message_parts, plan_reply
+from clinic_content.store import get_store
 
 
 @pytest.fixture(autouse=True)
@@ -112,7 +112,7 @@ async def test_questions_in_the_message_that_starts_booking_are_answered_first(
         answer_text(content, "ask_safety")]
     await ActionAskBookingService().run(dispatcher, tracker, {})
     assert dispatcher.messages[0]["text"] == answer_text(content, "ask_safety")
-    assert dispatcher.messages[-1]["text"].endswith(content.services["prompts"]["ask_service"])
+    assert dispatcher.messages[-1]["text"].endswith(content.booking.prompts["ask_service"])
 
 
 def test_no_answers_first_for_a_plain_booking_or_a_disclosure(tracker_for):

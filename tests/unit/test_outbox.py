@@ -14,6 +14,7 @@ import pytest
 
 from clinic_requests.outbox import DELIVERED, FAILED, PENDING, Outbox, utc_now
 from clinic_requests.payload import PAYLOAD_FIELDS
+from tests.stored import stored
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LEASE = 60.0
@@ -227,25 +228,25 @@ def test_failed_attempts_then_giving_up_then_retrying(outbox: Outbox) -> None:
 
     outbox.claim_due("worker-a", LEASE)
     assert outbox.mark_attempt_failed(request.id, "HTTP 503", retry_at)
-    after_one = outbox.get(request.id)
+    after_one = stored(outbox, request.id)
     assert (after_one.state, after_one.attempts) == (PENDING, 1)
     assert after_one.last_error == "HTTP 503"
     assert after_one.next_attempt_at == retry_at
     assert after_one.claimed_until is None
 
     assert outbox.mark_failed(request.id, "connection error: refused")
-    failed = outbox.get(request.id)
+    failed = stored(outbox, request.id)
     assert (failed.state, failed.attempts) == (FAILED, 2)
     assert outbox.due(utc_now() + timedelta(days=1)) == []
 
     assert outbox.retry_failed() == 1
-    retried = outbox.get(request.id)
+    retried = stored(outbox, request.id)
     assert (retried.state, retried.attempts) == (PENDING, 0)
     assert [r.id for r in outbox.due()] == [request.id]
     assert outbox.retry_failed() == 0
 
     assert outbox.mark_delivered(request.id)
-    delivered = outbox.get(request.id)
+    delivered = stored(outbox, request.id)
     assert (delivered.state, delivered.attempts) == (DELIVERED, 1)
     assert delivered.delivered_at is not None
 
@@ -257,8 +258,8 @@ def test_a_late_failure_cannot_undo_a_delivery(outbox: Outbox) -> None:
     assert not outbox.mark_attempt_failed(request.id, "timeout", utc_now())
     assert not outbox.mark_failed(request.id, "timeout")
     assert not outbox.mark_delivered(request.id)
-    assert outbox.get(request.id).state == DELIVERED
-    assert outbox.get(request.id).attempts == 1
+    assert stored(outbox, request.id).state == DELIVERED
+    assert stored(outbox, request.id).attempts == 1
 
 
 def test_only_the_lease_holder_records_a_failure(outbox: Outbox) -> None:
@@ -274,7 +275,7 @@ def test_only_the_lease_holder_records_a_failure(outbox: Outbox) -> None:
     assert outbox.mark_attempt_failed(
         request.id, "HTTP 500", retry_at, worker_id="other-worker"
     )
-    assert outbox.get(request.id).last_error == "HTTP 500"
+    assert stored(outbox, request.id).last_error == "HTTP 500"
 
 
 def test_unknown_ids_and_naive_times(outbox: Outbox) -> None:

@@ -1,4 +1,4 @@
-"""Placeholders in staff-editable messages (actions/placeholder_names.py, placeholders.py,
+"""Placeholders in staff-editable messages (clinic_content/placeholder_names.py, placeholders.py,
 placeholder_check.py): what each message may use is declared once; `make check` refuses any
 other name, a missing required one and stray curly brackets; at run time a mistyped one never
 crashes a reply. Assertions are about structure (no brace left, the value shown, the rest of
@@ -17,17 +17,19 @@ from typing import Any, Dict, Iterator, Set, Tuple
 import pytest
 import yaml
 
-from actions import booking, form_endings, placeholders, safety
-from actions import content as content_module
+from actions import booking, form_endings, safety
 from actions.actions_answer import ActionAnswer
-from actions.content import (ContentLoadError, ContentStore, domain_intents, load_content)
-from actions.placeholder_check import file_problems
-from actions.placeholder_names import DECLARED, NOT_MESSAGES, declared
-from actions.placeholders import PLACEHOLDER, render
-from actions.yaml_lines import load_yaml_file
-from clinic_requests.email_template import load_email_template
 from clinic_channel.texts import ChannelTexts
-from clinic_nlu.contraindication_rules import load_rules
+from clinic_content import placeholders
+from clinic_content import store as content_store
+from clinic_content.contraindications_check import load_rules
+from clinic_content.email import load_email_template
+from clinic_content.errors import ContentLoadError
+from clinic_content.placeholder_check import file_problems
+from clinic_content.placeholder_names import DECLARED, NOT_MESSAGES, declared
+from clinic_content.placeholders import PLACEHOLDER, render
+from clinic_content.store import ContentStore, domain_intents, load_content
+from clinic_content.yaml_lines import load_yaml_file
 from tests.content_edit import line_of_key, replace_in, set_text
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -90,7 +92,7 @@ def test_double_braces_fill_the_inner_placeholder_and_keep_the_outer_ones() -> N
                                       "Please wait ({zzz} first).", "Please wait {zzz}",
                                       "Please {zzz}{yyy} wait."])
 def test_an_unknown_placeholder_is_left_out_tidily_and_logged(template: str, caplog) -> None:
-    with caplog.at_level(logging.ERROR, logger="actions.placeholders"):
+    with caplog.at_level(logging.ERROR, logger="clinic_content.placeholders"):
         text = render(template, {"conditions": "epilepsy"}, where=SAFETY_REMINDER)
     assert tidy(text) and "wait" in text and "please" in text.lower()
     logged = " ".join(record.getMessage() for record in caplog.records)
@@ -105,20 +107,20 @@ def test_an_unknown_placeholder_is_left_out_tidily_and_logged(template: str, cap
 ])
 def test_a_typo_that_plainly_means_a_declared_name_is_filled_as_it(where, typo, meant,
                                                                    caplog) -> None:
-    with caplog.at_level(logging.ERROR, logger="actions.placeholders"):
+    with caplog.at_level(logging.ERROR, logger="clinic_content.placeholders"):
         text = render(f"x {{{typo}}} y", {meant: "VALUE"}, where=where)
     assert text == "x VALUE y"
     assert f"{{{typo}}}" in caplog.text and f"{{{meant}}}" in caplog.text
 
 
 def test_a_declared_name_the_code_gave_no_value_for_is_left_out(caplog) -> None:
-    with caplog.at_level(logging.ERROR, logger="actions.placeholders"):
+    with caplog.at_level(logging.ERROR, logger="clinic_content.placeholders"):
         text = render("Reference {reference}.", {}, where=BOOKING_RECEIVED)
     assert tidy(text) and "no value" in caplog.text
 
 
 def test_each_broken_placeholder_is_logged_once(caplog) -> None:
-    with caplog.at_level(logging.ERROR, logger="actions.placeholders"):
+    with caplog.at_level(logging.ERROR, logger="clinic_content.placeholders"):
         for _ in range(5):
             render("As you mentioned {condition}.", {"conditions": "x"}, where=SAFETY_REMINDER)
     assert len(caplog.records) == 1
@@ -314,9 +316,8 @@ def with_message(content: Any, key: str, text: str) -> Any:
 
 
 def with_prompt(content: Any, key: str, text: str) -> Any:
-    prompts = content.services["prompts"]
-    return dataclasses.replace(content, services={**content.services,
-                                                  "prompts": {**prompts, key: text}})
+    booking = dataclasses.replace(content.booking, prompts={**content.booking.prompts, key: text})
+    return dataclasses.replace(content, booking=booking)
 
 
 @pytest.fixture
@@ -324,7 +325,7 @@ def use_content(monkeypatch, tmp_path):
     monkeypatch.setenv("CLINIC_UNANSWERED_PATH", str(tmp_path / "unanswered.db"))
 
     def use(content: Any) -> None:
-        monkeypatch.setattr(content_module, "_store", FixedStore(content))
+        monkeypatch.setattr(content_store, "_store", FixedStore(content))
     return use
 
 
@@ -347,7 +348,7 @@ async def test_a_mistyped_safety_reminder_still_sends_the_reminder(content, use_
 async def test_a_mistyped_booking_confirmation_still_confirms(content, use_content, typo,
                                                               dispatcher, tracker_for,
                                                               monkeypatch) -> None:
-    template = content.services["prompts"]["booking_received"]  # {reference}: required
+    template = content.booking.prompts["booking_received"]  # {reference}: required
     use_content(with_prompt(content, "booking_received", template + " " + typo) if typo == "{zzz}"
                 else with_prompt(content, "booking_received", template.replace("{reference}", typo)))
     monkeypatch.setattr(form_endings, "submit_request",
@@ -366,32 +367,33 @@ async def test_a_mistyped_booking_confirmation_still_confirms(content, use_conte
 
 def test_the_safety_replies_with_a_mistyped_placeholder_keep_their_wording(content) -> None:
     rules = content.contraindications
+    replies, follow_up = rules.conversation_replies, rules.urgent_follow_up
     # Each shipped text, its placeholder mistyped where it has one, plus a sentence of the
     # test's own with the typo: whatever the staff's wording, there is a typo to survive.
-    broken = dataclasses.replace(content, contraindications={
-        **rules,
-        "pushback_reply": rules["pushback_reply"].replace("{conditions}", "{condition}")
-                          + " Again: {condition}.",
-        "urgent": {**rules["urgent"],
-                   "contact_reply": rules["urgent"]["contact_reply"] + " {sentence}"},
-        "uncovered": {**rules["uncovered"],
-                      "reply": rules["uncovered"]["reply"].replace("{label}", "{lable}")
-                               + " Again: {lable}."}})
+    broken = dataclasses.replace(content, contraindications=dataclasses.replace(
+        rules,
+        conversation_replies={
+            **replies,
+            "pushback_reply": replies["pushback_reply"].replace("{conditions}", "{condition}")
+                              + " Again: {condition}."},
+        urgent_follow_up={**follow_up, "contact_reply": follow_up["contact_reply"] + " {sentence}"},
+        uncovered_reply_template=rules.uncovered_reply_template.replace("{label}", "{lable}")
+                                 + " Again: {lable}."))
     pushback = safety.pushback_reply(broken, safety.Disclosure(conditions=["pregnancy"]))
     assert tidy(pushback) and safety.label(content, "pregnancy") in pushback
     assert tidy(safety.urgent_follow_up(broken, "contact_reply"))
     # an uncovered condition without a reply of its own gets the (mistyped) general one
-    plain = next(entry["id"] for entry in rules["uncovered"]["conditions"] if not entry.get("reply"))
+    plain = next(rule.id for rule in safety.uncovered_conditions(content) if not rule.own_reply)
     uncovered = safety.uncovered_reply(broken, plain)
     assert tidy(uncovered) and safety.label(content, plain) in uncovered
 
 
 def test_an_uncovered_condition_s_own_reply_gets_its_label(content) -> None:
     rules = content.contraindications
-    entries = [dict(entry, reply="About {label}.") if entry["id"] == "breastfeeding" else entry
-               for entry in rules["uncovered"]["conditions"]]
-    own = dataclasses.replace(content, contraindications={
-        **rules, "uncovered": {**rules["uncovered"], "conditions": entries}})
+    conditions = tuple(dataclasses.replace(rule, own_reply="About {label}.")
+                       if rule.id == "breastfeeding" else rule for rule in rules.conditions)
+    own = dataclasses.replace(content, contraindications=dataclasses.replace(
+        rules, conditions=conditions))
     assert safety.uncovered_reply(own, "breastfeeding") == (
         f"About {safety.label(content, 'breastfeeding')}.")
 
@@ -401,6 +403,7 @@ def test_the_booking_link_with_a_mistyped_placeholder_is_still_a_link(content) -
               "booking_url_template": "https://book.example.com/?s={service}&n={nmae}&x={x}"}
     linked = dataclasses.replace(content, contact={**content.contact, "clinic": clinic})
     link = booking.booking_link(linked, "4-D Facial", "Dana White", "dana@example.com")
+    assert link is not None
     assert link.startswith("https://book.example.com/?s=4-D%20Facial&n=Dana%20White")
     assert "{" not in link
 
@@ -424,7 +427,7 @@ def test_the_email_fills_a_mistyped_reference(content_copy: Path) -> None:
 def test_prompt_and_message_render_every_shipped_declared_text_without_a_brace(content) -> None:
     values = {name: f"<{name}>" for keys in DECLARED.values() for n in keys.values()
               for name in n.may}
-    for key in content.services["prompts"]:
+    for key in content.booking.prompts:
         assert "{" not in booking.prompt(content, key, **values), key
     for key, text in content.messages.items():
         if isinstance(text, str):

@@ -12,8 +12,8 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.message import Message
 
-from clinic_nlu.question_parts import (QuestionPartExtractor, QuestionSplitter, _strong_segments,
-                                       _weak_boundaries)
+from clinic_nlu.question_parts import QuestionPartExtractor
+from clinic_nlu.question_splitter import QuestionSplitter, _strong_segments, _weak_boundaries
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -168,7 +168,7 @@ def test_persisted_model_is_numpy_and_json_and_predicts_bit_identically(trained,
 def test_a_pickled_array_in_the_model_is_refused(trained, tmp_path, caplog):
     import numpy as np
 
-    from clinic_nlu.question_parts import ARRAYS_FILE, load_pipeline, save_pipeline
+    from clinic_nlu.question_model_files import ARRAYS_FILE, load_pipeline, save_pipeline
 
     save_pipeline(trained._splitter.pipeline, tmp_path)
     with np.load(tmp_path / ARRAYS_FILE) as npz:
@@ -182,7 +182,7 @@ def test_a_pickled_array_in_the_model_is_refused(trained, tmp_path, caplog):
 def test_a_model_with_other_settings_is_not_loaded(trained, tmp_path):
     import json
 
-    from clinic_nlu.question_parts import META_FILE, load_pipeline, save_pipeline
+    from clinic_nlu.question_model_files import META_FILE, load_pipeline, save_pipeline
 
     save_pipeline(trained._splitter.pipeline, tmp_path)
     meta = json.loads((tmp_path / META_FILE).read_text())
@@ -196,7 +196,7 @@ def test_an_older_skops_model_still_loads_with_one_parse(trained, tmp_path, monk
     import numpy as np
     import skops.io as sio
 
-    from clinic_nlu.question_parts import MODEL_FILE, Part, load_pipeline
+    from clinic_nlu.question_model_files import MODEL_FILE, load_pipeline
 
     sio.dump(trained._splitter.pipeline, tmp_path / MODEL_FILE)
     monkeypatch.setattr(sio, "get_untrusted_types",
@@ -210,7 +210,8 @@ def test_an_older_skops_model_still_loads_with_one_parse(trained, tmp_path, monk
 def test_an_older_skops_model_with_untrusted_types_is_refused(tmp_path):
     import skops.io as sio
 
-    from clinic_nlu.question_parts import MODEL_FILE, Part, load_pipeline
+    from clinic_nlu.question_model_files import MODEL_FILE, load_pipeline
+    from clinic_nlu.question_splitter import Part
 
     sio.dump({"x": Part(0, 1, "greet", 0.5)}, tmp_path / MODEL_FILE)
     with pytest.raises(ValueError, match="unexpected types"):
@@ -220,7 +221,7 @@ def test_an_older_skops_model_with_untrusted_types_is_refused(tmp_path):
 def test_a_model_missing_a_field_is_refused_not_crashing(trained, tmp_path):
     import json
 
-    from clinic_nlu.question_parts import META_FILE, load_pipeline, save_pipeline
+    from clinic_nlu.question_model_files import META_FILE, load_pipeline, save_pipeline
 
     save_pipeline(trained._splitter.pipeline, tmp_path)
     meta = json.loads((tmp_path / META_FILE).read_text())

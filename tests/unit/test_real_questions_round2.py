@@ -68,7 +68,7 @@ def test_english_with_a_foreign_word_stays_english(text):
 ])
 def test_a_price_question_about_a_topic_gets_the_honest_unknown(intent, question):
     from actions import answerability
-    from actions.content import get_store
+    from clinic_content.store import get_store
 
     content = get_store().get()
     missing = answerability.not_covered(content.answerability,

@@ -5,8 +5,8 @@ from types import SimpleNamespace
 import pytest
 
 from actions import safety
-from actions.content import get_store
 from clinic_channel.reply_guard import guard_replies
+from clinic_content.store import get_store
 
 
 class FakeTracker:

@@ -98,7 +98,11 @@ def toy_runner(nodes, needs, targets):
     return runner
 
 
-def node(name, calls, fn=lambda *inputs: [value for _, value in inputs]):
+def values_of(*inputs):
+    return [value for _, value in inputs]
+
+
+def node(name, calls, fn=values_of):
     def call(*inputs):
         calls.append(name)
         return name, fn(*inputs)
@@ -228,7 +232,7 @@ def test_event_types_table_gives_rasas_class_for_every_name(runtime_changes):
     from rasa.shared.core.events import Event
 
     runtime_changes("event_types")
-    original = getattr(Event, "_clinic_original_resolve_by_type")
+    original = Event._clinic_original_resolve_by_type
     names = {cls.type_name for cls in rasa.shared.utils.common.all_subclasses(Event)}
     assert len(names) > 20
     for name in names:
@@ -249,7 +253,7 @@ def test_event_types_table_sees_a_subclass_created_later(runtime_changes):
         type_name = "clinic_test_late_event"
 
     assert Event.resolve_by_type("clinic_test_late_event") is LateEvent
-    original = getattr(Event, "_clinic_original_resolve_by_type")
+    original = Event._clinic_original_resolve_by_type
     assert original("clinic_test_late_event") is LateEvent
 
 
@@ -421,7 +425,8 @@ def same(a, b):
             and a.attribute == b.attribute and a.origin == b.origin
             and a.features.format == b.features.format == "coo"
             and a.features.shape == b.features.shape and a.features.dtype == b.features.dtype
-            and (a.features.row == b.features.row).all() and (a.features.col == b.features.col).all()
+            and (a.features.row == b.features.row).all()
+            and (a.features.col == b.features.col).all()
             and bool((a.features.data == b.features.data).all()))
 def spy(self, messages):
     if not comparing[0]:  # parsing alone: keep the lazy features to look at afterwards

@@ -9,8 +9,7 @@ from clinic_staff.login_limit import LoginLimiter
 from clinic_staff.passwords import PasswordError, hash_password, parse_password
 from clinic_staff.security import same_origin
 from clinic_staff.sessions import SessionStore, same_token
-from clinic_staff.settings import (StaffSettingsError, load_staff_settings,
-                                   password_configured)
+from clinic_staff.settings import StaffSettingsError, load_staff_settings, password_configured
 
 
 class Clock:
@@ -98,7 +97,7 @@ def test_settings_need_a_password_from_env_or_file(tmp_path: Path) -> None:
     settings = load_staff_settings({"CLINIC_STAFF_PASSWORD_FILE": str(file)})
     assert settings.password.matches("from the file")
     assert (settings.host, settings.port) == ("127.0.0.1", 5006)
-    assert "chmod 600" in settings.warning
+    assert "chmod 600" in (settings.warning or "")
     from_env = load_staff_settings({"CLINIC_STAFF_PASSWORD": "from the environment",
                                     "CLINIC_STAFF_PASSWORD_FILE": str(file)})
     assert from_env.password.matches("from the environment") and from_env.warning is None

@@ -10,6 +10,7 @@ clinic_runtime/skops_fast_types.py), checked in fresh processes:
 from pathlib import Path
 
 import pytest
+
 from tests.fresh_process import run_fresh
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]

@@ -1,4 +1,5 @@
-"""Tests for the storage and retention settings in clinic_requests/config.py and clinic_requests/database.py."""
+"""Tests for the storage and retention settings in clinic_requests/config.py and
+clinic_requests/database.py."""
 
 from pathlib import Path
 

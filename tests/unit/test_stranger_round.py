@@ -6,12 +6,12 @@ files by key, never with their wording, so staff edits don't break these tests.
 
 import pytest
 
-from actions import booking, conversation_safety, form_reading, request_changes
+from actions import booking, conversation_safety, form_endings, form_reading, request_changes
 from actions.actions_answer import ActionAnswer
 from actions.answerability import ages_named
-from actions.content import get_store
 from actions.form_reading import FormTurn
 from actions.respond import TurnState, plan_reply
+from clinic_content.store import get_store
 from clinic_nlu.condition_detector import ConditionDetector
 from tests.conftest import make_tracker
 
@@ -57,7 +57,7 @@ def test_a_message_in_another_language_after_urgent_advice_repeats_the_advice(co
                                          entities=[{"entity": "language", "value": "fr"}],
                                          emergency=True))
     said = [m.text for m in plan.messages]
-    follow_up = content.contraindications["urgent"]["follow_up_reply"]
+    follow_up = content.contraindications.urgent_follow_up["follow_up_reply"]
     assert " ".join(follow_up.split()) in " ".join(" ".join(said).split())
     assert any(content.messages["other_language"]["fr"] in t for t in said)
 
@@ -65,7 +65,7 @@ def test_a_message_in_another_language_after_urgent_advice_repeats_the_advice(co
 def test_any_answer_after_urgent_advice_carries_the_reminder(content):
     plan = plan_reply(content, TurnState(intent="ask_price", text="me duele mucho",
                                          emergency=True))
-    reminder = content.contraindications["urgent"]["reminder"]
+    reminder = content.contraindications.urgent_follow_up["reminder"]
     assert plan.messages[-1].text == reminder
 
 
@@ -98,7 +98,7 @@ def test_a_friends_device_with_i_am_the_one_treated_is_noted_as_someone_elses(co
         intent="inform_condition", entities=[other("implanted_device")],
         text="my friend has a pacemaker, I'd be the one getting the facial"))
     assert plan.disclosure.subject == "corrected"
-    expected = " ".join(content.contraindications["correction_reply"].split())
+    expected = " ".join(content.contraindications.conversation_replies["correction_reply"].split())
     assert " ".join(plan.messages[-1].text.split()) == expected
 
 
@@ -167,7 +167,7 @@ def test_other_messages_after_a_request_are_not_status_questions(text):
 async def test_the_status_reply_names_the_reference_and_sends_nothing(content, dispatcher,
                                                                       monkeypatch):
     sent = []
-    monkeypatch.setattr(request_changes, "submit_request", lambda *a, **k: sent.append(a))
+    monkeypatch.setattr(form_endings, "submit_request", lambda *a, **k: sent.append(a))
     events = await ActionAnswer().run(dispatcher, after_request("was it sent?"), {})
     said = " ".join(m["text"] for m in dispatcher.messages)
     assert "1f6bedd7" in said and "347 555 0111" in said

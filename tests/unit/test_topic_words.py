@@ -8,7 +8,7 @@ import pytest
 
 from actions import answerability
 from actions.actions_answer import ActionAnswer
-from actions.content import get_store
+from clinic_content.store import get_store
 
 
 def _answer_text(intent):

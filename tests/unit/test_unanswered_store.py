@@ -59,8 +59,12 @@ def test_an_empty_file_put_in_its_place_gets_the_table(store: Path) -> None:
 def test_the_table_is_prepared_once_per_file(store: Path, monkeypatch) -> None:
     prepared = []
     create_schema = unanswered._create_schema
-    monkeypatch.setattr(unanswered, "_create_schema",
-                        lambda engine: prepared.append(1) or create_schema(engine))
+
+    def counted(engine):
+        prepared.append(1)
+        return create_schema(engine)
+
+    monkeypatch.setattr(unanswered, "_create_schema", counted)
 
     for _ in range(3):
         unanswered.record("how much does it cost?", "unknown", "ask_price", path=store)

@@ -380,7 +380,8 @@ class FakeRedis:
 
     class _Pipe:
         def __init__(self, redis: "FakeRedis") -> None:
-            self.redis, self.ops = redis, []
+            self.redis = redis
+            self.ops: List[Any] = []
 
         async def __aenter__(self) -> "FakeRedis._Pipe":
             return self
@@ -565,7 +566,7 @@ def test_texts_reload_when_the_file_changes(messages_file: Path) -> None:
     texts = ChannelTexts(messages_file)
     assert texts.get("too_long", limit=5) == "Please shorten your message to 5 characters."
     messages_file.write_text('too_long: "Max {limit} {chars}, please."\n', encoding="utf-8")
-    # An undeclared placeholder is left out (actions.placeholders), never shown as written.
+    # An undeclared placeholder is left out (clinic_content.placeholders), never shown as written.
     assert texts.get("too_long", limit=5) == "Max 5, please."
     messages_file.write_text("too_long: [unclosed\n", encoding="utf-8")
     assert texts.get("too_long", limit=5) == "Max 5, please."  # last good wording

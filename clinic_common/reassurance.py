@@ -1,7 +1,7 @@
 """The one matcher for reassurance phrases ("it's safe", "you'll be fine").
 
 Used by the reply guard (actions/safety.py, and through it the website channel) and by the
-checks of the staff-editable replies (clinic_nlu/contraindication_rules.py, `make check`), so
+checks of the staff-editable replies (clinic_content/contraindications_check.py, `make check`), so
 the two can never disagree: both see "It‘s  SAFE" and "its safe" as "it's safe". Pure text,
 no spaCy.
 """
@@ -24,7 +24,7 @@ def normalise(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=16)
-def _pattern(phrases: Tuple[str, ...]) -> "re.Pattern[str]":
+def _pattern(phrases: Tuple[str, ...]) -> re.Pattern[str]:
     normalised = sorted({normalise(p) for p in phrases if normalise(p)}, key=len, reverse=True)
     if not normalised:
         return re.compile(r"(?!)")  # matches nothing

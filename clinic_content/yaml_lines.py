@@ -98,12 +98,12 @@ def load_yaml_file(path: Path) -> Any:
             f"allowed ({code}): delete it or retype the line") from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else None
-        column = mark.column + 1 if mark else None
+        mark_line = mark.line + 1 if mark else None
+        mark_column = mark.column + 1 if mark else None
         problem = error.problem or str(error)
         hint = (
             " (check the indentation and that text with ':' or '#' is in quotes)"
             if isinstance(error, (yaml.scanner.ScannerError, yaml.parser.ParserError))
             else ""
         )
-        raise YamlFileError(path, line, column, f"YAML syntax error: {problem}{hint}") from None
+        raise YamlFileError(path, mark_line, mark_column, f"YAML syntax error: {problem}{hint}") from None

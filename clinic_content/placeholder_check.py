@@ -1,6 +1,6 @@
 """`make check`'s placeholder rules for every text of a content file.
 
-Each text is checked against its declaration (``actions.placeholder_names``): a ``{name}`` it
+Each text is checked against its declaration (``clinic_content.placeholder_names``): a ``{name}`` it
 may not use, a ``{name}`` it must keep, and curly brackets that are not around a placeholder
 (``str.format`` used to crash on those; the renderer now shows them, but visitors should not
 see them). Problems come back as ``(line, message)`` so each loader reports them its own way.
@@ -9,8 +9,8 @@ see them). Problems come back as ``(line, message)`` so each loader reports them
 import re
 from typing import Any, Iterator, List, Optional, Tuple
 
-from actions.placeholder_names import NOT_MESSAGES, Names, declared
-from actions.placeholders import PLACEHOLDER, closest
+from clinic_content.placeholder_names import NOT_MESSAGES, Names, declared
+from clinic_content.placeholders import PLACEHOLDER, closest
 
 Problem = Tuple[Optional[int], str]
 # Per text: enough to fix it, not thousands of lines for a pasted "}}}}}}" or "{a}{b}{c}...".
@@ -20,7 +20,8 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 def shown(names: Tuple[str, ...]) -> str:
     """ "{a}, {b}", or "no placeholders (...)" when there are none."""
-    return ", ".join("{%s}" % name for name in names) or "no placeholders (words in {curly brackets})"
+    return (", ".join(f"{{{name}}}" for name in names)
+            or "no placeholders (words in {curly brackets})")
 
 
 def text_problems(text: str, key: str, names: Names) -> List[str]:
@@ -33,7 +34,7 @@ def text_problems(text: str, key: str, names: Names) -> List[str]:
             problems.append(f"{key} uses the unknown placeholder '{{{name}}}'; it may use"
                             f" {shown(names.may)}.{hint}")
     for name in names.must:
-        if "{%s}" % name not in text:
+        if f"{{{name}}}" not in text:
             problems.append(f"{key} must contain {{{name}}}: {names.why}")
     return (problems + _brace_problems(text, key, names))[:MAX_PROBLEMS]
 

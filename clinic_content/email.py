@@ -1,31 +1,32 @@
-"""The words of the request e-mail (and the staff page's request labels): ``data/content/email.yml``.
+"""The words of the request e-mail (and the staff page's request labels):
+``data/content/email.yml``.
 
 Staff edit that file; this module reads and checks it. :func:`load_email_template` returns an
 :class:`EmailTemplate` or raises :class:`EmailTemplateError` listing every problem as
 ``file:line: what``. :class:`EmailTemplateStore` reads the file again when it changed and
-keeps the last correct version while it is broken (as :class:`actions.content.ContentStore`
+keeps the last correct version while it is broken (as :class:`clinic_content.store.ContentStore`
 does for the other content files).
 
 Placeholders are ``{name}``-style words from :data:`PLACEHOLDERS` (declared with every other
-message's in ``actions.placeholder_names``), filled by :meth:`EmailTemplate.fill` with the one
-renderer (``actions.placeholders``): a typo is left out and logged (and ``make check`` names
-it), so it never breaks an e-mail and no attribute of anything can be reached.
+message's in ``clinic_content.placeholder_names``), filled by :meth:`EmailTemplate.fill` with the
+one renderer (``clinic_content.placeholders``): a typo is left out and logged (and ``make check``
+names it), so it never breaks an e-mail and no attribute of anything can be reached.
 """
 
 import logging
-import os
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from actions.content import CONTENT_DIR, ContentError, check_placeholders, read_yaml
-from actions.placeholder_names import declared
-from actions.placeholders import render
+from clinic_common.file_watch import ValueFromFiles
+from clinic_content.errors import ContentError, ContentLoadError
+from clinic_content.fields import read_file
+from clinic_content.paths import CONTENT_DIR, EMAIL_FILE
+from clinic_content.placeholder_names import declared
+from clinic_content.placeholders import render
 
 logger = logging.getLogger(__name__)
 
-EMAIL_FILE = "email.yml"
 PLACEHOLDERS = declared(EMAIL_FILE, "subject").may
 TEXT_KEYS = ("subject", "not_given", "transcript_heading", "reference_line")
 LINE_LIST_KEYS = ("intro", "footer")
@@ -35,12 +36,13 @@ OPTIONAL_LABEL_KEYS = ("reasons",)
 KNOWN_KEYS = TEXT_KEYS + LINE_LIST_KEYS + LABEL_KEYS + OPTIONAL_LABEL_KEYS
 
 
-class EmailTemplateError(ValueError):
+class EmailTemplateError(ContentLoadError):
     """``email.yml`` is missing or malformed; ``problems`` lists every ``file:line: what``."""
 
-    def __init__(self, problems: List[str]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(problems))
+    @property
+    def problems(self) -> List[str]:
+        """Every problem, as ``file:line: what``."""
+        return [error.describe() for error in self.errors]
 
 
 @dataclass(frozen=True)
@@ -80,27 +82,18 @@ class EmailTemplate:
         return render(text, values, where=(EMAIL_FILE, key))
 
 
-def load_email_template(content_dir: Path = CONTENT_DIR) -> EmailTemplate:
-    """Read and check ``email.yml`` in ``content_dir``.
-
-    Raises:
-        EmailTemplateError: The file is missing, not YAML, or a key is missing or malformed.
-    """
-    path = Path(content_dir) / EMAIL_FILE
-    errors: List[ContentError] = []
-    data = read_yaml(path, errors)
-    if errors:
-        raise EmailTemplateError([error.describe() for error in errors])
-    problems: List[str] = []
+def parse_email(data: Any, path: Path, errors: List[ContentError]) -> Optional[EmailTemplate]:
+    """Check ``email.yml``; the template, or None when it has a problem (appended to ``errors``)."""
+    if not isinstance(data, dict):
+        errors.append(ContentError(path, None, "expected the e-mail settings "
+                                   "(subject:, intro:, kinds:, fields:, ...)"))
+        return None
+    before = len(errors)
 
     def problem(key: Optional[str], message: str) -> None:
         line = data.key_line(key) if key is not None and hasattr(data, "key_line") else None
-        problems.append(ContentError(path, line, message).describe())
+        errors.append(ContentError(path, line, message))
 
-    if not isinstance(data, dict):
-        raise EmailTemplateError([ContentError(path, None, "expected the e-mail settings "
-                                               "(subject:, intro:, kinds:, fields:, ...)")
-                                  .describe()])
     for key in sorted(set(map(str, data)) - set(KNOWN_KEYS)):
         problem(key, f"unknown key '{key}' (known: {', '.join(KNOWN_KEYS)})")
     values: Dict[str, Any] = {}
@@ -118,15 +111,10 @@ def load_email_template(content_dir: Path = CONTENT_DIR) -> EmailTemplate:
             problem(key, f"'{key}' must be a list of lines, each in double quotes")
         else:
             values[key] = tuple(line.strip() for line in value if line.strip())
-    for key in OPTIONAL_LABEL_KEYS:
+    for key in OPTIONAL_LABEL_KEYS + LABEL_KEYS:
         value = data.get(key)
-        if value is not None and not (isinstance(value, dict) and all(
-                isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in value.items())):
-            problem(key, f"'{key}' must be a list of 'name: label' lines, each label a text")
-        elif value is not None:
-            values[key] = {k: v.strip() for k, v in value.items()}
-    for key in LABEL_KEYS:
-        value = data.get(key)
+        if value is None and key in OPTIONAL_LABEL_KEYS:
+            continue
         if not isinstance(value, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) and v.strip()
                 for k, v in value.items()):
@@ -134,12 +122,20 @@ def load_email_template(content_dir: Path = CONTENT_DIR) -> EmailTemplate:
                     f"'{key}' must be a list of 'name: label' lines, each label a text")
         else:
             values[key] = {k: v.strip() for k, v in value.items()}
-    placeholders: List[ContentError] = []
-    check_placeholders(data, path, placeholders)
-    problems += [error.describe() for error in placeholders]
-    if problems:
-        raise EmailTemplateError(problems)
-    return EmailTemplate(**values)
+    return EmailTemplate(**values) if len(errors) == before else None
+
+
+def load_email_template(content_dir: Path = CONTENT_DIR) -> EmailTemplate:
+    """Read and check ``email.yml`` in ``content_dir``.
+
+    Raises:
+        EmailTemplateError: The file is missing, not YAML, or a key is missing or malformed.
+    """
+    errors: List[ContentError] = []
+    template = read_file(Path(content_dir) / EMAIL_FILE, parse_email, errors)
+    if errors or template is None:
+        raise EmailTemplateError(errors)
+    return template
 
 
 class EmailTemplateStore:
@@ -147,10 +143,9 @@ class EmailTemplateStore:
 
     def __init__(self, content_dir: Path = CONTENT_DIR) -> None:
         self.content_dir = Path(content_dir)
-        self._lock = threading.Lock()
-        self._version: Optional[Tuple[int, int, int]] = None
-        self._template: Optional[EmailTemplate] = None
-        self._problem: Optional[str] = None
+        self._template: ValueFromFiles[EmailTemplate] = ValueFromFiles(
+            self.content_dir / EMAIL_FILE, lambda: load_email_template(self.content_dir),
+            errors=(EmailTemplateError,))
 
     def get(self) -> EmailTemplate:
         """The current template.
@@ -158,25 +153,8 @@ class EmailTemplateStore:
         Raises:
             EmailTemplateError: The file is broken and no correct version was read before.
         """
-        path = self.content_dir / EMAIL_FILE
-        try:
-            status = os.stat(path)
-            version: Optional[Tuple[int, int, int]] = (
-                status.st_mtime_ns, status.st_size, status.st_ino)
-        except OSError:
-            version = None
-        with self._lock:
-            if version is None or version != self._version:
-                try:
-                    self._template = load_email_template(self.content_dir)
-                    self._problem = None
-                except EmailTemplateError as error:
-                    if str(error) != self._problem:
-                        logger.error("E-mail template broken (using the last correct one, "
-                                     "if any): %s", error)
-                    self._problem = str(error)
-                    if self._template is None:
-                        raise
-                self._version = version
-            assert self._template is not None
-            return self._template
+        reload = self._template.refresh()
+        if reload is not None and reload.error is not None:
+            logger.error("E-mail template broken (using the last correct one, if any): %s",
+                         "; ".join(getattr(reload.error, "problems", [str(reload.error)])))
+        return self._template.value

@@ -4,7 +4,7 @@ Every place that fills a message from ``data/content/`` calls :func:`render`. Un
 ``str.format`` it cannot fail on what staff write:
 
 - ``{name}`` is filled only when ``name`` is declared for that message
-  (``actions.placeholder_names``) and the code handed over a value;
+  (``clinic_content.placeholder_names``) and the code handed over a value;
 - any other ``{word}`` is a typo: when it plainly means one declared name (``{condition}`` for
   ``{conditions}``, ``{ref}`` for ``{reference}``: the "Did you mean" of `make check`) it is
   filled as that name, so the visitor still gets their conditions or reference; otherwise it is
@@ -12,7 +12,7 @@ Every place that fills a message from ``data/content/`` calls :func:`render`. Un
   message, and the rest of the text, including all safety wording, is sent as written;
 - any other curly bracket ("{see below}", a lone "}") is ordinary text.
 
-`make check` refuses all three cases (``actions.placeholder_check``), so in practice only a
+`make check` refuses all three cases (``clinic_content.placeholder_check``), so in practice only a
 file that skipped the check reaches the fallbacks.
 """
 
@@ -22,7 +22,7 @@ import logging
 import re
 from typing import Any, Mapping, Optional, Tuple
 
-from actions.placeholder_names import declared
+from clinic_content.placeholder_names import declared
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +35,9 @@ Where = Tuple[str, str]  # (file name, key), e.g. ("messages.yml", "safety_remin
 def render(template: str, values: Mapping[str, Any], *, where: Where) -> str:
     """``template`` with its declared placeholders filled from ``values``; never raises.
 
-    ``where`` names the message: its file and key as declared in ``actions.placeholder_names``.
-    A value of None is shown as nothing (never the word "None").
+    ``where`` names the message: its file and key as declared in
+    ``clinic_content.placeholder_names``. A value of None is shown as nothing (never the word
+    "None").
     """
     template = str(template or "")
     if "{" not in template:
@@ -52,7 +53,7 @@ def render(template: str, values: Mapping[str, Any], *, where: Where) -> str:
         filled = meant is not None and meant in values
         if meant != name or not filled:
             _report(where, name, meant if filled else None)
-        if filled:
+        if filled and meant is not None:
             value = values[meant]
             text += "" if value is None else str(value)
             continue
@@ -84,7 +85,7 @@ def _report(where: Where, name: str, filled_as: Optional[str]) -> None:
         logger.error("%s: %s uses {%s}, but the code gave no value for it; sent without it",
                      file_name, key, name)
         return
-    allowed = ", ".join("{%s}" % n for n in may) or "no placeholders"
+    allowed = ", ".join(f"{{{n}}}" for n in may) or "no placeholders"
     outcome = f"filled as {{{filled_as}}}" if filled_as else "sent without it"
     logger.error("%s: %s uses {%s}, which it may not use (it may use %s); %s. Run `make check`.",
                  file_name, key, name, allowed, outcome)

@@ -1,7 +1,7 @@
 """Which ``{placeholders}`` each staff-editable message may use, and the few it must use.
 
-The one declaration read by the renderer (``actions.placeholders.render`` fills only these),
-by `make check` (``actions.placeholder_check`` refuses any other name) and by the staff guide
+The one declaration read by the renderer (``clinic_content.placeholders.render`` fills only these),
+by `make check` (``clinic_content.placeholder_check`` refuses any other name) and by the staff guide
 (``docs/staff-guide.md``, "Placeholders"; a test checks it lists every key here).
 
 Kept in Python next to the loader, not in ``data/content/``: it states which values the *code*
