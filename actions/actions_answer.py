@@ -21,8 +21,9 @@ class ActionAnswer(Action):
     def name(self) -> str:
         return "action_answer"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         content = get_store().get()
         events = request_changes.about_the_request(dispatcher, tracker, content)
         if events is not None:
@@ -43,16 +44,21 @@ class ActionClarify(Action):
     def name(self) -> str:
         return "action_clarify"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         content = get_store().get()
         events = request_changes.about_the_request(dispatcher, tracker, content)
         if events is None:
             # As RulePolicy's core fallback it also runs for an understood message no rule
             # covers ("yes" with nothing offered): that message is answered as it was meant.
             intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-            events = answer_latest(dispatcher, tracker, content,
-                                   intent=intent if intent in ANSWERED_WITHOUT_RULE else "nlu_fallback")
+            events = answer_latest(
+                dispatcher,
+                tracker,
+                content,
+                intent=intent if intent in ANSWERED_WITHOUT_RULE else "nlu_fallback",
+            )
         # This is also RulePolicy's core fallback (no rule applies): the turn must end here,
         # or the policy predicts this action again until Rasa's circuit breaker trips.
         return [*events, LISTEN]

@@ -18,15 +18,19 @@ from clinic_common import reassurance
 AGE_PATTERNS = [
     # "years" needs "old" ("it's been 10 years", "10 years ago" are durations)
     re.compile(r"\b(\d{1,2})\s*(?:-\s*)?(?:(?:years?|yrs?)\s*-?\s*old|y/?o)\b", re.IGNORECASE),
-    re.compile(r"\b(?:i'?m|i am|im|she'?s|he'?s|she is|he is|aged?|at)\s+(\d{2})\b(?!\s*(?:am|pm|:|"
-               r"%|minutes|mins|hours|weeks|days|months|times|sessions|treatments))",
-               re.IGNORECASE),
+    re.compile(
+        r"\b(?:i'?m|i am|im|she'?s|he'?s|she is|he is|aged?|at)\s+(\d{2})\b(?!\s*(?:am|pm|:|"
+        r"%|minutes|mins|hours|weeks|days|months|times|sessions|treatments))",
+        re.IGNORECASE,
+    ),
     re.compile(r"\bin (?:my|her|his|their) (\d)0'?s\b", re.IGNORECASE),
     re.compile(r"\b(?:over|above|older than) (\d{2})\b", re.IGNORECASE),
 ]
-MINOR_WORDS = re.compile(r"(?<!was a )(?<!as a )(?<!when i was )\b(?:teen|teens|teenager|"
-                         r"teenagers|teenage|minor|minors|underage|under 18|high school)\b",
-                         re.IGNORECASE)
+MINOR_WORDS = re.compile(
+    r"(?<!was a )(?<!as a )(?<!when i was )\b(?:teen|teens|teenager|"
+    r"teenagers|teenage|minor|minors|underage|under 18|high school)\b",
+    re.IGNORECASE,
+)
 DECADE_BONUS = 5  # "in my 70s" is read as 75
 
 
@@ -76,9 +80,10 @@ def not_covered(rules: Dict[str, Any], answer_id: str, question: str) -> Optiona
             unless = [str(w) for w in hinge.get("except_with") or []]
             if unless and reassurance.find_first(question, unless):
                 continue
-            return NotCovered(label=str(hinge.get("label") or hinge.get("id")),
-                              reply=" ".join(str(hinge["reply"]).split())
-                              if hinge.get("reply") else None)
+            return NotCovered(
+                label=str(hinge.get("label") or hinge.get("id")),
+                reply=" ".join(str(hinge["reply"]).split()) if hinge.get("reply") else None,
+            )
     ages = rules.get("ages") or {}
     if not ages:
         return None

@@ -15,8 +15,18 @@ logger = logging.getLogger(__name__)
 
 # Intents whose answer is "I don't know"-type, and conversation intents with no content entry.
 CONTROL_INTENTS = ("affirm", "deny", "cancel")
-NEVER_SUGGESTED = {"nlu_fallback", "out_of_scope", "greet", "goodbye", "thank", "affirm", "deny",
-                   "cancel", "bot_challenge", "inform_condition"}
+NEVER_SUGGESTED = {
+    "nlu_fallback",
+    "out_of_scope",
+    "greet",
+    "goodbye",
+    "thank",
+    "affirm",
+    "deny",
+    "cancel",
+    "bot_challenge",
+    "inform_condition",
+}
 
 
 @dataclass
@@ -41,8 +51,12 @@ QUESTION_LIKE_CONVERSATION = ("bot_challenge", "out_of_scope")
 def question_intents(content: Content) -> set:
     """Intents that ask something: those with an article, unknown or medical answer, and a few
     conversation ones. Derived from answers.yml, so a new FAQ answer needs no code change."""
-    return {intent for answer in content.answers.values() if answer.kind != "conversation"
-            for intent in answer.intents} | set(QUESTION_LIKE_CONVERSATION)
+    return {
+        intent
+        for answer in content.answers.values()
+        if answer.kind != "conversation"
+        for intent in answer.intents
+    } | set(QUESTION_LIKE_CONVERSATION)
 
 
 def start_buttons(content: Content) -> List[Button]:

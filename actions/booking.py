@@ -21,15 +21,27 @@ TRANSCRIPT_TURNS = 10
 SCREENING_ANSWERS = ("none", "applies", "not_sure")
 # The booking and hand-off forms' fields, in the order they are asked (domain.yml's forms list
 # the same slots; tests/unit/test_domain_consistency.py checks they agree).
-BOOKING_FIELDS = ("booking_service", "visitor_name", "contact", "preferred_time", "screening",
-                  "booking_confirmed")
+BOOKING_FIELDS = (
+    "booking_service",
+    "visitor_name",
+    "contact",
+    "preferred_time",
+    "screening",
+    "booking_confirmed",
+)
 HANDOFF_FIELDS = ("handoff_topic", "visitor_name", "contact")
-NOT_SURE = re.compile(r"\b(not sure|unsure|don'?t know|no idea|maybe|possibly|perhaps|might|idk|"
-                      r"not certain|can'?t remember|no clue)\b")
-NONE_APPLY = re.compile(r"(no|nope|nah|none|nothing|neither|negative|not really|not me|"
-                        r"not any|no none|none of (them|these|those)|no they don'?t|n/?a)\b.*")
-SOME_APPLY = re.compile(r"(yes|yeah|yep|yup|ya|one does|i do|some do|one of them|one of those|"
-                        r"one of these|a few|one applies|some apply|affirmative|unfortunately)\b.*")
+NOT_SURE = re.compile(
+    r"\b(not sure|unsure|don'?t know|no idea|maybe|possibly|perhaps|might|idk|"
+    r"not certain|can'?t remember|no clue)\b"
+)
+NONE_APPLY = re.compile(
+    r"(no|nope|nah|none|nothing|neither|negative|not really|not me|"
+    r"not any|no none|none of (them|these|those)|no they don'?t|n/?a)\b.*"
+)
+SOME_APPLY = re.compile(
+    r"(yes|yeah|yep|yup|ya|one does|i do|some do|one of them|one of those|"
+    r"one of these|a few|one applies|some apply|affirmative|unfortunately)\b.*"
+)
 HEALTH_ENTITIES = ("condition", "uncovered_condition", "urgent_symptom", "after_treatment")
 PARTS_OF_DAY = {"morning": "10:00", "afternoon": "15:00", "evening": "18:00", "lunchtime": "12:30"}
 
@@ -57,8 +69,9 @@ def match_service(content: Content, text: str) -> Optional[Service]:
     for service in services(content):
         for word in [service.title.lower(), *[w.lower() for w in service.words]]:
             # the longest match wins ("forever young" over "young")
-            if (len(word) > best_length
-                    and re.search(r"(?<![a-z0-9])" + re.escape(word) + r"(?![a-z0-9])", lowered)):
+            if len(word) > best_length and re.search(
+                r"(?<![a-z0-9])" + re.escape(word) + r"(?![a-z0-9])", lowered
+            ):
                 best, best_length = service, len(word)
     return best
 
@@ -66,9 +79,14 @@ def match_service(content: Content, text: str) -> Optional[Service]:
 def services_named(content: Content, text: str) -> List[Service]:
     """Every service the text names by its title or one of its words."""
     lowered = " ".join(str(text or "").lower().replace("/", " ").split())
-    return [service for service in services(content)
-            if any(re.search(r"(?<![a-z0-9])" + re.escape(word) + r"(?![a-z0-9])", lowered)
-                   for word in [service.title.lower(), *[w.lower() for w in service.words]])]
+    return [
+        service
+        for service in services(content)
+        if any(
+            re.search(r"(?<![a-z0-9])" + re.escape(word) + r"(?![a-z0-9])", lowered)
+            for word in [service.title.lower(), *[w.lower() for w in service.words]]
+        )
+    ]
 
 
 def normalise_contact(text: str) -> Optional[str]:
@@ -91,7 +109,7 @@ def normalise_name(text: str) -> Optional[str]:
     cleaned = " ".join(str(text or "").split())
     for prefix in ("my name is ", "i am ", "i'm ", "im ", "it's ", "its ", "this is ", "name: "):
         if cleaned.lower().startswith(prefix):
-            cleaned = cleaned[len(prefix):]
+            cleaned = cleaned[len(prefix) :]
     cleaned = cleaned.strip(" .,!")
     if not cleaned or len(cleaned) > MAX_NAME_CHARS or not re.search(r"[^\W\d_]", cleaned):
         return None
@@ -102,7 +120,9 @@ def normalise_name(text: str) -> Optional[str]:
 
 MONTH_OR_WEEKDAY = re.compile(
     r"\b(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t(ember)?)?|"
-    r"oct(ober)?|nov(ember)?|dec(ember)?|mon|tue|wed|thu|fri|sat|sun)(day|s)?\b", re.IGNORECASE)
+    r"oct(ober)?|nov(ember)?|dec(ember)?|mon|tue|wed|thu|fri|sat|sun)(day|s)?\b",
+    re.IGNORECASE,
+)
 
 
 def is_flexible_time(content: Content, text: str) -> bool:
@@ -122,8 +142,9 @@ def parse_preferred_time(text: str, now: Optional[datetime.datetime] = None) -> 
     settings = {"PREFER_DATES_FROM": "future", "RETURN_AS_TIMEZONE_AWARE": False}
     if now:
         settings["RELATIVE_BASE"] = now
-    cleaned = re.sub(r"\b(next|this|on|at|in the|around|please|any)\b", " ", str(text or ""),
-                     flags=re.IGNORECASE)
+    cleaned = re.sub(
+        r"\b(next|this|on|at|in the|around|please|any)\b", " ", str(text or ""), flags=re.IGNORECASE
+    )
     # dateparser does not read parts of the day; turn them into a representative hour.
     with_hours = cleaned
     for part, hour in PARTS_OF_DAY.items():
@@ -177,10 +198,14 @@ def transcript(events: List[Dict[str, Any]], turns: int = TRANSCRIPT_TURNS) -> L
     for event in events:
         if event.get("event") == "user":
             entities = (event.get("parse_data") or {}).get("entities") or []
-            health = sorted({str(e.get("value")) for e in entities if e.get("entity") in
-                             HEALTH_ENTITIES})
-            text = (f"[health condition mentioned: {', '.join(health)}]" if health
-                    else plain_text(event.get("text")))
+            health = sorted(
+                {str(e.get("value")) for e in entities if e.get("entity") in HEALTH_ENTITIES}
+            )
+            text = (
+                f"[health condition mentioned: {', '.join(health)}]"
+                if health
+                else plain_text(event.get("text"))
+            )
             lines.append({"sender": "user", "text": text[:500]})
         elif event.get("event") == "bot" and event.get("text"):
             lines.append({"sender": "bot", "text": plain_text(event["text"])[:500]})
@@ -198,8 +223,12 @@ def shown_value(content: Content, slot: str, value: Any) -> str:
 def summary(content: Content, slots: Dict[str, Any]) -> str:
     """ "4-D Facial (single session) for Tom Reed, Friday at 11am; reply to tom@example.com"."""
     parts = []
-    for slot, key in (("booking_service", "field_service"), ("visitor_name", "field_name"),
-                      ("contact", "field_contact"), ("preferred_time", "field_time")):
+    for slot, key in (
+        ("booking_service", "field_service"),
+        ("visitor_name", "field_name"),
+        ("contact", "field_contact"),
+        ("preferred_time", "field_time"),
+    ):
         if slots.get(slot):
             parts.append(f"{prompt(content, key)}: {shown_value(content, slot, slots[slot])}")
     people = int(slots.get("party_size") or 1)
@@ -212,8 +241,11 @@ def prompt_values(content: Content) -> Dict[str, str]:
     """Values for the notes said before a question is asked again (and ``booking_intro``): the
     hand-off reply time and the clinic's contacts (declared in clinic_content.placeholder_names)."""
     clinic = content.contact.get("clinic") or {}
-    return {"reply_time": reply_time(content), "phone": str(clinic.get("phone") or ""),
-            "clinic": str(clinic.get("name") or "")}
+    return {
+        "reply_time": reply_time(content),
+        "phone": str(clinic.get("phone") or ""),
+        "clinic": str(clinic.get("name") or ""),
+    }
 
 
 def handoff_intro(content: Content) -> str:

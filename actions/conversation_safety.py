@@ -27,27 +27,59 @@ from clinic_content.store import Content
 
 # Messages that are about the situation rather than a topic: after urgent advice or a reaction
 # report they get the advice again instead of an answer.
-FOLLOW_UP_INTENTS = {"affirm", "deny", "nlu_fallback", "out_of_scope", "ask_safety",
-                     "ask_suitability", "ask_experience", "ask_results", "bot_challenge",
-                     "inform_condition", "ask_medical_advice", "ask_unknown_other", "greet"}
+FOLLOW_UP_INTENTS = {
+    "affirm",
+    "deny",
+    "nlu_fallback",
+    "out_of_scope",
+    "ask_safety",
+    "ask_suitability",
+    "ask_experience",
+    "ask_results",
+    "bot_challenge",
+    "inform_condition",
+    "ask_medical_advice",
+    "ask_unknown_other",
+    "greet",
+}
 CONTACT_INTENTS = {"ask_clinic_logistics", "request_human"}
-CONTACT_WORDS = ("contact", "call", "phone", "number", "reach", "who do i", "who should i",
-                 "come back", "go back", "get in touch", "speak to")
+CONTACT_WORDS = (
+    "contact",
+    "call",
+    "phone",
+    "number",
+    "reach",
+    "who do i",
+    "who should i",
+    "come back",
+    "go back",
+    "get in touch",
+    "speak to",
+)
 BOOKING_INTENTS = {"book"}
 SMALL_TALK_INTENTS = {"thank", "goodbye"}
 # After a disclosure, these get the clinic's guidance again (no new information in them).
 GUIDANCE_INTENTS = {"affirm", "ask_medical_advice", "inform_condition"}
 # After a reaction report, questions about the treatment itself get the advice again, never the
 # experience or benefits text; facts the article does not hold (price...) are answered.
-ABOUT_THE_TREATMENT = {"ask_what_is", "ask_how_it_works", "ask_results", "ask_experience",
-                       "ask_safety", "ask_suitability", "ask_vs_surgery", "ask_other_uses"}
+ABOUT_THE_TREATMENT = {
+    "ask_what_is",
+    "ask_how_it_works",
+    "ask_results",
+    "ask_experience",
+    "ask_safety",
+    "ask_suitability",
+    "ask_vs_surgery",
+    "ask_other_uses",
+}
 SHORT_REPLY_WORDS = 3
 
 
 def language_of(entities: Sequence[Mapping[str, Any]]) -> Optional[str]:
     """The language code of a message not in English (clinic_nlu.language), if any."""
-    return next((str(e.get("value")) for e in entities or () if e.get("entity") == "language"),
-                None)
+    return next(
+        (str(e.get("value")) for e in entities or () if e.get("entity") == "language"), None
+    )
 
 
 def language_notice(content: Content, code: str) -> OutgoingMessage:
@@ -63,35 +95,46 @@ def mentions_contact(text: str) -> bool:
     return any(word in lowered for word in CONTACT_WORDS)
 
 
-def after_urgent_advice(content: Content, parts: List[str], text: str,
-                        topics: set) -> Optional[List[OutgoingMessage]]:
+def after_urgent_advice(
+    content: Content, parts: List[str], text: str, topics: set
+) -> Optional[List[OutgoingMessage]]:
     """A later turn after urgent advice; None when it is only a question about a fact the
     article holds or does not hold (answered as usual, with a reminder added by the caller).
 
     ``topics``: the intents that are questions (answers.question_intents).
     """
     person = [answers.person_button(content)]
-    if (parts and set(parts) <= SMALL_TALK_INTENTS
-            and not safety.has_cue(content, "follow_up_cues", text)):
+    if (
+        parts
+        and set(parts) <= SMALL_TALK_INTENTS
+        and not safety.has_cue(content, "follow_up_cues", text)
+    ):
         # "thanks", "bye": the reminder alone, not the whole advice again
         return [OutgoingMessage(safety.urgent_follow_up(content, "reminder"), person)]
     if set(parts) & BOOKING_INTENTS:
         return [OutgoingMessage(safety.urgent_follow_up(content, "booking_refused_reply"), person)]
     if set(parts) & CONTACT_INTENTS or mentions_contact(text):
         return [OutgoingMessage(safety.urgent_follow_up(content, "contact_reply"), person)]
-    new_topic = (set(parts) & topics and safety.has_cue(content, "new_topic_cues", text)
-                 and not safety.has_cue(content, "follow_up_cues", text))
+    new_topic = (
+        set(parts) & topics
+        and safety.has_cue(content, "new_topic_cues", text)
+        and not safety.has_cue(content, "follow_up_cues", text)
+    )
     if new_topic:
         return None  # "different question, ...": answered, with the reminder
-    about_it = (not set(parts) & topics or set(parts) & (FOLLOW_UP_INTENTS | ABOUT_THE_TREATMENT)
-                or safety.has_cue(content, "follow_up_cues", text))
+    about_it = (
+        not set(parts) & topics
+        or set(parts) & (FOLLOW_UP_INTENTS | ABOUT_THE_TREATMENT)
+        or safety.has_cue(content, "follow_up_cues", text)
+    )
     if about_it:
         return [OutgoingMessage(safety.urgent_follow_up(content, "follow_up_reply"), person)]
     return None
 
 
-def is_reaction_follow_up(content: Content, parts: List[str], text: str, mentioned: List[str],
-                          topics: set) -> bool:
+def is_reaction_follow_up(
+    content: Content, parts: List[str], text: str, mentioned: List[str], topics: set
+) -> bool:
     """After a reaction report: more about it ("should I worry?", "is that the muscles
     working?"), rather than an unrelated question (the price) or small talk."""
     if mentioned or safety.has_cue(content, "follow_up_cues", text):
@@ -100,18 +143,30 @@ def is_reaction_follow_up(content: Content, parts: List[str], text: str, mention
         return False  # "unrelated, but is it worth the money?"
     if set(parts) & (FOLLOW_UP_INTENTS | ABOUT_THE_TREATMENT):
         return True
-    return not set(parts) & topics and not set(parts) & {"thank", "goodbye", "book",
-                                                         "request_human", "cancel"}
+    return not set(parts) & topics and not set(parts) & {
+        "thank",
+        "goodbye",
+        "book",
+        "request_human",
+        "cancel",
+    }
 
 
 def asks_to_treat_it(content: Content, parts: List[str], text: str) -> bool:
     """After a health question outside the treatment: "could the facial get rid of it?" """
-    return (safety.has_cue(content, "treat_it_cues", text)
-            or bool(set(parts) & {"ask_results", "ask_other_uses", "ask_medical_advice"}))
+    return safety.has_cue(content, "treat_it_cues", text) or bool(
+        set(parts) & {"ask_results", "ask_other_uses", "ask_medical_advice"}
+    )
 
 
-def is_pushback(content: Content, turn_text: str, parts: List[str], retracted: List[str],
-                active: safety.Disclosure, symptoms: Sequence[str] = ()) -> bool:
+def is_pushback(
+    content: Content,
+    turn_text: str,
+    parts: List[str],
+    retracted: List[str],
+    active: safety.Disclosure,
+    symptoms: Sequence[str] = (),
+) -> bool:
     """After a disclosure: the visitor argues it does not count, says it no longer applies, or
     describes it further ("it's itchy and spreading")."""
     if set(retracted) & set([*active.conditions, *active.uncovered]) or symptoms:
@@ -130,7 +185,7 @@ def has_no_words(text: str) -> bool:
 
 
 # Skin tones and the emoji variation selector change how an emoji looks, not what it means.
-EMOJI_MODIFIERS = re.compile("[\U0001F3FB-\U0001F3FF\uFE0F\u200d\\s]")
+EMOJI_MODIFIERS = re.compile("[\U0001f3fb-\U0001f3ff\ufe0f\u200d\\s]")
 
 
 def emoji_meaning(content: Content, text: str) -> Optional[str]:
@@ -150,10 +205,14 @@ def is_correction(content: Content, turn_text: str) -> bool:
     return safety.has_cue(content, "correction_cues", turn_text)
 
 
-def is_own_health_clear(content: Content, turn_text: str, latest: safety.Disclosure,
-                        earlier: safety.Disclosure) -> bool:
+def is_own_health_clear(
+    content: Content, turn_text: str, latest: safety.Disclosure, earlier: safety.Disclosure
+) -> bool:
     """ "I'd be the one getting the facial" after (or with) a condition that is someone else's:
     the visitor, who would be treated, is not the one with it. Never after their own."""
     about = latest if latest.any else earlier
-    return (about.any and about.subject == "other"
-            and safety.has_cue(content, "own_health_cues", turn_text))
+    return (
+        about.any
+        and about.subject == "other"
+        and safety.has_cue(content, "own_health_cues", turn_text)
+    )

@@ -28,31 +28,54 @@ CHANGES = ("appointment_change", "change_request")
 # The visitor's name and contact are kept after a form: a later request (a change, a hand-off)
 # does not ask for them again; the booking summary shows them, so they can still be changed.
 KEPT_SLOTS = ("visitor_name", "contact")
-FORM_SLOTS = tuple(slot for slot in dict.fromkeys((*booking.BOOKING_FIELDS, *booking.HANDOFF_FIELDS,
-                                                   "party_size", "handoff_kind", "reask_note"))
-                   if slot not in KEPT_SLOTS)
+FORM_SLOTS = tuple(
+    slot
+    for slot in dict.fromkeys(
+        (
+            *booking.BOOKING_FIELDS,
+            *booking.HANDOFF_FIELDS,
+            "party_size",
+            "handoff_kind",
+            "reask_note",
+        )
+    )
+    if slot not in KEPT_SLOTS
+)
 
 
 def reset_form_slots(keep: tuple = ()) -> List[Dict[str, Any]]:
     """Forget the form's fields (after a request is stored, or the form is left)."""
-    return ([SlotSet(slot, None) for slot in FORM_SLOTS if slot not in keep]
-            + [SlotSet("requested_slot", None)])
+    return [SlotSet(slot, None) for slot in FORM_SLOTS if slot not in keep] + [
+        SlotSet("requested_slot", None)
+    ]
 
 
 def health_free(text: Optional[str], entities: List[Dict[str, Any]]) -> Optional[str]:
     """Visitor text for a request: plain text, or only the categories if it mentions health."""
     if not text:
         return None
-    health = sorted({str(e.get("value")) for e in entities if e.get("entity") in
-                     ("condition", "uncovered_condition", "urgent_symptom", "after_treatment")})
+    health = sorted(
+        {
+            str(e.get("value"))
+            for e in entities
+            if e.get("entity")
+            in ("condition", "uncovered_condition", "urgent_symptom", "after_treatment")
+        }
+    )
     if health:
         return f"[health condition mentioned: {', '.join(health)}]"
-    return plain_text(text)[:form_reading.MAX_TOPIC_CHARS] or None
+    return plain_text(text)[: form_reading.MAX_TOPIC_CHARS] or None
 
 
-def submit_or_say_not_saved(dispatcher: CollectingDispatcher, tracker: Tracker, content: Content,
-                            kind: str, payload: Dict[str, Any], turn: str,
-                            what: str) -> Optional[OutboxRequest]:
+def submit_or_say_not_saved(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    content: Content,
+    kind: str,
+    payload: Dict[str, Any],
+    turn: str,
+    what: str,
+) -> Optional[OutboxRequest]:
     """Store a request (once per turn: ``turn`` names the step that stores it); when the
     outbox cannot take it, log it and tell the visitor it was not sent (never silence).
 
@@ -60,11 +83,14 @@ def submit_or_say_not_saved(dispatcher: CollectingDispatcher, tracker: Tracker, 
         The stored request, or None after the "not saved" message.
     """
     try:
-        return submit_request(kind, payload, turn_request_id(tracker.sender_id, tracker.events, turn))
+        return submit_request(
+            kind, payload, turn_request_id(tracker.sender_id, tracker.events, turn)
+        )
     except Exception:  # the visitor must hear that nothing was sent, never silence
         logger.exception("Could not store %s", what)
-        send_guarded(dispatcher, tracker, content,
-                     [OutgoingMessage(booking.prompt(content, "not_saved"))])
+        send_guarded(
+            dispatcher, tracker, content, [OutgoingMessage(booking.prompt(content, "not_saved"))]
+        )
         return None
 
 
@@ -83,8 +109,9 @@ class ActionSubmitBooking(Action):
     def name(self) -> str:
         return "action_submit_booking"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         content = get_store().get()
         if tracker.get_slot("booking_confirmed") != form_reading.CONFIRM_SEND:
             # The form ended without the visitor's "send it" (it was left): nothing to store.
@@ -92,15 +119,21 @@ class ActionSubmitBooking(Action):
         disclosure = earlier_disclosure(tracker)
         people = int(tracker.get_slot("party_size") or 1)
         kind = booking_request_kind(tracker)
-        service_title = booking.shown_value(content, "booking_service",
-                                            tracker.get_slot("booking_service"))
+        service_title = booking.shown_value(
+            content, "booking_service", tracker.get_slot("booking_service")
+        )
         name = plain_text(tracker.get_slot("visitor_name"))
         contact = plain_text(tracker.get_slot("contact"))
         preferred = plain_text(tracker.get_slot("preferred_time")) or None
-        link = booking.booking_link(content, service_title, name, contact) \
-            if kind == "booking" and people == 1 else None
+        link = (
+            booking.booking_link(content, service_title, name, contact)
+            if kind == "booking" and people == 1
+            else None
+        )
         payload = {
-            "service": service_title, "name": name, "contact": contact,
+            "service": service_title,
+            "name": name,
+            "contact": contact,
             "preferred_time": preferred,
             "preferred_time_iso": booking.parse_preferred_time(preferred) if preferred else None,
             "conditions": [*disclosure.conditions, *disclosure.uncovered],
@@ -108,23 +141,40 @@ class ActionSubmitBooking(Action):
             "booking_link": link,
             "party_size": people if people > 1 else None,
         }
-        request = submit_or_say_not_saved(dispatcher, tracker, content, kind, payload, kind,
-                                          f"a {kind} request")
+        request = submit_or_say_not_saved(
+            dispatcher, tracker, content, kind, payload, kind, f"a {kind} request"
+        )
         if request is None:
             return [SlotSet("requested_slot", None), SlotSet("booking_confirmed", None)]
         reference = request.id[:8]
         if kind == "booking":
             time_part = f" ({preferred})" if preferred else ""
-            texts = [booking.prompt(content, "booking_received", name=name, service=service_title,
-                                    reference=reference, contact=contact, time_part=time_part)]
+            texts = [
+                booking.prompt(
+                    content,
+                    "booking_received",
+                    name=name,
+                    service=service_title,
+                    reference=reference,
+                    contact=contact,
+                    time_part=time_part,
+                )
+            ]
             if people > 1:
                 texts.append(booking.prompt(content, "group_note", people=people))
             if link:
                 texts.append(booking.prompt(content, "booking_link", link=link))
         else:
-            texts = [booking.prompt(content, "consultation_received", name=name,
-                                    reference=reference, contact=contact,
-                                    reply_time=booking.reply_time(content))]
+            texts = [
+                booking.prompt(
+                    content,
+                    "consultation_received",
+                    name=name,
+                    reference=reference,
+                    contact=contact,
+                    reply_time=booking.reply_time(content),
+                )
+            ]
         send_guarded(dispatcher, tracker, content, [OutgoingMessage(t) for t in texts])
         return [*reset_form_slots(), SlotSet("last_request", f"{kind}:{reference}")]
 
@@ -135,8 +185,9 @@ class ActionSubmitHandoff(Action):
     def name(self) -> str:
         return "action_submit_handoff"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         content = get_store().get()
         name = plain_text(tracker.get_slot("visitor_name"))
         contact = plain_text(tracker.get_slot("contact"))
@@ -149,32 +200,52 @@ class ActionSubmitHandoff(Action):
         earlier = last_request(tracker)
         people = int(tracker.get_slot("party_size") or 1)
         preferred = plain_text(tracker.get_slot("preferred_time")) or None
-        payload = {"name": name, "contact": contact,
-                   "reason": reason,
-                   "topic": None if topic in (None, "-") else health_free(topic, topic_entities(tracker)),
-                   # what a booking switched to a person had so far
-                   "service": booking.shown_value(content, "booking_service",
-                                                  tracker.get_slot("booking_service"))
-                   if tracker.get_slot("booking_service") else None,
-                   "preferred_time": preferred,
-                   "party_size": people if people > 1 else None,
-                   "amends": earlier["reference"] if earlier and reason in CHANGES else None,
-                   "conditions": [*disclosure.conditions, *disclosure.uncovered],
-                   "transcript": booking.transcript(tracker.events)}
-        request = submit_or_say_not_saved(dispatcher, tracker, content, "handoff", payload,
-                                          "handoff", "a hand-off request")
+        payload = {
+            "name": name,
+            "contact": contact,
+            "reason": reason,
+            "topic": None if topic in (None, "-") else health_free(topic, topic_entities(tracker)),
+            # what a booking switched to a person had so far
+            "service": booking.shown_value(
+                content, "booking_service", tracker.get_slot("booking_service")
+            )
+            if tracker.get_slot("booking_service")
+            else None,
+            "preferred_time": preferred,
+            "party_size": people if people > 1 else None,
+            "amends": earlier["reference"] if earlier and reason in CHANGES else None,
+            "conditions": [*disclosure.conditions, *disclosure.uncovered],
+            "transcript": booking.transcript(tracker.events),
+        }
+        request = submit_or_say_not_saved(
+            dispatcher, tracker, content, "handoff", payload, "handoff", "a hand-off request"
+        )
         if request is None:
             return [SlotSet("requested_slot", None)]
         if payload["amends"]:
-            text = booking.prompt(content, "change_received", reference=request.id[:8],
-                                  earlier=payload["amends"], contact=contact,
-                                  reply_time=booking.reply_time(content))
+            text = booking.prompt(
+                content,
+                "change_received",
+                reference=request.id[:8],
+                earlier=payload["amends"],
+                contact=contact,
+                reply_time=booking.reply_time(content),
+            )
         else:
-            text = booking.prompt(content, "handoff_received", name=name, reference=request.id[:8],
-                                  contact=contact, reply_time=booking.reply_time(content))
+            text = booking.prompt(
+                content,
+                "handoff_received",
+                name=name,
+                reference=request.id[:8],
+                contact=contact,
+                reply_time=booking.reply_time(content),
+            )
         send_guarded(dispatcher, tracker, content, [OutgoingMessage(text)])
-        return [*reset_form_slots(), SlotSet("person_offered", False),
-                SlotSet("last_request", f"handoff:{request.id[:8]}")]
+        return [
+            *reset_form_slots(),
+            SlotSet("person_offered", False),
+            SlotSet("last_request", f"handoff:{request.id[:8]}"),
+        ]
 
 
 class ActionCancelForm(Action):
@@ -183,13 +254,19 @@ class ActionCancelForm(Action):
     def name(self) -> str:
         return "action_cancel_form"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         content = get_store().get()
-        send_guarded(dispatcher, tracker, content,
-                     [OutgoingMessage(booking.prompt(content, "cancelled"))])
-        return [ActiveLoop(None), *reset_form_slots(), SlotSet("person_offered", False),
-                FollowupAction("action_listen")]
+        send_guarded(
+            dispatcher, tracker, content, [OutgoingMessage(booking.prompt(content, "cancelled"))]
+        )
+        return [
+            ActiveLoop(None),
+            *reset_form_slots(),
+            SlotSet("person_offered", False),
+            FollowupAction("action_listen"),
+        ]
 
 
 class ActionEndFormQuietly(Action):
@@ -198,8 +275,9 @@ class ActionEndFormQuietly(Action):
     def name(self) -> str:
         return "action_end_form_quietly"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         return [ActiveLoop(None), *reset_form_slots(), FollowupAction("action_listen")]
 
 
@@ -209,8 +287,9 @@ class ActionSwitchToHandoff(Action):
     def name(self) -> str:
         return "action_switch_to_handoff"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         service = tracker.get_slot("booking_service")
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         # The booking's details so far go with the hand-off request (ActionSubmitHandoff); an
@@ -230,8 +309,9 @@ class ActionSwitchToBooking(Action):
     def name(self) -> str:
         return "action_switch_to_booking"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         return [ActiveLoop(None), *reset_form_slots(), FollowupAction("booking_form")]
 
 

@@ -59,8 +59,9 @@ class AskActionBase(Action, abc.ABC):
         """The question itself."""
         return booking.prompt(content, self.prompt_key)
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         content = get_store().get()
         parts: List[str] = []
         if started_this_turn(tracker):
@@ -89,8 +90,9 @@ def answers_before_form(content: Content, tracker: Tracker) -> List[OutgoingMess
     entities = latest.get("entities") or []
     if intent not in FORM_STARTING_INTENTS or safety.disclosure_from_entities(entities).any:
         return []
-    questions = [p for p in message_parts(intent, entities)
-                 if p in answers.question_intents(content)]
+    questions = [
+        p for p in message_parts(intent, entities) if p in answers.question_intents(content)
+    ]
     if not questions:
         return []
     turn = turn_state(tracker, intent="+".join(questions))
@@ -111,12 +113,16 @@ def booking_intro(content: Content, tracker: Tracker) -> List[str]:
     disclosure = earlier_disclosure(tracker)
     if safety.books_as_consultation(disclosure, int(tracker.get_slot("party_size") or 1)):
         labels = [safety.label(content, c) for c in [*disclosure.conditions, *disclosure.uncovered]]
-        return [booking.prompt(content, "booking_intro_consultation",
-                               conditions=" and ".join(labels))]
+        return [
+            booking.prompt(content, "booking_intro_consultation", conditions=" and ".join(labels))
+        ]
     if tracker.get_slot("treatment_reactions"):
         # A reaction after an earlier treatment: a person looks at it before the next one.
-        return [booking.prompt(content, "booking_intro_after_reaction",
-                               **booking.prompt_values(content))]
+        return [
+            booking.prompt(
+                content, "booking_intro_after_reaction", **booking.prompt_values(content)
+            )
+        ]
     # The same values as when it is said again as a note (placeholder_names: booking_intro).
     return [booking.prompt(content, "booking_intro", **booking.prompt_values(content))]
 
@@ -196,7 +202,9 @@ class ActionAskScreening(AskActionBase):
         # "None" and "applies" send the yes/no intents directly, so no wording of the titles
         # can be misread; typed, each title is also understood (actions.form_reading).
         payloads = {"none": "/deny", "applies": "/affirm", "not_sure": labels.get("not_sure", "")}
-        return [{"title": labels[key], "payload": payloads[key]} for key in booking.SCREENING_ANSWERS]
+        return [
+            {"title": labels[key], "payload": payloads[key]} for key in booking.SCREENING_ANSWERS
+        ]
 
 
 class ActionAskBookingConfirmed(AskActionBase):
@@ -209,14 +217,19 @@ class ActionAskBookingConfirmed(AskActionBase):
 
     def question(self, content: Content, tracker: Tracker) -> str:
         # A consultation request says so before it is sent, not only after.
-        key = ("ask_confirm_consultation" if booking_request_kind(tracker) == "consultation"
-               else "ask_confirm")
+        key = (
+            "ask_confirm_consultation"
+            if booking_request_kind(tracker) == "consultation"
+            else "ask_confirm"
+        )
         return booking.prompt(content, key, summary=booking.summary(content, tracker.slots))
 
     def buttons(self, content: Content, tracker: Tracker) -> List[Dict[str, str]]:
         labels = content.booking.confirm_buttons
-        return [{"title": labels["send"], "payload": "/affirm"},
-                {"title": labels["change"], "payload": "/deny"}]
+        return [
+            {"title": labels["send"], "payload": "/affirm"},
+            {"title": labels["change"], "payload": "/deny"},
+        ]
 
 
 class ActionAskHandoffTopic(AskActionBase):

@@ -22,14 +22,14 @@ from actions.visitor_text import has_markup, is_payload, plain_text
 from clinic_content.store import Content
 
 # What the reader decided the message is.
-FIELD = "field"            # fits the field asked for (values: that field, maybe more)
+FIELD = "field"  # fits the field asked for (values: that field, maybe more)
 CORRECTION = "correction"  # changes a field given earlier ("actually make it Friday")
-STOP = "stop"              # leave the form, nothing is sent
-PERSON = "person"          # the visitor wants a person instead
-QUESTION = "question"      # a question: answer it, then ask the field again
-PROCESS = "process"        # "what happens now?": say what the form is for, ask again
-JUNK = "junk"              # fits nothing: ask again, saying what is needed
-BOOK = "book"              # during the hand-off: "I don't want a person, I want to book"
+STOP = "stop"  # leave the form, nothing is sent
+PERSON = "person"  # the visitor wants a person instead
+QUESTION = "question"  # a question: answer it, then ask the field again
+PROCESS = "process"  # "what happens now?": say what the form is for, ask again
+JUNK = "junk"  # fits nothing: ask again, saying what is needed
+BOOK = "book"  # during the hand-off: "I don't want a person, I want to book"
 
 CONFIRM_SEND = "send"
 CONFIRM_CHANGE = "change"
@@ -41,46 +41,62 @@ STOP_PATTERNS = re.compile(
     r"\b(?:stop|never\s*mind|nevermind|"
     r"forget\s+(?:it|that|about\s+it)|quit|abort|exit|i\s+changed\s+my\s+mind|changed\s+my\s+mind|"
     r"(?:don't|dont|do\s+not)\s+(?:want|wanna)\s+to\s+(?:book|continue|do\s+this)|not\s+interested|"
-    r"no\s+longer\s+(?:want|need)|leave\s+it)\b", re.IGNORECASE)
+    r"no\s+longer\s+(?:want|need)|leave\s+it)\b",
+    re.IGNORECASE,
+)
 # "nah nvm i dont need a person", "no thanks": the visitor declines the form, at any length.
 DECLINE_PATTERNS = re.compile(
     r"^\W*(?:no|nah|nope)\W*(?:thanks|thank\s+you|ty)\W*$|\bnvm\b|"
-    r"\bi'?m\s+(?:good|fine|ok|okay)\s*(?:thanks?|thank\s+you)?\W*$", re.IGNORECASE)
+    r"\bi'?m\s+(?:good|fine|ok|okay)\s*(?:thanks?|thank\s+you)?\W*$",
+    re.IGNORECASE,
+)
 # ...and in the hand-off only: "I don't need a person" (in a booking it says nothing of the booking)
 DECLINE_PERSON = re.compile(
     r"\b(?:don'?t|dont|do\s+not|no\s+need\s+to)\s+(?:need|want)\s+(?:a\s+person|anyone|"
-    r"someone|somebody|a\s+human|to\s+talk|to\s+speak|a\s+call)\b", re.IGNORECASE)
+    r"someone|somebody|a\s+human|to\s+talk|to\s+speak|a\s+call)\b",
+    re.IGNORECASE,
+)
 PERSON_PATTERNS = re.compile(
     r"\b(?:real\s+person|a\s+person|a\s+human|human\s+being|(?:speak|talk|chat)\s+(?:to|with)\s+"
     r"(?:someone|somebody|a\s+(?:person|human|real|member)|staff|the\s+clinic|an?\s+agent|"
     r"reception|a\s+receptionist)|live\s+(?:agent|person|chat)|customer\s+service|"
     r"(?:call|phone)\s+me(?:\s+back)?|get\s+me\s+(?:a|someone|somebody)|"
-    r"(?:useless|stupid|pointless)\s+bot|not\s+a\s+bot)\b", re.IGNORECASE)
+    r"(?:useless|stupid|pointless)\s+bot|not\s+a\s+bot)\b",
+    re.IGNORECASE,
+)
 # An e-mail address or phone number written out in words ("helen dot price at outlook").
 CONTACT_ATTEMPT = re.compile(
     r"@|\bdot\s*(?:com|co|net|org|uk)\b|\b(?:gmail|outlook|hotmail|yahoo|icloud|aol|proton\w*)\b"
-    r"|\w\s+(?:at|@)\s+\w+\s+dot\b|\b\w+\s+dot\s+\w+\s+at\b|\d{3,}", re.IGNORECASE)
+    r"|\w\s+(?:at|@)\s+\w+\s+dot\b|\b\w+\s+dot\s+\w+\s+at\b|\d{3,}",
+    re.IGNORECASE,
+)
 QUESTION_START = re.compile(
     r"^(?:what|whats|what's|how|why|when|where|who|which|is|are|am|can|could|do|does|did|will|"
     r"would|should|shall|may|might|have|has|isn't|aren't|don't|doesn't|won't|tell\s+me|explain)\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 PROCESS_QUESTION = re.compile(
     r"\b(?:what\s+(?:happens|will\s+happen|is\s+this|now|next)|what\s+do\s+(?:you|i)\s+need|"
     r"why\s+do\s+you\s+need|what\s+(?:is\s+it|'s\s+it|are\s+you\s+asking)\s+for|"
     r"what\s+do\s+i\s+(?:do|say|type)|how\s+does\s+this\s+work|what\s+are\s+you\s+asking)\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 # A correction names a field already given and a new value ("actually make it Friday",
 # "my email is wrong, it's ...", "can you move it to next Monday?", "change the time to 3pm").
 CORRECTION_CUES = re.compile(
     r"\b(?:actually|instead|rather|change|changed|correct(?:ion)?|wrong|mistake|typo|sorry|"
     r"oops|i\s+meant|meant\s+to|make\s+it|move\s+it|switch|update|not\s+.+\s+but|scratch\s+that|"
-    r"reschedule|can\s+we\s+do|could\s+we\s+do|how\s+about|what\s+about)\b", re.IGNORECASE)
+    r"reschedule|can\s+we\s+do|could\s+we\s+do|how\s+about|what\s+about)\b",
+    re.IGNORECASE,
+)
 TIME_FIELD_WORDS = re.compile(r"\b(?:time|day|date|slot|appointment|it)\b", re.IGNORECASE)
-CONTACT_FIELD_WORDS = re.compile(r"\b(?:e-?mail|phone|number|contact|address|mobile|cell)\b",
-                                 re.IGNORECASE)
+CONTACT_FIELD_WORDS = re.compile(
+    r"\b(?:e-?mail|phone|number|contact|address|mobile|cell)\b", re.IGNORECASE
+)
 NAME_FIELD_WORDS = re.compile(r"\b(?:name|spelled|spelt|spelling)\b", re.IGNORECASE)
-SERVICE_FIELD_WORDS = re.compile(r"\b(?:service|membership|single|facial|instead\s+of\s+the)\b",
-                                 re.IGNORECASE)
+SERVICE_FIELD_WORDS = re.compile(
+    r"\b(?:service|membership|single|facial|instead\s+of\s+the)\b", re.IGNORECASE
+)
 # Two or more people in one booking ("me and my sister", "for two", "the three of us").
 GROUP_PATTERNS = re.compile(
     r"\b(?:(?:me|myself|i)\s+(?:and|&|\+)\s+(?:my|a|her|his|our)\s+\w+|(?:my|a)\s+\w+\s+(?:and|&)\s+"
@@ -89,13 +105,17 @@ GROUP_PATTERNS = re.compile(
     r"years?|nights?|more|sessions?|treatments?))|(?:two|three|four|five|2|3|4|5)\s+(?:people|"
     r"persons|ladies|friends|of\s+them|appointments|facials|bookings)|couples?|group|"
     r"(?:my|our)\s+(?:sister|mum|mom|mother|daughter|friend|husband|wife|partner)\s+(?:too|as\s+"
-    r"well|also)|bring\s+(?:my|a)\s+\w+)\b", re.IGNORECASE)
+    r"well|also)|bring\s+(?:my|a)\s+\w+)\b",
+    re.IGNORECASE,
+)
 # "just me", "only one person", "not 2 people": a booking for one after all.
 SOLO_PATTERNS = re.compile(
     r"\b(?:just|only)\s+(?:me|myself|for\s+me)\b|\b(?:one|1)\s+(?:person|people)\b|"
     r"\bfor\s+(?:one|1)\b(?!\s*(?:pm|am|o'?clock|:|weeks?|days?|months?|hours?))|"
     r"\bnot\s+(?:two|three|four|2|3|4)\s+(?:people|persons)\b|\bno(?:body|\s+one)\s+else\b|"
-    r"\bby\s+myself\b|\bjust\s+the\s+one\s+person\b", re.IGNORECASE)
+    r"\bby\s+myself\b|\bjust\s+the\s+one\s+person\b",
+    re.IGNORECASE,
+)
 NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "both": 2, "couple": 2, "couples": 2}
 CONFIRM_YES = re.compile(
     r"^(?:yes|yeah|yep|yup|ya|y|sure|ok|okay|correct|right|perfect|great|good|fine|"
@@ -103,11 +123,17 @@ CONFIRM_YES = re.compile(
     r"correct|it|fine|good)|send(?:\s+it)?|please\s+send|go\s+ahead|confirm(?:ed)?|submit|"
     r"book\s+it|do\s+it|yes\s+please|sounds\s+good|alright|yea|yeh|yess+|k|kk|whatever|"
     r"just\s+send|oui|si|sí|sim|ja|da|claro|vale|d'accord|mandalo|mándalo|envíalo|envialo|"
-    r"envoie|envoyez|envia|envie)\b", re.IGNORECASE)
-CONFIRM_CHANGE_WORDS = re.compile(r"^(?:no|nope|not\s+quite|change|edit|wrong|wait|hold\s+on)\b",
-                                  re.IGNORECASE)
-SKIP_TOPIC = re.compile(r"^(?:skip|nothing|no|none|n/?a|just\s+call\s+me|anything|general|idk|"
-                        r"dunno|not\s+sure|it'?s\s+private|private)\W*$", re.IGNORECASE)
+    r"envoie|envoyez|envia|envie)\b",
+    re.IGNORECASE,
+)
+CONFIRM_CHANGE_WORDS = re.compile(
+    r"^(?:no|nope|not\s+quite|change|edit|wrong|wait|hold\s+on)\b", re.IGNORECASE
+)
+SKIP_TOPIC = re.compile(
+    r"^(?:skip|nothing|no|none|n/?a|just\s+call\s+me|anything|general|idk|"
+    r"dunno|not\s+sure|it'?s\s+private|private)\W*$",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -171,17 +197,34 @@ def typed_button(text: str, titles: Sequence[str]) -> Optional[str]:
         return None
     for title in titles:
         squashed = _squash(title)
-        if squashed and (lowered == squashed or (lowered.startswith(squashed)
-                                                 and len(lowered) <= len(squashed) + 12)):
+        if squashed and (
+            lowered == squashed
+            or (lowered.startswith(squashed) and len(lowered) <= len(squashed) + 12)
+        ):
             return title
     return None
 
 
-ORDINALS = {"first": 0, "1st": 0, "one": 0, "1": 0, "second": 1, "2nd": 1, "two": 1, "2": 1,
-            "third": 2, "3rd": 2, "three": 2, "3": 2, "last": -1}
+ORDINALS = {
+    "first": 0,
+    "1st": 0,
+    "one": 0,
+    "1": 0,
+    "second": 1,
+    "2nd": 1,
+    "two": 1,
+    "2": 1,
+    "third": 2,
+    "3rd": 2,
+    "three": 2,
+    "3": 2,
+    "last": -1,
+}
 ORDINAL_CHOICE = re.compile(
     r"^(?:the\s+)?(?:(?:option|number|no\.?|#)\s*)?(first|1st|second|2nd|third|3rd|last|one|two|"
-    r"three|[123])(?:\s+(?:one|option|choice|button))?(?:\s+please)?$", re.IGNORECASE)
+    r"three|[123])(?:\s+(?:one|option|choice|button))?(?:\s+please)?$",
+    re.IGNORECASE,
+)
 
 
 def ordinal_choice(text: str, titles: Sequence[str]) -> Optional[str]:
@@ -252,9 +295,16 @@ def _fits_requested(turn: FormTurn, content: Content) -> Optional[Dict[str, Any]
         return {slot: service.id} if service else None
     if slot == "visitor_name":
         name = read_name(text) or read_name(_without_other_fields(turn)) or _name_in_a_part(text)
-        if name and " " not in name and name.islower() and (
+        if (
+            name
+            and " " not in name
+            and name.islower()
+            and (
                 (turn.confidence >= 0.5 and turn.intent not in (None, "nlu_fallback"))
-                or entity_value(turn.entities, "service") or entity_value(turn.entities, "day")):
+                or entity_value(turn.entities, "service")
+                or entity_value(turn.entities, "day")
+            )
+        ):
             return None  # one lowercase word that means something else ("single", "price")
         return {slot: name} if name else None
     if slot == "contact":
@@ -347,18 +397,21 @@ def _mostly(value: Optional[str], text: str) -> bool:
 def _correction(turn: FormTurn, content: Content) -> Dict[str, Any]:
     """Fields given earlier that the message changes, with their new values."""
     text = turn.text
-    bare_value = (_mostly(entity_value(turn.entities, "day"), text)
-                  or _mostly(booking.normalise_contact(text), text))
-    if not (CORRECTION_CUES.search(text) or bare_value
-            or turn.requested_slot == "booking_confirmed"):
+    bare_value = _mostly(entity_value(turn.entities, "day"), text) or _mostly(
+        booking.normalise_contact(text), text
+    )
+    if not (
+        CORRECTION_CUES.search(text) or bare_value or turn.requested_slot == "booking_confirmed"
+    ):
         return {}
     changes: Dict[str, Any] = {}
     filled = turn.filled
     contact = booking.normalise_contact(text)
     if contact and filled.get("contact") and contact != filled.get("contact"):
         changes["contact"] = contact
-    name = name_in_sentence(text) or (read_name(_after_cue(text)) if NAME_FIELD_WORDS.search(text)
-                                      else None)
+    name = name_in_sentence(text) or (
+        read_name(_after_cue(text)) if NAME_FIELD_WORDS.search(text) else None
+    )
     if name and filled.get("visitor_name") and name != filled.get("visitor_name"):
         changes["visitor_name"] = name
     if turn.form == "booking_form":
@@ -369,8 +422,12 @@ def _correction(turn: FormTurn, content: Content) -> Dict[str, Any]:
         if day and filled.get("preferred_time") and day != filled.get("preferred_time"):
             changes["preferred_time"] = day
         service = entity_value(turn.entities, "service")
-        if (service and filled.get("booking_service") and service != filled.get("booking_service")
-                and content.booking.service(service) is not None):
+        if (
+            service
+            and filled.get("booking_service")
+            and service != filled.get("booking_service")
+            and content.booking.service(service) is not None
+        ):
             changes["booking_service"] = service
     return changes
 
@@ -390,12 +447,19 @@ def read(turn: FormTurn, content: Content) -> Reading:
     if slot == "visitor_name" and service_typed and turn.form == "booking_form":
         service = booking.match_service(content, service_typed)
         assert service is not None  # a service's own title always matches it
-        changed = [] if turn.filled.get("booking_service") in (None, service.id) else \
-            ["booking_service"]
-        return Reading(FIELD, values={"booking_service": service.id}, changed=changed,
-                       noted=[] if changed else ["booking_service"])
-    if slot == "visitor_name" and (typed_button(stripped, button_titles(content))
-                                   or (service_typed and turn.form != "booking_form")):
+        changed = (
+            [] if turn.filled.get("booking_service") in (None, service.id) else ["booking_service"]
+        )
+        return Reading(
+            FIELD,
+            values={"booking_service": service.id},
+            changed=changed,
+            noted=[] if changed else ["booking_service"],
+        )
+    if slot == "visitor_name" and (
+        typed_button(stripped, button_titles(content))
+        or (service_typed and turn.form != "booking_form")
+    ):
         # a button's label typed ("TALK TO A PERSON", "Prices"): what the button means
         person = str(content.messages.get("talk_to_person_button") or "")
         if typed_button(stripped, [person]):
@@ -404,37 +468,58 @@ def read(turn: FormTurn, content: Content) -> Reading:
     short = len(stripped.split()) <= (4 if slot == "handoff_topic" else 12)
     as_name = slot == "visitor_name" and reads_as_name(stripped)
     words = booking.EMAIL.sub(" ", stripped)  # "stop.smith@gmail.com" says no "stop"
-    if not as_name and ((STOP_PATTERNS.search(words) and short)
-                        or (slot not in ("booking_confirmed", "screening")
-                            and DECLINE_PATTERNS.search(words))
-                        or (turn.form == "handoff_form" and DECLINE_PERSON.search(words))):
+    if not as_name and (
+        (STOP_PATTERNS.search(words) and short)
+        or (slot not in ("booking_confirmed", "screening") and DECLINE_PATTERNS.search(words))
+        or (turn.form == "handoff_form" and DECLINE_PERSON.search(words))
+    ):
         return Reading(STOP)
-    fits = None if (payload and slot not in ("screening", "booking_confirmed")) \
+    fits = (
+        None
+        if (payload and slot not in ("screening", "booking_confirmed"))
         else _fits_requested(turn, content)
+    )
     found = {} if payload else find_fields(turn, content)
     if not fits and slot in found:
         fits = {slot: found[slot]}  # "I'm Dana White, dana@example.com, Friday at 3pm"
     if fits and slot is not None:
         found.pop(slot, None)
-    changes = {k: v for k, v in {**found, **_correction(turn, content)}.items()
-               if turn.filled.get(k) not in (None, v) and k != slot}
-    new = {k: v for k, v in found.items() if turn.filled.get(k) is None and k != slot
-           and not (k == "party_size" and v == 1)}  # "just me" when nobody said otherwise
+    changes = {
+        k: v
+        for k, v in {**found, **_correction(turn, content)}.items()
+        if turn.filled.get(k) not in (None, v) and k != slot
+    }
+    new = {
+        k: v
+        for k, v in found.items()
+        if turn.filled.get(k) is None and k != slot and not (k == "party_size" and v == 1)
+    }  # "just me" when nobody said otherwise
     if fits:
         if slot == "booking_confirmed" and changes:
             return Reading(CORRECTION, values=changes, changed=list(changes))
         return Reading(FIELD, values={**fits, **new, **changes}, changed=list(changes))
     if changes:
         return Reading(CORRECTION, values={**new, **changes}, changed=list(changes))
-    if payload == "/cancel" or (turn.intent in ("cancel", "goodbye") and turn.confidence >= 0.6
-                                and not looks_like_question(stripped) and not as_name) \
-            or re.fullmatch(r"(?:no\W*)?(?:bye|goodbye|bye bye|see you|cya)\W*", stripped.lower()):
+    if (
+        payload == "/cancel"
+        or (
+            turn.intent in ("cancel", "goodbye")
+            and turn.confidence >= 0.6
+            and not looks_like_question(stripped)
+            and not as_name
+        )
+        or re.fullmatch(r"(?:no\W*)?(?:bye|goodbye|bye bye|see you|cya)\W*", stripped.lower())
+    ):
         return Reading(STOP)
-    if payload == "/request_human" or PERSON_PATTERNS.search(stripped) or (
-            turn.intent in ("request_human", "change_appointment") and turn.confidence >= 0.5):
+    if (
+        payload == "/request_human"
+        or PERSON_PATTERNS.search(stripped)
+        or (turn.intent in ("request_human", "change_appointment") and turn.confidence >= 0.5)
+    ):
         return Reading(PERSON)
-    if turn.form == "handoff_form" and (payload == "/book" or (
-            turn.intent == "book" and turn.confidence >= 0.6)):
+    if turn.form == "handoff_form" and (
+        payload == "/book" or (turn.intent == "book" and turn.confidence >= 0.6)
+    ):
         return Reading(BOOK)
     if new:
         return Reading(FIELD, values=new, noted=list(new))

@@ -54,7 +54,9 @@ NOT_UNDERSTOOD = {
     "handoff_topic": "topic_not_understood",
 }
 FIELD_LABEL_KEYS = {
-    "booking_service": "field_service", "visitor_name": "field_name", "contact": "field_contact",
+    "booking_service": "field_service",
+    "visitor_name": "field_name",
+    "contact": "field_contact",
     "preferred_time": "field_time",
 }
 
@@ -97,8 +99,9 @@ class FormValidatorBase(FormValidationAction):
         """Last checks on values found in a message (e.g. a service id), per form."""
         return values
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[str, Any]]:
         content = get_store().get()
         form = self.form_name()
         before = len(dispatcher.messages)
@@ -123,8 +126,9 @@ class FormValidatorBase(FormValidationAction):
 
     # --- the first message of the form ------------------------------------------------------
 
-    def on_start(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                 content: Content) -> Dict[str, Any]:
+    def on_start(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, content: Content
+    ) -> Dict[str, Any]:
         """Fields the message that started the form already gave, and its disclosure."""
         turn = form_turn(tracker, self.form_name(), self.fields(tracker))
         found = form_reading.find_fields(turn, content)
@@ -145,12 +149,16 @@ class FormValidatorBase(FormValidationAction):
         reading = form_reading.read(turn, content)
         fits = reading.kind == form_reading.FIELD and requested in reading.values
         if (latest.urgent or safety.reactions_in(turn.entities)) and not _name_holds_the_word(
-                turn, requested):
+            turn, requested
+        ):
             if requested == "handoff_topic" and not latest.urgent:
                 # "tingling cheek after yesterday's facial" IS what the hand-off is about
                 events = answer_latest(dispatcher, tracker, content)
-                return {**_slot_values(events), "handoff_kind": "follow_up",
-                        requested: plain_text(turn.text)[:form_reading.MAX_TOPIC_CHARS]}
+                return {
+                    **_slot_values(events),
+                    "handoff_kind": "follow_up",
+                    requested: plain_text(turn.text)[: form_reading.MAX_TOPIC_CHARS],
+                }
             return self.on_urgent(dispatcher, tracker, content)
         language = conversation_safety.language_of(turn.entities)
         if language and fits and requested == "visitor_name" and not _latin(turn.text):
@@ -182,8 +190,13 @@ class FormValidatorBase(FormValidationAction):
         values = {requested: None, **self.settle(dict(reading.values), tracker, content)}
         for key, fields in (("changed", reading.changed), ("noted", reading.noted)):
             if fields:
-                self.say_fields(dispatcher, tracker, content, key,
-                                {k: values[k] for k in fields if values.get(k)})
+                self.say_fields(
+                    dispatcher,
+                    tracker,
+                    content,
+                    key,
+                    {k: values[k] for k in fields if values.get(k)},
+                )
         if reading.kind == form_reading.CORRECTION:
             if requested == "booking_confirmed":
                 values["booking_confirmed"] = None
@@ -191,8 +204,9 @@ class FormValidatorBase(FormValidationAction):
             values.update(booking_confirmed=None, **{REASK_NOTE: "confirm_what_to_change"})
         return {**values, **self.disclosure_in_answer(dispatcher, tracker, content)}
 
-    def disclosure_in_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                             content: Content) -> Dict[str, Any]:
+    def disclosure_in_answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, content: Content
+    ) -> Dict[str, Any]:
         """A disclosure inside a valid answer ("Friday, but I'm pregnant"): its reply (or, for
         "my MUM has it, not me", the correction's), and the slots that remember it; the answer
         itself still counts. Pushback on an earlier disclosure gets the guidance again."""
@@ -200,20 +214,29 @@ class FormValidatorBase(FormValidationAction):
         latest = safety.disclosure_from_entities(turn.entities)
         if not latest.any:
             if turn.earlier.any and safety.has_cue(content, "pushback_cues", turn.text):
-                send_guarded(dispatcher, tracker, content,
-                             [OutgoingMessage(safety.pushback_reply(content, turn.earlier))])
+                send_guarded(
+                    dispatcher,
+                    tracker,
+                    content,
+                    [OutgoingMessage(safety.pushback_reply(content, turn.earlier))],
+                )
             return {}
         plan = plan_reply(content, turn)
         correcting = plan.disclosure.subject == safety.CORRECTED and (
             conversation_safety.is_correction(content, turn.text)
-            or conversation_safety.is_own_health_clear(content, turn.text, latest, turn.earlier))
-        said = plan.messages if correcting else [
-            OutgoingMessage(text) for text in safety.replies_for(content, latest)]
+            or conversation_safety.is_own_health_clear(content, turn.text, latest, turn.earlier)
+        )
+        said = (
+            plan.messages
+            if correcting
+            else [OutgoingMessage(text) for text in safety.replies_for(content, latest)]
+        )
         send_guarded(dispatcher, tracker, content, said)
         return {e["name"]: e["value"] for e in disclosure_events(plan.disclosure)}
 
-    def refused_at_start(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                         content: Content) -> bool:
+    def refused_at_start(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, content: Content
+    ) -> bool:
         """Whether this form must not start now (it has said why); per form."""
         return False
 
@@ -239,8 +262,10 @@ class FormValidatorBase(FormValidationAction):
 
         Rasa put the message's text in the field asked for; it is no answer, so it goes.
         """
-        follow = {form_reading.STOP: "action_cancel_form",
-                  form_reading.BOOK: "action_switch_to_booking"}.get(why, "action_switch_to_handoff")
+        follow = {
+            form_reading.STOP: "action_cancel_form",
+            form_reading.BOOK: "action_switch_to_booking",
+        }.get(why, "action_switch_to_handoff")
         cleared = [SlotSet(requested, None)] if requested else []
         return [*cleared, ActionExecutionRejected(self.form_name()), FollowupAction(follow)]
 
@@ -248,15 +273,27 @@ class FormValidatorBase(FormValidationAction):
         """The prompt that explains this form when the visitor asks what happens."""
         return "booking_intro" if self.form_name() == "booking_form" else "handoff_next_steps"
 
-    def say_fields(self, dispatcher: CollectingDispatcher, tracker: Tracker, content: Content,
-                   key: str, values: Dict[str, Any]) -> None:
+    def say_fields(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        content: Content,
+        key: str,
+        values: Dict[str, Any],
+    ) -> None:
         """ "Thanks, I've updated that. Preferred time: Friday." (``key``: changed / noted)."""
         details = ", ".join(
             f"{booking.prompt(content, FIELD_LABEL_KEYS[k])}: {booking.shown_value(content, k, v)}"
-            for k, v in values.items() if k in FIELD_LABEL_KEYS)
+            for k, v in values.items()
+            if k in FIELD_LABEL_KEYS
+        )
         if details:
-            send_guarded(dispatcher, tracker, content,
-                         [OutgoingMessage(booking.prompt(content, key, details=details))])
+            send_guarded(
+                dispatcher,
+                tracker,
+                content,
+                [OutgoingMessage(booking.prompt(content, key, details=details))],
+            )
 
 
 def _latin(text: str) -> bool:
@@ -295,8 +332,13 @@ class ValidateBookingForm(FormValidatorBase):
             slots.remove("screening")
         return slots
 
-    async def required_slots(self, domain_slots: List[str], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> List[str]:
+    async def required_slots(
+        self,
+        domain_slots: List[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> List[str]:
         """The SDK's hook, answered from :meth:`fields`."""
         return self.fields(tracker)
 
@@ -310,8 +352,9 @@ class ValidateBookingForm(FormValidatorBase):
             settled["preferred_time"] = plain_text(settled["preferred_time"])[:200] or None
         return settled
 
-    def refused_at_start(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                         content: Content) -> bool:
+    def refused_at_start(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, content: Content
+    ) -> bool:
         """No booking after urgent advice: kindly refused, the advice repeated, a person."""
         if not tracker.get_slot("emergency"):
             return False
@@ -324,8 +367,12 @@ class ValidateBookingForm(FormValidatorBase):
         events = answer_latest(dispatcher, tracker, content)
         requested = tracker.get_slot(REQUESTED_SLOT)
         cleared = [SlotSet(requested, None)] if requested else []
-        return [*events, *cleared, ActionExecutionRejected(self.form_name()),
-                FollowupAction("action_end_form_quietly")]
+        return [
+            *events,
+            *cleared,
+            ActionExecutionRejected(self.form_name()),
+            FollowupAction("action_end_form_quietly"),
+        ]
 
 
 TOPIC_IN_REQUEST = re.compile(r"\b(?:about|regarding|re:|concerning)\s+(.{3,})", re.IGNORECASE)
@@ -337,19 +384,20 @@ class ValidateHandoffForm(FormValidatorBase):
     def name(self) -> str:
         return "validate_handoff_form"
 
-    def on_start(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                 content: Content) -> Dict[str, Any]:
+    def on_start(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, content: Content
+    ) -> Dict[str, Any]:
         """ "I need to speak to someone about a gift card": the topic is already given."""
         values = super().on_start(dispatcher, tracker, content)
         text = str((tracker.latest_message or {}).get("text") or "")
         match = TOPIC_IN_REQUEST.search(text)
         if match and not tracker.get_slot("handoff_topic") and not values.get("handoff_topic"):
-            values["handoff_topic"] = plain_text(match.group(1))[
-                :form_reading.MAX_TOPIC_CHARS]
+            values["handoff_topic"] = plain_text(match.group(1))[: form_reading.MAX_TOPIC_CHARS]
         return values
 
-    def refused_at_start(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                         content: Content) -> bool:
+    def refused_at_start(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, content: Content
+    ) -> bool:
         """ "Is my Monday appointment still on?" right after a request: its status, not a
         change request."""
         if not request_changes.asks_status(tracker):
@@ -360,14 +408,22 @@ class ValidateHandoffForm(FormValidatorBase):
     def refusal_events(self) -> List[Dict[str, Any]]:
         """The name and contact are known, so the form would be complete and sent: it is
         rejected instead, and ends without a request."""
-        return [SlotSet(REQUESTED_SLOT, None), ActionExecutionRejected(self.form_name()),
-                FollowupAction("action_end_form_quietly")]
+        return [
+            SlotSet(REQUESTED_SLOT, None),
+            ActionExecutionRejected(self.form_name()),
+            FollowupAction("action_end_form_quietly"),
+        ]
 
     def fields(self, tracker: Tracker) -> List[str]:
         return list(booking.HANDOFF_FIELDS)
 
-    async def required_slots(self, domain_slots: List[str], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> List[str]:
+    async def required_slots(
+        self,
+        domain_slots: List[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> List[str]:
         """The SDK's hook, answered from :meth:`fields`."""
         return self.fields(tracker)
 
@@ -386,10 +442,10 @@ def _name_holds_the_word(turn: form_reading.FormTurn, requested: Optional[str]) 
     capitalised words in a message that reads as a name; "Chest Pain" stays urgent."""
     if requested != "visitor_name" or not form_reading.reads_as_name(turn.text):
         return False
-    found = [e for e in turn.entities
-             if e.get("entity") in ("urgent_symptom", "after_treatment")]
+    found = [e for e in turn.entities if e.get("entity") in ("urgent_symptom", "after_treatment")]
     text = turn.text or ""
     return bool(found) and all(
-        len(text[int(e.get("start") or 0):int(e.get("end") or 0)].split()) == 1
-        and text[int(e.get("start") or 0):int(e.get("end") or 0)][:1].isupper()
-        for e in found)
+        len(text[int(e.get("start") or 0) : int(e.get("end") or 0)].split()) == 1
+        and text[int(e.get("start") or 0) : int(e.get("end") or 0)][:1].isupper()
+        for e in found
+    )

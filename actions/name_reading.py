@@ -77,7 +77,8 @@ NAME_PREFIX = re.compile(
     r"^(?:(?:hi|hello|hey)[,!. ]+)?(?:(?:my|the|her|his|their)\s+name(?:'s|\s+is)?|name\s*[:=-]?|"
     r"i\s*'?\s*a?m|"
     r"this\s+is|it\s*'?s|call\s+me|you\s+can\s+call\s+me|they\s+call\s+me|its)\s*[:,-]?\s+",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 # A name word: letters (any script), with inner hyphens, apostrophes or a final dot ("Jr.").
 NAME_WORD = re.compile(r"^[^\W\d_]+(?:[-'\u2019.][^\W\d_]+)*\.?$")
 # fmt: off
@@ -88,29 +89,52 @@ NAME_PARTICLES = {"de", "del", "della", "der", "den", "van", "von", "da", "di", 
 NAME_IN_SENTENCE = re.compile(
     r"\b(?:my\s+name(?:'s|\s+is)|name(?:'s|\s+is)|name\s*:|name(?=\s+[A-Z])|call\s+me|this\s+is)\s+"
     r"([^\W\d_]+(?:[-'\u2019][^\W\d_]+)*(?:[ ][^\W\d_]+(?:[-'\u2019][^\W\d_]+)*){0,3})",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 CAPITALISED_AFTER_I_AM = re.compile(
     r"\b(?:[Ii]'m|[Ii]\u2019m|[Ii] am|[Ii]m)\s+([A-Z][^\W\d_'\u2019.-]*(?:[-'][A-Z]?[^\W\d_]+)?"
-    r"(?:\s+[A-Z][^\W\d_'\u2019.-]*(?:[-'][A-Z]?[^\W\d_]+)?){0,3})")
+    r"(?:\s+[A-Z][^\W\d_'\u2019.-]*(?:[-'][A-Z]?[^\W\d_]+)?){0,3})"
+)
 
 
 # Words that, capitalised after another word, are a command rather than a surname ("Stop It").
-NOT_SURNAMES = {"it", "that", "this", "mind", "me", "now", "please", "thanks", "all", "booking",
-                "appointment", "request", "everything", "anything", "again", "here", "there"}
+NOT_SURNAMES = {
+    "it",
+    "that",
+    "this",
+    "mind",
+    "me",
+    "now",
+    "please",
+    "thanks",
+    "all",
+    "booking",
+    "appointment",
+    "request",
+    "everything",
+    "anything",
+    "again",
+    "here",
+    "there",
+}
 # Request verbs that can also be someone's first name or surname when written as a name.
 SURNAME_LIKE_VERBS = {"stop", "book", "help", "cancel", "send", "show", "give", "tell"}
-NAME_INTRO = re.compile(r"^(?:(?:my|her|his|their)\s+name(?:'s|\s+is)|i'?m|i\s+am|it'?s|"
-                         r"this\s+is|name\s*:)\s+", re.IGNORECASE)
+NAME_INTRO = re.compile(
+    r"^(?:(?:my|her|his|their)\s+name(?:'s|\s+is)|i'?m|i\s+am|it'?s|"
+    r"this\s+is|name\s*:)\s+",
+    re.IGNORECASE,
+)
 
 
 def reads_as_name(text: str) -> bool:
     """ "Stop Smith", "Joy Burns", "her name is Will Book": two to four capitalised words and
     nothing else, so an ordinary word in them ("stop", "burns") is part of a name."""
     words = NAME_INTRO.sub("", (text or "").strip()).strip(" .!").split()
-    return (2 <= len(words) <= 4
-            and all(w[:1].isupper() and w.replace("-", "").replace("'", "").isalpha()
-                    for w in words)
-            and words[-1].lower() not in NOT_SURNAMES)
+    return (
+        2 <= len(words) <= 4
+        and all(w[:1].isupper() and w.replace("-", "").replace("'", "").isalpha() for w in words)
+        and words[-1].lower() not in NOT_SURNAMES
+    )
 
 
 def read_name(text: str, strict: bool = False) -> Optional[str]:
@@ -146,8 +170,11 @@ def read_name(text: str, strict: bool = False) -> Optional[str]:
     if shouting and len(shouting) != len(real_words):
         return None  # "ÅÄÖ åäö": capitals and small letters mixed word by word
     first = words[0].lower().strip(".,")
-    if first in QUESTION_WORDS and not (prefixed and first not in ("i", "im", "i'm")) \
-            and not (first in SURNAME_LIKE_VERBS and reads_as_name(raw)):
+    if (
+        first in QUESTION_WORDS
+        and not (prefixed and first not in ("i", "im", "i'm"))
+        and not (first in SURNAME_LIKE_VERBS and reads_as_name(raw))
+    ):
         return None  # ("Stop Smith", "Joy Help": capitalised, the verb is a first name)
     # "Will Baker", "Grace Hope": words that are also everyday words are names when written
     # as names (capitalised); written in lower case they must not be everyday phrases.
@@ -170,14 +197,33 @@ def name_in_sentence(text: str) -> Optional[str]:
     """A name introduced inside a longer message ("... my name is Tom Reed and my email ...",
     "I'm Tom Reed, tom@example.com": after "I'm" only capitalised words count, so "I'm
     pregnant" or "I'm interested" never become a name)."""
-    match = (NAME_IN_SENTENCE.search(text or "") or CAPITALISED_AFTER_I_AM.search(text or "")
-             or _for_a_name(text or ""))
+    match = (
+        NAME_IN_SENTENCE.search(text or "")
+        or CAPITALISED_AFTER_I_AM.search(text or "")
+        or _for_a_name(text or "")
+    )
     if not match:
         return None
     words = []
     for word in match.group(1).split():
-        if word.lower() in ("and", "my", "email", "phone", "number", "at", "on", "i", "is", "with",
-                            "please", "thanks", "not", "but", "spelled", "spelt"):
+        if word.lower() in (
+            "and",
+            "my",
+            "email",
+            "phone",
+            "number",
+            "at",
+            "on",
+            "i",
+            "is",
+            "with",
+            "please",
+            "thanks",
+            "not",
+            "but",
+            "spelled",
+            "spelt",
+        ):
             break
         words.append(word)
     return read_name(" ".join(words)) if words else None
@@ -186,9 +232,13 @@ def name_in_sentence(text: str) -> Optional[str]:
 NOT_NAMES_AFTER_FOR = re.compile(
     r"^(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|"
     r"may|june|july|august|september|october|november|december|next|this|the|a|an|my|me|two|"
-    r"three|four|clear|forever|single|microcurrent|facial|4-d|4d)$", re.IGNORECASE)
-FOR_A_NAME = re.compile(r"\b(?:for|under the name|under)\s+([A-Z][^\W\d_]+(?:[-'][A-Za-z]+)?"
-                        r"(?:\s+[A-Z][^\W\d_]+(?:[-'][A-Za-z]+)?){1,3})")
+    r"three|four|clear|forever|single|microcurrent|facial|4-d|4d)$",
+    re.IGNORECASE,
+)
+FOR_A_NAME = re.compile(
+    r"\b(?:for|under the name|under)\s+([A-Z][^\W\d_]+(?:[-'][A-Za-z]+)?"
+    r"(?:\s+[A-Z][^\W\d_]+(?:[-'][A-Za-z]+)?){1,3})"
+)
 
 
 def _for_a_name(text: str):

@@ -26,7 +26,7 @@ def earlier_disclosure(tracker: Tracker) -> safety.Disclosure:
 
 
 def booking_request_kind(tracker: Tracker) -> str:
-    """"consultation" when a health question applies (disclosed, a reaction after a treatment
+    """ "consultation" when a health question applies (disclosed, a reaction after a treatment
     reported, or answered in the screening step), else "booking": the confirm step and the
     submission must say the same."""
     disclosure = earlier_disclosure(tracker)
@@ -60,8 +60,12 @@ def send(dispatcher: CollectingDispatcher, messages: Sequence[OutgoingMessage]) 
         dispatcher.utter_message(**message.as_kwargs())
 
 
-def send_guarded(dispatcher: CollectingDispatcher, tracker: Tracker, content: Content,
-                 messages: Sequence[OutgoingMessage]) -> None:
+def send_guarded(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    content: Content,
+    messages: Sequence[OutgoingMessage],
+) -> None:
     """Utter messages that did not come from the planner, through the reassurance guard."""
     if earlier_disclosure(tracker).any or tracker.get_slot("emergency"):
         for message in messages:
@@ -97,22 +101,32 @@ def changed_slots(tracker: Tracker, events: Sequence[Dict[str, Any]]) -> List[Di
     conversation, which Rasa stores, sends to this server and replays on every later turn:
     five of them per answer were 40% of a conversation's events.
     """
-    return [event for event in events
-            if not _same_value(tracker.get_slot(event["name"]), event["value"])]
+    return [
+        event
+        for event in events
+        if not _same_value(tracker.get_slot(event["name"]), event["value"])
+    ]
 
 
 def _same_value(old: Any, new: Any) -> bool:
     return type(old) is type(new) and old == new  # 0 and 0.0, or False and 0, still differ
 
 
-def answer_latest(dispatcher: CollectingDispatcher, tracker: Tracker, content: Content,
-                  intent: Optional[str] = None) -> List[Dict[str, Any]]:
+def answer_latest(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    content: Content,
+    intent: Optional[str] = None,
+) -> List[Dict[str, Any]]:
     """Answer the latest message and return the slot events to apply."""
     plan = plan_reply(content, turn_state(tracker, intent))
     send(dispatcher, plan.messages)
     if plan.follow_up:
         follow_ups.note_for_staff(dispatcher, tracker, content, plan.follow_up)
     if plan.unanswered and not plan.disclosure.any:
-        unanswered.record((tracker.latest_message or {}).get("text") or "", plan.unanswered,
-                          turn_state(tracker, intent).intent)
+        unanswered.record(
+            (tracker.latest_message or {}).get("text") or "",
+            plan.unanswered,
+            turn_state(tracker, intent).intent,
+        )
     return changed_slots(tracker, plan_events(plan))

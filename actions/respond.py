@@ -17,8 +17,18 @@ logger = logging.getLogger(__name__)
 FALLBACK_INTENT = "nlu_fallback"
 # After a condition is disclosed, these questions are answered with the condition's reply only:
 # the general answer to them would read as a judgement on the visitor's own case.
-ANSWERED_BY_DISCLOSURE = {"ask_safety", "ask_suitability", "inform_condition", "greet",
-                          "affirm", "deny", "thank", FALLBACK_INTENT, "out_of_scope", "cancel"}
+ANSWERED_BY_DISCLOSURE = {
+    "ask_safety",
+    "ask_suitability",
+    "inform_condition",
+    "greet",
+    "affirm",
+    "deny",
+    "thank",
+    FALLBACK_INTENT,
+    "out_of_scope",
+    "cancel",
+}
 # Asked after an earlier disclosure, these get the disclosure's replies again.
 ANSWERED_FOR_THE_DISCLOSURE = {"ask_safety", "ask_suitability", "book"}
 MULTI_INTENT_SEPARATOR = "+"
@@ -84,8 +94,10 @@ def message_parts(intent: Optional[str], entities: Sequence[Dict[str, Any]] = ()
     The ``question_part`` entities when the message holds two or more different ones (each
     clause classified on its own), else the intent's parts (one, or a trained multi-intent).
     """
-    spans = sorted((e for e in entities if e.get("entity") == QUESTION_PART_ENTITY),
-                   key=lambda e: e.get("start") or 0)
+    spans = sorted(
+        (e for e in entities if e.get("entity") == QUESTION_PART_ENTITY),
+        key=lambda e: e.get("start") or 0,
+    )
     split: List[str] = []
     for entity in spans:
         value = str(entity.get("value") or "")
@@ -105,19 +117,29 @@ def plan_reply(content: Content, turn: TurnState) -> Plan:
     latest = safety.disclosure_from_entities(turn.entities)
     active = safety.merge(turn.earlier, latest)
     reported = safety.reactions_in(turn.entities)
-    plan = Plan(disclosure=active, emergency=turn.emergency or latest.urgent,
-                reactions=_merged(turn.reactions, reported))
+    plan = Plan(
+        disclosure=active,
+        emergency=turn.emergency or latest.urgent,
+        reactions=_merged(turn.reactions, reported),
+    )
     parts = message_parts(turn.intent, turn.entities)
     if active.any or plan.emergency:
-        parts = [p for p in parts if p not in (BOOKING_PART, PERSON_PART)
-                 or (plan.emergency and p == BOOKING_PART and len(parts) == 1)]
+        parts = [
+            p
+            for p in parts
+            if p not in (BOOKING_PART, PERSON_PART)
+            or (plan.emergency and p == BOOKING_PART and len(parts) == 1)
+        ]
     if latest.any:
         # A disclosure beside questions ("I have a pacemaker. does it hurt and how much is
         # it?"): the condition's reply, and only the facts the article does not hold; article
         # answers ("painless", "gentle") would read as a verdict on the visitor's case.
         parts = [p for p in parts if _kind(content, p) in UNANSWERED_KINDS]
-    if any(e.get("entity") == SIDE_EFFECT_ENTITY for e in turn.entities) and not latest.any \
-            and not set(parts) & OTHER_SUBJECTS:
+    if (
+        any(e.get("entity") == SIDE_EFFECT_ENTITY for e in turn.entities)
+        and not latest.any
+        and not set(parts) & OTHER_SUBJECTS
+    ):
         # "can microcurrent cause Bell's palsy?": the safety answer, whatever the topic read
         parts = ["ask_safety"]
     if set(parts) & OTHER_SUBJECTS:
@@ -127,8 +149,9 @@ def plan_reply(content: Content, turn: TurnState) -> Plan:
         parts = [p for p in parts if _kind(content, p) != "article"] or parts
     if latest.urgent:
         # One fixed message, nothing else: the visitor must act on it.
-        plan.messages = [OutgoingMessage(safety.urgent_reply(content,
-                                                             safety.urgent_in(turn.entities)))]
+        plan.messages = [
+            OutgoingMessage(safety.urgent_reply(content, safety.urgent_in(turn.entities)))
+        ]
         urgent = [e for e in turn.entities if e.get("entity") == "urgent_symptom"]
         if reported or turn.reactions or any(e.get("role") == "after_treatment" for e in urgent):
             plan.follow_up = list(dict.fromkeys(str(e["value"]) for e in urgent))
@@ -139,11 +162,15 @@ def plan_reply(content: Content, turn: TurnState) -> Plan:
 
     if latest.any:
         _say_disclosure_replies(content, latest, plan)
-        _answer_questions(content, turn, [p for p in parts if p not in ANSWERED_BY_DISCLOSURE], plan)
+        _answer_questions(
+            content, turn, [p for p in parts if p not in ANSWERED_BY_DISCLOSURE], plan
+        )
     elif active.any and set(parts) & ANSWERED_FOR_THE_DISCLOSURE:
         # "Is it safe for me?" after an earlier disclosure: answer for that disclosure.
         _say_disclosure_replies(content, active, plan)
-        _answer_questions(content, turn, [p for p in parts if p not in ANSWERED_BY_DISCLOSURE], plan)
+        _answer_questions(
+            content, turn, [p for p in parts if p not in ANSWERED_BY_DISCLOSURE], plan
+        )
     else:
         _answer_questions(content, turn, parts, plan)
 
@@ -160,9 +187,15 @@ def _merged(earlier: Sequence[str], new: Sequence[str]) -> List[str]:
     return list(dict.fromkeys([*earlier, *new]))
 
 
-def _later_turn_decides(content: Content, turn: TurnState, parts: List[str],
-                        latest: safety.Disclosure, active: safety.Disclosure,
-                        reported: List[str], plan: Plan) -> bool:
+def _later_turn_decides(
+    content: Content,
+    turn: TurnState,
+    parts: List[str],
+    latest: safety.Disclosure,
+    active: safety.Disclosure,
+    reported: List[str],
+    plan: Plan,
+) -> bool:
     """Turns decided by what happened earlier (or by the language); True when planned here."""
     cs = conversation_safety
     language = cs.language_of(turn.entities)
@@ -170,8 +203,9 @@ def _later_turn_decides(content: Content, turn: TurnState, parts: List[str],
         if turn.emergency and not latest.any:
             # "aidez-moi", "me duele mucho" after urgent advice: we can't read it, so the
             # advice is repeated before the notice (never only "I answer in English").
-            plan.messages.append(OutgoingMessage(
-                safety.urgent_follow_up(content, "follow_up_reply")))
+            plan.messages.append(
+                OutgoingMessage(safety.urgent_follow_up(content, "follow_up_reply"))
+            )
         if latest.any:
             _say_disclosure_replies(content, latest, plan)
         elif active.any:  # "¿entonces puedo reservar?" after "estoy embarazada"
@@ -187,18 +221,23 @@ def _later_turn_decides(content: Content, turn: TurnState, parts: List[str],
             _answer_one(content, meaning, plan)  # "👍" after an answer: thanks, never a "yes"
             return True
         # "...", "🤔": nothing to answer, and never a "yes" to something unread.
-        plan.messages.append(OutgoingMessage(content.message("no_words"),
-                                             answers.start_buttons(content)))
+        plan.messages.append(
+            OutgoingMessage(content.message("no_words"), answers.start_buttons(content))
+        )
         return True
     mentioned = safety.reactions_in(turn.entities, reported_only=False)
     new_reactions = [r for r in reported if r not in turn.reactions]
-    if reported or (turn.reactions
-                    and cs.is_reaction_follow_up(content, parts, turn.text, mentioned, topics)):
+    if reported or (
+        turn.reactions and cs.is_reaction_follow_up(content, parts, turn.text, mentioned, topics)
+    ):
         if latest.any:
             _say_disclosure_replies(content, latest, plan)
         follow_up = bool(turn.reactions) and not new_reactions
-        plan.messages.append(OutgoingMessage(safety.after_treatment_reply(content, follow_up),
-                                             [answers.person_button(content)]))
+        plan.messages.append(
+            OutgoingMessage(
+                safety.after_treatment_reply(content, follow_up), [answers.person_button(content)]
+            )
+        )
         plan.person_offered = True
         if new_reactions:
             plan.follow_up = new_reactions
@@ -214,8 +253,11 @@ def _later_turn_decides(content: Content, turn: TurnState, parts: List[str],
             if _kind(content, part) in UNANSWERED_KINDS:
                 _answer_one(content, part, plan)
         return True
-    corrected = turn.earlier.any and cs.is_correction(content, turn.text) and (
-        not latest.any or latest.subject == "other")
+    corrected = (
+        turn.earlier.any
+        and cs.is_correction(content, turn.text)
+        and (not latest.any or latest.subject == "other")
+    )
     # "my friend has a pacemaker, I'd be the one getting the facial" (or, later, "I don't
     # have any myself"): only ever about a condition that was someone else's.
     own_health = cs.is_own_health_clear(content, turn.text, latest, turn.earlier)
@@ -233,24 +275,30 @@ def _later_turn_decides(content: Content, turn: TurnState, parts: List[str],
     if not latest.any and turn.medical_topic and cs.asks_to_treat_it(content, parts, turn.text):
         # "could the facial get rid of it?" after a health question: the article doesn't say
         # (an honest unknown, recorded for staff), and the doctor for the problem itself.
-        plan.messages.append(OutgoingMessage(content.message("treat_it_unknown"),
-                                             [answers.person_button(content)]))
+        plan.messages.append(
+            OutgoingMessage(content.message("treat_it_unknown"), [answers.person_button(content)])
+        )
         plan.person_offered = True
         plan.medical_topic = True
         plan.unanswered = "unknown"
         return True
     repeated = latest.any and set(latest.conditions + latest.uncovered) <= set(
-        turn.earlier.conditions + turn.earlier.uncovered)
+        turn.earlier.conditions + turn.earlier.uncovered
+    )
     if active.any and (not latest.any or repeated):
         # "the article says it treats Bell's palsy so it's fine for me": nothing new, pushback.
         retracted = safety.retracted_in(turn.entities)
         if repeated and not safety.has_cue(content, "pushback_cues", turn.text):
             return False
         asks_again = set(parts) & ANSWERED_FOR_THE_DISCLOSURE and not retracted
-        if not asks_again and (repeated or cs.is_pushback(content, turn.text, parts, retracted,
-                                                           active, mentioned)):
-            plan.messages.append(OutgoingMessage(safety.pushback_reply(content, active),
-                                                 [answers.person_button(content)]))
+        if not asks_again and (
+            repeated or cs.is_pushback(content, turn.text, parts, retracted, active, mentioned)
+        ):
+            plan.messages.append(
+                OutgoingMessage(
+                    safety.pushback_reply(content, active), [answers.person_button(content)]
+                )
+            )
             plan.person_offered = True
             return True
     return False
@@ -286,15 +334,23 @@ def _names_its_topic(content: Content, turn: TurnState, part: str, parts: int) -
     answer = answers.answer_for(content, part)
     if answer is None or answer.kind != "article":
         return True
-    return answerability.names_topic(content.answerability, answer.id,
-                                     question_text(turn, part, parts))
+    return answerability.names_topic(
+        content.answerability, answer.id, question_text(turn, part, parts)
+    )
 
 
 def _offer_booking(content: Content, plan: Plan) -> None:
     """ "...and can I book?" next to a question: the answers' own booking button (a plain
     ``/book`` payload from answers.yml, as the website channel accepts no entity payloads)."""
-    button = next((b for answer in content.answer_for_intent.values() for b in answer.buttons
-                   if b.payload == "/" + BOOKING_PART), None)
+    button = next(
+        (
+            b
+            for answer in content.answer_for_intent.values()
+            for b in answer.buttons
+            if b.payload == "/" + BOOKING_PART
+        ),
+        None,
+    )
     offered = any(b.payload == "/" + BOOKING_PART for m in plan.messages for b in m.buttons)
     if button is not None and plan.messages and not offered:
         plan.messages[-1].buttons.append(button)
@@ -309,8 +365,9 @@ def _offer_person(content: Content, plan: Plan) -> None:
     """ "...and can I talk to someone?" next to a question: offer the hand-off (once)."""
     if plan.person_offered:
         return
-    plan.messages.append(OutgoingMessage(content.message("offer_person"),
-                                         [answers.person_button(content)]))
+    plan.messages.append(
+        OutgoingMessage(content.message("offer_person"), [answers.person_button(content)])
+    )
     plan.person_offered = True
 
 
@@ -322,7 +379,7 @@ def question_text(turn: TurnState, part: str, parts: int) -> str:
     if parts > 1:
         for entity in turn.entities:
             if entity.get("entity") == QUESTION_PART_ENTITY and entity.get("value") == part:
-                return turn.text[int(entity.get("start") or 0):int(entity.get("end") or 0)]
+                return turn.text[int(entity.get("start") or 0) : int(entity.get("end") or 0)]
         return ""
     return turn.text
 
@@ -357,8 +414,9 @@ def _say_not_covered(content: Content, missing: "answerability.NotCovered", plan
     """ "I don't have information on <what the question hinges on>", a person offered."""
     if missing.age is not None:
         ages = content.answerability.get("ages") or {}
-        text = content.message("not_covered_age", age=missing.age, min=ages.get("min"),
-                               max=ages.get("max"))
+        text = content.message(
+            "not_covered_age", age=missing.age, min=ages.get("min"), max=ages.get("max")
+        )
     elif missing.reply:
         text = missing.reply
     else:
@@ -376,21 +434,28 @@ def _clarify(content: Content, turn: TurnState, plan: Plan) -> None:
     plan.misses_in_a_row = turn.misses_in_a_row + 1
     plan.unanswered = "fallback"
     if plan.misses_in_a_row >= 2:
-        plan.messages.append(OutgoingMessage(content.message("fallback_second_miss"),
-                                             [answers.person_button(content)]))
+        plan.messages.append(
+            OutgoingMessage(
+                content.message("fallback_second_miss"), [answers.person_button(content)]
+            )
+        )
         plan.person_offered = True
         return
     buttons = answers.suggestions(content, turn.ranking)
     if buttons:
         plan.messages.append(OutgoingMessage(content.message("fallback_did_you_mean"), buttons))
     else:
-        plan.messages.append(OutgoingMessage(content.message("fallback_nothing_matched"),
-                                             [answers.person_button(content)]))
+        plan.messages.append(
+            OutgoingMessage(
+                content.message("fallback_nothing_matched"), [answers.person_button(content)]
+            )
+        )
         plan.person_offered = True
 
 
-def _guard_all(content: Content, active: safety.Disclosure, plan: Plan,
-               reminder: bool = True) -> None:
+def _guard_all(
+    content: Content, active: safety.Disclosure, plan: Plan, reminder: bool = True
+) -> None:
     """While a disclosure (or urgent advice) is active: no reassurance anywhere, and a
     reminder on article answers, for the article's conditions and the ones it does not cover."""
     for message in plan.messages:

@@ -124,10 +124,14 @@ def uncovered_reply(content: Content, condition_id: str) -> str:
     values = {"label": label(content, condition_id)}
     rule = content.contraindications.find(condition_id, (KIND_UNCOVERED,))
     if rule and rule.own_reply:
-        return render(rule.own_reply, values,
-                      where=(CONTRAINDICATIONS_FILE, "uncovered.conditions[].reply")).strip()
-    return render(content.contraindications.uncovered_reply_template, values,
-                  where=(CONTRAINDICATIONS_FILE, "uncovered.reply")).strip()
+        return render(
+            rule.own_reply, values, where=(CONTRAINDICATIONS_FILE, "uncovered.conditions[].reply")
+        ).strip()
+    return render(
+        content.contraindications.uncovered_reply_template,
+        values,
+        where=(CONTRAINDICATIONS_FILE, "uncovered.reply"),
+    ).strip()
 
 
 def urgent_reply(content: Content, symptoms: Sequence[str] = ()) -> str:
@@ -198,15 +202,19 @@ def reactions_in(entities: Sequence[Mapping[str, Any]], reported_only: bool = Tr
     ``reported_only``: only those next to a treatment cue ("after my facial"); otherwise every
     symptom word, which counts only as a follow-up of an earlier report.
     """
-    return _unique(str(e.get("value")) for e in entities or []
-                   if e.get("entity") == AFTER_TREATMENT_ENTITY
-                   and (not reported_only or e.get("role") == REPORTED_ROLE))
+    return _unique(
+        str(e.get("value"))
+        for e in entities or []
+        if e.get("entity") == AFTER_TREATMENT_ENTITY
+        and (not reported_only or e.get("role") == REPORTED_ROLE)
+    )
 
 
 def retracted_in(entities: Sequence[Mapping[str, Any]]) -> List[str]:
     """Condition ids the visitor says they do not (or no longer) have."""
-    return _unique(str(e.get("value")) for e in entities or []
-                   if e.get("entity") == RETRACTED_ENTITY)
+    return _unique(
+        str(e.get("value")) for e in entities or [] if e.get("entity") == RETRACTED_ENTITY
+    )
 
 
 def phone_sentence(content: Content) -> str:
@@ -221,8 +229,11 @@ def phone_sentence(content: Content) -> str:
 def _filled(content: Content, key: str, template: str, **values: Any) -> str:
     """A reply of contraindications.yml (``key``: its place there) with ``{phone_sentence}``
     and ``values`` filled in, on one line."""
-    text = render(template, {"phone_sentence": phone_sentence(content), **values},
-                  where=(CONTRAINDICATIONS_FILE, key))
+    text = render(
+        template,
+        {"phone_sentence": phone_sentence(content), **values},
+        where=(CONTRAINDICATIONS_FILE, key),
+    )
     return " ".join(text.split())
 
 

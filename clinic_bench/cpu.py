@@ -55,8 +55,11 @@ class CpuWindow:
         busy, total = machine_jiffies()
         ours = bench_jiffies(self.pids)
         assert self._start is not None
-        d_busy, d_total, d_ours = (busy - self._start[0], total - self._start[1],
-                                   ours - self._start[2])
+        d_busy, d_total, d_ours = (
+            busy - self._start[0],
+            total - self._start[1],
+            ours - self._start[2],
+        )
         if d_total <= 0:
             return {"machine_busy_pct": None, "other_processes_pct": None}
         return {
@@ -87,5 +90,7 @@ class ChildCpuWindow:
         d_own = (self._own_seconds() - self._own) * os.sysconf("SC_CLK_TCK")
         if d_total <= 0:
             return {"machine_busy_pct": None, "other_processes_pct": None}
-        return {"machine_busy_pct": round(100.0 * d_busy / d_total, 1),
-                "other_processes_pct": round(100.0 * max(0.0, d_busy - d_own) / d_total, 1)}
+        return {
+            "machine_busy_pct": round(100.0 * d_busy / d_total, 1),
+            "other_processes_pct": round(100.0 * max(0.0, d_busy - d_own) / d_total, 1),
+        }

@@ -26,7 +26,9 @@ import yaml
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 RULES = PROJECT_DIR / "data" / "content" / "contraindications.yml"
 REDTEAM = PROJECT_DIR / "tests" / "safety" / "redteam.yml"
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # clinic_nlu imports Rasa, which loads TensorFlow
+os.environ.setdefault(
+    "TF_CPP_MIN_LOG_LEVEL", "3"
+)  # clinic_nlu imports Rasa, which loads TensorFlow
 
 
 def texts() -> List[str]:
@@ -67,21 +69,24 @@ def markdown(detector: Optional[Dict[str, Any]]) -> str:
     """The detector's section of docs/benchmarks.md (empty when not measured in this run)."""
     if not detector:
         return ""
-    return "\n".join([
-        "## Our contraindication detector, per message",
-        "",
-        f"`clinic_nlu.condition_detector` runs on every message. On the red-team suite's"
-        f" {detector['messages']} texts (`clinic_bench/detector_speed.py`, best of"
-        f" {detector['passes']} passes): **{detector['per_message_ms']} ms per message**"
-        f" (median pass {detector['median_pass_per_message_ms']} ms; slowest single text"
-        f" {detector['slowest_message_ms']} ms).",
-        "",
-    ])
+    return "\n".join(
+        [
+            "## Our contraindication detector, per message",
+            "",
+            f"`clinic_nlu.condition_detector` runs on every message. On the red-team suite's"
+            f" {detector['messages']} texts (`clinic_bench/detector_speed.py`, best of"
+            f" {detector['passes']} passes): **{detector['per_message_ms']} ms per message**"
+            f" (median pass {detector['median_pass_per_message_ms']} ms; slowest single text"
+            f" {detector['slowest_message_ms']} ms).",
+            "",
+        ]
+    )
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m clinic_bench.detector_speed",
-                                     description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m clinic_bench.detector_speed", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--quick", action="store_true", help="2 passes instead of 7")
     args = parser.parse_args()
     print(json.dumps(measure(2 if args.quick else 7)))

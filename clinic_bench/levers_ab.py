@@ -48,8 +48,10 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 PY = sys.executable
 MODEL = PROJECT_DIR / "models" / "clinic-assistant.tar.gz"
 TICK = os.sysconf("SC_CLK_TCK")
-LONG_TEXTS = [bench_load.MESSAGES[k][1] for k in
-              ("faq_what", "faq_hurt", "unknown_price", "faq_results", "faq_surgery", "faq_celebs")]
+LONG_TEXTS = [
+    bench_load.MESSAGES[k][1]
+    for k in ("faq_what", "faq_hurt", "unknown_price", "faq_results", "faq_surgery", "faq_celebs")
+]
 
 
 def degraded_texts() -> List[str]:
@@ -57,16 +59,22 @@ def degraded_texts() -> List[str]:
     from clinic_content.messages import read_texts
 
     messages = read_texts(PROJECT_DIR / "data" / "content" / "messages.yml")
-    return [text for text in (messages.get("rate_limited"), messages.get("error_try_again")) if text]
+    return [
+        text for text in (messages.get("rate_limited"), messages.get("error_try_again")) if text
+    ]
 
 
 def parse_variant(text: str) -> Dict[str, Any]:
     name, _, spec = text.partition(":")
-    variant: Dict[str, Any] = {"name": name, "module": "clinic_runtime",
-                               "endpoints": "endpoints.yml", "env": {}}
+    variant: Dict[str, Any] = {
+        "name": name,
+        "module": "clinic_runtime",
+        "endpoints": "endpoints.yml",
+        "env": {},
+    }
     # env= comes last and takes the rest, commas included (CLINIC_RUNTIME_SKIP=a,b).
     if spec.startswith("env="):
-        spec, env = "", spec[len("env="):]
+        spec, env = "", spec[len("env=") :]
     else:
         spec, _, env = spec.partition(",env=")
     for item in filter(None, spec.split(",")):
@@ -81,14 +89,21 @@ def parse_variant(text: str) -> Dict[str, Any]:
 
 
 def base_env(workdir: Path, actions_port: int) -> Dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("CLINIC_WEBHOOK_URL", "CLINIC_API_TOKEN")}
-    env.update({
-        "TF_CPP_MIN_LOG_LEVEL": "3", "RASA_TELEMETRY_ENABLED": "false", "PYTHONUNBUFFERED": "1",
-        "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions_port}/webhook",
-        "CLINIC_OUTBOX_PATH": str(workdir / "outbox.db"),
-        "CLINIC_UNANSWERED_PATH": str(workdir / "unanswered.db"),
-        "CLINIC_RATE_LIMIT_IP_MESSAGES": "0", "CLINIC_RATE_LIMIT_MESSAGES": "100000",
-    })
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("CLINIC_WEBHOOK_URL", "CLINIC_API_TOKEN")
+    }
+    env.update(
+        {
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "RASA_TELEMETRY_ENABLED": "false",
+            "PYTHONUNBUFFERED": "1",
+            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions_port}/webhook",
+            "CLINIC_OUTBOX_PATH": str(workdir / "outbox.db"),
+            "CLINIC_UNANSWERED_PATH": str(workdir / "unanswered.db"),
+            "CLINIC_RATE_LIMIT_IP_MESSAGES": "0",
+            "CLINIC_RATE_LIMIT_MESSAGES": "100000",
+        }
+    )
     return env
 
 
@@ -97,26 +112,50 @@ async def long_conversation(url: str, sender: str, turns: int) -> List[float]:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
         for turn in range(turns):
             started = time.perf_counter()
-            status, _ = await bench_load.post_message(session, url, sender,
-                                                      LONG_TEXTS[turn % len(LONG_TEXTS)])
+            status, _ = await bench_load.post_message(
+                session, url, sender, LONG_TEXTS[turn % len(LONG_TEXTS)]
+            )
             if status != 200:
                 raise RuntimeError(f"HTTP {status} at turn {turn}")
             latencies.append(time.perf_counter() - started)
     return latencies
 
 
-def run_variant(variant: Dict[str, Any], workdir: Path, actions: Server, actions_port: int,
-                args: argparse.Namespace, tag: str) -> Dict[str, Any]:
+def run_variant(
+    variant: Dict[str, Any],
+    workdir: Path,
+    actions: Server,
+    actions_port: int,
+    args: argparse.Namespace,
+    tag: str,
+) -> Dict[str, Any]:
     env = base_env(workdir, actions_port)
     env["CLINIC_TRACKER_DB"] = str(workdir / f"tracker-{tag}.db")
     env.update(variant["env"])
     port = free_port()
     url = f"http://127.0.0.1:{port}/webhooks/website/webhook"
-    rasa = Server(f"rasa-{tag}", [PY, "-m", variant["module"], "run", "--interface", "127.0.0.1",
-                                  "--port", str(port), "--model",
-                                  str(variant.get("model") or args.model), "--credentials",
-                                  "credentials.yml", "--endpoints", variant["endpoints"]],
-                  Path(variant.get("cwd") or PROJECT_DIR), env, workdir / f"rasa-{tag}.log")
+    rasa = Server(
+        f"rasa-{tag}",
+        [
+            PY,
+            "-m",
+            variant["module"],
+            "run",
+            "--interface",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--model",
+            str(variant.get("model") or args.model),
+            "--credentials",
+            "credentials.yml",
+            "--endpoints",
+            variant["endpoints"],
+        ],
+        Path(variant.get("cwd") or PROJECT_DIR),
+        env,
+        workdir / f"rasa-{tag}.log",
+    )
     result: Dict[str, Any] = {"variant": variant["name"]}
     try:
         cold = asyncio.run(bench_load.first_answer(url, rasa.alive, rasa.started_at, 300))
@@ -125,23 +164,27 @@ def run_variant(variant: Dict[str, Any], workdir: Path, actions: Server, actions
         asyncio.run(bench_load.sample_replies(url, f"warm-{tag}"))  # warm-up
         for level in args.levels:
             cpu_rasa, cpu_actions = process_jiffies(rasa.pid), process_jiffies(actions.pid)
-            stats = asyncio.run(bench_load.run_level(url, level, args.requests, f"{tag}-c{level}",
-                                                     degraded_texts()))
+            stats = asyncio.run(
+                bench_load.run_level(url, level, args.requests, f"{tag}-c{level}", degraded_texts())
+            )
             if stats["errors"] or stats["degraded_replies"] or stats["empty_replies"]:
-                raise RuntimeError(f"{variant['name']}: failed or 'try again' replies: {stats}"
-                                   f"\n{rasa.tail()}")
+                raise RuntimeError(
+                    f"{variant['name']}: failed or 'try again' replies: {stats}\n{rasa.tail()}"
+                )
             ok = stats["ok"]
             result[f"c{level}_p50_ms"] = stats["p50_ms"]
             result[f"c{level}_msg_s"] = stats["throughput_msgs_per_s"]
             result[f"c{level}_rasa_cpu_ms"] = round(
-                1000 * (process_jiffies(rasa.pid) - cpu_rasa) / TICK / ok, 2)
+                1000 * (process_jiffies(rasa.pid) - cpu_rasa) / TICK / ok, 2
+            )
             result[f"c{level}_actions_cpu_ms"] = round(
-                1000 * (process_jiffies(actions.pid) - cpu_actions) / TICK / ok, 2)
+                1000 * (process_jiffies(actions.pid) - cpu_actions) / TICK / ok, 2
+            )
         if args.long:
             lat = asyncio.run(long_conversation(url, f"{tag}-long", args.long))
             step = max(1, args.long // 5)
             for start in range(0, args.long, step):
-                chunk = sorted(lat[start:start + min(10, step)])
+                chunk = sorted(lat[start : start + min(10, step)])
                 result[f"long_turn{start + 1}_ms"] = round(1000 * chunk[len(chunk) // 2], 1)
         result["rss_peak_mb"] = round((_status_kb(rasa.pid, "VmHWM") or 0) / 1024, 1)
     finally:
@@ -150,8 +193,9 @@ def run_variant(variant: Dict[str, Any], workdir: Path, actions: Server, actions
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m clinic_bench.levers_ab",
-                                     description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m clinic_bench.levers_ab", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--variant", action="append", required=True, type=parse_variant)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--levels", type=lambda s: [int(x) for x in s.split(",")], default=[1, 8])
@@ -163,16 +207,28 @@ def main() -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="clinic-ab-", dir="/tmp"))
     actions_port = free_port()
-    actions = Server("actions", [PY, "-m", "clinic_requests.action_server", "--actions", "actions",
-                                 "--port", str(actions_port)], PROJECT_DIR,
-                     {**base_env(workdir, actions_port), "SANIC_HOST": "127.0.0.1"},
-                     workdir / "actions.log")
+    actions = Server(
+        "actions",
+        [
+            PY,
+            "-m",
+            "clinic_requests.action_server",
+            "--actions",
+            "actions",
+            "--port",
+            str(actions_port),
+        ],
+        PROJECT_DIR,
+        {**base_env(workdir, actions_port), "SANIC_HOST": "127.0.0.1"},
+        workdir / "actions.log",
+    )
     results: List[Dict[str, Any]] = []
     try:
         deadline = time.monotonic() + 120
         while True:
             try:
                 import urllib.request
+
                 urllib.request.urlopen(f"http://127.0.0.1:{actions_port}/health", timeout=2)
                 break
             except OSError as error:

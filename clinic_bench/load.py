@@ -74,8 +74,9 @@ def reply_texts(body: Any) -> List[str]:
     return [m.get("text") or "" for m in body if isinstance(m, dict)]
 
 
-async def post_message(session: aiohttp.ClientSession, url: str, sender: str,
-                       text: str) -> Tuple[int, Any]:
+async def post_message(
+    session: aiohttp.ClientSession, url: str, sender: str, text: str
+) -> Tuple[int, Any]:
     """POST one message; returns (HTTP status, decoded JSON or None)."""
     async with session.post(url, json={"sender": sender, "message": text}) as response:
         try:
@@ -96,8 +97,13 @@ def _visitors(prefix: str, total_messages: int) -> Iterator[Tuple[str, List[str]
         yield f"{prefix}-{number:05d}", script
 
 
-async def run_level(url: str, concurrency: int, total_messages: int, sender_prefix: str,
-                    degraded_texts: Sequence[str] = ()) -> Dict[str, Any]:
+async def run_level(
+    url: str,
+    concurrency: int,
+    total_messages: int,
+    sender_prefix: str,
+    degraded_texts: Sequence[str] = (),
+) -> Dict[str, Any]:
     """Send ``total_messages`` messages with ``concurrency`` visitors active at once."""
     visitors = _visitors(sender_prefix, total_messages)
     latencies: List[float] = []
@@ -172,8 +178,9 @@ async def sample_replies(url: str, sender_prefix: str) -> List[Dict[str, Any]]:
     return samples
 
 
-async def first_answer(url: str, is_alive, started: float, timeout: float,
-                       message: str = "hello") -> Dict[str, Any]:
+async def first_answer(
+    url: str, is_alive, started: float, timeout: float, message: str = "hello"
+) -> Dict[str, Any]:
     """Poll ``url`` with a real message until it is answered; seconds since ``started``."""
     deadline = started + timeout
     attempt = 0
@@ -186,17 +193,26 @@ async def first_answer(url: str, is_alive, started: float, timeout: float,
             try:
                 status, body = await post_message(session, url, f"coldstart-{attempt}", message)
                 if status == 200 and isinstance(body, list):
-                    return {"seconds": round(time.monotonic() - started, 2),
-                            "answer_nonempty": any(reply_texts(body)), "polls": attempt}
+                    return {
+                        "seconds": round(time.monotonic() - started, 2),
+                        "answer_nonempty": any(reply_texts(body)),
+                        "polls": attempt,
+                    }
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
                 pass
             await asyncio.sleep(0.1)
     raise TimeoutError(f"{url} gave no answer within {timeout} s")
 
 
-async def wait_for_reply(url: str, text: str, predicate, timeout: float,
-                         sender_prefix: str, poll: float = 0.05,
-                         started: Optional[float] = None) -> float:
+async def wait_for_reply(
+    url: str,
+    text: str,
+    predicate,
+    timeout: float,
+    sender_prefix: str,
+    poll: float = 0.05,
+    started: Optional[float] = None,
+) -> float:
     """Ask ``text`` (fresh sender each time) until ``predicate(reply)``; seconds since
     ``started`` (a ``time.monotonic()`` value; default: now)."""
     started = time.monotonic() if started is None else started

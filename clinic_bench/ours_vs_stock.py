@@ -70,12 +70,25 @@ SYSTEMS = ("ours", "baseline")
 
 MODES: Dict[str, Dict[str, Any]] = {
     # cold_starts: Rasa process starts timed per system (interleaved; the median is reported).
-    "full": {"levels": [1, 8, 32], "requests": 200, "edit_trials": 5, "baseline_epochs": None,
-             "schema_quick": False, "cold_starts": 3},
+    "full": {
+        "levels": [1, 8, 32],
+        "requests": 200,
+        "edit_trials": 5,
+        "baseline_epochs": None,
+        "schema_quick": False,
+        "cold_starts": 3,
+    },
     # CI smoke: keeps the code from rotting; its figures are not for comparison.
-    "smoke": {"levels": [1, 8], "requests": 24, "edit_trials": 2, "baseline_epochs": 3,
-              "schema_quick": True, "cold_starts": 1},
+    "smoke": {
+        "levels": [1, 8],
+        "requests": 24,
+        "edit_trials": 2,
+        "baseline_epochs": 3,
+        "schema_quick": True,
+        "cold_starts": 1,
+    },
 }
+
 
 def degraded_texts() -> List[str]:
     """Our channel's 'rate limited' / 'something went wrong' texts (200 answers that failed)."""
@@ -91,34 +104,58 @@ def custom_actions_per_message(system: System) -> Optional[Dict[str, Any]]:
     if not db.exists():
         return None
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
-        user = connection.execute("SELECT COUNT(*) FROM events WHERE type_name='user'").fetchone()[0]
-        rows = connection.execute("SELECT action_name, COUNT(*) FROM events WHERE type_name='action'"
-                                  " GROUP BY action_name").fetchall()
+        user = connection.execute("SELECT COUNT(*) FROM events WHERE type_name='user'").fetchone()[
+            0
+        ]
+        rows = connection.execute(
+            "SELECT action_name, COUNT(*) FROM events WHERE type_name='action' GROUP BY action_name"
+        ).fetchall()
     executed = {name: count for name, count in rows if name in custom}
-    return {"user_messages": user, "custom_actions_executed": executed,
-            "per_message": round(sum(executed.values()) / user, 2) if user else None}
+    return {
+        "user_messages": user,
+        "custom_actions_executed": executed,
+        "per_message": round(sum(executed.values()) / user, 2) if user else None,
+    }
 
 
 def run_schema_benchmark(quick: bool) -> Dict[str, Any]:
-    say("micro-benchmark: Rasa's jsonschema validation of action-server replies"
-        " (clinic_bench/reply_validation.py)")
+    say(
+        "micro-benchmark: Rasa's jsonschema validation of action-server replies"
+        " (clinic_bench/reply_validation.py)"
+    )
     command = [PY, "-m", "clinic_bench.reply_validation"] + (["--quick"] if quick else [])
-    result = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=900,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    result = subprocess.run(
+        command,
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     if result.returncode != 0:
         raise RuntimeError(f"clinic_bench.reply_validation failed:\n{result.stderr[-3000:]}")
     data = json.loads(result.stdout.strip().splitlines()[-1])
-    say(f"  validate() as Rasa calls it: {data['replies']['faq']['per_call_us'] / 1000:.2f} ms per"
-        f" reply; compiled once: {data['replies']['faq']['compiled_once_us'] / 1000:.2f} ms")
+    say(
+        f"  validate() as Rasa calls it: {data['replies']['faq']['per_call_us'] / 1000:.2f} ms per"
+        f" reply; compiled once: {data['replies']['faq']['compiled_once_us'] / 1000:.2f} ms"
+    )
     return data
 
 
 def run_detector_benchmark(quick: bool) -> Dict[str, Any]:
-    say("micro-benchmark: our contraindication detector per message "
-        "(clinic_bench/detector_speed.py)")
+    say(
+        "micro-benchmark: our contraindication detector per message "
+        "(clinic_bench/detector_speed.py)"
+    )
     command = [PY, "-m", "clinic_bench.detector_speed"] + (["--quick"] if quick else [])
-    result = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=600,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    result = subprocess.run(
+        command,
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     if result.returncode != 0:
         raise RuntimeError(f"clinic_bench.detector_speed failed:\n{result.stderr[-3000:]}")
     data = json.loads(result.stdout.strip().splitlines()[-1])
@@ -130,27 +167,47 @@ def full_markdown(results: Dict[str, Any]) -> str:
     """docs/benchmarks.md: ours vs the baseline, then the scaled setup's and detector's sections."""
     ours = results.get("systems", {}).get("ours", {}).get("latency", {})
     best = max((level.get("throughput_msgs_per_s") or 0 for level in ours.values()), default=None)
-    sections = [bench_scaled.markdown(results.get("scaled"), best),
-                detector_speed.markdown(results.get("condition_detector"))]
+    sections = [
+        bench_scaled.markdown(results.get("scaled"), best),
+        detector_speed.markdown(results.get("condition_detector")),
+    ]
     return bench_report.markdown(results) + "".join("\n" + s for s in sections if s)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m clinic_bench",
-                                     description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m clinic_bench", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--smoke", action="store_true", help="short run for CI (see module doc)")
-    parser.add_argument("--cold-starts", type=int, default=None,
-                        help="Rasa process starts timed per system (default: full 3, smoke 1)")
-    parser.add_argument("--json-out", type=Path, help="default results/benchmarks.json"
-                        " (smoke: results/benchmarks-smoke.json)")
-    parser.add_argument("--md-out", type=Path, help="default docs/benchmarks.md"
-                        " (smoke: results/benchmarks-smoke.md)")
+    parser.add_argument(
+        "--cold-starts",
+        type=int,
+        default=None,
+        help="Rasa process starts timed per system (default: full 3, smoke 1)",
+    )
+    parser.add_argument(
+        "--json-out",
+        type=Path,
+        help="default results/benchmarks.json (smoke: results/benchmarks-smoke.json)",
+    )
+    parser.add_argument(
+        "--md-out",
+        type=Path,
+        help="default docs/benchmarks.md (smoke: results/benchmarks-smoke.md)",
+    )
     parser.add_argument("--keep-tmp", action="store_true", help="keep the /tmp work directory")
-    parser.add_argument("--render", type=Path, metavar="JSON",
-                        help="measure nothing: rewrite --md-out (default docs/benchmarks.md)"
-                             " and print the table from an earlier run's JSON")
-    parser.add_argument("--note", help="a remark on the conditions of the run, printed in the"
-                                           " doc (e.g. what else was running)")
+    parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="JSON",
+        help="measure nothing: rewrite --md-out (default docs/benchmarks.md)"
+        " and print the table from an earlier run's JSON",
+    )
+    parser.add_argument(
+        "--note",
+        help="a remark on the conditions of the run, printed in the"
+        " doc (e.g. what else was running)",
+    )
     args = parser.parse_args()
     if args.render:
         earlier = json.loads(args.render.read_text())
@@ -166,10 +223,12 @@ def main() -> int:
     settings = dict(MODES[mode])
     if args.cold_starts is not None:
         settings["cold_starts"] = max(1, args.cold_starts)
-    json_out = args.json_out or PROJECT_DIR / ("results/benchmarks-smoke.json" if args.smoke
-                                               else "results/benchmarks.json")
-    md_out = args.md_out or PROJECT_DIR / ("results/benchmarks-smoke.md" if args.smoke
-                                           else "docs/benchmarks.md")
+    json_out = args.json_out or PROJECT_DIR / (
+        "results/benchmarks-smoke.json" if args.smoke else "results/benchmarks.json"
+    )
+    md_out = args.md_out or PROJECT_DIR / (
+        "results/benchmarks-smoke.md" if args.smoke else "docs/benchmarks.md"
+    )
 
     def on_sigterm(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
@@ -179,15 +238,20 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="clinic-bench-", dir="/tmp"))
     say(f"{mode} run; work directory {tmp}")
     if args.smoke:
-        say(f"SMOKE MODE: {settings['requests']} requests per level, concurrency"
+        say(
+            f"SMOKE MODE: {settings['requests']} requests per level, concurrency"
             f" {settings['levels']}; the baseline is trained with {settings['baseline_epochs']}"
             " epochs instead of 100 (full training would take several minutes), so its training"
-            " time and answers are NOT comparable. Use `make bench` for real figures.")
+            " time and answers are NOT comparable. Use `make bench` for real figures."
+        )
     results: Dict[str, Any] = {
         "mode": mode,
-        "settings": {**settings, "message_mix": bench_load.mix_summary(),
-                     "client": "asyncio + aiohttp, closed loop, one sender id per simulated visitor",
-                     "hosts": "127.0.0.1 only"},
+        "settings": {
+            **settings,
+            "message_mix": bench_load.mix_summary(),
+            "client": "asyncio + aiohttp, closed loop, one sender id per simulated visitor",
+            "hosts": "127.0.0.1 only",
+        },
         "machine": machine_info(),
         "source": source_info(),
         "note": args.note,
@@ -203,8 +267,13 @@ def main() -> int:
             raise
         except Exception as error:  # recorded, reported, and the run goes on where it can
             say(f"FAILED: {name}: {error}")
-            failures.append({"phase": name, "error": str(error)[-4000:],
-                             "traceback": traceback.format_exc()[-4000:]})
+            failures.append(
+                {
+                    "phase": name,
+                    "error": str(error)[-4000:],
+                    "traceback": traceback.format_exc()[-4000:],
+                }
+            )
 
     for directory in ["build/spacy-en-clinic", "data/nlu", "data/rules"]:
         if not (PROJECT_DIR / directory).exists():
@@ -220,15 +289,29 @@ def main() -> int:
             (tmp / name).mkdir()
             shutil.copytree(PROJECT_DIR / "data" / "content", tmp / name / "content")
         credentials = tmp / "baseline" / "credentials.yml"
-        credentials.write_text("# Generated by clinic_bench (make bench): Rasa's plain REST"
-                               " channel only.\nrest:\n")
+        credentials.write_text(
+            "# Generated by clinic_bench (make bench): Rasa's plain REST channel only.\nrest:\n"
+        )
         base_config = baseline_config(tmp / "baseline" / "config.yml", settings["baseline_epochs"])
-        results["settings"]["baseline_config"] = {k: base_config[k] for k in ("source", "epochs_changed")}
-        systems["ours"] = System("ours", tmp / "ours", PROJECT_DIR / "config.yml",
-                                 PROJECT_DIR / "credentials.yml", "/webhooks/website/webhook",
-                                 "website channel (clinic_channel.website.WebsiteInput)")
-        systems["baseline"] = System("baseline", tmp / "baseline", tmp / "baseline" / "config.yml",
-                                     credentials, "/webhooks/rest/webhook", "REST channel (rest:)")
+        results["settings"]["baseline_config"] = {
+            k: base_config[k] for k in ("source", "epochs_changed")
+        }
+        systems["ours"] = System(
+            "ours",
+            tmp / "ours",
+            PROJECT_DIR / "config.yml",
+            PROJECT_DIR / "credentials.yml",
+            "/webhooks/website/webhook",
+            "website channel (clinic_channel.website.WebsiteInput)",
+        )
+        systems["baseline"] = System(
+            "baseline",
+            tmp / "baseline",
+            tmp / "baseline" / "config.yml",
+            credentials,
+            "/webhooks/rest/webhook",
+            "REST channel (rest:)",
+        )
         systems["baseline"].result["config_yaml"] = base_config["config"]
         systems["baseline"].endpoints = stock_endpoints(tmp / "baseline" / "endpoints.yml")
 
@@ -258,7 +341,8 @@ def main() -> int:
             with phase(f"warm-up {system.name}"):
                 say(f"{system.name}: warm-up, every visitor script once (sample replies)")
                 system.result["sample_replies"] = asyncio.run(
-                    bench_load.sample_replies(system.url, f"warmup-{system.name}"))
+                    bench_load.sample_replies(system.url, f"warmup-{system.name}")
+                )
 
         # Levels interleaved (ours, baseline, baseline, ours, ...) so that other load on the
         # machine (it is shared) falls on both alike.
@@ -269,18 +353,28 @@ def main() -> int:
                 with phase(f"load {system.name} c={level}"):
                     say(f"{system.name}: {settings['requests']} messages at concurrency {level}")
                     window = CpuWindow(pids).start()
-                    stats = asyncio.run(bench_load.run_level(
-                        system.url, level, settings["requests"], f"load-{system.name}-c{level}",
-                        degraded_texts()))
+                    stats = asyncio.run(
+                        bench_load.run_level(
+                            system.url,
+                            level,
+                            settings["requests"],
+                            f"load-{system.name}-c{level}",
+                            degraded_texts(),
+                        )
+                    )
                     stats.update(window.stop())
                     system.result.setdefault("latency", {})[str(level)] = stats
-                    say(f"  p50 {stats['p50_ms']} ms  p95 {stats['p95_ms']} ms  p99 "
+                    say(
+                        f"  p50 {stats['p50_ms']} ms  p95 {stats['p95_ms']} ms  p99 "
                         f"{stats['p99_ms']}"
                         f" ms  {stats['throughput_msgs_per_s']} msg/s  errors {stats['errors']}"
                         f"  (machine busy {stats['machine_busy_pct']}%, of which not the bench"
-                        f" {stats['other_processes_pct']}%)")
+                        f" {stats['other_processes_pct']}%)"
+                    )
                     if stats["errors"]:
-                        raise RuntimeError(f"{stats['errors']} failed requests: {stats['error_samples']}")
+                        raise RuntimeError(
+                            f"{stats['errors']} failed requests: {stats['error_samples']}"
+                        )
 
         if systems["ours"] in running:
             with phase("edit-to-live ours"):
@@ -292,8 +386,9 @@ def main() -> int:
 
         if systems["ours"].model is not None:
             with phase("scaled setup"):  # issue 10: 1, 2, 4 Rasa servers (scaled.py)
-                results["scaled"] = bench_scaled.run(systems["ours"].model, tmp / "scaled",
-                                                     mode, say, degraded_texts())
+                results["scaled"] = bench_scaled.run(
+                    systems["ours"].model, tmp / "scaled", mode, say, degraded_texts()
+                )
     except KeyboardInterrupt:
         say("interrupted: stopping the servers")
         failures.append({"phase": "interrupted", "error": "interrupted (Ctrl-C / SIGTERM)"})
@@ -307,9 +402,11 @@ def main() -> int:
                 system.result["memory"] = {
                     "rasa_peak_rss_mb": round(system.rasa.peak_kb() / 1024, 1),
                     "actions_peak_rss_mb": round(system.actions.peak_kb() / 1024, 1),
-                    "total_peak_rss_mb": round((system.rasa.peak_kb() + system.actions.peak_kb()) / 1024, 1),
+                    "total_peak_rss_mb": round(
+                        (system.rasa.peak_kb() + system.actions.peak_kb()) / 1024, 1
+                    ),
                     "method": "max of /proc VmHWM (process + children, read before stopping)"
-                              " and the sum of VmRSS sampled every 0.25 s",
+                    " and the sum of VmRSS sampled every 0.25 s",
                 }
         if servers:
             say(f"stopped {len(servers)} servers (PIDs {' '.join(str(s.pid) for s in servers)})")

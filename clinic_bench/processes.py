@@ -66,14 +66,21 @@ def tree_kb(pid: int, field: str) -> int:
 class Server:
     """One server process we started; stopped by its PID (and its descendants' PIDs)."""
 
-    def __init__(self, name: str, command: List[str], cwd: Path, env: Dict[str, str],
-                 log: Path) -> None:
+    def __init__(
+        self, name: str, command: List[str], cwd: Path, env: Dict[str, str], log: Path
+    ) -> None:
         self.name = name
         self.log = log
         self.started_at = time.monotonic()
         self._log_file = log.open("ab")
-        self.process = subprocess.Popen(command, cwd=cwd, env=env, stdout=self._log_file,
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         self.peak_sampled_kb = 0
         self.final_vmhwm_kb: Optional[int] = None
 

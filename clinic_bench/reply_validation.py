@@ -46,20 +46,32 @@ def real_replies() -> Dict[str, Dict[str, Any]]:
     turns = {
         "faq": ("what is a microcurrent facial?", "ask_what_is", []),
         "unknown_fact": ("how much does a session cost?", "ask_price", []),
-        "safety_disclosure": ("im pregnant can i still get the 4d facial", "inform_condition",
-                              [{"entity": "condition", "value": "pregnancy", "role": "self",
-                                "extractor": "ContraindicationExtractor"}]),
+        "safety_disclosure": (
+            "im pregnant can i still get the 4d facial",
+            "inform_condition",
+            [
+                {
+                    "entity": "condition",
+                    "value": "pregnancy",
+                    "role": "self",
+                    "extractor": "ContraindicationExtractor",
+                }
+            ],
+        ),
     }
     replies = {}
     for name, (text, intent, entities) in turns.items():
-        latest = {"text": text, "intent": {"name": intent, "confidence": 0.9},
-                  "entities": entities, "intent_ranking": []}
+        latest = {
+            "text": text,
+            "intent": {"name": intent, "confidence": 0.9},
+            "entities": entities,
+            "intent_ranking": [],
+        }
         tracker = Tracker("bench", {}, latest, [], False, None, {}, "action_listen")
         dispatcher = CollectingDispatcher()
         events = asyncio.run(ActionAnswer().run(dispatcher, tracker, {}))
         # as rasa_sdk.executor.ActionExecutor._create_api_response, via JSON like on the wire
-        replies[name] = json.loads(json.dumps({"events": events,
-                                               "responses": dispatcher.messages}))
+        replies[name] = json.loads(json.dumps({"events": events, "responses": dispatcher.messages}))
     return replies
 
 
@@ -99,7 +111,10 @@ def main() -> int:
         assert action._validate_action_result(reply) is True
         compiled.validate(reply)
         assert fast_check(reply) is True
-    for check in (lambda: action._validate_action_result(broken), lambda: compiled.validate(broken)):
+    for check in (
+        lambda: action._validate_action_result(broken),
+        lambda: compiled.validate(broken),
+    ):
         try:
             check()
         except jsonschema.ValidationError:
@@ -111,12 +126,15 @@ def main() -> int:
     started = time.monotonic()
     results: Dict[str, Any] = {}
     for name, reply in replies.items():
-        as_rasa = per_call_us(lambda reply=reply: action._validate_action_result(reply),
-                              seconds, repeat)
+        as_rasa = per_call_us(
+            lambda reply=reply: action._validate_action_result(reply), seconds, repeat
+        )
         once = per_call_us(lambda reply=reply: compiled.validate(reply), seconds, repeat)
         fast = per_call_us(
             lambda reply=reply: fast_validation.validate_action_result(action, reply),
-            seconds, repeat)
+            seconds,
+            repeat,
+        )
         results[name] = {
             "events": len(reply["events"]),
             "responses": len(reply["responses"]),
@@ -130,18 +148,22 @@ def main() -> int:
     check_us = per_call_us(lambda: validator_class.check_schema(spec), seconds, repeat)
     build_us = per_call_us(lambda: validator_class(spec), seconds, repeat)
     savings: List[float] = [r["saving_us"] for r in results.values()]
-    print(json.dumps({
-        "jsonschema_version": version("jsonschema"),
-        "validator_class": validator_class.__name__,
-        "rasa_code": "rasa/core/actions/action.py RemoteAction._validate_action_result: "
-                     "jsonschema.validate(result, self.action_response_format_spec())",
-        "timing": f"best of {repeat} repeats of ~{seconds} s each, microseconds per call",
-        "replies": results,
-        "check_schema_us": round(check_us, 1),
-        "build_validator_us": round(build_us, 1),
-        "mean_saving_us": round(sum(savings) / len(savings), 1),
-        "duration_s": round(time.monotonic() - started, 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "jsonschema_version": version("jsonschema"),
+                "validator_class": validator_class.__name__,
+                "rasa_code": "rasa/core/actions/action.py RemoteAction._validate_action_result: "
+                "jsonschema.validate(result, self.action_response_format_spec())",
+                "timing": f"best of {repeat} repeats of ~{seconds} s each, microseconds per call",
+                "replies": results,
+                "check_schema_us": round(check_us, 1),
+                "build_validator_us": round(build_us, 1),
+                "mean_saving_us": round(sum(savings) / len(savings), 1),
+                "duration_s": round(time.monotonic() - started, 1),
+            }
+        )
+    )
     return 0
 
 

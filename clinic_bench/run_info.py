@@ -59,23 +59,31 @@ def machine_info() -> Dict[str, Any]:
 
 def source_info() -> Dict[str, Any]:
     """Which code was measured (read-only git commands; the tree may hold uncommitted edits)."""
+
     def git(*args: str) -> Optional[str]:
         try:
-            result = subprocess.run(["git", *args], cwd=PROJECT_DIR, capture_output=True,
-                                    text=True, timeout=30)
+            result = subprocess.run(
+                ["git", *args], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=30
+            )
         except OSError:
             return None
         return result.stdout.strip() if result.returncode == 0 else None
 
-    changed = "\n".join(filter(None, [git("diff", "--name-only", "HEAD"),
-                                     git("ls-files", "--others", "--exclude-standard")]))
+    changed = "\n".join(
+        filter(
+            None,
+            [git("diff", "--name-only", "HEAD"), git("ls-files", "--others", "--exclude-standard")],
+        )
+    )
     try:
         inputs = training_inputs_hash()
     except Exception:  # informative only
         inputs = None
-    return {"git_commit": git("rev-parse", "HEAD"),
-            "uncommitted_changes": changed.splitlines() if changed else [],
-            "training_inputs_sha256": inputs}
+    return {
+        "git_commit": git("rev-parse", "HEAD"),
+        "uncommitted_changes": changed.splitlines() if changed else [],
+        "training_inputs_sha256": inputs,
+    }
 
 
 def training_inputs_hash() -> str:

@@ -30,13 +30,17 @@ MODES: Dict[str, Dict[str, Any]] = {
 NO_LIMITS = {"CLINIC_RATE_LIMIT_IP_MESSAGES": "0", "CLINIC_RATE_LIMIT_MESSAGES": "100000"}
 
 
-def run(model: Path, workdir: Path, mode: str, say: Callable[[str], None],
-        degraded_texts: List[str]) -> Dict[str, Any]:
+def run(
+    model: Path, workdir: Path, mode: str, say: Callable[[str], None], degraded_texts: List[str]
+) -> Dict[str, Any]:
     """Measure each size in turn; returns the "scaled" part of results/benchmarks.json."""
     missing = [name for name, path in programs().items() if path is None]
     if missing:
-        raise RuntimeError("the scaled setup needs Debian's " + ", ".join(missing)
-                           + " (make setup-dev or make run-scaled installs them)")
+        raise RuntimeError(
+            "the scaled setup needs Debian's "
+            + ", ".join(missing)
+            + " (make setup-dev or make run-scaled installs them)"
+        )
     settings = MODES[mode]
     # PostgreSQL runs as the 'postgres' user, who must be able to enter the bench's folder.
     workdir.mkdir(parents=True, exist_ok=True)
@@ -44,13 +48,19 @@ def run(model: Path, workdir: Path, mode: str, say: Callable[[str], None],
         if folder == Path("/tmp") or folder == Path("/"):
             break
         folder.chmod(folder.stat().st_mode | 0o011)
-    results: Dict[str, Any] = {"action_servers": ACTION_SERVERS, "settings": settings,
-                               "sizes": {}}
+    results: Dict[str, Any] = {"action_servers": ACTION_SERVERS, "settings": settings, "sizes": {}}
     for count in settings["rasa_servers"]:
-        say(f"scaled: {count} Rasa server(s), {ACTION_SERVERS} action servers, nginx, "
-            "PostgreSQL, Redis")
-        stack = ScaledStack(workdir / f"rasa-{count}", Ports.free(count, ACTION_SERVERS),
-                            model=model, extra_env=NO_LIMITS, say=lambda text: None)
+        say(
+            f"scaled: {count} Rasa server(s), {ACTION_SERVERS} action servers, nginx, "
+            "PostgreSQL, Redis"
+        )
+        stack = ScaledStack(
+            workdir / f"rasa-{count}",
+            Ports.free(count, ACTION_SERVERS),
+            model=model,
+            extra_env=NO_LIMITS,
+            say=lambda text: None,
+        )
         size: Dict[str, Any] = {"rasa_servers": count, "levels": {}}
         started = time.monotonic()
         try:
@@ -59,24 +69,37 @@ def run(model: Path, workdir: Path, mode: str, say: Callable[[str], None],
             webhook = f"{stack.url}/webhooks/website/webhook"
             asyncio.run(bench_load.sample_replies(webhook, f"scaled{count}-warmup"))
             for level in settings["levels"]:
-                stats = asyncio.run(bench_load.run_level(
-                    webhook, level, settings["requests"], f"scaled{count}-c{level}",
-                    degraded_texts))
+                stats = asyncio.run(
+                    bench_load.run_level(
+                        webhook,
+                        level,
+                        settings["requests"],
+                        f"scaled{count}-c{level}",
+                        degraded_texts,
+                    )
+                )
                 size["levels"][str(level)] = stats
-                say(f"  {count} server(s), concurrency {level}: "
+                say(
+                    f"  {count} server(s), concurrency {level}: "
                     f"{stats['throughput_msgs_per_s']} msg/s, p50 {stats['p50_ms']} ms, "
-                    f"p95 {stats['p95_ms']} ms, errors {stats['errors']}")
+                    f"p95 {stats['p95_ms']} ms, errors {stats['errors']}"
+                )
                 if stats["errors"]:
-                    raise RuntimeError(f"{stats['errors']} failed requests: "
-                                       f"{stats['error_samples']}")
-            size["rasa_peak_rss_mb"] = round(sum(
-                tree_kb(server.pid, "VmHWM") for server in stack.rasa if server.pid) / 1024, 1)
+                    raise RuntimeError(
+                        f"{stats['errors']} failed requests: {stats['error_samples']}"
+                    )
+            size["rasa_peak_rss_mb"] = round(
+                sum(tree_kb(server.pid, "VmHWM") for server in stack.rasa if server.pid) / 1024, 1
+            )
         finally:
             stack.stop()
         best = max(size["levels"].values(), key=lambda s: s["throughput_msgs_per_s"] or 0)
-        size["best"] = {"concurrency": best["concurrency"],
-                        "throughput_msgs_per_s": best["throughput_msgs_per_s"],
-                        "p50_ms": best["p50_ms"], "p95_ms": best["p95_ms"]}
+        size["best"] = {
+            "concurrency": best["concurrency"],
+            "throughput_msgs_per_s": best["throughput_msgs_per_s"],
+            "p50_ms": best["p50_ms"],
+            "p95_ms": best["p95_ms"],
+        }
         results["sizes"][str(count)] = size
     one = results["sizes"].get("1", {}).get("best", {}).get("throughput_msgs_per_s")
     for size in results["sizes"].values():
@@ -111,9 +134,13 @@ def markdown(scaled: Optional[Dict[str, Any]], single_best: Optional[float]) -> 
         lines.append(
             f"| {count} | {best['throughput_msgs_per_s']} | {best.get('vs_one_server')}x | "
             f"{best['p50_ms']} | {best['p95_ms']} | {best['concurrency']} | "
-            f"{size.get('start_s')} | {size.get('rasa_peak_rss_mb')} |")
+            f"{size.get('start_s')} | {size.get('rasa_peak_rss_mb')} |"
+        )
     if single_best:
-        lines += ["", f"For comparison, the single-process setup above (SQLite, no nginx): "
-                      f"{single_best} msg/s at its best concurrency."]
-    lines += ["", "What this suggests is in docs/deploy.md (\"Load figures\").", ""]
+        lines += [
+            "",
+            f"For comparison, the single-process setup above (SQLite, no nginx): "
+            f"{single_best} msg/s at its best concurrency.",
+        ]
+    lines += ["", 'What this suggests is in docs/deploy.md ("Load figures").', ""]
     return "\n".join(lines)

@@ -113,8 +113,10 @@ class SharedWindowLimiter:
                 count, _ = await pipe.execute()
         except Exception as error:  # redis.ConnectionError, TimeoutError, ...
             if not self._redis_failing:
-                logger.warning("website channel: rate limits counted per process, "
-                               "Redis is unreachable (%s)", error)
+                logger.warning(
+                    "website channel: rate limits counted per process, Redis is unreachable (%s)",
+                    error,
+                )
                 self._redis_failing = True
             return await allow_in_process(self.fallback, key)
         if self._redis_failing:

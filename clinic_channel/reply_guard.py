@@ -59,8 +59,9 @@ def guard_messages(messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return messages
 
 
-async def guard_replies(agent: Any, sender: str,
-                        messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+async def guard_replies(
+    agent: Any, sender: str, messages: List[Dict[str, Any]]
+) -> List[Dict[str, Any]]:
     """The replies, guarded when the visitor disclosed a condition; never raises."""
     if not messages:
         return messages

@@ -82,8 +82,15 @@ def load_settings(
     env = os.environ if environ is None else environ
     if credentials is not None and not isinstance(credentials, Mapping):
         raise SettingsError(f"credentials.yml: '{CREDENTIALS_KEY}' must be a mapping")
-    raw, sources = settings_with_sources(credentials or {}, "credentials.yml", CREDENTIALS_KEY,
-                                         ENV_OVERRIDES, env, SettingsError, skip_none=True)
+    raw, sources = settings_with_sources(
+        credentials or {},
+        "credentials.yml",
+        CREDENTIALS_KEY,
+        ENV_OVERRIDES,
+        env,
+        SettingsError,
+        skip_none=True,
+    )
     settings = WebsiteSettings(
         **{key: _PARSERS[key](value, sources[key]) for key, value in raw.items()}
     )

@@ -44,7 +44,8 @@ class ChannelTexts:
         """Use ``path``, or :func:`default_messages_path` when not given."""
         self.path = Path(path) if path else default_messages_path()
         self._texts: ValueFromFiles[Dict[str, str]] = ValueFromFiles(
-            self.path, lambda: read_texts(self.path), errors=(ContentLoadError,))
+            self.path, lambda: read_texts(self.path), errors=(ContentLoadError,)
+        )
         self._reported: Set[str] = set()
 
     def get(self, key: str, **values: object) -> str:

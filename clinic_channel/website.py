@@ -85,9 +85,7 @@ class WebsiteInput(RestInput):
         return "website"
 
     @classmethod
-    def from_credentials(
-        cls, credentials: Optional[Dict[str, Any]]
-    ) -> "WebsiteInput":
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "WebsiteInput":
         """Build the channel from its ``credentials.yml`` mapping plus env overrides."""
         return cls(load_settings(credentials))
 
@@ -101,12 +99,8 @@ class WebsiteInput(RestInput):
         self.settings = settings or WebsiteSettings()
         self.texts = texts or ChannelTexts()
         window = self.settings.rate_limit_window_seconds
-        self.sender_limiter = SlidingWindowLimiter(
-            self.settings.rate_limit_messages, window, clock
-        )
-        self.ip_limiter = SlidingWindowLimiter(
-            self.settings.rate_limit_ip_messages, window, clock
-        )
+        self.sender_limiter = SlidingWindowLimiter(self.settings.rate_limit_messages, window, clock)
+        self.ip_limiter = SlidingWindowLimiter(self.settings.rate_limit_ip_messages, window, clock)
         self.shared_limiters: Dict[str, SharedWindowLimiter] = {}
         if self.settings.rate_limit_redis_url:
             self.shared_limiters = self._shared_limiters(self.settings.rate_limit_redis_url)
@@ -116,17 +110,15 @@ class WebsiteInput(RestInput):
         import redis.asyncio  # only needed by the scaled setup
 
         # Short timeouts: a Redis outage must fall back quickly, not hold the visitor.
-        client = redis.asyncio.Redis.from_url(
-            url, socket_connect_timeout=0.5, socket_timeout=0.5
-        )
+        client = redis.asyncio.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
         window = self.settings.rate_limit_window_seconds
         return {
             "sender": SharedWindowLimiter(
-                client, "sender", self.settings.rate_limit_messages, window,
-                self.sender_limiter),
+                client, "sender", self.settings.rate_limit_messages, window, self.sender_limiter
+            ),
             "address": SharedWindowLimiter(
-                client, "address", self.settings.rate_limit_ip_messages, window,
-                self.ip_limiter),
+                client, "address", self.settings.rate_limit_ip_messages, window, self.ip_limiter
+            ),
         }
 
     async def _wait_needed(self, kind: str, key: str) -> Optional[int]:
@@ -197,9 +189,7 @@ class WebsiteInput(RestInput):
 
     # --- routes ---------------------------------------------------------------------
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The webhook, the health check and the widget's files."""
         website = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
 
@@ -329,8 +319,9 @@ class WebsiteInput(RestInput):
             if not collector.messages and not self._expects_no_reply(request):
                 # Rasa logs and swallows a failed custom action (e.g. the action
                 # server is down) and answers nothing: the visitor must not get silence.
-                logger.error("website channel: no reply for %s; the action server may "
-                             "be unreachable", sender)
+                logger.error(
+                    "website channel: no reply for %s; the action server may be unreachable", sender
+                )
             else:
                 agent = getattr(request.app.ctx, "agent", None)
                 return await guard_replies(agent, sender, collector.messages)

@@ -19,6 +19,7 @@ It lives in ``clinic_common`` (standard library only) so the action server (``ac
 NLU components (``clinic_nlu``) and the website channel (``clinic_channel``) can all use it
 without importing one another.
 """
+
 from __future__ import annotations
 
 import os
@@ -59,8 +60,13 @@ class Reload:
 class ValueFromFiles(Generic[T]):
     """``load()``'s result, called again when a stamp of ``paths`` changes; thread-safe."""
 
-    def __init__(self, paths: Union[PathLike, Sequence[PathLike]], load: Callable[[], T], *,
-                 errors: Tuple[Type[BaseException], ...]) -> None:
+    def __init__(
+        self,
+        paths: Union[PathLike, Sequence[PathLike]],
+        load: Callable[[], T],
+        *,
+        errors: Tuple[Type[BaseException], ...],
+    ) -> None:
         """Watch ``paths`` (one or several); ``errors`` are the exceptions that mean "broken file".
 
         Nothing is loaded until the first :meth:`get` or :meth:`refresh`.

@@ -5,6 +5,7 @@ checks of the staff-editable replies (clinic_content/contraindications_check.py,
 the two can never disagree: both see "It‘s  SAFE" and "its safe" as "it's safe". Pure text,
 no spaCy.
 """
+
 from __future__ import annotations
 
 import functools
@@ -12,8 +13,17 @@ import re
 from typing import List, Optional, Sequence, Tuple
 
 # Apostrophes and quotes visitors' keyboards and staff editors produce, as a straight "'".
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'",
-                              "`": "'", "\u00b4": "'", "\u201b": "'"})
+_APOSTROPHES = str.maketrans(
+    {
+        "\u2019": "'",
+        "\u2018": "'",
+        "\u02bc": "'",
+        "\u2032": "'",
+        "`": "'",
+        "\u00b4": "'",
+        "\u201b": "'",
+    }
+)
 
 
 def normalise(text: str) -> str:

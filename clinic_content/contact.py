@@ -22,19 +22,44 @@ def parse_contact(data: Any, path: Path, errors: List[ContentError]) -> Contact:
         for key in ("email", "website", "booking_url_template"):
             # Never str() a list or block here: a YAML alias bomb would take minutes.
             if clinic.get(key) and not isinstance(clinic[key], str):
-                errors.append(ContentError(path, key_line(clinic, key), f"'{key}' in contact.yml"
-                                           " should be text"))
+                errors.append(
+                    ContentError(
+                        path, key_line(clinic, key), f"'{key}' in contact.yml should be text"
+                    )
+                )
         email = clinic.get("email")
-        if isinstance(email, str) and email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}", email):
-            errors.append(ContentError(path, key_line(clinic, "email"), f"the email '{email}' does not look right"))
+        if (
+            isinstance(email, str)
+            and email
+            and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}", email)
+        ):
+            errors.append(
+                ContentError(
+                    path, key_line(clinic, "email"), f"the email '{email}' does not look right"
+                )
+            )
         website = clinic.get("website")
         if isinstance(website, str) and website and not VALID_LINK.match(website):
-            errors.append(ContentError(path, key_line(clinic, "website"), f"the website '{website}'"
-                                       " should start with https://"))
+            errors.append(
+                ContentError(
+                    path,
+                    key_line(clinic, "website"),
+                    f"the website '{website}' should start with https://",
+                )
+            )
         template = clinic.get("booking_url_template")
-        if isinstance(template, str) and template and not template.startswith(("https://", "http://")):
-            errors.append(ContentError(path, key_line(clinic, "booking_url_template"),
-                                       "'booking_url_template' should start with https://"))
+        if (
+            isinstance(template, str)
+            and template
+            and not template.startswith(("https://", "http://"))
+        ):
+            errors.append(
+                ContentError(
+                    path,
+                    key_line(clinic, "booking_url_template"),
+                    "'booking_url_template' should start with https://",
+                )
+            )
     return dict(data)
 
 

@@ -24,13 +24,19 @@ KIND_AFTER_TREATMENT = "after_treatment"
 KINDS = (KIND_ARTICLE, KIND_UNCOVERED, KIND_URGENT, KIND_AFTER_TREATMENT)
 
 # Replies used after urgent advice, in later turns of the same conversation.
-URGENT_FOLLOW_UP_REPLIES = ("follow_up_reply", "booking_refused_reply", "contact_reply",
-                            "reminder")
+URGENT_FOLLOW_UP_REPLIES = ("follow_up_reply", "booking_refused_reply", "contact_reply", "reminder")
 # Replies to a report about a treatment already had.
 AFTER_TREATMENT_REPLIES = ("reply", "follow_up_reply")
 # After a disclosure: pushback / self-clearance, and a clear correction of who it is about.
-CONVERSATION_LISTS = ("pushback_cues", "correction_cues", "own_health_cues", "follow_up_cues",
-                      "treat_it_cues", "medical_cues", "new_topic_cues")
+CONVERSATION_LISTS = (
+    "pushback_cues",
+    "correction_cues",
+    "own_health_cues",
+    "follow_up_cues",
+    "treat_it_cues",
+    "medical_cues",
+    "new_topic_cues",
+)
 CONVERSATION_REPLIES = ("pushback_reply", "pushback_reply_uncovered", "correction_reply")
 
 
@@ -101,8 +107,7 @@ class ContraindicationRules:
 
     def find(self, condition_id: str, kinds: Tuple[str, ...] = KINDS) -> Optional[ConditionRule]:
         """The rule with this id among ``kinds``, or None."""
-        return next((r for r in self.conditions if r.id == condition_id and r.kind in kinds),
-                    None)
+        return next((r for r in self.conditions if r.id == condition_id and r.kind in kinds), None)
 
     def ids(self, kind: Optional[str] = None) -> List[str]:
         """Returns the ids of all rules, or of one kind."""

@@ -63,8 +63,12 @@ URGENT_CUE_LISTS = {
 }
 # after_treatment lists: key -> required?
 TREATMENT_LISTS = {"treatment_cues": True, "treatment_openers": False, "treatment_words": False}
-TOP_LEVEL_KEYS = (("conditions", "uncovered", "urgent", "after_treatment", "generic_reply")
-                  + tuple(CUE_LISTS) + CONVERSATION_LISTS + CONVERSATION_REPLIES)
+TOP_LEVEL_KEYS = (
+    ("conditions", "uncovered", "urgent", "after_treatment", "generic_reply")
+    + tuple(CUE_LISTS)
+    + CONVERSATION_LISTS
+    + CONVERSATION_REPLIES
+)
 CONDITION_FIELDS = {"id", "label", "source", "terms", "reply", "not_after", "not_before"}
 
 
@@ -79,15 +83,16 @@ class _Checker:
 
     def mapping(self, value: Any, where: str, line: Optional[int] = None) -> Mapping[str, Any]:
         if not isinstance(value, dict):
-            raise self.fail(where, f"expected a section with named fields, found {_kind(value)}",
-                            line)
+            raise self.fail(
+                where, f"expected a section with named fields, found {_kind(value)}", line
+            )
         return value
 
     def text(self, value: Any, where: str, line: Optional[int] = None) -> str:
         if isinstance(value, bool):
             raise self.fail(
                 where,
-                "this is read as true/false: write the word in double quotes, e.g. \"no\"",
+                'this is read as true/false: write the word in double quotes, e.g. "no"',
                 line,
             )
         if not isinstance(value, str):
@@ -96,40 +101,65 @@ class _Checker:
             raise self.fail(where, "must not be empty", line)
         return " ".join(value.split())
 
-    def text_list(self, value: Any, where: str, required: bool = True,
-                  line: Optional[int] = None) -> Tuple[str, ...]:
+    def text_list(
+        self, value: Any, where: str, required: bool = True, line: Optional[int] = None
+    ) -> Tuple[str, ...]:
         if value is None and not required:
             return ()
         if not isinstance(value, list) or (required and not value):
             raise self.fail(
-                where, f"must be a non-empty list like [\"a\", \"b\"], found {_kind(value)}", line
+                where, f'must be a non-empty list like ["a", "b"], found {_kind(value)}', line
             )
         items = [self.text(item, f"{where} item {i + 1}", line) for i, item in enumerate(value)]
         return tuple(dict.fromkeys(items))  # drop repeats, keep order
 
-    def text_lists(self, section: Mapping[str, Any], keys: Mapping[str, bool],
-                   where: str = "") -> Dict[str, Tuple[str, ...]]:
+    def text_lists(
+        self, section: Mapping[str, Any], keys: Mapping[str, bool], where: str = ""
+    ) -> Dict[str, Tuple[str, ...]]:
         """The lists ``keys`` (name -> required?) of one section, by name."""
-        return {key: self.text_list(section.get(key), f"{where}{key}", required,
-                                    _line_of(section, key))
-                for key, required in keys.items()}
+        return {
+            key: self.text_list(section.get(key), f"{where}{key}", required, _line_of(section, key))
+            for key, required in keys.items()
+        }
 
-    def texts(self, section: Mapping[str, Any], keys: Tuple[str, ...], where: str = "",
-              required: bool = False) -> Dict[str, str]:
+    def texts(
+        self,
+        section: Mapping[str, Any],
+        keys: Tuple[str, ...],
+        where: str = "",
+        required: bool = False,
+    ) -> Dict[str, str]:
         """The texts ``keys`` of one section that it has (all of them when ``required``)."""
-        return {key: self.text(section.get(key), f"{where}{key}", _line_of(section, key))
-                for key in keys if required or section.get(key) is not None}
+        return {
+            key: self.text(section.get(key), f"{where}{key}", _line_of(section, key))
+            for key in keys
+            if required or section.get(key) is not None
+        }
 
-    def conditions(self, value: Any, section: str, key: str, kind: str,
-                   reply: Optional[str], line: Optional[int]) -> List[ConditionRule]:
+    def conditions(
+        self,
+        value: Any,
+        section: str,
+        key: str,
+        kind: str,
+        reply: Optional[str],
+        line: Optional[int],
+    ) -> List[ConditionRule]:
         """The non-empty list ``key`` of condition blocks in ``section``."""
         if not isinstance(value, list) or not value:
             where = section or key
-            raise self.fail(where, f"needs a non-empty list '{key}'" if section else
-                            "must be a non-empty list of conditions", line)
+            raise self.fail(
+                where,
+                f"needs a non-empty list '{key}'"
+                if section
+                else "must be a non-empty list of conditions",
+                line,
+            )
         prefix = f"{section} {key}" if section else key
-        return [self.condition(entry, f"{prefix}[{i + 1}]", kind, reply)
-                for i, entry in enumerate(value)]
+        return [
+            self.condition(entry, f"{prefix}[{i + 1}]", kind, reply)
+            for i, entry in enumerate(value)
+        ]
 
     def condition(self, value: Any, where: str, kind: str, reply: Optional[str]) -> ConditionRule:
         line = getattr(value, "line", None)
@@ -137,8 +167,7 @@ class _Checker:
         allowed = CONDITION_FIELDS | ({"always_now"} if kind == KIND_URGENT else set())
         unknown = sorted(set(entry) - allowed, key=str)
         if unknown:
-            raise self.fail(where, f"unknown field(s) {unknown}; allowed:"
-                                   f" {sorted(allowed)}", line)
+            raise self.fail(where, f"unknown field(s) {unknown}; allowed: {sorted(allowed)}", line)
         for key in ("id", "label", "terms"):
             if key not in entry:
                 raise self.fail(where, f"missing field '{key}'", line)
@@ -169,13 +198,22 @@ class _Checker:
             raise self.fail(where, "missing field 'reply'", line)
         if kind == KIND_UNCOVERED:
             key = UNCOVERED_OWN_REPLY if own_reply is not None else UNCOVERED_REPLY
-            reply = render(cast(str, reply), {"label": label},
-                           where=(CONTRAINDICATIONS_FILE, key))
+            reply = render(cast(str, reply), {"label": label}, where=(CONTRAINDICATIONS_FILE, key))
         always_now = entry.get("always_now", False)
         if not isinstance(always_now, bool):
             raise self.fail(where, "'always_now' should be true or false", line)
-        return ConditionRule(cid, kind, label, terms, reply or "", source, not_after, not_before,
-                             own_reply, always_now)
+        return ConditionRule(
+            cid,
+            kind,
+            label,
+            terms,
+            reply or "",
+            source,
+            not_after,
+            not_before,
+            own_reply,
+            always_now,
+        )
 
 
 def _kind(value: Any) -> str:
@@ -192,8 +230,9 @@ def _line_of(section: Any, key: str) -> Optional[int]:
     return key_line(key) if key_line else None
 
 
-def _check_placeholders(checker: _Checker, text: str, where: str, key: str,
-                        line: Optional[int] = None) -> None:
+def _check_placeholders(
+    checker: _Checker, text: str, where: str, key: str, line: Optional[int] = None
+) -> None:
     """The reply uses only the placeholders declared for it, and no stray curly bracket."""
     problems = text_problems(text, key, declared(CONTRAINDICATIONS_FILE, key))
     if problems:
@@ -211,51 +250,79 @@ def build_rules(data: Any, path: Path) -> ContraindicationRules:
     unknown = sorted(set(top) - set(TOP_LEVEL_KEYS), key=str)  # keys may be numbers
     if unknown:
         raise check.fail(
-            "top level", f"unknown section(s) {unknown}; allowed: {list(TOP_LEVEL_KEYS)}",
-            _line_of(top, unknown[0])
+            "top level",
+            f"unknown section(s) {unknown}; allowed: {list(TOP_LEVEL_KEYS)}",
+            _line_of(top, unknown[0]),
         )
     for key in ("conditions", "uncovered", "urgent"):
         if key not in top:
             raise check.fail("top level", f"missing section '{key}'", 1)
 
-    conditions = check.conditions(top["conditions"], "", "conditions", KIND_ARTICLE, None,
-                                  _line_of(top, "conditions"))
+    conditions = check.conditions(
+        top["conditions"], "", "conditions", KIND_ARTICLE, None, _line_of(top, "conditions")
+    )
 
     uncovered = check.mapping(top["uncovered"], "uncovered", _line_of(top, "uncovered"))
     template = check.text(uncovered.get("reply"), "uncovered reply", _line_of(uncovered, "reply"))
-    _check_placeholders(check, template, "uncovered reply", UNCOVERED_REPLY,
-                        _line_of(uncovered, "reply"))
-    conditions += check.conditions(uncovered.get("conditions"), "uncovered", "conditions",
-                                   KIND_UNCOVERED, template, _line_of(top, "uncovered"))
+    _check_placeholders(
+        check, template, "uncovered reply", UNCOVERED_REPLY, _line_of(uncovered, "reply")
+    )
+    conditions += check.conditions(
+        uncovered.get("conditions"),
+        "uncovered",
+        "conditions",
+        KIND_UNCOVERED,
+        template,
+        _line_of(top, "uncovered"),
+    )
 
     urgent = check.mapping(top["urgent"], "urgent", _line_of(top, "urgent"))
     urgent_reply = check.text(urgent.get("reply"), "urgent reply", _line_of(urgent, "reply"))
-    conditions += check.conditions(urgent.get("symptoms"), "urgent", "symptoms", KIND_URGENT,
-                                   urgent_reply, _line_of(top, "urgent"))
+    conditions += check.conditions(
+        urgent.get("symptoms"),
+        "urgent",
+        "symptoms",
+        KIND_URGENT,
+        urgent_reply,
+        _line_of(top, "urgent"),
+    )
     urgent_cues = check.text_lists(urgent, URGENT_CUE_LISTS, "urgent ")
-    unknown_urgent = sorted(set(urgent) - {"reply", "symptoms", *URGENT_CUE_LISTS,
-                                           *URGENT_FOLLOW_UP_REPLIES}, key=str)
+    unknown_urgent = sorted(
+        set(urgent) - {"reply", "symptoms", *URGENT_CUE_LISTS, *URGENT_FOLLOW_UP_REPLIES}, key=str
+    )
     if unknown_urgent:
-        raise check.fail("urgent", f"unknown field(s) {unknown_urgent}",
-                         _line_of(urgent, unknown_urgent[0]))
+        raise check.fail(
+            "urgent", f"unknown field(s) {unknown_urgent}", _line_of(urgent, unknown_urgent[0])
+        )
     urgent_follow_up = check.texts(urgent, URGENT_FOLLOW_UP_REPLIES, "urgent ")
 
     treatment_lists: Dict[str, Tuple[str, ...]] = {}
     after_replies: Dict[str, str] = {}
     if top.get("after_treatment") is not None:
-        after = check.mapping(top["after_treatment"], "after_treatment",
-                              _line_of(top, "after_treatment"))
-        unknown_after = sorted(set(after) - {"symptoms", *TREATMENT_LISTS,
-                                             *AFTER_TREATMENT_REPLIES}, key=str)
+        after = check.mapping(
+            top["after_treatment"], "after_treatment", _line_of(top, "after_treatment")
+        )
+        unknown_after = sorted(
+            set(after) - {"symptoms", *TREATMENT_LISTS, *AFTER_TREATMENT_REPLIES}, key=str
+        )
         if unknown_after:
-            raise check.fail("after_treatment", f"unknown field(s) {unknown_after}",
-                             _line_of(after, unknown_after[0]))
-        after_replies = check.texts(after, AFTER_TREATMENT_REPLIES, "after_treatment ",
-                                    required=True)
+            raise check.fail(
+                "after_treatment",
+                f"unknown field(s) {unknown_after}",
+                _line_of(after, unknown_after[0]),
+            )
+        after_replies = check.texts(
+            after, AFTER_TREATMENT_REPLIES, "after_treatment ", required=True
+        )
         treatment_lists = check.text_lists(after, TREATMENT_LISTS, "after_treatment ")
-        conditions += check.conditions(after.get("symptoms"), "after_treatment", "symptoms",
-                                       KIND_AFTER_TREATMENT, None,
-                                       _line_of(top, "after_treatment"))
+        conditions += check.conditions(
+            after.get("symptoms"),
+            "after_treatment",
+            "symptoms",
+            KIND_AFTER_TREATMENT,
+            None,
+            _line_of(top, "after_treatment"),
+        )
     conversation_lists = check.text_lists(top, dict.fromkeys(CONVERSATION_LISTS, False))
     conversation_replies = check.texts(top, CONVERSATION_REPLIES)
 
@@ -303,7 +370,7 @@ def _check_unique(check: _Checker, conditions: List[ConditionRule]) -> None:
             key = term.lower()
             if key in owner and owner[key] != rule.id:
                 raise check.fail(
-                    f"term \"{term}\"", f"is listed under both '{owner[key]}' and '{rule.id}'"
+                    f'term "{term}"', f"is listed under both '{owner[key]}' and '{rule.id}'"
                 )
             owner[key] = rule.id
 
@@ -324,31 +391,51 @@ def _check_replies(
 def check_shape(data: Any, path: Path, errors: List[ContentError]) -> None:
     """The checks every content file gets: the required sections, and each article condition a
     block with a text id (used once), a label and a reply; appends every problem."""
-    require_keys(data, path, ("conditions", "uncovered", "urgent", "reassurance_phrases"),
-                 errors, "contraindications.yml")
+    require_keys(
+        data,
+        path,
+        ("conditions", "uncovered", "urgent", "reassurance_phrases"),
+        errors,
+        "contraindications.yml",
+    )
     if not isinstance(data, dict):
         return
     seen: Set[Optional[str]] = set()
     for entry in entries(data, "conditions", path, errors, "a list of conditions ('- id:' blocks)"):
         if not isinstance(entry, dict):
-            errors.append(ContentError(path, getattr(data, "line", 1), "each condition should be"
-                                       " a block starting with '- id:'"))
+            errors.append(
+                ContentError(
+                    path,
+                    getattr(data, "line", 1),
+                    "each condition should be a block starting with '- id:'",
+                )
+            )
             continue
         condition_id = entry.get("id")
         if condition_id is not None and not isinstance(condition_id, str):
-            errors.append(ContentError(path, key_line(entry, "id"), "a condition id should be"
-                                       " text, e.g. 'id: epilepsy'"))
+            errors.append(
+                ContentError(
+                    path,
+                    key_line(entry, "id"),
+                    "a condition id should be text, e.g. 'id: epilepsy'",
+                )
+            )
             condition_id = None
-        require_keys(entry, path, ("id", "label", "reply"), errors,
-                     f"condition '{condition_id or '?'}'")
+        require_keys(
+            entry, path, ("id", "label", "reply"), errors, f"condition '{condition_id or '?'}'"
+        )
         if condition_id is not None and condition_id in seen:
-            errors.append(ContentError(path, key_line(entry, "id"), f"the condition id"
-                                       f" '{condition_id}' is used twice"))
+            errors.append(
+                ContentError(
+                    path, key_line(entry, "id"), f"the condition id '{condition_id}' is used twice"
+                )
+            )
         seen.add(condition_id)
 
 
-def parse_contraindications(data: Any, path: Path,
-                            errors: List[ContentError]) -> Optional[ContraindicationRules]:
+def parse_contraindications(
+    data: Any, path: Path, errors: List[ContentError]
+) -> Optional[ContraindicationRules]:
     """Check ``contraindications.yml`` (both layers, see the module docstring) and build its
     rules; None when it has a problem (each appended to ``errors``)."""
     before = len(errors)
@@ -372,5 +459,7 @@ def load_rules(path: Union[str, Path]) -> ContraindicationRules:
         ContentLoadError: naming the file, the line and every problem (missing file, YAML
             syntax error, wrong shape, duplicate ids, reassuring reply...).
     """
-    return cast(ContraindicationRules,
-                load_file(Path(path), parse_contraindications, CONTRAINDICATIONS_FILE))
+    return cast(
+        ContraindicationRules,
+        load_file(Path(path), parse_contraindications, CONTRAINDICATIONS_FILE),
+    )

@@ -85,8 +85,11 @@ class EmailTemplate:
 def parse_email(data: Any, path: Path, errors: List[ContentError]) -> Optional[EmailTemplate]:
     """Check ``email.yml``; the template, or None when it has a problem (appended to ``errors``)."""
     if not isinstance(data, dict):
-        errors.append(ContentError(path, None, "expected the e-mail settings "
-                                   "(subject:, intro:, kinds:, fields:, ...)"))
+        errors.append(
+            ContentError(
+                path, None, "expected the e-mail settings (subject:, intro:, kinds:, fields:, ...)"
+            )
+        )
         return None
     before = len(errors)
 
@@ -116,10 +119,12 @@ def parse_email(data: Any, path: Path, errors: List[ContentError]) -> Optional[E
         if value is None and key in OPTIONAL_LABEL_KEYS:
             continue
         if not isinstance(value, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) and v.strip()
-                for k, v in value.items()):
-            problem(key if key in data else None,
-                    f"'{key}' must be a list of 'name: label' lines, each label a text")
+            isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in value.items()
+        ):
+            problem(
+                key if key in data else None,
+                f"'{key}' must be a list of 'name: label' lines, each label a text",
+            )
         else:
             values[key] = {k: v.strip() for k, v in value.items()}
     return EmailTemplate(**values) if len(errors) == before else None
@@ -144,8 +149,10 @@ class EmailTemplateStore:
     def __init__(self, content_dir: Path = CONTENT_DIR) -> None:
         self.content_dir = Path(content_dir)
         self._template: ValueFromFiles[EmailTemplate] = ValueFromFiles(
-            self.content_dir / EMAIL_FILE, lambda: load_email_template(self.content_dir),
-            errors=(EmailTemplateError,))
+            self.content_dir / EMAIL_FILE,
+            lambda: load_email_template(self.content_dir),
+            errors=(EmailTemplateError,),
+        )
 
     def get(self) -> EmailTemplate:
         """The current template.
@@ -155,6 +162,8 @@ class EmailTemplateStore:
         """
         reload = self._template.refresh()
         if reload is not None and reload.error is not None:
-            logger.error("E-mail template broken (using the last correct one, if any): %s",
-                         "; ".join(getattr(reload.error, "problems", [str(reload.error)])))
+            logger.error(
+                "E-mail template broken (using the last correct one, if any): %s",
+                "; ".join(getattr(reload.error, "problems", [str(reload.error)])),
+            )
         return self._template.value

@@ -41,19 +41,32 @@ def suggest(word: str, choices: Iterable[str]) -> str:
 
 
 def _type_names(types: Sequence[type]) -> str:
-    names = {str: "text", list: "a list", dict: "a block of fields", datetime.date: "a date",
-             bool: "true/false", int: "a number"}
+    names = {
+        str: "text",
+        list: "a list",
+        dict: "a block of fields",
+        datetime.date: "a date",
+        bool: "true/false",
+        int: "a number",
+    }
     return " or ".join(names.get(t, t.__name__) for t in types)
 
 
 def check_fields(
-    mapping: Any, spec: FieldSpec, path: Path, what: str,
-    errors: List[ContentError], parent_line: Optional[int] = None,
+    mapping: Any,
+    spec: FieldSpec,
+    path: Path,
+    what: str,
+    errors: List[ContentError],
+    parent_line: Optional[int] = None,
 ) -> bool:
     """Check one mapping against a field spec; append errors. Returns False if unusable."""
     if not isinstance(mapping, dict):
-        errors.append(ContentError(path, parent_line, f"{what} should be a block of fields"
-                                   " ('name: value' lines)"))
+        errors.append(
+            ContentError(
+                path, parent_line, f"{what} should be a block of fields ('name: value' lines)"
+            )
+        )
         return False
     line = getattr(mapping, "line", parent_line)
 
@@ -63,10 +76,14 @@ def check_fields(
     usable = True
     for name in mapping:
         if name not in spec:
-            errors.append(ContentError(
-                path, line_of(name),
-                f"unknown field '{name}' in {what}.{suggest(name, spec)}"
-                f" Allowed fields: {', '.join(spec)}."))
+            errors.append(
+                ContentError(
+                    path,
+                    line_of(name),
+                    f"unknown field '{name}' in {what}.{suggest(name, spec)}"
+                    f" Allowed fields: {', '.join(spec)}.",
+                )
+            )
     for name, (types, required) in spec.items():
         if name not in mapping or mapping[name] is None:
             if required:
@@ -74,8 +91,11 @@ def check_fields(
                 usable = False
             continue
         if not isinstance(mapping[name], types):
-            errors.append(ContentError(path, line_of(name),
-                                       f"'{name}' of {what} should be {_type_names(types)}"))
+            errors.append(
+                ContentError(
+                    path, line_of(name), f"'{name}' of {what} should be {_type_names(types)}"
+                )
+            )
             usable = False
         elif isinstance(mapping[name], str) and not mapping[name].strip() and required:
             errors.append(ContentError(path, line_of(name), f"'{name}' of {what} is empty"))
@@ -83,8 +103,9 @@ def check_fields(
     return usable
 
 
-def check_links(text: str, path: Path, line: Optional[int], what: str,
-                errors: List[ContentError]) -> None:
+def check_links(
+    text: str, path: Path, line: Optional[int], what: str, errors: List[ContentError]
+) -> None:
     """Every link written in a text must be a well-formed http(s), mailto or tel link."""
     for match in LINK_PATTERN.finditer(text):
         link = match.group(0).rstrip(".,;:!?")
@@ -92,19 +113,23 @@ def check_links(text: str, path: Path, line: Optional[int], what: str,
             errors.append(ContentError(path, line, f"the link '{link}' in {what} looks broken"))
 
 
-def require_keys(data: Any, path: Path, keys: Iterable[str], errors: List[ContentError],
-                 what: str) -> None:
+def require_keys(
+    data: Any, path: Path, keys: Iterable[str], errors: List[ContentError], what: str
+) -> None:
     """Each of ``keys`` is in the block ``data`` and not empty."""
     if not isinstance(data, dict):
         errors.append(ContentError(path, 1, f"{what} should be a block of 'name: value' lines"))
         return
     for key in keys:
         if key not in data or data[key] in (None, ""):
-            errors.append(ContentError(path, getattr(data, "line", 1), f"'{key}' is missing in {what}"))
+            errors.append(
+                ContentError(path, getattr(data, "line", 1), f"'{key}' is missing in {what}")
+            )
 
 
-def entries(data: Dict[str, Any], key: str, path: Path, errors: List[ContentError],
-            what: str) -> List[Any]:
+def entries(
+    data: Dict[str, Any], key: str, path: Path, errors: List[ContentError], what: str
+) -> List[Any]:
     """The list under ``key``; anything else is reported (a number or text is not a list)."""
     value = data.get(key)
     if value in (None, ""):
@@ -115,8 +140,9 @@ def entries(data: Dict[str, Any], key: str, path: Path, errors: List[ContentErro
     return value
 
 
-def check_placeholders(data: Any, path: Path, errors: List[ContentError],
-                       file_name: Optional[str] = None) -> None:
+def check_placeholders(
+    data: Any, path: Path, errors: List[ContentError], file_name: Optional[str] = None
+) -> None:
     """Placeholders each text may / must use, and stray curly brackets (placeholder_check);
     ``file_name``: the content file it is (``contraindications.yml``), when not ``path``'s name."""
     for line, problem in file_problems(data, file_name or path.name):
@@ -134,8 +160,12 @@ def read_yaml(path: Path, errors: List[ContentError], optional: bool = False) ->
         return None
 
 
-def read_file(path: Path, parse: Callable[[Any, Path, List[ContentError]], Model],
-              errors: List[ContentError], file_name: Optional[str] = None) -> Optional[Model]:
+def read_file(
+    path: Path,
+    parse: Callable[[Any, Path, List[ContentError]], Model],
+    errors: List[ContentError],
+    file_name: Optional[str] = None,
+) -> Optional[Model]:
     """One content file read, its placeholders checked and parsed: the steps every loader takes
     (``store.load_content`` for all the files at once); appends every problem to ``errors``.
     None when the file cannot be read as YAML (that one problem is reported, nothing more).
@@ -148,8 +178,9 @@ def read_file(path: Path, parse: Callable[[Any, Path, List[ContentError]], Model
     return parse(data, path, errors)
 
 
-def load_file(path: Path, parse: Callable[[Any, Path, List[ContentError]], Model],
-              file_name: str) -> Model:
+def load_file(
+    path: Path, parse: Callable[[Any, Path, List[ContentError]], Model], file_name: str
+) -> Model:
     """One content file on its own (:func:`read_file`), e.g. ``file_name`` ``booking.yml``
     wherever the NLU's configuration points.
 

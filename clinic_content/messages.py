@@ -9,17 +9,33 @@ from clinic_content.fields import check_links, key_line, read_yaml, require_keys
 
 Messages = Dict[str, Any]
 
-MESSAGE_KEYS = ("offer_person", "fallback_did_you_mean", "fallback_second_miss",
-                "talk_to_person_button", "anything_else", "safety_reminder",
-                "contact_phone", "contact_email",
-                "fallback_nothing_matched", "too_long", "rate_limited", "error_try_again",
-                "topic_titles", "other_language", "follow_up_noted", "follow_up_noted_no_contact",
-                "no_words", "not_covered",
-                "not_covered_age", "treat_it_unknown")
+MESSAGE_KEYS = (
+    "offer_person",
+    "fallback_did_you_mean",
+    "fallback_second_miss",
+    "talk_to_person_button",
+    "anything_else",
+    "safety_reminder",
+    "contact_phone",
+    "contact_email",
+    "fallback_nothing_matched",
+    "too_long",
+    "rate_limited",
+    "error_try_again",
+    "topic_titles",
+    "other_language",
+    "follow_up_noted",
+    "follow_up_noted_no_contact",
+    "no_words",
+    "not_covered",
+    "not_covered_age",
+    "treat_it_unknown",
+)
 
 
-def parse_messages(data: Any, path: Path, known_intents: Optional[Set[str]],
-                   errors: List[ContentError]) -> Messages:
+def parse_messages(
+    data: Any, path: Path, known_intents: Optional[Set[str]], errors: List[ContentError]
+) -> Messages:
     """Check ``messages.yml``: every fixed message present, blocks well-formed, links intact
     (placeholders: ``fields.check_placeholders``)."""
     require_keys(data, path, MESSAGE_KEYS, errors, "messages.yml")
@@ -28,21 +44,38 @@ def parse_messages(data: Any, path: Path, known_intents: Optional[Set[str]],
     for key, value in data.items():
         if key == "other_language":
             if not isinstance(value, dict) or not isinstance(value.get("in_english"), str):
-                errors.append(ContentError(path, key_line(data, key), "'other_language' should"
-                                           " list notices by language code, with 'in_english'"))
+                errors.append(
+                    ContentError(
+                        path,
+                        key_line(data, key),
+                        "'other_language' should list notices by language code, with 'in_english'",
+                    )
+                )
             continue
         if key == "topic_titles":
             if not isinstance(value, dict):
-                errors.append(ContentError(path, key_line(data, key), "'topic_titles' should map"
-                                           " intent names to short button titles"))
+                errors.append(
+                    ContentError(
+                        path,
+                        key_line(data, key),
+                        "'topic_titles' should map intent names to short button titles",
+                    )
+                )
                 continue
             for intent in value:
                 if known_intents is not None and intent not in known_intents:
-                    errors.append(ContentError(
-                        path, key_line(value, intent), f"'topic_titles' names '{intent}', which is"
-                        f" not an intent.{suggest(intent, known_intents)}"))
+                    errors.append(
+                        ContentError(
+                            path,
+                            key_line(value, intent),
+                            f"'topic_titles' names '{intent}', which is"
+                            f" not an intent.{suggest(intent, known_intents)}",
+                        )
+                    )
         elif not isinstance(value, (str, dict, list)):
-            errors.append(ContentError(path, key_line(data, key), f"the message '{key}' should be text"))
+            errors.append(
+                ContentError(path, key_line(data, key), f"the message '{key}' should be text")
+            )
         elif isinstance(value, str):
             check_links(value, path, key_line(data, key), f"the message '{key}'", errors)
     return dict(data)

@@ -20,8 +20,9 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 def shown(names: Tuple[str, ...]) -> str:
     """ "{a}, {b}", or "no placeholders (...)" when there are none."""
-    return (", ".join(f"{{{name}}}" for name in names)
-            or "no placeholders (words in {curly brackets})")
+    return (
+        ", ".join(f"{{{name}}}" for name in names) or "no placeholders (words in {curly brackets})"
+    )
 
 
 def text_problems(text: str, key: str, names: Names) -> List[str]:
@@ -31,8 +32,10 @@ def text_problems(text: str, key: str, names: Names) -> List[str]:
         if name not in names.may:
             close = closest(name, names.may)  # what the renderer fills it as meanwhile
             hint = f" Did you mean {{{close}}}?" if close else ""
-            problems.append(f"{key} uses the unknown placeholder '{{{name}}}'; it may use"
-                            f" {shown(names.may)}.{hint}")
+            problems.append(
+                f"{key} uses the unknown placeholder '{{{name}}}'; it may use"
+                f" {shown(names.may)}.{hint}"
+            )
     for name in names.must:
         if f"{{{name}}}" not in text:
             problems.append(f"{key} must contain {{{name}}}: {names.why}")
@@ -51,25 +54,33 @@ def _brace_problems(text: str, key: str, names: Names) -> List[str]:
         if character == "{":
             opened.append(position)
         elif character == "}" and not opened:
-            problems.append(f"{key} has a '}}' without a '{{' before it (near"
-                            f" '{_near(text, position)}'). {_only_for(names)}")
+            problems.append(
+                f"{key} has a '}}' without a '{{' before it (near"
+                f" '{_near(text, position)}'). {_only_for(names)}"
+            )
         elif character == "}":
             start = opened.pop()
             if not opened:
-                inside = text[start + 1:position].strip()
-                fix = (f" (write it without spaces: {{{inside}}})"
-                       if _IDENTIFIER.fullmatch(inside) and inside != text[start + 1:position]
-                       else "; use round brackets for other text")
-                problems.append(f"{key} has '{text[start:position + 1]}' in curly brackets, which"
-                                f" is not a placeholder{fix}. {_only_for(names)}")
+                inside = text[start + 1 : position].strip()
+                fix = (
+                    f" (write it without spaces: {{{inside}}})"
+                    if _IDENTIFIER.fullmatch(inside) and inside != text[start + 1 : position]
+                    else "; use round brackets for other text"
+                )
+                problems.append(
+                    f"{key} has '{text[start : position + 1]}' in curly brackets, which"
+                    f" is not a placeholder{fix}. {_only_for(names)}"
+                )
     for position in opened[:1]:
-        problems.append(f"{key} has a '{{' without a '}}' after it (near"
-                        f" '{_near(text, position)}'). {_only_for(names)}")
+        problems.append(
+            f"{key} has a '{{' without a '}}' after it (near"
+            f" '{_near(text, position)}'). {_only_for(names)}"
+        )
     return problems
 
 
 def _near(text: str, position: int) -> str:
-    return " ".join(text[max(0, position - 20):position + 20].split())
+    return " ".join(text[max(0, position - 20) : position + 20].split())
 
 
 def _only_for(names: Names) -> str:
@@ -105,12 +116,21 @@ def _texts(data: Any) -> Iterator[Tuple[str, str, str, Optional[int]]]:
             continue
         seen.add(id(node))
         if isinstance(node, dict):
-            children = [(value, _join(pattern, str(name)), _join(key, str(name)),
-                         node.key_line(name) if hasattr(node, "key_line") else line)
-                        for name, value in node.items() if name not in NOT_MESSAGES]
+            children = [
+                (
+                    value,
+                    _join(pattern, str(name)),
+                    _join(key, str(name)),
+                    node.key_line(name) if hasattr(node, "key_line") else line,
+                )
+                for name, value in node.items()
+                if name not in NOT_MESSAGES
+            ]
         else:
-            children = [(item, f"{pattern}[]", f"{key}[{number}]", getattr(item, "line", line))
-                        for number, item in enumerate(node, start=1)]
+            children = [
+                (item, f"{pattern}[]", f"{key}[{number}]", getattr(item, "line", line))
+                for number, item in enumerate(node, start=1)
+            ]
         stack.extend(reversed(children))  # report in file order
 
 

@@ -30,8 +30,9 @@ NONE = Names(())
 
 # Why a message must keep a placeholder. Only where the message is pointless or misleading
 # without the value: the code sends it regardless, so check-time is the only safeguard.
-_REFERENCE = ("the visitor quotes this reference to the clinic, and this message is where they"
-              " get it")
+_REFERENCE = (
+    "the visitor quotes this reference to the clinic, and this message is where they get it"
+)
 _REQUEST = ("reference",)
 
 # Values handed to every note said before a form question is asked again
@@ -42,13 +43,20 @@ _EMAIL = Names(("kind", "name", "service", "reference", "reference_full", "recei
 
 DECLARED: Dict[str, Dict[str, Names]] = {
     "messages.yml": {
-        "too_long": Names(("limit",), must=("limit",),
-                          why="the visitor needs the number to shorten their message"),
-        "contact_phone": Names(("phone",), must=("phone",),
-                               why="the message is there to give the clinic's number (it is also"
-                                   " added to urgent and after-treatment replies)"),
-        "contact_email": Names(("email",), must=("email",),
-                               why="the message is there to give the clinic's e-mail address"),
+        "too_long": Names(
+            ("limit",), must=("limit",), why="the visitor needs the number to shorten their message"
+        ),
+        "contact_phone": Names(
+            ("phone",),
+            must=("phone",),
+            why="the message is there to give the clinic's number (it is also"
+            " added to urgent and after-treatment replies)",
+        ),
+        "contact_email": Names(
+            ("email",),
+            must=("email",),
+            why="the message is there to give the clinic's e-mail address",
+        ),
         "not_covered": Names(("topic",)),
         "not_covered_age": Names(("age", "min", "max")),
         "safety_reminder": Names(("conditions",)),
@@ -69,32 +77,43 @@ DECLARED: Dict[str, Dict[str, Names]] = {
         "prompts.topic_not_understood": _NOTE,
         "prompts.handoff_next_steps": _NOTE,
         "prompts.handoff_needs_details": _NOTE,
-        "prompts.ask_confirm": Names(("summary",), must=("summary",),
-                                     why="the visitor must see what will be sent before saying"
-                                         " 'Send it'"),
-        "prompts.ask_confirm_consultation": Names(("summary",), must=("summary",),
-                                                  why="the visitor must see what will be sent"
-                                                      " before saying 'Send it'"),
+        "prompts.ask_confirm": Names(
+            ("summary",),
+            must=("summary",),
+            why="the visitor must see what will be sent before saying 'Send it'",
+        ),
+        "prompts.ask_confirm_consultation": Names(
+            ("summary",),
+            must=("summary",),
+            why="the visitor must see what will be sent before saying 'Send it'",
+        ),
         "prompts.field_people": Names(("people",)),
         "prompts.changed": Names(("details",)),
         "prompts.noted": Names(("details",)),
-        "prompts.booking_received": Names(("name", "service", "reference", "contact", "time_part"),
-                                          must=_REQUEST, why=_REFERENCE),
+        "prompts.booking_received": Names(
+            ("name", "service", "reference", "contact", "time_part"), must=_REQUEST, why=_REFERENCE
+        ),
         "prompts.group_note": Names(("people",)),
-        "prompts.booking_link": Names(("link",), must=("link",),
-                                      why="the message is there to give the booking link"),
-        "prompts.consultation_received": Names(("name", "reference", "contact", "reply_time"),
-                                               must=_REQUEST, why=_REFERENCE),
+        "prompts.booking_link": Names(
+            ("link",), must=("link",), why="the message is there to give the booking link"
+        ),
+        "prompts.consultation_received": Names(
+            ("name", "reference", "contact", "reply_time"), must=_REQUEST, why=_REFERENCE
+        ),
         "prompts.handoff_intro": Names(("reply_time",)),
-        "prompts.handoff_received": Names(("name", "reference", "contact", "reply_time"),
-                                          must=_REQUEST, why=_REFERENCE),
-        "prompts.change_received": Names(("reference", "earlier", "contact", "reply_time"),
-                                         must=_REQUEST, why=_REFERENCE),
-        "prompts.condition_noted": Names(("reference", "earlier", "contact", "reply_time"),
-                                         must=_REQUEST, why=_REFERENCE),
+        "prompts.handoff_received": Names(
+            ("name", "reference", "contact", "reply_time"), must=_REQUEST, why=_REFERENCE
+        ),
+        "prompts.change_received": Names(
+            ("reference", "earlier", "contact", "reply_time"), must=_REQUEST, why=_REFERENCE
+        ),
+        "prompts.condition_noted": Names(
+            ("reference", "earlier", "contact", "reply_time"), must=_REQUEST, why=_REFERENCE
+        ),
         "prompts.your_reference": Names(("reference",), must=_REQUEST, why=_REFERENCE),
-        "prompts.request_status": Names(("reference", "contact", "reply_time"),
-                                        must=_REQUEST, why=_REFERENCE),
+        "prompts.request_status": Names(
+            ("reference", "contact", "reply_time"), must=_REQUEST, why=_REFERENCE
+        ),
     },
     "contact.yml": {
         "clinic.booking_url_template": Names(("service", "name", "contact")),

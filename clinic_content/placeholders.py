@@ -46,7 +46,7 @@ def render(template: str, values: Mapping[str, Any], *, where: Where) -> str:
     text = ""
     position = 0
     for match in PLACEHOLDER.finditer(template):
-        text += template[position:match.start()]
+        text += template[position : match.start()]
         position = match.end()
         name = match.group(1)
         meant = name if name in allowed else closest(name, allowed)
@@ -57,7 +57,7 @@ def render(template: str, values: Mapping[str, Any], *, where: Where) -> str:
             value = values[meant]
             text += "" if value is None else str(value)
             continue
-        following = template[position:position + 1]
+        following = template[position : position + 1]
         if not following or following.isspace() or following in _CLOSING:
             text = text.rstrip()  # "mentioned {x}, please" -> "mentioned, please"
         if (not text.strip() or text.endswith("(")) and following.isspace():
@@ -71,8 +71,9 @@ def closest(name: str, names: Tuple[str, ...]) -> Optional[str]:
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     if close:
         return close[0]
-    longer = sorted((n for n in names if len(name) >= 3 and n.lower().startswith(name.lower())),
-                    key=len)
+    longer = sorted(
+        (n for n in names if len(name) >= 3 and n.lower().startswith(name.lower())), key=len
+    )
     return longer[0] if longer else None
 
 
@@ -82,10 +83,20 @@ def _report(where: Where, name: str, filled_as: Optional[str]) -> None:
     file_name, key = where
     may = declared(file_name, key).may
     if name in may:
-        logger.error("%s: %s uses {%s}, but the code gave no value for it; sent without it",
-                     file_name, key, name)
+        logger.error(
+            "%s: %s uses {%s}, but the code gave no value for it; sent without it",
+            file_name,
+            key,
+            name,
+        )
         return
     allowed = ", ".join(f"{{{n}}}" for n in may) or "no placeholders"
     outcome = f"filled as {{{filled_as}}}" if filled_as else "sent without it"
-    logger.error("%s: %s uses {%s}, which it may not use (it may use %s); %s. Run `make check`.",
-                 file_name, key, name, allowed, outcome)
+    logger.error(
+        "%s: %s uses {%s}, which it may not use (it may use %s); %s. Run `make check`.",
+        file_name,
+        key,
+        name,
+        allowed,
+        outcome,
+    )

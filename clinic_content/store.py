@@ -40,8 +40,14 @@ from clinic_content.yaml_lines import load_yaml_file
 
 logger = logging.getLogger(__name__)
 
-CONTENT_FILES = (ANSWERS_FILE, MESSAGES_FILE, CONTACT_FILE, CONTRAINDICATIONS_FILE, BOOKING_FILE,
-                 ANSWERABILITY_FILE)
+CONTENT_FILES = (
+    ANSWERS_FILE,
+    MESSAGES_FILE,
+    CONTACT_FILE,
+    CONTRAINDICATIONS_FILE,
+    BOOKING_FILE,
+    ANSWERABILITY_FILE,
+)
 
 
 @dataclass
@@ -63,32 +69,53 @@ class Content:
         return render(text, values, where=(MESSAGES_FILE, key)) if isinstance(text, str) else text
 
 
-def load_content(content_dir: Path = CONTENT_DIR, known_intents: Optional[Set[str]] = None,
-                 today: Optional[datetime.date] = None) -> Content:
+def load_content(
+    content_dir: Path = CONTENT_DIR,
+    known_intents: Optional[Set[str]] = None,
+    today: Optional[datetime.date] = None,
+) -> Content:
     """Load and check every content file; raise ``ContentLoadError`` listing all problems."""
     content_dir = Path(content_dir)
     errors: List[ContentError] = []
     answers, warnings = read_file(
         content_dir / ANSWERS_FILE,
         lambda data, path, found: parse_answers(data, path, known_intents, found, today),
-        errors) or ({}, [])
+        errors,
+    ) or ({}, [])
     messages = read_file(
         content_dir / MESSAGES_FILE,
-        lambda data, path, found: parse_messages(data, path, known_intents, found), errors)
+        lambda data, path, found: parse_messages(data, path, known_intents, found),
+        errors,
+    )
     contact = read_file(content_dir / CONTACT_FILE, parse_contact, errors)
     rules = read_file(content_dir / CONTRAINDICATIONS_FILE, parse_contraindications, errors)
     booking = read_file(content_dir / BOOKING_FILE, parse_booking, errors)
     check_safety_claims(answers, rules, content_dir / ANSWERS_FILE, errors)
     answerability = read_file(
         content_dir / ANSWERABILITY_FILE,
-        lambda data, path, found: parse_answerability(data, path, set(answers), found), errors)
-    if (errors or messages is None or contact is None or rules is None or booking is None
-            or answerability is None):
+        lambda data, path, found: parse_answerability(data, path, set(answers), found),
+        errors,
+    )
+    if (
+        errors
+        or messages is None
+        or contact is None
+        or rules is None
+        or booking is None
+        or answerability is None
+    ):
         raise ContentLoadError(errors)
     by_intent = {intent: answer for answer in answers.values() for intent in answer.intents}
-    return Content(answers=answers, answer_for_intent=by_intent, contact=contact,
-                   messages=messages, contraindications=rules, booking=booking,
-                   answerability=answerability, warnings=warnings)
+    return Content(
+        answers=answers,
+        answer_for_intent=by_intent,
+        contact=contact,
+        messages=messages,
+        contraindications=rules,
+        booking=booking,
+        answerability=answerability,
+        warnings=warnings,
+    )
 
 
 class ContentStore:
@@ -98,14 +125,16 @@ class ContentStore:
     corrected version loads. Before any version has loaded, :meth:`get` raises the error.
     """
 
-    def __init__(self, content_dir: Path = CONTENT_DIR,
-                 known_intents: Optional[Set[str]] = None) -> None:
+    def __init__(
+        self, content_dir: Path = CONTENT_DIR, known_intents: Optional[Set[str]] = None
+    ) -> None:
         self.content_dir = Path(content_dir)
         self.known_intents = known_intents
         self._content: ValueFromFiles[Content] = ValueFromFiles(
             [self.content_dir / name for name in CONTENT_FILES],
             lambda: load_content(self.content_dir, self.known_intents),
-            errors=(ContentLoadError,))
+            errors=(ContentLoadError,),
+        )
 
     @property
     def last_error(self) -> Optional[str]:
@@ -120,8 +149,9 @@ class ContentStore:
         if reload and reload.fixed:
             logger.info("Content fixed and reloaded from %s", self.content_dir)
         elif reload and reload.error and self._content.loaded:
-            logger.error("Content edit not applied, still serving the last good"
-                         " version:\n%s", reload.error)
+            logger.error(
+                "Content edit not applied, still serving the last good version:\n%s", reload.error
+            )
         return self._content.value
 
 

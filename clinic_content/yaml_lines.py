@@ -35,8 +35,10 @@ class LineLoader(yaml.SafeLoader):
             if not isinstance(key, Hashable):
                 # "? [a, b]" or "{a: 1}: x": plain YAML refuses these too.
                 raise yaml.constructor.ConstructorError(
-                    None, None, "a name before ':' must be a single word or text, "
-                    "not a list or a block", key_node.start_mark,
+                    None,
+                    None,
+                    "a name before ':' must be a single word or text, not a list or a block",
+                    key_node.start_mark,
                 )
             if key in mapping:
                 # A repeated key silently overwrites the first one in plain YAML; staff
@@ -83,7 +85,9 @@ def load_yaml_file(path: Path) -> Any:
     except UnicodeDecodeError:
         raise YamlFileError(path, None, None, "the file is not UTF-8 text") from None
     except OSError as error:  # a folder in its place, no permission, ...
-        raise YamlFileError(path, None, None, f"the file cannot be read ({error.strerror})") from None
+        raise YamlFileError(
+            path, None, None, f"the file cannot be read ({error.strerror})"
+        ) from None
     try:
         return yaml.load(text, Loader=LineLoader)  # noqa: S506 - LineLoader is a SafeLoader
     except RecursionError:  # "[[[[..." thousands deep
@@ -94,8 +98,12 @@ def load_yaml_file(path: Path) -> Any:
         character = error.character  # the code point (an int) when reading text
         code = f"U+{ord(character) if isinstance(character, str) else character:04X}"
         raise YamlFileError(
-            path, line, column, f"the file contains an invisible character that is not "
-            f"allowed ({code}): delete it or retype the line") from None
+            path,
+            line,
+            column,
+            f"the file contains an invisible character that is not "
+            f"allowed ({code}): delete it or retype the line",
+        ) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         mark_line = mark.line + 1 if mark else None
@@ -106,4 +114,6 @@ def load_yaml_file(path: Path) -> Any:
             if isinstance(error, (yaml.scanner.ScannerError, yaml.parser.ParserError))
             else ""
         )
-        raise YamlFileError(path, mark_line, mark_column, f"YAML syntax error: {problem}{hint}") from None
+        raise YamlFileError(
+            path, mark_line, mark_column, f"YAML syntax error: {problem}{hint}"
+        ) from None

@@ -18,6 +18,7 @@ The services are read from the staff-editable ``booking.yml`` when it changes on
 synonym works without retraining. A broken edit is logged and the last good list stays in use. The
 booking form's validators still check both.
 """
+
 from __future__ import annotations
 
 import logging
@@ -49,45 +50,92 @@ DEFAULT_SERVICES_PATH = "data/content/booking.yml"
 ENTITY_SERVICE = "service"
 ENTITY_DAY = "day"
 
-_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-          r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
-_WEEKDAY = (r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|tues|weds|thurs|fri)"
-            r"s?")
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+_WEEKDAY = (
+    r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|tues|weds|thurs|fri)"
+    r"s?"
+)
 _ORDINAL = r"\d{1,2}(?:st|nd|rd|th)?"
 # Pieces of a day or time; neighbouring pieces ("next friday" + "afternoon") become one span.
-TIME_PIECES = re.compile("|".join([
-    # "in two weeks", "2 weeks from now", "a few days from today", "in a month" (not "4 days ago")
-    r"\b(?:in\s+)?(?:a|one|two|three|four|five|six|a\s+couple\s+of|a\s+few|couple|few|\d{1,2})\s+"
-    r"(?:weeks?|days?|months?)(?:\s+(?:from\s+(?:now|today|tomorrow)|time))?\b(?!\s+ago)",
-    rf"\b(?:next|this|coming)\s+(?:{_WEEKDAY}|week(?:end)?|month)\b",
-    rf"\b{_WEEKDAY}\b",
-    # "after 5", "before 10am", "around 3:30" (not "after 2 weeks")
-    r"\b(?:after|before|around|from|by|at)\s+\d{1,2}(?::\d{2})?(?:\s*(?:am|pm))?\b"
-    r"(?!\s*(?:weeks?|days?|months?|years?|people|persons|%))",
-    r"\b(?:today|tonight|tomorrow|tmrw|tmr|weekend|the weekend|next week|this week)\b",
-    rf"\b{_ORDINAL}\s+(?:of\s+)?{_MONTH}\b",
-    rf"\b{_MONTH}\s+{_ORDINAL}\b",
-    r"\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b",
-    r"\b\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)",
-    r"\b\d{1,2}:\d{2}\b",
-    r"\b(?:noon|midday|lunchtime|lunch time)\b",
-    r"\b(?:early|late)?\s*(?:morning|afternoon|evening)s?\b",
-    # (last: a longer piece above wins at the same place, "Dec 12" over "Dec")
-    # "in March", "early June", "mid-may"; a month named alone, except "may" and "march" (verbs)
-    rf"\b(?:in|early|mid|late|end\s+of|beginning\s+of)[\s-]+{_MONTH}\b",
-    rf"\b(?!may\b|march\b){_MONTH}\b",
-    r"\b(?:weekends|weekdays|weekday|any\s*time|any\s+day)\b",
-]), re.IGNORECASE)
+TIME_PIECES = re.compile(
+    "|".join(
+        [
+            # "in two weeks", "2 weeks from now", "a few days from today" (not "4 days ago")
+            r"\b(?:in\s+)?(?:a|one|two|three|four|five|six|a\s+couple\s+of|a\s+few|couple|few|\d{1,2})\s+"
+            r"(?:weeks?|days?|months?)(?:\s+(?:from\s+(?:now|today|tomorrow)|time))?\b(?!\s+ago)",
+            rf"\b(?:next|this|coming)\s+(?:{_WEEKDAY}|week(?:end)?|month)\b",
+            rf"\b{_WEEKDAY}\b",
+            # "after 5", "before 10am", "around 3:30" (not "after 2 weeks")
+            r"\b(?:after|before|around|from|by|at)\s+\d{1,2}(?::\d{2})?(?:\s*(?:am|pm))?\b"
+            r"(?!\s*(?:weeks?|days?|months?|years?|people|persons|%))",
+            r"\b(?:today|tonight|tomorrow|tmrw|tmr|weekend|the weekend|next week|this week)\b",
+            rf"\b{_ORDINAL}\s+(?:of\s+)?{_MONTH}\b",
+            rf"\b{_MONTH}\s+{_ORDINAL}\b",
+            r"\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b",
+            r"\b\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)",
+            r"\b\d{1,2}:\d{2}\b",
+            r"\b(?:noon|midday|lunchtime|lunch time)\b",
+            r"\b(?:early|late)?\s*(?:morning|afternoon|evening)s?\b",
+            # (last: a longer piece above wins at the same place, "Dec 12" over "Dec")
+            # "in March", "early June", "mid-may"; a month alone, except "may", "march" (verbs)
+            rf"\b(?:in|early|mid|late|end\s+of|beginning\s+of)[\s-]+{_MONTH}\b",
+            rf"\b(?!may\b|march\b){_MONTH}\b",
+            r"\b(?:weekends|weekdays|weekday|any\s*time|any\s+day)\b",
+            # "saturday the 6th", "the 21st"
+            r"\b(?:the\s+)?\d{1,2}(?:st|nd|rd|th)\b"
+            r"(?!\s+(?:facial|session|treatment|time|visit|appointment|one|floor|birthday))",
+        ]
+    ),
+    re.IGNORECASE,
+)
 # What may stand between two pieces of the same day / time ("friday at 3pm", "12 march, 10am").
-TIME_GAP = re.compile(r"^(?:\s|,|-|\b(?:on|at|in|the|around|about|from|after|or|and|to|by|"
-                      r"ish|any|a|an|some|sometime|preferably|ideally)\b)*$", re.IGNORECASE)
+TIME_GAP = re.compile(
+    r"^(?:\s|,|-|\b(?:on|at|in|the|around|about|from|after|or|and|to|by|"
+    r"ish|any|a|an|some|sometime|preferably|ideally)\b)*$",
+    re.IGNORECASE,
+)
 
 # A service name counts only after one of these words (or at the start / after punctuation):
 # "a laser facial" is not the clinic's facial, so it gets the service question with buttons.
 WORDS_BEFORE_A_SERVICE = {
-    "a", "an", "the", "one", "1", "single", "my", "for", "book", "booking", "this", "that",
-    "your", "in", "me", "us", "of", "with", "on", "to", "try", "do", "get", "have", "want",
-    "like", "please", "and", "or", "just", "another", "some", "is", "about", "into",
+    "a",
+    "an",
+    "the",
+    "one",
+    "1",
+    "single",
+    "my",
+    "for",
+    "book",
+    "booking",
+    "this",
+    "that",
+    "your",
+    "in",
+    "me",
+    "us",
+    "of",
+    "with",
+    "on",
+    "to",
+    "try",
+    "do",
+    "get",
+    "have",
+    "want",
+    "like",
+    "please",
+    "and",
+    "or",
+    "just",
+    "another",
+    "some",
+    "is",
+    "about",
+    "into",
 }
 
 
@@ -102,8 +150,10 @@ class ServiceNames:
                 if name:
                     names.append((name, service.id))
         names.sort(key=lambda pair: -len(pair[0]))
-        self._patterns = [(re.compile(r"(?<![a-z0-9])" + re.escape(name) + r"(?![a-z0-9])"),
-                           service_id) for name, service_id in names]
+        self._patterns = [
+            (re.compile(r"(?<![a-z0-9])" + re.escape(name) + r"(?![a-z0-9])"), service_id)
+            for name, service_id in names
+        ]
 
     @classmethod
     def from_yaml(cls, path: Path) -> ServiceNames:
@@ -118,7 +168,7 @@ class ServiceNames:
         for pattern, service_id in self._patterns:
             for match in pattern.finditer(lowered):
                 # the words before it in the same clause ("...then? Forever Young" starts anew)
-                clause = re.split(r"[,.;:!?]", lowered[:match.start()])[-1]
+                clause = re.split(r"[,.;:!?]", lowered[: match.start()])[-1]
                 before = re.findall(r"[\w'-]+", clause)
                 if not before or before[-1] in WORDS_BEFORE_A_SERVICE:
                     return match.start(), match.end(), service_id
@@ -142,16 +192,14 @@ def find_day(text: str) -> Optional[Tuple[int, int]]:
             start += 1
         if span is None:
             span = (start, end)
-        elif TIME_GAP.match(text[span[1]:start]):
+        elif TIME_GAP.match(text[span[1] : start]):
             span = (span[0], end)
         else:
             break
     return span
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class BookingEntityExtractor(GraphComponent, EntityExtractorMixin):
     """Extracts the booking service (from booking.yml) and the preferred day / time."""
 
@@ -166,8 +214,13 @@ class BookingEntityExtractor(GraphComponent, EntityExtractorMixin):
         }
 
     @classmethod
-    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> BookingEntityExtractor:
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> BookingEntityExtractor:
         """Creates the component (see parent class for full docstring)."""
         return cls(config)
 
@@ -176,7 +229,8 @@ class BookingEntityExtractor(GraphComponent, EntityExtractorMixin):
         self._config = {**self.get_default_config(), **config}
         self._path = Path(self._config["services_path"])
         self._services: ValueFromFiles[ServiceNames] = ValueFromFiles(
-            self._path, lambda: ServiceNames.from_yaml(self._path), errors=(ValueError,))
+            self._path, lambda: ServiceNames.from_yaml(self._path), errors=(ValueError,)
+        )
         reload = self._services.refresh()
         if reload is not None and reload.error is not None:
             logger.warning("%s -- no service entities until the file is fixed.", reload.error)
@@ -202,7 +256,7 @@ class BookingEntityExtractor(GraphComponent, EntityExtractorMixin):
             found.append(_entity(ENTITY_SERVICE, service[0], service[1], service[2]))
         day = find_day(text)
         if day:
-            found.append(_entity(ENTITY_DAY, day[0], day[1], text[day[0]:day[1]]))
+            found.append(_entity(ENTITY_DAY, day[0], day[1], text[day[0] : day[1]]))
         return found
 
     def _reload_if_changed(self) -> None:
@@ -218,5 +272,9 @@ class BookingEntityExtractor(GraphComponent, EntityExtractorMixin):
 
 
 def _entity(kind: str, start: int, end: int, value: str) -> Dict[str, Any]:
-    return {ENTITY_ATTRIBUTE_TYPE: kind, ENTITY_ATTRIBUTE_START: start,
-            ENTITY_ATTRIBUTE_END: end, ENTITY_ATTRIBUTE_VALUE: value}
+    return {
+        ENTITY_ATTRIBUTE_TYPE: kind,
+        ENTITY_ATTRIBUTE_START: start,
+        ENTITY_ATTRIBUTE_END: end,
+        ENTITY_ATTRIBUTE_VALUE: value,
+    }

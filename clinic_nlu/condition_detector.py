@@ -49,6 +49,7 @@ How a message is read (all matching is on lower-cased text, whole tokens only):
    is also present ("since my treatment"); and a question naming nobody ("is
    swelling normal after treatment?") is not urgent.
 """
+
 from __future__ import annotations
 
 import logging
@@ -66,6 +67,7 @@ from clinic_content.contraindications import (
     ContraindicationRules,
 )
 from clinic_content.contraindications_check import load_rules
+from clinic_nlu.language_detection import DEFAULT_LANGUAGES, detect_language
 from clinic_nlu.message_reading import (
     BREAK,
     DISTANT,
@@ -90,7 +92,6 @@ from clinic_nlu.message_reading import (
     longest_first,
     subject_of,
 )
-from clinic_nlu.language_detection import DEFAULT_LANGUAGES, detect_language
 from clinic_nlu.text_pipeline import TextPipeline, normalise, phrase_variants
 from clinic_nlu.typo_tolerance import TypoCorrector
 
@@ -154,8 +155,12 @@ class ConditionDetector:
                     if not word.endswith("s"):
                         vocabulary.add(word + "s")
         self._add_terms(IGNORE, rules.ignore_phrases)
-        self._unspaced_terms = [(rule, term) for rule in rules.conditions for term in rule.terms
-                                if UNSPACED_SCRIPT.search(term)]
+        self._unspaced_terms = [
+            (rule, term)
+            for rule in rules.conditions
+            for term in rule.terms
+            if UNSPACED_SCRIPT.search(term)
+        ]
         self._typos = TypoCorrector(vocabulary, self.pipeline.known_words)
         # "my mum" in the cues also makes "my 70 year old mum" someone else.
         self._relatives = {
@@ -224,21 +229,33 @@ class ConditionDetector:
         terms = self._term_spans(doc)
         ignored = [s for s in terms if s.label == IGNORE]
         conditions = longest_first(
-            [s for s in terms if s.label != IGNORE
-             and not s.label.startswith((KIND_URGENT, KIND_AFTER_TREATMENT))]
+            [
+                s
+                for s in terms
+                if s.label != IGNORE and not s.label.startswith((KIND_URGENT, KIND_AFTER_TREATMENT))
+            ]
         )
         urgent = longest_first([s for s in terms if s.label.startswith(KIND_URGENT + "|")])
         # A mild reaction's own longer words ("slightly swollen") hold an urgent word
         # ("swollen"): the longer, milder term wins.
         mild = [s for s in terms if s.label.startswith(KIND_AFTER_TREATMENT + "|")]
-        urgent = [u for u in urgent if not any(
-            m.start <= u.start and u.end <= m.end and m.end - m.start > u.end - u.start
-            for m in mild)]
+        urgent = [
+            u
+            for u in urgent
+            if not any(
+                m.start <= u.start and u.end <= m.end and m.end - m.start > u.end - u.start
+                for m in mild
+            )
+        ]
         # Symptoms after a treatment: never inside a condition or urgent term ("heart racing").
         taken = {i for s in conditions + urgent for i in range(s.start, s.end)}
-        after = [s for s in longest_first([s for s in terms
-                                           if s.label.startswith(KIND_AFTER_TREATMENT + "|")])
-                 if not taken.intersection(range(s.start, s.end))]
+        after = [
+            s
+            for s in longest_first(
+                [s for s in terms if s.label.startswith(KIND_AFTER_TREATMENT + "|")]
+            )
+            if not taken.intersection(range(s.start, s.end))
+        ]
         mention_tokens = {i for s in conditions + urgent + after for i in range(s.start, s.end)}
         treatment_named = ctx.has_cue(TREATMENT)
 
@@ -248,13 +265,29 @@ class ConditionDetector:
             if self._dropped(span, condition, ignored, ctx, text):
                 if kind != KIND_URGENT and ctx.side_effect_question(span):
                     start, end = _char_offsets(doc, span.start, span.end)
-                    found.append((span, ConditionMention(
-                        condition=condition, kind=kind, subject=SUBJECT_SELF, negated=False,
-                        start=start, end=end, text=text[start:end], side_effect=True)))
+                    found.append(
+                        (
+                            span,
+                            ConditionMention(
+                                condition=condition,
+                                kind=kind,
+                                subject=SUBJECT_SELF,
+                                negated=False,
+                                start=start,
+                                end=end,
+                                text=text[start:end],
+                                side_effect=True,
+                            ),
+                        )
+                    )
                 continue
             negated = ctx.negated(span, mention_tokens)
-            if (kind == KIND_URGENT and not negated and not self._always_now(condition)
-                    and not ctx.happening_now(span)):
+            if (
+                kind == KIND_URGENT
+                and not negated
+                and not self._always_now(condition)
+                and not ctx.happening_now(span)
+            ):
                 continue
             start, end = _char_offsets(doc, span.start, span.end)
             mention = ConditionMention(
@@ -274,8 +307,9 @@ class ConditionDetector:
         return sorted(mentions, key=lambda m: (m.start, m.kind, m.condition))
 
     def _always_now(self, condition: str) -> bool:
-        rule = next((r for r in self.rules.conditions
-                     if r.kind == KIND_URGENT and r.id == condition), None)
+        rule = next(
+            (r for r in self.rules.conditions if r.kind == KIND_URGENT and r.id == condition), None
+        )
         return bool(rule and rule.always_now)
 
     def _elliptical_repeats(
@@ -323,9 +357,17 @@ class ConditionDetector:
             start = text.find(term)
             if start >= 0:
                 known.add((rule.kind, rule.id))
-                mentions.append(ConditionMention(
-                    condition=rule.id, kind=rule.kind, subject=SUBJECT_SELF, negated=False,
-                    start=start, end=start + len(term), text=term))
+                mentions.append(
+                    ConditionMention(
+                        condition=rule.id,
+                        kind=rule.kind,
+                        subject=SUBJECT_SELF,
+                        negated=False,
+                        start=start,
+                        end=start + len(term),
+                        text=term,
+                    )
+                )
         return mentions
 
     def _term_spans(self, doc: Doc) -> List[Span]:

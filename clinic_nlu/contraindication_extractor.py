@@ -28,6 +28,7 @@ The rules file is re-read when it changes on disk (``clinic_common.file_watch``)
 so staff edits to the terms are live without retraining. A broken edit is logged
 once (with the file name and the problem) and the last good rules stay in use.
 """
+
 from __future__ import annotations
 
 import logging
@@ -84,9 +85,7 @@ ROLE_REPORTED, ROLE_MENTIONED = "reported", "mentioned"
 ROLE_AFTER_TREATMENT = "after_treatment"
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class ContraindicationExtractor(GraphComponent, EntityExtractorMixin):
     """Extracts reported health conditions and urgent symptoms from messages."""
 
@@ -137,7 +136,8 @@ class ContraindicationExtractor(GraphComponent, EntityExtractorMixin):
         self._config = {**self.get_default_config(), **config}
         self._path = Path(self._config["rules_path"])
         self._rules: ValueFromFiles[ConditionDetector] = ValueFromFiles(
-            self._path, self._load_detector, errors=(ValueError,))
+            self._path, self._load_detector, errors=(ValueError,)
+        )
         if detector is not None:
             self._rules.adopt(detector)
         else:
@@ -167,9 +167,7 @@ class ContraindicationExtractor(GraphComponent, EntityExtractorMixin):
                 continue
             entities = self.add_extractor_name(self._entities(text))
             if entities:
-                message.set(
-                    ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True
-                )
+                message.set(ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True)
         return messages
 
     def _entities(self, text: str) -> List[Dict[str, Any]]:
@@ -180,10 +178,14 @@ class ContraindicationExtractor(GraphComponent, EntityExtractorMixin):
                 key = (ENTITY_SIDE_EFFECT, mention.condition, None)
                 if key not in seen:
                     seen.add(key)
-                    entities.append({ENTITY_ATTRIBUTE_TYPE: ENTITY_SIDE_EFFECT,
-                                     ENTITY_ATTRIBUTE_START: mention.start,
-                                     ENTITY_ATTRIBUTE_END: mention.end,
-                                     ENTITY_ATTRIBUTE_VALUE: mention.condition})
+                    entities.append(
+                        {
+                            ENTITY_ATTRIBUTE_TYPE: ENTITY_SIDE_EFFECT,
+                            ENTITY_ATTRIBUTE_START: mention.start,
+                            ENTITY_ATTRIBUTE_END: mention.end,
+                            ENTITY_ATTRIBUTE_VALUE: mention.condition,
+                        }
+                    )
                 continue
             if mention.negated:
                 if mention.kind in (KIND_ARTICLE, KIND_UNCOVERED):
@@ -236,8 +238,9 @@ def _as_entity(mention: ConditionMention) -> Dict[str, Any]:
         ENTITY_ATTRIBUTE_VALUE: mention.condition,
     }
     if mention.kind == KIND_AFTER_TREATMENT:
-        entity[ENTITY_ATTRIBUTE_ROLE] = (ROLE_REPORTED if mention.after_a_treatment
-                                         else ROLE_MENTIONED)
+        entity[ENTITY_ATTRIBUTE_ROLE] = (
+            ROLE_REPORTED if mention.after_a_treatment else ROLE_MENTIONED
+        )
     elif mention.kind == KIND_URGENT:  # one message for anyone: no subject
         if mention.after_a_treatment:  # "... after my facial": staff get a follow-up note
             entity[ENTITY_ATTRIBUTE_ROLE] = ROLE_AFTER_TREATMENT

@@ -15,6 +15,7 @@ do not change the intent: a booking with a condition becomes a consultation requ
 
 Rules on the message alone (no conversation state), so the component stays a plain NLU step.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,7 +37,10 @@ LANGUAGE_INTENT = "out_of_scope"
 def override_for(entities: List[Dict[str, Any]]) -> Optional[str]:
     """The intent a message must have because of its entities, or None to keep it."""
     kinds = {(e.get("entity"), e.get("role")) for e in entities or []}
-    if any(kind == "urgent_symptom" for kind, _ in kinds) or ("after_treatment", "reported") in kinds:
+    if (
+        any(kind == "urgent_symptom" for kind, _ in kinds)
+        or ("after_treatment", "reported") in kinds
+    ):
         return HEALTH_INTENT
     if any(kind == "language" for kind, _ in kinds):
         return LANGUAGE_INTENT
@@ -48,8 +52,13 @@ class SafetyIntentOverride(GraphComponent):
     """Sets the intent of health reports and non-English messages (see the module docstring)."""
 
     @classmethod
-    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> SafetyIntentOverride:
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SafetyIntentOverride:
         """Creates the component (see parent class for full docstring)."""
         return cls()
 
@@ -59,8 +68,12 @@ class SafetyIntentOverride(GraphComponent):
             intent = override_for(message.get(ENTITIES) or [])
             current = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
             if intent and current != intent:
-                logger.debug("Intent %s of a health report / other language set to %s",
-                             current, intent)
-                message.set(INTENT, {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0},
-                            add_to_output=True)
+                logger.debug(
+                    "Intent %s of a health report / other language set to %s", current, intent
+                )
+                message.set(
+                    INTENT,
+                    {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0},
+                    add_to_output=True,
+                )
         return messages

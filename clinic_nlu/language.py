@@ -22,6 +22,7 @@ How it decides (measured in docs/nlu.md, "Other languages"):
    than ``1 - min_probability`` of the probability, with at least ``min_words`` words that no
    English dictionary knows (or a "¿", "¡" or "ñ"); its language is the likeliest other one.
 """
+
 from __future__ import annotations
 
 import logging
@@ -51,9 +52,7 @@ logger = logging.getLogger(__name__)
 ENTITY_LANGUAGE = "language"
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class LanguageDetector(GraphComponent, EntityExtractorMixin):
     """Marks messages that are confidently not in English with a ``language`` entity."""
 
@@ -77,8 +76,13 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
         return ["py3langid", "spacy"]
 
     @classmethod
-    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> LanguageDetector:
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> LanguageDetector:
         """Creates the component (see parent class for full docstring)."""
         return cls(config)
 
@@ -94,12 +98,23 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
             text = message.get(TEXT)
             if not isinstance(text, str) or not text.strip() or text.startswith("/"):
                 continue
-            code = detect_language(text, self._languages, self._config["min_words"],
-                                   self._config["min_probability"],
-                                   self._config["english_share"])
+            code = detect_language(
+                text,
+                self._languages,
+                self._config["min_words"],
+                self._config["min_probability"],
+                self._config["english_share"],
+            )
             if code:
-                entity = {ENTITY_ATTRIBUTE_TYPE: ENTITY_LANGUAGE, ENTITY_ATTRIBUTE_START: 0,
-                          ENTITY_ATTRIBUTE_END: len(text), ENTITY_ATTRIBUTE_VALUE: code}
-                message.set(ENTITIES, message.get(ENTITIES, [])
-                            + self.add_extractor_name([entity]), add_to_output=True)
+                entity = {
+                    ENTITY_ATTRIBUTE_TYPE: ENTITY_LANGUAGE,
+                    ENTITY_ATTRIBUTE_START: 0,
+                    ENTITY_ATTRIBUTE_END: len(text),
+                    ENTITY_ATTRIBUTE_VALUE: code,
+                }
+                message.set(
+                    ENTITIES,
+                    message.get(ENTITIES, []) + self.add_extractor_name([entity]),
+                    add_to_output=True,
+                )
         return messages

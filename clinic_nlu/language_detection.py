@@ -3,6 +3,7 @@ Rasa import, so the condition detector and the actions can use it too). The Rasa
 turns this into a ``language`` entity is clinic_nlu.language.LanguageDetector; how it decides is
 described there and measured in docs/nlu.md ("Other languages").
 """
+
 from __future__ import annotations
 
 import functools
@@ -12,12 +13,26 @@ from typing import Optional, Set
 ENGLISH = "en"
 # The languages py3langid may choose from (English must be one of them); the component's
 # default config.
-DEFAULT_LANGUAGES = ("en", "es", "fr", "pt", "it", "de", "nl", "ca", "ro", "pl", "tr", "vi", "id",
-                     "tl")
+DEFAULT_LANGUAGES = (
+    "en",
+    "es",
+    "fr",
+    "pt",
+    "it",
+    "de",
+    "nl",
+    "ca",
+    "ro",
+    "pl",
+    "tr",
+    "vi",
+    "id",
+    "tl",
+)
 
 # Letters of a script that names its language on its own.
 SCRIPTS = (
-    ("ja", re.compile(r"[\u3040-\u30ff]")),            # kana: Japanese even among kanji
+    ("ja", re.compile(r"[\u3040-\u30ff]")),  # kana: Japanese even among kanji
     ("zh", re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")),
     ("ko", re.compile(r"[\uac00-\ud7af]")),
     ("ru", re.compile(r"[\u0400-\u04ff]")),
@@ -53,18 +68,141 @@ def _english_words() -> frozenset:
 
 # Short English words the lemma tables leave out (they are not nouns, verbs, adjectives...).
 FUNCTION_WORDS = {
-    "a", "an", "the", "i", "me", "my", "you", "your", "we", "our", "he", "she", "it", "its",
-    "they", "them", "is", "are", "am", "was", "be", "do", "does", "did", "can", "could", "will",
-    "would", "should", "may", "might", "must", "and", "or", "but", "if", "so", "of", "to", "in",
-    "on", "at", "for", "with", "about", "from", "by", "how", "what", "when", "where", "why",
-    "who", "which", "this", "that", "these", "those", "there", "here", "not", "no", "yes", "ok",
-    "okay", "hi", "hello", "hey", "thanks", "please", "much", "many", "any", "some", "im",
-    "dont", "doesnt", "cant", "wont", "isnt", "u", "ur", "pls", "plz", "lol", "thx", "ty",
-    "microcurrent", "facial", "facials", "nyc", "botox", "nuface", "vs", "dermal", "wanna",
-    "gonna", "gotta", "kinda", "sorta", "dunno", "lemme", "gimme", "ya", "yep", "yup", "nope",
-    "had", "has", "been", "were", "got", "gets", "went", "goes", "doing", "having", "than",
-    "nah", "tho", "uh", "huh", "hmm", "mm", "mhm", "um", "umm", "ah", "oh", "bc", "cuz", "omg",
-    "idk", "btw", "asap",
+    "a",
+    "an",
+    "the",
+    "i",
+    "me",
+    "my",
+    "you",
+    "your",
+    "we",
+    "our",
+    "he",
+    "she",
+    "it",
+    "its",
+    "they",
+    "them",
+    "is",
+    "are",
+    "am",
+    "was",
+    "be",
+    "do",
+    "does",
+    "did",
+    "can",
+    "could",
+    "will",
+    "would",
+    "should",
+    "may",
+    "might",
+    "must",
+    "and",
+    "or",
+    "but",
+    "if",
+    "so",
+    "of",
+    "to",
+    "in",
+    "on",
+    "at",
+    "for",
+    "with",
+    "about",
+    "from",
+    "by",
+    "how",
+    "what",
+    "when",
+    "where",
+    "why",
+    "who",
+    "which",
+    "this",
+    "that",
+    "these",
+    "those",
+    "there",
+    "here",
+    "not",
+    "no",
+    "yes",
+    "ok",
+    "okay",
+    "hi",
+    "hello",
+    "hey",
+    "thanks",
+    "please",
+    "much",
+    "many",
+    "any",
+    "some",
+    "im",
+    "dont",
+    "doesnt",
+    "cant",
+    "wont",
+    "isnt",
+    "u",
+    "ur",
+    "pls",
+    "plz",
+    "lol",
+    "thx",
+    "ty",
+    "microcurrent",
+    "facial",
+    "facials",
+    "nyc",
+    "botox",
+    "nuface",
+    "vs",
+    "dermal",
+    "wanna",
+    "gonna",
+    "gotta",
+    "kinda",
+    "sorta",
+    "dunno",
+    "lemme",
+    "gimme",
+    "ya",
+    "yep",
+    "yup",
+    "nope",
+    "had",
+    "has",
+    "been",
+    "were",
+    "got",
+    "gets",
+    "went",
+    "goes",
+    "doing",
+    "having",
+    "than",
+    "nah",
+    "tho",
+    "uh",
+    "huh",
+    "hmm",
+    "mm",
+    "mhm",
+    "um",
+    "umm",
+    "ah",
+    "oh",
+    "bc",
+    "cuz",
+    "omg",
+    "idk",
+    "btw",
+    "asap",
 }
 
 
@@ -72,12 +210,82 @@ FUNCTION_WORDS = {
 # as English (rare loans and abbreviations: "des", "pour", "pas", "il", "chi"): in a visitor's
 # message they are far likelier foreign, so they never count as English words here.
 FOREIGN_FUNCTION_WORDS = {
-    "des", "les", "le", "la", "el", "los", "las", "del", "al", "pour", "ne", "pas", "il", "ils",
-    "elle", "est", "et", "du", "au", "aux", "ou", "sur", "dans", "avec", "mais", "je", "nous",
-    "vous", "ce", "cette", "sont", "qui", "que", "quel", "quelle", "doit", "peut", "por",
-    "para", "con", "una", "uno", "unos", "es", "se", "lo", "su", "sus", "mi", "muy", "mas",
-    "pero", "como", "y", "di", "che", "per", "non", "chi", "si", "sono", "della", "delle",
-    "nel", "nella", "da", "em", "os", "um", "uma", "não", "é", "eu", "você", "meu", "minha",
+    "des",
+    "les",
+    "le",
+    "la",
+    "el",
+    "los",
+    "las",
+    "del",
+    "al",
+    "pour",
+    "ne",
+    "pas",
+    "il",
+    "ils",
+    "elle",
+    "est",
+    "et",
+    "du",
+    "au",
+    "aux",
+    "ou",
+    "sur",
+    "dans",
+    "avec",
+    "mais",
+    "je",
+    "nous",
+    "vous",
+    "ce",
+    "cette",
+    "sont",
+    "qui",
+    "que",
+    "quel",
+    "quelle",
+    "doit",
+    "peut",
+    "por",
+    "para",
+    "con",
+    "una",
+    "uno",
+    "unos",
+    "es",
+    "se",
+    "lo",
+    "su",
+    "sus",
+    "mi",
+    "muy",
+    "mas",
+    "pero",
+    "como",
+    "y",
+    "di",
+    "che",
+    "per",
+    "non",
+    "chi",
+    "si",
+    "sono",
+    "della",
+    "delle",
+    "nel",
+    "nella",
+    "da",
+    "em",
+    "os",
+    "um",
+    "uma",
+    "não",
+    "é",
+    "eu",
+    "você",
+    "meu",
+    "minha",
 }
 
 
@@ -91,8 +299,13 @@ def _identifier(languages: tuple):
     return identifier
 
 
-def detect_language(text: str, languages: tuple, min_words: int = 3,
-                    min_probability: float = 0.9, english_share: float = 0.6) -> Optional[str]:
+def detect_language(
+    text: str,
+    languages: tuple,
+    min_words: int = 3,
+    min_probability: float = 0.9,
+    english_share: float = 0.6,
+) -> Optional[str]:
     """The language of ``text`` when it is confidently not English, else None."""
     cleaned = IGNORED.sub(" ", text or "")
     for code, letters in SCRIPTS:
@@ -103,8 +316,10 @@ def detect_language(text: str, languages: tuple, min_words: int = 3,
         return None
     known = _english_words()
     marked = bool(SPANISH_MARKS.search(cleaned))
-    english = sum((w.replace("'", "") in known or w in known) and w not in FOREIGN_FUNCTION_WORDS
-                  for w in words)
+    english = sum(
+        (w.replace("'", "") in known or w in known) and w not in FOREIGN_FUNCTION_WORDS
+        for w in words
+    )
     if not marked and english >= english_share * len(words):
         return None
     # At least min_words words no English dictionary knows ("ok i wanna bok" has two: slang
@@ -112,8 +327,12 @@ def detect_language(text: str, languages: tuple, min_words: int = 3,
     unknown = len(words) - english
     # (in a word not written as a name: "Beyoncé" says nothing about the language)
     accented = any(ACCENTED.search(w) and not w[:1].isupper() for w in WORD.findall(cleaned))
-    if unknown < min_words and not marked and not (english == 0 and unknown >= 2) \
-            and not (accented and unknown >= 2):
+    if (
+        unknown < min_words
+        and not marked
+        and not (english == 0 and unknown >= 2)
+        and not (accented and unknown >= 2)
+    ):
         return None
     ranking = _identifier(tuple(languages)).rank(cleaned)
     english_probability = next((p for code, p in ranking if code == ENGLISH), 0.0)

@@ -4,6 +4,7 @@ Used by :mod:`clinic_nlu.condition_detector`, which finds the terms and cue
 phrases with spaCy matchers and asks a `MessageContext` about each term. The
 rules themselves are described in that module's docstring.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -36,21 +37,71 @@ SKIPPED_IN_NEGATION_SCOPE = {"or", "and", "nor", "either", "neither", "any", "&"
 # A new subject ends a negation's reach ("I don't think I'm pregnant").
 SUBJECT_PRONOUNS = {"i", "we", "she", "he", "they", "you", "u"}
 # "... and have diabetes": a new verb after "and" starts a new statement.
-NEW_PREDICATE_AFTER_AND = {"have", "has", "had", "got", "am", "'m", "is", "'s", "are",
-                           "suffer", "suffers", "take", "takes", "use", "uses", "also"}
+NEW_PREDICATE_AFTER_AND = {
+    "have",
+    "has",
+    "had",
+    "got",
+    "am",
+    "'m",
+    "is",
+    "'s",
+    "are",
+    "suffer",
+    "suffers",
+    "take",
+    "takes",
+    "use",
+    "uses",
+    "also",
+}
 ANSWER_WORDS = {"no", "nope", "nah", "none", "negative", "never", "n/a"}
 ANSWER_SEPARATORS = {"?", ":", "-", "–", "—", ",", "=", "..."}
 ANSWER_FOLLOWERS = {"i", "and", "but", "not", "never", "thanks", "thank", "im"}
 # Objects, not subjects: they do not stop a side-effect question ("give me seizures").
 OBJECT_WORDS = {"me", "us", "him", "them", "you"}
-QUESTION_STARTERS = {"is", "are", "does", "do", "can", "could", "will", "would", "should",
-                     "what", "how", "when", "why", "which", "may", "might", "am", "was"}
+QUESTION_STARTERS = {
+    "is",
+    "are",
+    "does",
+    "do",
+    "can",
+    "could",
+    "will",
+    "would",
+    "should",
+    "what",
+    "how",
+    "when",
+    "why",
+    "which",
+    "may",
+    "might",
+    "am",
+    "was",
+}
 POSSESSIVES = {"my", "our", "her", "his", "their"}
 COORDINATED_SELF = {"i", "me", "myself"}
 ELLIPSIS_AUXILIARIES = {"is", "'s", "does", "has", "do", "are", "am", "'m", "was", "did", "have"}
 # "Isn't it dangerous for epilepsy?": a negative question, not a negation.
-NEGATIVE_QUESTION_AUXILIARIES = {"is", "are", "was", "were", "do", "does", "did", "can", "ca",
-                                 "could", "would", "will", "wo", "should", "have", "has"}
+NEGATIVE_QUESTION_AUXILIARIES = {
+    "is",
+    "are",
+    "was",
+    "were",
+    "do",
+    "does",
+    "did",
+    "can",
+    "ca",
+    "could",
+    "would",
+    "will",
+    "wo",
+    "should",
+    "have",
+    "has",
+}
 
 
 @dataclass(frozen=True)
@@ -69,7 +120,8 @@ class MessageContext:
         self.doc = doc
         not_neg = [c for c in cues if c.label == NOT_NEG]
         self.neg = [
-            c for c in cues
+            c
+            for c in cues
             if c.label == NEG and not any(p.start < c.end and c.start < p.end for p in not_neg)
         ]
         self.persons = longest_first([c for c in cues if c.label in (SELF, OTHER)])
@@ -168,8 +220,10 @@ class MessageContext:
 
     def cue_right_after(self, span: Span, label: str) -> bool:
         """A cue that starts at the token right after ``span`` ("facelift| devices")."""
-        return any(c.label == label and c.start == span.end
-                   for c in self.cues_by_sentence.get(self.sentence[span.start], ()))
+        return any(
+            c.label == label and c.start == span.end
+            for c in self.cues_by_sentence.get(self.sentence[span.start], ())
+        )
 
     def side_effect_question(self, span: Span) -> bool:
         for cue in self.cues_by_sentence.get(self.sentence[span.start], ()):
@@ -183,8 +237,9 @@ class MessageContext:
             if any(self.doc[i].lower_ in ("for", "with", "in", "if", "on", "to") for i in between):
                 continue
             if any(
-                p.start < span.start and p.end > cue.end
-                and self.doc[p.start:p.end].text not in OBJECT_WORDS
+                p.start < span.start
+                and p.end > cue.end
+                and self.doc[p.start : p.end].text not in OBJECT_WORDS
                 for p in self.persons
             ):
                 continue
@@ -203,8 +258,10 @@ class MessageContext:
         for person in self.persons:
             after = person.end
             # "so is my sister" / "so do I"
-            if person.start >= 2 and doc[person.start - 2].lower_ == "so" and (
-                doc[person.start - 1].lower_ in ELLIPSIS_AUXILIARIES
+            if (
+                person.start >= 2
+                and doc[person.start - 2].lower_ == "so"
+                and (doc[person.start - 1].lower_ in ELLIPSIS_AUXILIARIES)
             ):
                 if self._phrase_ends(after):
                     found.append((person, (person.start - 2, after - 1)))
@@ -257,7 +314,8 @@ class MessageContext:
             (person.end + 1, person.end),  # person + "and me"
         )
         return any(
-            min(pronoun, conjunction) >= 0 and max(pronoun, conjunction) < len(doc)
+            min(pronoun, conjunction) >= 0
+            and max(pronoun, conjunction) < len(doc)
             and doc[conjunction].lower_ in ("and", "&")
             and doc[pronoun].lower_ in COORDINATED_SELF
             for pronoun, conjunction in around
@@ -300,11 +358,16 @@ class MessageContext:
         since this morning my arm is weak" the year belongs to the stroke."""
         this_year = datetime.date.today().year
         clause = self.clause[span.start]
-        return any(self.clause[t.i] == clause and len(t.text) == 4 and t.text.isdigit()
-                   and 1900 < int(t.text) < this_year for t in self.doc)
+        return any(
+            self.clause[t.i] == clause
+            and len(t.text) == 4
+            and t.text.isdigit()
+            and 1900 < int(t.text) < this_year
+            for t in self.doc
+        )
 
     def _is_question(self, sentence: int, by_mark_only: bool = False) -> bool:
-        """Ends with "?" or (unless `by_mark_only`) opens with "is/does/what...". """
+        """Ends with "?" or (unless `by_mark_only`) opens with "is/does/what..."."""
         tokens = [t for t in self.doc if self.sentence[t.i] == sentence and not t.is_space]
         if not tokens:
             return False

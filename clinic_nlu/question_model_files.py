@@ -5,6 +5,7 @@ checked on load against the pipeline this code builds (``QuestionSplitter.new_pi
 models trained before that stored a skops file, still loaded (docs/benchmarks-levers.md,
 lever 13).
 """
+
 from __future__ import annotations
 
 import json
@@ -26,9 +27,21 @@ MODEL_FILE = "question_parts.skops"
 TRUSTED_TYPES = {"scipy.sparse._csr.csr_matrix"}
 # The vectorizer settings written beside the model and checked on load: a model is loaded only
 # into the same pipeline it was trained as (``QuestionSplitter.new_pipeline``).
-VECTORIZER_SETTINGS = ("analyzer", "binary", "lowercase", "max_df", "max_features", "min_df",
-                       "ngram_range", "norm", "smooth_idf", "strip_accents", "sublinear_tf",
-                       "token_pattern", "use_idf")
+VECTORIZER_SETTINGS = (
+    "analyzer",
+    "binary",
+    "lowercase",
+    "max_df",
+    "max_features",
+    "min_df",
+    "ngram_range",
+    "norm",
+    "smooth_idf",
+    "strip_accents",
+    "sublinear_tf",
+    "token_pattern",
+    "use_idf",
+)
 
 
 def save_pipeline(pipeline: Any, directory: Path) -> None:
@@ -40,20 +53,32 @@ def save_pipeline(pipeline: Any, directory: Path) -> None:
     import numpy as np
 
     features, classifier = pipeline.named_steps["features"], pipeline.named_steps["classifier"]
-    arrays: Dict[str, Any] = {"classes": np.asarray(classifier.classes_, dtype=str),
-                              "coef": classifier.coef_, "intercept": classifier.intercept_,
-                              "n_iter": classifier.n_iter_}
+    arrays: Dict[str, Any] = {
+        "classes": np.asarray(classifier.classes_, dtype=str),
+        "coef": classifier.coef_,
+        "intercept": classifier.intercept_,
+        "n_iter": classifier.n_iter_,
+    }
     vectorizers = []
     for name, vectorizer in features.transformer_list:
         vocabulary = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
         if [vectorizer.vocabulary_[t] for t in vocabulary] != list(range(len(vocabulary))):
             raise ValueError(f"{name}: vocabulary indices are not 0..n-1")
         arrays[f"idf_{name}"] = vectorizer.idf_
-        vectorizers.append({"name": name, "settings": _settings(vectorizer),
-                            "vocabulary": vocabulary,
-                            "stop_words": sorted(getattr(vectorizer, "stop_words_", ()) or ())})
-    meta = {"format": FORMAT, "C": classifier.C, "classifier": _classifier_settings(classifier),
-            "vectorizers": vectorizers}
+        vectorizers.append(
+            {
+                "name": name,
+                "settings": _settings(vectorizer),
+                "vocabulary": vocabulary,
+                "stop_words": sorted(getattr(vectorizer, "stop_words_", ()) or ()),
+            }
+        )
+    meta = {
+        "format": FORMAT,
+        "C": classifier.C,
+        "classifier": _classifier_settings(classifier),
+        "vectorizers": vectorizers,
+    }
     with open(directory / ARRAYS_FILE, "wb") as file:
         np.savez(file, **arrays)
     (directory / META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
@@ -102,9 +127,14 @@ def _load_plain(directory: Path) -> Any:
         vectorizer.idf_ = idf  # scikit-learn's setter: a fitted TfidfTransformer with this idf
         n_features += len(vocabulary)
     coef, intercept, classes = arrays["coef"], arrays["intercept"], arrays["classes"]
-    if coef.ndim != 2 or coef.shape[1] != n_features or intercept.shape != (coef.shape[0],) \
-            or len(classes) < 2 or coef.shape[0] != (1 if len(classes) == 2 else len(classes)) \
-            or classes.dtype.kind != "U":
+    if (
+        coef.ndim != 2
+        or coef.shape[1] != n_features
+        or intercept.shape != (coef.shape[0],)
+        or len(classes) < 2
+        or coef.shape[0] != (1 if len(classes) == 2 else len(classes))
+        or classes.dtype.kind != "U"
+    ):
         raise ValueError(f"{ARRAYS_FILE}: classifier shapes do not fit")
     classifier.classes_ = classes
     classifier.coef_, classifier.intercept_ = coef, intercept
@@ -115,14 +145,26 @@ def _load_plain(directory: Path) -> Any:
 
 def _settings(vectorizer: Any) -> Dict[str, Any]:
     params = vectorizer.get_params()
-    return {key: list(params[key]) if isinstance(params[key], tuple) else params[key]
-            for key in VECTORIZER_SETTINGS}
+    return {
+        key: list(params[key]) if isinstance(params[key], tuple) else params[key]
+        for key in VECTORIZER_SETTINGS
+    }
 
 
 def _classifier_settings(classifier: Any) -> Dict[str, Any]:
     params = classifier.get_params()
-    return {key: params[key] for key in ("penalty", "fit_intercept", "intercept_scaling",
-                                         "multi_class", "solver", "class_weight", "C")}
+    return {
+        key: params[key]
+        for key in (
+            "penalty",
+            "fit_intercept",
+            "intercept_scaling",
+            "multi_class",
+            "solver",
+            "class_weight",
+            "C",
+        )
+    }
 
 
 def _load_skops(path: Path) -> Any:

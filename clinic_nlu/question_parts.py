@@ -23,6 +23,7 @@ docs/nlu.md records how the thresholds were chosen (measured, not tuned on the t
 The splitting itself is :mod:`clinic_nlu.question_splitter` (no Rasa objects); how the trained
 classifier is stored, :mod:`clinic_nlu.question_model_files`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -53,9 +54,9 @@ logger = logging.getLogger(__name__)
 
 ENTITY_QUESTION_PART = "question_part"
 HEALTH_ENTITIES = {"condition", "uncovered_condition", "urgent_symptom"}
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True
-)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
 class QuestionPartExtractor(GraphComponent, EntityExtractorMixin):
     """Finds the separate questions of a message and adds them as ``question_part`` entities."""
 
@@ -72,8 +73,16 @@ class QuestionPartExtractor(GraphComponent, EntityExtractorMixin):
             # not questions to answer: the classifier and the rules handle these. A disclosure
             # clause ("I have epilepsy") counts as a part, so the question beside it is found;
             # the reply planner answers the disclosure from the detector's entities, safety first
-            "ignored_intents": ["greet", "goodbye", "thank", "affirm", "deny", "cancel",
-                                "out_of_scope", "nlu_fallback"],
+            "ignored_intents": [
+                "greet",
+                "goodbye",
+                "thank",
+                "affirm",
+                "deny",
+                "cancel",
+                "out_of_scope",
+                "nlu_fallback",
+            ],
             # at most this many parts are emitted per message
             "max_parts": 3,
             # inverse regularisation of the clause classifier's logistic regression
@@ -85,8 +94,13 @@ class QuestionPartExtractor(GraphComponent, EntityExtractorMixin):
         """Any extra python dependencies required for this component to run."""
         return ["sklearn", "skops"]  # skops: only to load models trained before format 1
 
-    def __init__(self, config: Dict[str, Any], model_storage: ModelStorage,
-                 resource: Resource, pipeline: Any = None) -> None:
+    def __init__(
+        self,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        pipeline: Any = None,
+    ) -> None:
         """Creates the component; ``pipeline`` is the trained clause classifier, if any."""
         self._config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
@@ -94,24 +108,37 @@ class QuestionPartExtractor(GraphComponent, EntityExtractorMixin):
         self._splitter = self._splitter_for(pipeline) if pipeline is not None else None
 
     def _splitter_for(self, pipeline: Any) -> QuestionSplitter:
-        return QuestionSplitter(pipeline, threshold=self._config["threshold"],
-                                strong_threshold=self._config["strong_threshold"],
-                                ignored_intents=self._config["ignored_intents"],
-                                max_parts=self._config["max_parts"])
+        return QuestionSplitter(
+            pipeline,
+            threshold=self._config["threshold"],
+            strong_threshold=self._config["strong_threshold"],
+            ignored_intents=self._config["ignored_intents"],
+            max_parts=self._config["max_parts"],
+        )
 
     @classmethod
-    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> QuestionPartExtractor:
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> QuestionPartExtractor:
         """Creates an untrained component (see parent class for full docstring)."""
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
         """Trains the clause classifier on the single-intent examples and persists it."""
-        examples = [(m.get(TEXT), m.get(INTENT)) for m in training_data.intent_examples
-                    if m.get(TEXT) and m.get(INTENT) and "+" not in m.get(INTENT)]
+        examples = [
+            (m.get(TEXT), m.get(INTENT))
+            for m in training_data.intent_examples
+            if m.get(TEXT) and m.get(INTENT) and "+" not in m.get(INTENT)
+        ]
         if len({intent for _, intent in examples}) < 2:
-            logger.warning("%s: fewer than two intents to learn; no question parts will be found.",
-                           self.__class__.__name__)
+            logger.warning(
+                "%s: fewer than two intents to learn; no question parts will be found.",
+                self.__class__.__name__,
+            )
             return self._resource
         pipeline = QuestionSplitter.fit(examples, c=self._config["C"])
         self._splitter = self._splitter_for(pipeline)
@@ -125,15 +152,24 @@ class QuestionPartExtractor(GraphComponent, EntityExtractorMixin):
             save_pipeline(self._splitter.pipeline, model_dir)
 
     @classmethod
-    def load(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> QuestionPartExtractor:
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> QuestionPartExtractor:
         """Loads the trained clause classifier (see parent class for full docstring)."""
         try:
             with model_storage.read_from(resource) as model_dir:
                 pipeline = load_pipeline(model_dir)
         except (ValueError, FileNotFoundError) as error:
-            logger.warning("%s could not load its model (%s); no question parts will be found.",
-                           cls.__name__, error)
+            logger.warning(
+                "%s could not load its model (%s); no question parts will be found.",
+                cls.__name__,
+                error,
+            )
             pipeline = None
         return cls(config, model_storage, resource, pipeline)
 
@@ -145,9 +181,11 @@ class QuestionPartExtractor(GraphComponent, EntityExtractorMixin):
             text = message.get(TEXT)
             if not isinstance(text, str) or not text.strip():
                 continue
-            disclosures = [(e.get(ENTITY_ATTRIBUTE_START, 0), e.get(ENTITY_ATTRIBUTE_END, len(text)))
-                           for e in message.get(ENTITIES, [])
-                           if e.get(ENTITY_ATTRIBUTE_TYPE) in HEALTH_ENTITIES]
+            disclosures = [
+                (e.get(ENTITY_ATTRIBUTE_START, 0), e.get(ENTITY_ATTRIBUTE_END, len(text)))
+                for e in message.get(ENTITIES, [])
+                if e.get(ENTITY_ATTRIBUTE_TYPE) in HEALTH_ENTITIES
+            ]
             found = self._splitter.parts(text, disclosures)
             entities = self.add_extractor_name([_as_entity(p) for p in found])
             if entities:

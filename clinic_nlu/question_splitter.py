@@ -5,6 +5,7 @@ The logic of :class:`clinic_nlu.question_parts.QuestionPartExtractor` without Ra
 cut: the module docstring of ``clinic_nlu.question_parts`` and docs/nlu.md). The trained
 pipeline is stored by :mod:`clinic_nlu.question_model_files`.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,12 +19,15 @@ DISCLOSURE_INTENT = "inform_condition"
 STRONG_BOUNDARY = re.compile(r"[?!;]+|\.(?=\s|$)|\n+")
 # A boundary only when both sides read as separate questions.
 CONNECTOR = re.compile(
-    r"(?:,\s*)?(?:\b(?:and also|and then|and|also|plus|as well as|n)\b|&)|,", re.IGNORECASE)
+    r"(?:,\s*)?(?:\b(?:and also|and then|and|also|plus|as well as|n)\b|&)|,", re.IGNORECASE
+)
 # In a run-on sentence ("is it painful what does it cost") a new question starts with a
 # question word that does not continue the clause before it ("tell me what", "is that how").
 QUESTION_WORD = re.compile(
     r"\b(?:what|whats|what's|wat|how|hows|how's|who|whos|who's|where|wheres|where's|when|"
-    r"why)\b", re.IGNORECASE)  # not "which": mid-sentence it mostly starts a relative clause
+    r"why)\b",
+    re.IGNORECASE,
+)  # not "which": mid-sentence it mostly starts a relative clause
 # The word lists below are kept as written, a block of words rather than a word a line.
 # fmt: off
 CONTINUES_INTO_QUESTION_WORD = {
@@ -61,8 +65,15 @@ class QuestionSplitter:
     Pure logic (no Rasa objects): ``parts(text)`` returns the topical parts in message order.
     """
 
-    def __init__(self, pipeline: Any, *, threshold: float, strong_threshold: float,
-                 ignored_intents: Iterable[str], max_parts: int = 3) -> None:
+    def __init__(
+        self,
+        pipeline: Any,
+        *,
+        threshold: float,
+        strong_threshold: float,
+        ignored_intents: Iterable[str],
+        max_parts: int = 3,
+    ) -> None:
         self.pipeline = pipeline
         self.threshold = threshold
         self.strong_threshold = strong_threshold
@@ -79,12 +90,18 @@ class QuestionSplitter:
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import FeatureUnion, Pipeline
 
-        features = FeatureUnion([
-            ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
-            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)),
-        ])
-        return Pipeline([("features", features),
-                         ("classifier", LogisticRegression(C=c, solver="liblinear"))])
+        features = FeatureUnion(
+            [
+                ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
+                (
+                    "chars",
+                    TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True),
+                ),
+            ]
+        )
+        return Pipeline(
+            [("features", features), ("classifier", LogisticRegression(C=c, solver="liblinear"))]
+        )
 
     @staticmethod
     def fit(examples: Sequence[Tuple[str, str]], c: float = 10.0) -> Any:
@@ -115,20 +132,30 @@ class QuestionSplitter:
         found a condition (``disclosures``: its entity spans), so "I'm 68, will it work" is one
         question, and "I have epilepsy, also how long is a session" two parts.
         """
-        segments = [span for span in _strong_segments(text) if _words(text[span[0]:span[1]])]
+        segments = [span for span in _strong_segments(text) if _words(text[span[0] : span[1]])]
         found: List[Part] = []
         for start, end in segments:
             found += self._split(text, start, end, strong=len(segments) > 1, depth=0)
         merged: List[Part] = []
         for part in found:
             if merged and merged[-1].intent == part.intent:
-                merged[-1] = Part(merged[-1].start, part.end, part.intent,
-                                  max(merged[-1].confidence, part.confidence))
+                merged[-1] = Part(
+                    merged[-1].start,
+                    part.end,
+                    part.intent,
+                    max(merged[-1].confidence, part.confidence),
+                )
             else:
                 merged.append(part)
-        topical = [p for p in merged if p.intent not in self.ignored and (
-            p.intent != DISCLOSURE_INTENT
-            or any(s < p.end and p.start < e for s, e in disclosures))]
+        topical = [
+            p
+            for p in merged
+            if p.intent not in self.ignored
+            and (
+                p.intent != DISCLOSURE_INTENT
+                or any(s < p.end and p.start < e for s, e in disclosures)
+            )
+        ]
         seen: Set[str] = set()
         unique: List[Part] = []
         for part in topical:  # the first part of each intent
@@ -144,18 +171,24 @@ class QuestionSplitter:
         spans = [(start, end)]
         for left_end, right_start in candidates:
             spans += [_trim(text, start, left_end), _trim(text, right_start, end)]
-        labels = dict(zip(spans, self.classify([_clause(text, s, e) for s, e in spans]), strict=True))
+        labels = dict(
+            zip(spans, self.classify([_clause(text, s, e) for s, e in spans]), strict=True)
+        )
         best: Optional[Tuple[float, int, int]] = None
         for left_end, right_start in candidates:
-            left, right = labels[_trim(text, start, left_end)], labels[_trim(text, right_start, end)]
+            left, right = (
+                labels[_trim(text, start, left_end)],
+                labels[_trim(text, right_start, end)],
+            )
             if left[0] == right[0] or min(left[1], right[1]) < self.threshold:
                 continue
             if best is None or min(left[1], right[1]) > best[0]:
                 best = (min(left[1], right[1]), left_end, right_start)
         if best is not None:
             _, left_end, right_start = best
-            return (self._split(text, start, left_end, True, depth + 1)
-                    + self._split(text, right_start, end, True, depth + 1))
+            return self._split(text, start, left_end, True, depth + 1) + self._split(
+                text, right_start, end, True, depth + 1
+            )
         intent, confidence = labels[(start, end)]
         needed = self.strong_threshold if strong else self.threshold
         return [Part(start, end, intent, confidence)] if confidence >= needed else []
@@ -204,7 +237,7 @@ def _weak_boundaries(text: str, start: int, end: int) -> List[Tuple[int, int]]:
     for match in CONNECTOR.finditer(text, start, end):
         boundaries.add((match.start(), match.end()))
     for match in QUESTION_WORD.finditer(text, start, end):
-        before = _words(text[start:match.start()])
+        before = _words(text[start : match.start()])
         if before and before[-1] not in CONTINUES_INTO_QUESTION_WORD:
             boundaries.add((match.start(), match.start()))
     kept = []

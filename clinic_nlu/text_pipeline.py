@@ -3,6 +3,7 @@ English word list, and the text forms matching is done on (term spellings, a mes
 without moving any character). Independent of the rules file, so a detector rebuilt after a
 staff edit reuses it. Fully offline: needs only spacy-lookups-data.
 """
+
 from __future__ import annotations
 
 from typing import Dict, Iterable, List, Set, cast
@@ -59,8 +60,17 @@ def phrase_variants(phrases: Iterable[str]) -> List[str]:
 
 
 _CHARACTER_MAP = str.maketrans(
-    {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u201c": '"', "\u201d": '"',
-     "\u00a0": " ", "\u2011": "-", "\u2010": "-"}
+    {
+        "\u2019": "'",
+        "\u2018": "'",
+        "\u02bc": "'",
+        "`": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u00a0": " ",
+        "\u2011": "-",
+        "\u2010": "-",
+    }
 )
 
 

@@ -16,6 +16,7 @@ word is stored under each string obtained by deleting up to two letters, so a
 typo is looked up by its own deletions instead of being compared with every
 word. That keeps a check well under a millisecond.
 """
+
 from __future__ import annotations
 
 import itertools

@@ -50,8 +50,11 @@ def start() -> None:
     start_delivery()
     try:
         start_daily_purge()
-        logger.info("Daily retention purge started (pid %d): first run in %g s, then daily.",
-                    os.getpid(), FIRST_RUN_DELAY_SECONDS)
+        logger.info(
+            "Daily retention purge started (pid %d): first run in %g s, then daily.",
+            os.getpid(),
+            FIRST_RUN_DELAY_SECONDS,
+        )
     except Exception:  # housekeeping must never stop the action server
         logger.exception("The daily retention purge did not start.")
 
@@ -97,8 +100,9 @@ def start_delivery() -> Optional[DeliveryWorker]:
                 settings = load_delivery_settings()
             except ConfigError as error:
                 _state.broken = str(error)
-                logger.error("Delivery is off: %s. Requests stay pending in %s.", error,
-                             outbox.location)
+                logger.error(
+                    "Delivery is off: %s. Requests stay pending in %s.", error, outbox.location
+                )
                 return None
             worker = DeliveryWorker(outbox, delivery_channels(settings), settings)
             _state.worker = worker
@@ -116,10 +120,12 @@ def wake_delivery() -> bool:
     if worker is not None:
         worker.wake()
     elif tell:
-        logger.warning("No delivery worker runs in this process (pid %d; `python -m "
-                       "clinic_requests.action_server` starts one): requests wait in the outbox "
-                       "for an action server or `scripts/requests_cli.py deliver-now`.",
-                       os.getpid())
+        logger.warning(
+            "No delivery worker runs in this process (pid %d; `python -m "
+            "clinic_requests.action_server` starts one): requests wait in the outbox "
+            "for an action server or `scripts/requests_cli.py deliver-now`.",
+            os.getpid(),
+        )
     return worker is not None
 
 

@@ -80,12 +80,13 @@ class ChannelLog:
         """The channels that have this request."""
         with database.read(self._engine()) as connection:
             rows = connection.execute(
-                select(C.channel).where(C.request_id == request_id,
-                                        C.delivered_at.is_not(None)))
+                select(C.channel).where(C.request_id == request_id, C.delivered_at.is_not(None))
+            )
             return {row[0] for row in rows}
 
-    def record(self, request_id: str, channel: str, *, delivered: bool,
-               note: Optional[str] = None) -> None:
+    def record(
+        self, request_id: str, channel: str, *, delivered: bool, note: Optional[str] = None
+    ) -> None:
         """Record one attempt on ``channel`` (``note``: the error, or a delivery's warning)."""
         now = datetime.now(timezone.utc)
         note = short_error(note) if note else None
@@ -96,12 +97,20 @@ class ChannelLog:
 
         def store() -> None:
             with database.write(self._engine()) as connection:
-                if connection.execute(update(channels_table).where(where)
-                                      .values(**changes)).rowcount:
+                if connection.execute(
+                    update(channels_table).where(where).values(**changes)
+                ).rowcount:
                     return
-                connection.execute(insert(channels_table).values(
-                    request_id=request_id, channel=channel, attempts=1, last_error=note,
-                    last_attempt_at=now, delivered_at=now if delivered else None))
+                connection.execute(
+                    insert(channels_table).values(
+                        request_id=request_id,
+                        channel=channel,
+                        attempts=1,
+                        last_error=note,
+                        last_attempt_at=now,
+                        delivered_at=now if delivered else None,
+                    )
+                )
 
         try:
             database.retry_once(store, "recording a delivery attempt")
@@ -116,20 +125,28 @@ class ChannelLog:
             return found
         with database.read(self._engine()) as connection:
             rows = connection.execute(
-                select(channels_table).where(C.request_id.in_(wanted))
-                .order_by(C.request_id, C.channel))
+                select(channels_table)
+                .where(C.request_id.in_(wanted))
+                .order_by(C.request_id, C.channel)
+            )
             for row in rows:
-                found[row.request_id].append(ChannelState(
-                    channel=row.channel, attempts=row.attempts, last_error=row.last_error,
-                    last_attempt_at=row.last_attempt_at, delivered_at=row.delivered_at))
+                found[row.request_id].append(
+                    ChannelState(
+                        channel=row.channel,
+                        attempts=row.attempts,
+                        last_error=row.last_error,
+                        last_attempt_at=row.last_attempt_at,
+                        delivered_at=row.delivered_at,
+                    )
+                )
         return found
 
     def purge_orphans(self) -> int:
         """Delete the records of requests no longer in the outbox (after the retention purge)."""
         with database.write(self._engine()) as connection:
             return connection.execute(
-                delete(channels_table).where(
-                    C.request_id.not_in(select(requests_table.c.id)))).rowcount
+                delete(channels_table).where(C.request_id.not_in(select(requests_table.c.id)))
+            ).rowcount
 
     def _engine(self) -> Engine:
         return database.engine_with_tables(self._url, metadata, "request_channels")

@@ -162,8 +162,14 @@ def load_delivery_settings(
     endpoints_path = endpoints_file(endpoints_path, env)
 
     raw, sources = settings_with_sources(
-        read_section(endpoints_path), str(endpoints_path), ENDPOINTS_KEY, ENV_OVERRIDES, env,
-        ConfigError, read_elsewhere=(DATABASE_URL_KEY,))  # database_url: read by database_url()
+        read_section(endpoints_path),
+        str(endpoints_path),
+        ENDPOINTS_KEY,
+        ENV_OVERRIDES,
+        env,
+        ConfigError,
+        read_elsewhere=(DATABASE_URL_KEY,),
+    )  # database_url: read by database_url()
 
     values: Dict[str, Any] = {}
     for key, value in raw.items():
@@ -205,8 +211,11 @@ def database_url(
     if not value:
         path = endpoints_file(endpoints_path, env)
         raw = read_section(path).get(DATABASE_URL_KEY)
-        value = expand(str(raw), env, f"{path}: {ENDPOINTS_KEY}.{DATABASE_URL_KEY}").strip() \
-            if raw is not None else ""
+        value = (
+            expand(str(raw), env, f"{path}: {ENDPOINTS_KEY}.{DATABASE_URL_KEY}").strip()
+            if raw is not None
+            else ""
+        )
         source = f"{path}: {ENDPOINTS_KEY}.{DATABASE_URL_KEY}"
     if not value:
         return None
@@ -236,8 +245,9 @@ def retention_days(
         section = read_mapping(path, RETENTION_KEY)
         unknown = sorted(set(section) - {"retention_days"})
         if unknown:
-            raise ConfigError(f"{path}: unknown setting '{RETENTION_KEY}.{unknown[0]}' "
-                              "(known: retention_days)")
+            raise ConfigError(
+                f"{path}: unknown setting '{RETENTION_KEY}.{unknown[0]}' (known: retention_days)"
+            )
         value = section.get("retention_days")
         source = f"{path}: {RETENTION_KEY}.retention_days"
         if value is None:
@@ -279,8 +289,11 @@ def tracker_store_url(
     if kind.lower() != "sql" and not kind.endswith("SQLTrackerStore"):
         return None
     env = {ENV_TRACKER_DB: str(DEFAULT_TRACKER_DB), **env}
-    values = {key: expand(str(value), env, f"{path}: tracker_store.{key}").strip()
-              for key, value in section.items() if value is not None and key != "query"}
+    values = {
+        key: expand(str(value), env, f"{path}: tracker_store.{key}").strip()
+        for key, value in section.items()
+        if value is not None and key != "query"
+    }
     dialect = values.get("dialect", "sqlite") or "sqlite"
     database = values.get("db", "rasa.db") or "rasa.db"
     if dialect == "sqlite":

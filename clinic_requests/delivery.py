@@ -168,9 +168,7 @@ class WebhookDeliverer:
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         body = json.dumps(webhook_body(request), ensure_ascii=False).encode("utf-8")
-        http_request = urllib.request.Request(
-            self._url, data=body, headers=headers, method="POST"
-        )
+        http_request = urllib.request.Request(self._url, data=body, headers=headers, method="POST")
         try:
             with self._opener.open(http_request, timeout=self._timeout) as response:
                 response.read(MAX_RESPONSE_EXCERPT)
@@ -183,15 +181,11 @@ class WebhookDeliverer:
                 delivered=False, status=error.code, error=_describe_http_error(error)
             )
         except TimeoutError:
-            return DeliveryResult(
-                delivered=False, error=f"timeout after {self._timeout:g} s"
-            )
+            return DeliveryResult(delivered=False, error=f"timeout after {self._timeout:g} s")
         except urllib.error.URLError as error:
             reason = error.reason
             if isinstance(reason, (socket.timeout, TimeoutError)):
-                return DeliveryResult(
-                    delivered=False, error=f"timeout after {self._timeout:g} s"
-                )
+                return DeliveryResult(delivered=False, error=f"timeout after {self._timeout:g} s")
             return DeliveryResult(delivered=False, error=f"connection error: {reason}")
         except (HTTPException, OSError) as error:
             return DeliveryResult(
@@ -268,15 +262,12 @@ class DeliveryWorker:
             if self.running:
                 return
             self._stop.clear()
-            self._thread = threading.Thread(
-                target=self._run, name=WORKER_THREAD_NAME, daemon=True
-            )
+            self._thread = threading.Thread(target=self._run, name=WORKER_THREAD_NAME, daemon=True)
             self._thread.start()
             logger.info(
                 "Delivering outbox %s to %s every %g s.",
                 self._outbox.location,
-                " and ".join(f"{channel.name} {channel.destination}"
-                             for channel in self._channels),
+                " and ".join(f"{channel.name} {channel.destination}" for channel in self._channels),
                 self._settings.poll_seconds,
             )
 
@@ -302,9 +293,7 @@ class DeliveryWorker:
             return PassResult()
         delivered = retrying = failed = 0
         while not self._stop.is_set():
-            claimed = self._outbox.claim_due(
-                self.worker_id, self._settings.lease_seconds, limit=1
-            )
+            claimed = self._outbox.claim_due(self.worker_id, self._settings.lease_seconds, limit=1)
             if not claimed:
                 break
             outcome = self._deliver(claimed[0])
@@ -349,8 +338,7 @@ class DeliveryWorker:
             worker_id=self.worker_id,
         )
         logger.warning(
-            "Delivery of %s request %s failed (attempt %d of %d): %s; retrying in "
-            "%.1f s.",
+            "Delivery of %s request %s failed (attempt %d of %d): %s; retrying in %.1f s.",
             request.kind,
             request.id,
             attempt,
@@ -370,17 +358,27 @@ class DeliveryWorker:
             try:
                 result = channel.deliver(request)
             except Exception as error:  # a bug must not stop the other requests
-                logger.exception("Unexpected error delivering request %s by %s.",
-                                 request.id, channel.name)
+                logger.exception(
+                    "Unexpected error delivering request %s by %s.", request.id, channel.name
+                )
                 result = DeliveryResult(delivered=False, error=f"internal error: {error}")
-            self._channel_log.record(request.id, channel.name, delivered=result.delivered,
-                                     note=result.error or result.warning)
+            self._channel_log.record(
+                request.id,
+                channel.name,
+                delivered=result.delivered,
+                note=result.error or result.warning,
+            )
             if result.delivered:
-                logger.info("Delivered %s request %s by %s (%s, attempt %d).", request.kind,
-                            request.id, channel.name, result.status, request.attempts + 1)
+                logger.info(
+                    "Delivered %s request %s by %s (%s, attempt %d).",
+                    request.kind,
+                    request.id,
+                    channel.name,
+                    result.status,
+                    request.attempts + 1,
+                )
                 if result.warning:
-                    logger.warning("Request %s by %s: %s", request.id, channel.name,
-                                   result.warning)
+                    logger.warning("Request %s by %s: %s", request.id, channel.name, result.warning)
             else:
                 failures.append((channel.name, result.error or "unknown error"))
         return failures

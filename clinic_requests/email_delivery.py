@@ -62,8 +62,9 @@ class EmailDeliverer:
 
     name = CHANNEL
 
-    def __init__(self, settings: EmailSettings,
-                 templates: Optional[EmailTemplateStore] = None) -> None:
+    def __init__(
+        self, settings: EmailSettings, templates: Optional[EmailTemplateStore] = None
+    ) -> None:
         """Create a deliverer.
 
         Args:
@@ -82,8 +83,9 @@ class EmailDeliverer:
     def deliver(self, request: OutboxRequest) -> DeliveryResult:
         """Send the e-mail once and classify the outcome; never raises."""
         try:
-            message = build_email(request, self._templates.get(), self.settings,
-                                  self._templates.content_dir)
+            message = build_email(
+                request, self._templates.get(), self.settings, self._templates.content_dir
+            )
         except EmailTemplateError as error:
             return DeliveryResult(delivered=False, error=f"e-mail template: {error}")
         settings = self.settings
@@ -98,17 +100,21 @@ class EmailDeliverer:
                 smtp.login(settings.username, settings.password or "")
             refused = smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as error:
-            return DeliveryResult(delivered=False,
-                                  error="every recipient refused: " + _refusals(error.recipients))
+            return DeliveryResult(
+                delivered=False, error="every recipient refused: " + _refusals(error.recipients)
+            )
         except smtplib.SMTPAuthenticationError as error:
-            return DeliveryResult(delivered=False,
-                                  error=f"login refused: {_reply(error.smtp_code, error.smtp_error)}")
+            return DeliveryResult(
+                delivered=False, error=f"login refused: {_reply(error.smtp_code, error.smtp_error)}"
+            )
         except smtplib.SMTPResponseException as error:
-            return DeliveryResult(delivered=False,
-                                  error=f"SMTP {_reply(error.smtp_code, error.smtp_error)}")
+            return DeliveryResult(
+                delivered=False, error=f"SMTP {_reply(error.smtp_code, error.smtp_error)}"
+            )
         except TimeoutError:
-            return DeliveryResult(delivered=False,
-                                  error=f"timeout after {settings.timeout_seconds:g} s")
+            return DeliveryResult(
+                delivered=False, error=f"timeout after {settings.timeout_seconds:g} s"
+            )
         except ssl.SSLError as error:
             return DeliveryResult(delivered=False, error=f"TLS error: {error}")
         except smtplib.SMTPNotSupportedError as error:
@@ -117,16 +123,19 @@ class EmailDeliverer:
             # smtplib reports a reply that never came as "Connection unexpectedly closed",
             # with the socket's timeout as the context.
             if isinstance(error.__context__, (socket.timeout, TimeoutError)):
-                return DeliveryResult(delivered=False,
-                                      error=f"timeout after {settings.timeout_seconds:g} s")
-            return DeliveryResult(delivered=False,
-                                  error=f"connection error: {type(error).__name__}: {error}")
+                return DeliveryResult(
+                    delivered=False, error=f"timeout after {settings.timeout_seconds:g} s"
+                )
+            return DeliveryResult(
+                delivered=False, error=f"connection error: {type(error).__name__}: {error}"
+            )
         finally:
             if smtp is not None:
                 _say_goodbye(smtp)
         if refused:
-            return DeliveryResult(delivered=True, status=250,
-                                  warning="some recipients refused: " + _refusals(refused))
+            return DeliveryResult(
+                delivered=True, status=250, warning="some recipients refused: " + _refusals(refused)
+            )
         return DeliveryResult(delivered=True, status=250)
 
     def _connect(self, deadline: float) -> smtplib.SMTP:
@@ -134,11 +143,15 @@ class EmailDeliverer:
         settings = self.settings
         smtp: smtplib.SMTP
         if settings.security == "tls":
-            smtp = _SMTP_SSL(deadline, settings.host, settings.port,
-                             timeout=settings.timeout_seconds, context=self._tls_context())
+            smtp = _SMTP_SSL(
+                deadline,
+                settings.host,
+                settings.port,
+                timeout=settings.timeout_seconds,
+                context=self._tls_context(),
+            )
         else:
-            smtp = _SMTP(deadline, settings.host, settings.port,
-                         timeout=settings.timeout_seconds)
+            smtp = _SMTP(deadline, settings.host, settings.port, timeout=settings.timeout_seconds)
         try:
             smtp.ehlo()
         except BaseException:
@@ -167,5 +180,6 @@ def _reply(code: Any, text: Any) -> str:
 
 
 def _refusals(recipients: Any) -> str:
-    return "; ".join(f"{address} ({_reply(*answer)})"
-                     for address, answer in sorted(dict(recipients).items()))
+    return "; ".join(
+        f"{address} ({_reply(*answer)})" for address, answer in sorted(dict(recipients).items())
+    )

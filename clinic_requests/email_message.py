@@ -30,7 +30,6 @@ REQUEST_ID_HEADER = "X-Clinic-Request-Id"
 REQUEST_KIND_HEADER = "X-Clinic-Request-Kind"
 
 
-
 @functools.lru_cache(maxsize=1)
 def _environment() -> Environment:
     """The Jinja2 environment of the two layouts (made on first use, not at import)."""
@@ -47,8 +46,12 @@ def message_id(request_id: str, from_address: str) -> str:
     return f"<{request_id}@{from_address.rpartition('@')[2]}>"
 
 
-def build_email(request: OutboxRequest, template: EmailTemplate, settings: EmailSettings,
-                content_dir: Path = CONTENT_DIR) -> EmailMessage:
+def build_email(
+    request: OutboxRequest,
+    template: EmailTemplate,
+    settings: EmailSettings,
+    content_dir: Path = CONTENT_DIR,
+) -> EmailMessage:
     """The e-mail for ``request``, addressed as ``settings`` say.
 
     Args:
@@ -57,8 +60,9 @@ def build_email(request: OutboxRequest, template: EmailTemplate, settings: Email
         settings: From and to addresses.
         content_dir: Where ``contact.yml`` and ``contraindications.yml`` are (labels).
     """
-    view = view_request(request.id, request.kind, request.created_at, request.payload,
-                        template, content_dir)
+    view = view_request(
+        request.id, request.kind, request.created_at, request.payload, template, content_dir
+    )
     subject = _header_text(template.fill(template.subject, view.placeholders, "subject"))
     parts = _render_parts(view, template, subject)
     message = EmailMessage()
@@ -84,7 +88,9 @@ def _render_parts(view: RequestView, template: EmailTemplate, subject: str) -> d
         "subject": subject,
         "intro": [template.fill(line, view.placeholders, "intro[]") for line in template.intro],
         "transcript_heading": template.transcript_heading,
-        "reference_line": template.fill(template.reference_line, view.placeholders, "reference_line"),
+        "reference_line": template.fill(
+            template.reference_line, view.placeholders, "reference_line"
+        ),
         "footer": [template.fill(line, view.placeholders, "footer[]") for line in template.footer],
     }
     return {

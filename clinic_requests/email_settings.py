@@ -65,8 +65,10 @@ class EmailSettings:
     ca_file: Optional[Path] = None
 
     def __repr__(self) -> str:  # the password must not reach a log through repr()
-        return (f"EmailSettings(host={self.host!r}, port={self.port}, security="
-                f"{self.security!r}, to={len(self.to_addresses)} address(es))")
+        return (
+            f"EmailSettings(host={self.host!r}, port={self.port}, security="
+            f"{self.security!r}, to={len(self.to_addresses)} address(es))"
+        )
 
     @property
     def server(self) -> str:
@@ -88,8 +90,9 @@ def parse_email_settings(
         EmailSettingsError: A value is malformed, or the settings do not fit together
             (e.g. addresses without a server, a password sent unencrypted).
     """
-    values: Dict[str, Any] = {key: value for key, value in raw.items()
-                              if value is not None and str(value).strip() != ""}
+    values: Dict[str, Any] = {
+        key: value for key, value in raw.items() if value is not None and str(value).strip() != ""
+    }
     host = str(values.get("smtp_host", "")).strip()
     if not host:
         others = sorted(set(values) - {"smtp_host"})
@@ -97,41 +100,57 @@ def parse_email_settings(
             what = f"'{others[0]}'" if others else "CLINIC_SMTP_PASSWORD"
             raise EmailSettingsError(
                 f"{sources.get(others[0], 'environment') if others else 'environment'}: "
-                f"{what} is set but smtp_host is not; set smtp_host to send e-mails")
+                f"{what} is set but smtp_host is not; set smtp_host to send e-mails"
+            )
         return None
 
     security = str(values.get("smtp_security", "starttls")).strip().lower()
     if security not in SECURITY_MODES:
-        raise EmailSettingsError(f"{sources['smtp_security']}: expected one of "
-                                 f"{', '.join(SECURITY_MODES)}, got {security!r}")
+        raise EmailSettingsError(
+            f"{sources['smtp_security']}: expected one of "
+            f"{', '.join(SECURITY_MODES)}, got {security!r}"
+        )
     port = _port(values.get("smtp_port", DEFAULT_PORTS[security]), sources.get("smtp_port"))
-    timeout = _positive(values.get("smtp_timeout_seconds", DEFAULT_TIMEOUT_SECONDS),
-                        sources.get("smtp_timeout_seconds"))
+    timeout = _positive(
+        values.get("smtp_timeout_seconds", DEFAULT_TIMEOUT_SECONDS),
+        sources.get("smtp_timeout_seconds"),
+    )
     from_address = values.get("email_from")
     if from_address is None:
         raise EmailSettingsError(f"{sources['smtp_host']}: e-mail needs email_from (the sender)")
     from_address = _address(from_address, sources["email_from"])
-    to_addresses = _addresses(values.get("email_to"), sources.get("email_to",
-                                                                    sources["smtp_host"]))
+    to_addresses = _addresses(values.get("email_to"), sources.get("email_to", sources["smtp_host"]))
     username = str(values["smtp_username"]).strip() if "smtp_username" in values else None
     if password and not username:
-        raise EmailSettingsError("environment variable CLINIC_SMTP_PASSWORD is set but "
-                                 "smtp_username is not")
+        raise EmailSettingsError(
+            "environment variable CLINIC_SMTP_PASSWORD is set but smtp_username is not"
+        )
     if username and not password:
-        raise EmailSettingsError(f"{sources['smtp_username']}: a login needs the password in "
-                                 "the environment variable CLINIC_SMTP_PASSWORD")
+        raise EmailSettingsError(
+            f"{sources['smtp_username']}: a login needs the password in "
+            "the environment variable CLINIC_SMTP_PASSWORD"
+        )
     if security == "none" and password and not _is_loopback(host):
         raise EmailSettingsError(
             f"{sources.get('smtp_security', sources['smtp_host'])}: smtp_security none would "
-            f"send the password unencrypted to {host}; use starttls or tls")
+            f"send the password unencrypted to {host}; use starttls or tls"
+        )
     ca_file = None
     if "smtp_ca_file" in values:
         ca_file = Path(str(values["smtp_ca_file"])).expanduser()
         if not ca_file.is_file():
             raise EmailSettingsError(f"{sources['smtp_ca_file']}: no such file {ca_file}")
-    return EmailSettings(host=host, port=port, security=security, from_address=from_address,
-                         to_addresses=to_addresses, username=username, password=password,
-                         timeout_seconds=timeout, ca_file=ca_file)
+    return EmailSettings(
+        host=host,
+        port=port,
+        security=security,
+        from_address=from_address,
+        to_addresses=to_addresses,
+        username=username,
+        password=password,
+        timeout_seconds=timeout,
+        ca_file=ca_file,
+    )
 
 
 def _port(value: Any, source: Optional[str]) -> int:
@@ -165,8 +184,7 @@ def _addresses(value: Any, source: str) -> Tuple[str, ...]:
     if value is None:
         raise EmailSettingsError(f"{source}: e-mail needs email_to (who receives the requests)")
     items = value if isinstance(value, (list, tuple)) else str(value).split(",")
-    addresses = tuple(dict.fromkeys(_address(item, source) for item in items
-                                    if str(item).strip()))
+    addresses = tuple(dict.fromkeys(_address(item, source) for item in items if str(item).strip()))
     if not addresses:
         raise EmailSettingsError(f"{source}: e-mail needs email_to (who receives the requests)")
     return addresses

@@ -46,8 +46,7 @@ class HandledRequests:
         """Nothing is opened yet; the table is created on first use."""
         self._url = url
 
-    def mark(self, request_id: str, handled_by: str,
-             now: Optional[datetime] = None) -> HandledMark:
+    def mark(self, request_id: str, handled_by: str, now: Optional[datetime] = None) -> HandledMark:
         """Mark a request handled by ``handled_by`` (a later mark replaces an earlier one)."""
         who = " ".join(str(handled_by).split())[:MAX_NAME_CHARS]
         if not who:
@@ -55,18 +54,24 @@ class HandledRequests:
         moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
         with database.write(self._engine()) as connection:
             changed = connection.execute(
-                update(handled_table).where(H.request_id == request_id)
-                .values(handled_by=who, handled_at=moment)).rowcount
+                update(handled_table)
+                .where(H.request_id == request_id)
+                .values(handled_by=who, handled_at=moment)
+            ).rowcount
             if not changed:
-                connection.execute(insert(handled_table).values(
-                    request_id=request_id, handled_by=who, handled_at=moment))
+                connection.execute(
+                    insert(handled_table).values(
+                        request_id=request_id, handled_by=who, handled_at=moment
+                    )
+                )
         return HandledMark(who, moment)
 
     def unmark(self, request_id: str) -> bool:
         """Take the mark away (handled by mistake); ``True`` if there was one."""
         with database.write(self._engine()) as connection:
-            return bool(connection.execute(
-                delete(handled_table).where(H.request_id == request_id)).rowcount)
+            return bool(
+                connection.execute(delete(handled_table).where(H.request_id == request_id)).rowcount
+            )
 
     def marks(self, request_ids: Optional[Iterable[str]] = None) -> Dict[str, HandledMark]:
         """Request id -> its mark, for the given requests (all when ``None``)."""
@@ -74,15 +79,17 @@ class HandledRequests:
         if request_ids is not None:
             query = query.where(H.request_id.in_(list(request_ids)))
         with database.read(self._engine()) as connection:
-            return {row.request_id: HandledMark(row.handled_by, row.handled_at)
-                    for row in connection.execute(query)}
+            return {
+                row.request_id: HandledMark(row.handled_by, row.handled_at)
+                for row in connection.execute(query)
+            }
 
     def purge_orphans(self) -> int:
         """Delete the marks of requests no longer in the outbox (after the retention purge)."""
         with database.write(self._engine()) as connection:
             return connection.execute(
-                delete(handled_table).where(
-                    H.request_id.not_in(select(requests_table.c.id)))).rowcount
+                delete(handled_table).where(H.request_id.not_in(select(requests_table.c.id)))
+            ).rowcount
 
     def _engine(self) -> Engine:
         return database.engine_with_tables(self._url, metadata, "request_handled")

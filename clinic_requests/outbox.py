@@ -53,8 +53,16 @@ from clinic_requests.outbox_schema import (
 from clinic_requests.outbox_states import utc_now
 from clinic_requests.payload import KINDS, validate_payload
 
-__all__ = ["DELIVERED", "FAILED", "PENDING", "STATES", "Outbox", "OutboxRequest", "requests_table",
-           "utc_now"]
+__all__ = [
+    "DELIVERED",
+    "FAILED",
+    "PENDING",
+    "STATES",
+    "Outbox",
+    "OutboxRequest",
+    "requests_table",
+    "utc_now",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -119,8 +127,9 @@ class Outbox:
         """Where the requests are, safe to print: the file, or the URL without password."""
         return database.describe(self._url)
 
-    def add(self, kind: str, payload: Mapping[str, Any],
-            request_id: Optional[str] = None) -> OutboxRequest:
+    def add(
+        self, kind: str, payload: Mapping[str, Any], request_id: Optional[str] = None
+    ) -> OutboxRequest:
         """Store a new pending request in one transaction.
 
         Args:
@@ -145,8 +154,9 @@ class Outbox:
         if request_id is not None:
             existing = self.get(request_id)
             if existing is not None:
-                logger.info("Request %s is already stored (the same turn was handled again).",
-                            request_id)
+                logger.info(
+                    "Request %s is already stored (the same turn was handled again).", request_id
+                )
                 return existing
         request_id = request_id or uuid.uuid4().hex
         now = utc_now()
@@ -184,9 +194,7 @@ class Outbox:
     def get(self, request_id: str) -> Optional[OutboxRequest]:
         """Return one request, or ``None`` if the id is unknown."""
         with self._read() as connection:
-            row = connection.execute(
-                select(requests_table).where(R.id == request_id)
-            ).first()
+            row = connection.execute(select(requests_table).where(R.id == request_id)).first()
         return to_request(row) if row else None
 
     def list(self, state: Optional[str] = None) -> List[OutboxRequest]:
@@ -206,9 +214,7 @@ class Outbox:
     def counts(self) -> Dict[str, int]:
         """Return the number of requests per state (every state present)."""
         with self._read() as connection:
-            rows = connection.execute(
-                select(R.state, func.count()).group_by(R.state)
-            ).fetchall()
+            rows = connection.execute(select(R.state, func.count()).group_by(R.state)).fetchall()
         return {**{state: 0 for state in STATES}, **{row[0]: row[1] for row in rows}}
 
     def due(self, now: Optional[datetime] = None) -> List[OutboxRequest]:
@@ -242,9 +248,7 @@ class Outbox:
         with self._write() as connection:
             if not states.claim_row(connection, request_id, worker_id, lease_seconds, moment):
                 return None
-            row = connection.execute(
-                select(requests_table).where(R.id == request_id)
-            ).first()
+            row = connection.execute(select(requests_table).where(R.id == request_id)).first()
         return to_request(row) if row else None
 
     def claim_due(
@@ -288,12 +292,14 @@ class Outbox:
                 for request_id in ids
                 if states.claim_row(connection, request_id, worker_id, lease_seconds, moment)
             ]
-            rows = {
-                row.id: row
-                for row in connection.execute(
-                    select(requests_table).where(R.id.in_(claimed))
-                )
-            } if claimed else {}
+            rows = (
+                {
+                    row.id: row
+                    for row in connection.execute(select(requests_table).where(R.id.in_(claimed)))
+                }
+                if claimed
+                else {}
+            )
         return [to_request(rows[request_id]) for request_id in claimed]
 
     def mark_delivered(self, request_id: str) -> bool:
@@ -326,9 +332,7 @@ class Outbox:
         """
         return self._update(states.attempt_failed(request_id, error, next_attempt_at, worker_id))
 
-    def mark_failed(
-        self, request_id: str, error: str, *, worker_id: Optional[str] = None
-    ) -> bool:
+    def mark_failed(self, request_id: str, error: str, *, worker_id: Optional[str] = None) -> bool:
         """Record the last allowed attempt as failed; the request stops retrying.
 
         It stays in the outbox as ``failed`` until :meth:`retry_failed`.

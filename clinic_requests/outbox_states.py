@@ -58,39 +58,62 @@ def claim_row(
 
 def _released(*where: Any, now: datetime, **values: Any) -> Update:
     """The rows ``where`` changed by ``values``, their lease ended: every step but the claim."""
-    return (update(requests_table).where(*where)
-            .values(claimed_until=None, claimed_by=None, updated_at=now, **values))
+    return (
+        update(requests_table)
+        .where(*where)
+        .values(claimed_until=None, claimed_by=None, updated_at=now, **values)
+    )
 
 
 def delivered(request_id: str) -> Update:
     """A successful attempt: delivered for good (from pending, or failed)."""
     now = utc_now()
-    return _released(R.id == request_id, R.state != DELIVERED, now=now,
-                     state=DELIVERED, attempts=R.attempts + 1, delivered_at=now)
+    return _released(
+        R.id == request_id,
+        R.state != DELIVERED,
+        now=now,
+        state=DELIVERED,
+        attempts=R.attempts + 1,
+        delivered_at=now,
+    )
 
 
-def attempt_failed(request_id: str, error: str, next_attempt_at: datetime,
-                   worker_id: Optional[str]) -> Update:
+def attempt_failed(
+    request_id: str, error: str, next_attempt_at: datetime, worker_id: Optional[str]
+) -> Update:
     """A failed attempt of a pending request, to be tried again at ``next_attempt_at``; only
     while ``worker_id`` (when given) holds its claim."""
-    return _released(R.id == request_id, R.state == PENDING, *_owned_by(worker_id),
-                     now=utc_now(), attempts=R.attempts + 1, last_error=short_error(error),
-                     next_attempt_at=aware(next_attempt_at))
+    return _released(
+        R.id == request_id,
+        R.state == PENDING,
+        *_owned_by(worker_id),
+        now=utc_now(),
+        attempts=R.attempts + 1,
+        last_error=short_error(error),
+        next_attempt_at=aware(next_attempt_at),
+    )
 
 
 def failed(request_id: str, error: str, worker_id: Optional[str]) -> Update:
     """The last allowed attempt failed: the request stops retrying."""
-    return _released(R.id == request_id, R.state == PENDING, *_owned_by(worker_id),
-                     now=utc_now(), state=FAILED, attempts=R.attempts + 1,
-                     last_error=short_error(error))
+    return _released(
+        R.id == request_id,
+        R.state == PENDING,
+        *_owned_by(worker_id),
+        now=utc_now(),
+        state=FAILED,
+        attempts=R.attempts + 1,
+        last_error=short_error(error),
+    )
 
 
 def retried(request_id: Optional[str] = None) -> Update:
     """Failed requests (or this one) back to pending with zero attempts, due now."""
     now = utc_now()
     which = () if request_id is None else (R.id == request_id,)
-    return _released(R.state == FAILED, *which, now=now,
-                     state=PENDING, attempts=0, next_attempt_at=now)
+    return _released(
+        R.state == FAILED, *which, now=now, state=PENDING, attempts=0, next_attempt_at=now
+    )
 
 
 def _owned_by(worker_id: Optional[str]) -> Tuple[Any, ...]:

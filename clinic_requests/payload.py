@@ -71,8 +71,9 @@ def validate_payload(payload: Mapping[str, Any]) -> Dict[str, Any]:
     if clean["reason"] is not None and clean["reason"] not in REASONS:
         raise ValueError(f"payload field 'reason' must be one of {', '.join(REASONS)}")
     party = payload.get("party_size")
-    if party is not None and (isinstance(party, bool) or not isinstance(party, int)
-                              or not 1 <= party <= MAX_PARTY_SIZE):
+    if party is not None and (
+        isinstance(party, bool) or not isinstance(party, int) or not 1 <= party <= MAX_PARTY_SIZE
+    ):
         raise ValueError(f"payload field 'party_size' must be a whole number 1-{MAX_PARTY_SIZE}")
     clean["party_size"] = party
 
@@ -94,9 +95,7 @@ def validate_payload(payload: Mapping[str, Any]) -> Dict[str, Any]:
             or turn.get("sender") not in TRANSCRIPT_SENDERS
             or not isinstance(turn.get("text"), str)
         ):
-            raise ValueError(
-                "each transcript turn must be {'sender': 'user'|'bot', 'text': str}"
-            )
+            raise ValueError("each transcript turn must be {'sender': 'user'|'bot', 'text': str}")
         clean["transcript"].append({"sender": turn["sender"], "text": turn["text"]})
     return clean
 

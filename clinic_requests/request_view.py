@@ -65,9 +65,14 @@ class RequestView:
     placeholders: Mapping[str, str]
 
 
-def view_request(request_id: str, kind: str, created_at: datetime,
-                 payload: Mapping[str, Any], template: EmailTemplate,
-                 content_dir: Path = CONTENT_DIR) -> RequestView:
+def view_request(
+    request_id: str,
+    kind: str,
+    created_at: datetime,
+    payload: Mapping[str, Any],
+    template: EmailTemplate,
+    content_dir: Path = CONTENT_DIR,
+) -> RequestView:
     """Build the readable form of one request.
 
     Args:
@@ -90,12 +95,18 @@ def view_request(request_id: str, kind: str, created_at: datetime,
             value = template.reason_label(value)
         text = _as_text(value, labels if name == CONDITION_FIELD else {})
         if text or name in ALWAYS_SHOWN:
-            details.append(DetailRow(name, template.field_label(name),
-                                     text or template.not_given, bool(text)))
+            details.append(
+                DetailRow(name, template.field_label(name), text or template.not_given, bool(text))
+            )
     transcript = tuple(
-        TranscriptLine(str(turn.get("sender")), template.speaker(str(turn.get("sender"))),
-                       str(turn.get("text", "")))
-        for turn in payload.get(TRANSCRIPT_FIELD) or [] if isinstance(turn, Mapping))
+        TranscriptLine(
+            str(turn.get("sender")),
+            template.speaker(str(turn.get("sender"))),
+            str(turn.get("text", "")),
+        )
+        for turn in payload.get(TRANSCRIPT_FIELD) or []
+        if isinstance(turn, Mapping)
+    )
     kind_label = template.kind_label(kind)
     placeholders = {
         "kind": kind_label,
@@ -106,9 +117,16 @@ def view_request(request_id: str, kind: str, created_at: datetime,
         "received": created_at.strftime("%Y-%m-%d %H:%M"),
         "clinic": clinic_name(content_dir),
     }
-    return RequestView(id=request_id, reference=request_id[:SHORT_REFERENCE_CHARS], kind=kind,
-                       kind_label=kind_label, created_at=created_at, details=tuple(details),
-                       transcript=transcript, placeholders=placeholders)
+    return RequestView(
+        id=request_id,
+        reference=request_id[:SHORT_REFERENCE_CHARS],
+        kind=kind,
+        kind_label=kind_label,
+        created_at=created_at,
+        details=tuple(details),
+        transcript=transcript,
+        placeholders=placeholders,
+    )
 
 
 def condition_labels(content_dir: Path = CONTENT_DIR) -> Dict[str, str]:
@@ -123,8 +141,10 @@ def condition_labels(content_dir: Path = CONTENT_DIR) -> Dict[str, str]:
 
 def clinic_name(content_dir: Path = CONTENT_DIR) -> str:
     """The clinic's name from ``contact.yml`` (empty while the file has never loaded)."""
-    data = _current(Path(content_dir) / CONTACT_FILE,
-                    lambda path: load_file(path, contact.parse_contact, CONTACT_FILE))
+    data = _current(
+        Path(content_dir) / CONTACT_FILE,
+        lambda path: load_file(path, contact.parse_contact, CONTACT_FILE),
+    )
     return contact.clinic_name(data) if data else ""
 
 
@@ -138,9 +158,17 @@ def _as_text(value: Any, labels: Mapping[str, str]) -> str:
     if isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, (list, tuple)):
-        return ", ".join(filter(None, (labels.get(item, "") if isinstance(item, str)
-                                       and item in labels else _as_text(item, {})
-                                       for item in value)))
+        return ", ".join(
+            filter(
+                None,
+                (
+                    labels.get(item, "")
+                    if isinstance(item, str) and item in labels
+                    else _as_text(item, {})
+                    for item in value
+                ),
+            )
+        )
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 

@@ -87,9 +87,11 @@ class PurgeResult:
     def summary(self) -> str:
         """One line for logs and the CLI."""
         verb = "would delete" if self.dry_run else "deleted"
-        text = (f"{verb} {self.conversations} conversation(s) ({self.events} event(s)), "
-                f"{self.requests} delivered request(s), {self.unanswered} unanswered "
-                f"record(s) older than {self.before.isoformat(timespec='seconds')}")
+        text = (
+            f"{verb} {self.conversations} conversation(s) ({self.events} event(s)), "
+            f"{self.requests} delivered request(s), {self.unanswered} unanswered "
+            f"record(s) older than {self.before.isoformat(timespec='seconds')}"
+        )
         return text + ("; failed: " + "; ".join(self.errors) if self.errors else "")
 
 
@@ -116,29 +118,35 @@ def purge_tracker(url: str, before: datetime, *, dry_run: bool = False) -> Tuple
     if not inspect(engine).has_table("events"):
         return 0, 0  # no conversation stored yet
     limit = before.timestamp()  # Rasa stores event times as Unix seconds
-    old_senders = (select(E.sender_id).group_by(E.sender_id)
-                   .having(func.max(E.timestamp) < limit))
+    old_senders = select(E.sender_id).group_by(E.sender_id).having(func.max(E.timestamp) < limit)
     with database.read(engine) as connection:
         senders: List[str] = [row[0] for row in connection.execute(old_senders)]
         if dry_run:
             if not senders:
                 return 0, 0
             events = connection.execute(
-                select(func.count()).select_from(events_table)
-                .where(E.sender_id.in_(old_senders.scalar_subquery()))).scalar_one()
+                select(func.count())
+                .select_from(events_table)
+                .where(E.sender_id.in_(old_senders.scalar_subquery()))
+            ).scalar_one()
             return len(senders), events
     conversations = events = 0
     for start in range(0, len(senders), SENDERS_PER_TRANSACTION):
-        chunk = senders[start:start + SENDERS_PER_TRANSACTION]
+        chunk = senders[start : start + SENDERS_PER_TRANSACTION]
         # Checked again inside the delete: a conversation that got a new event since the
         # list was read is kept whole.
-        still_old = (select(E.sender_id).where(E.sender_id.in_(chunk))
-                     .group_by(E.sender_id).having(func.max(E.timestamp) < limit))
+        still_old = (
+            select(E.sender_id)
+            .where(E.sender_id.in_(chunk))
+            .group_by(E.sender_id)
+            .having(func.max(E.timestamp) < limit)
+        )
         with database.write(engine) as connection:
             gone = [row[0] for row in connection.execute(still_old)]
             if gone:
                 events += connection.execute(
-                    delete(events_table).where(E.sender_id.in_(gone))).rowcount
+                    delete(events_table).where(E.sender_id.in_(gone))
+                ).rowcount
                 conversations += len(gone)
     return conversations, events
 
@@ -163,7 +171,8 @@ def purge(
     if tracker_url is not None:
         try:
             counts["conversations"], counts["events"] = purge_tracker(
-                tracker_url, before, dry_run=dry_run)
+                tracker_url, before, dry_run=dry_run
+            )
         except Exception as error:  # reported per store; the others still run
             errors.append(f"conversations ({database.describe(tracker_url)}): {error}")
     if outbox is not None and not _missing_file(outbox):
@@ -177,8 +186,7 @@ def purge(
             errors.append(f"requests ({box.location}): {error}")
     if unanswered_store is not None and not _missing_file(unanswered_store):
         try:
-            counts["unanswered"] = unanswered.purge(before, dry_run=dry_run,
-                                                    path=unanswered_store)
+            counts["unanswered"] = unanswered.purge(before, dry_run=dry_run, path=unanswered_store)
         except Exception as error:
             errors.append(f"unanswered ({unanswered.location(unanswered_store)}): {error}")
     return PurgeResult(before=before, dry_run=dry_run, errors=tuple(errors), **counts)
@@ -192,8 +200,9 @@ def _missing_file(location: Location) -> bool:
     return not Path(location).exists()
 
 
-def purge_configured(days: Optional[int] = None, *, dry_run: bool = False,
-                     now: Optional[datetime] = None) -> Optional[PurgeResult]:
+def purge_configured(
+    days: Optional[int] = None, *, dry_run: bool = False, now: Optional[datetime] = None
+) -> Optional[PurgeResult]:
     """Purge the configured stores (endpoints.yml + environment).
 
     Args:
@@ -212,8 +221,13 @@ def purge_configured(days: Optional[int] = None, *, dry_run: bool = False,
         raise ConfigError(f"retention days must be 0 (keep forever) or more, got {days}")
     if days == 0:
         return None
-    return purge(cutoff(days, now), tracker_url=tracker_store_url(), outbox=Outbox().url,
-                 unanswered_store=unanswered.target(), dry_run=dry_run)
+    return purge(
+        cutoff(days, now),
+        tracker_url=tracker_store_url(),
+        outbox=Outbox().url,
+        unanswered_store=unanswered.target(),
+        dry_run=dry_run,
+    )
 
 
 class DailyPurge:
@@ -223,8 +237,11 @@ class DailyPurge:
     what is already gone is harmless). Each run is logged with its counts.
     """
 
-    def __init__(self, first_delay_seconds: float = FIRST_RUN_DELAY_SECONDS,
-                 interval_seconds: float = DAY_SECONDS) -> None:
+    def __init__(
+        self,
+        first_delay_seconds: float = FIRST_RUN_DELAY_SECONDS,
+        interval_seconds: float = DAY_SECONDS,
+    ) -> None:
         self._first_delay = first_delay_seconds
         self._interval = interval_seconds
         self._stop = threading.Event()

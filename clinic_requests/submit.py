@@ -34,8 +34,9 @@ def turn_request_id(sender_id: str, events: Sequence[Mapping[str, Any]], kind: s
     return digest.hexdigest()[:32]
 
 
-def submit_request(kind: str, payload: Mapping[str, Any],
-                   request_id: Optional[str] = None) -> OutboxRequest:
+def submit_request(
+    kind: str, payload: Mapping[str, Any], request_id: Optional[str] = None
+) -> OutboxRequest:
     """Store a booking, consultation or hand-off request and wake the delivery worker.
 
     The request is committed to the outbox before this returns, whatever happens

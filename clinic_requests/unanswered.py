@@ -100,16 +100,25 @@ def record(text: str, outcome: str, intent: Optional[str], path: Optional[Locati
     try:
         engine = _engine(path)
         with database.write(engine) as connection:
-            connection.execute(insert(unanswered_table).values(
-                created_at=datetime.datetime.now(datetime.timezone.utc),
-                text=cleaned, outcome=outcome, intent=intent))
+            connection.execute(
+                insert(unanswered_table).values(
+                    created_at=datetime.datetime.now(datetime.timezone.utc),
+                    text=cleaned,
+                    outcome=outcome,
+                    intent=intent,
+                )
+            )
     except (SQLAlchemyError, ConfigError, OSError, ValueError) as error:
-        logger.error("Could not record an unanswered question in %s: %s",
-                     _safe_location(path), error)
+        logger.error(
+            "Could not record an unanswered question in %s: %s", _safe_location(path), error
+        )
 
 
-def entries(since: Optional[datetime.date] = None, include_handled: bool = False,
-            path: Optional[Location] = None) -> List[Tuple]:
+def entries(
+    since: Optional[datetime.date] = None,
+    include_handled: bool = False,
+    path: Optional[Location] = None,
+) -> List[Tuple]:
     """Rows (id, created_at, text, outcome, intent, handled), oldest first.
 
     ``created_at`` is ISO text (``2024-05-21T14:00:00+00:00``) on every backend.
@@ -131,18 +140,20 @@ def mark_handled(ids: List[int], path: Optional[Location] = None) -> int:
         return 0
     with database.write(_engine(path)) as connection:
         return connection.execute(
-            update(unanswered_table).where(U.id.in_(list(ids)))
-            .values(handled=1)).rowcount
+            update(unanswered_table).where(U.id.in_(list(ids))).values(handled=1)
+        ).rowcount
 
 
-def purge(before: datetime.datetime, *, dry_run: bool = False,
-          path: Optional[Location] = None) -> int:
+def purge(
+    before: datetime.datetime, *, dry_run: bool = False, path: Optional[Location] = None
+) -> int:
     """Delete records older than ``before`` (retention); returns how many (would) go."""
     old = U.created_at < before
     if dry_run:
         with database.read(_engine(path)) as connection:
             return connection.execute(
-                select(func.count()).select_from(unanswered_table).where(old)).scalar_one()
+                select(func.count()).select_from(unanswered_table).where(old)
+            ).scalar_one()
     with database.write(_engine(path)) as connection:
         return connection.execute(delete(unanswered_table).where(old)).rowcount
 

@@ -9,11 +9,49 @@ import re
 from collections import Counter
 from typing import Dict, List, Tuple
 
-STOPWORDS = {"a", "an", "the", "is", "it", "its", "are", "do", "does", "i", "you", "your", "my",
-             "me", "to", "of", "for", "and", "or", "can", "could", "would", "will", "be", "this",
-             "that", "there", "what", "please", "hi", "hello", "how", "in", "on", "at", "with"}
-OUTCOMES = {"unknown": "said it didn't know", "out_of_scope": "said it was out of scope",
-            "fallback": "did not understand"}
+STOPWORDS = {
+    "a",
+    "an",
+    "the",
+    "is",
+    "it",
+    "its",
+    "are",
+    "do",
+    "does",
+    "i",
+    "you",
+    "your",
+    "my",
+    "me",
+    "to",
+    "of",
+    "for",
+    "and",
+    "or",
+    "can",
+    "could",
+    "would",
+    "will",
+    "be",
+    "this",
+    "that",
+    "there",
+    "what",
+    "please",
+    "hi",
+    "hello",
+    "how",
+    "in",
+    "on",
+    "at",
+    "with",
+}
+OUTCOMES = {
+    "unknown": "said it didn't know",
+    "out_of_scope": "said it was out of scope",
+    "fallback": "did not understand",
+}
 SIMILARITY = 0.5
 
 
@@ -41,7 +79,8 @@ def group(rows: List[Tuple]) -> List[Dict]:
         topic = intent if outcome == "unknown" and intent else None
         for candidate in groups:
             if (topic and candidate["topic"] == topic) or (
-                    not topic and not candidate["topic"] and similar(key, candidate["words"])):
+                not topic and not candidate["topic"] and similar(key, candidate["words"])
+            ):
                 candidate["ids"].append(row_id)
                 candidate["texts"][text] += 1
                 candidate["outcomes"][outcome] += 1
@@ -49,6 +88,14 @@ def group(rows: List[Tuple]) -> List[Dict]:
                 candidate["words"] |= key
                 break
         else:
-            groups.append({"topic": topic, "words": set(key), "ids": [row_id], "texts": Counter({text: 1}),
-                           "outcomes": Counter({outcome: 1}), "last": created})
+            groups.append(
+                {
+                    "topic": topic,
+                    "words": set(key),
+                    "ids": [row_id],
+                    "texts": Counter({text: 1}),
+                    "outcomes": Counter({outcome: 1}),
+                    "last": created,
+                }
+            )
     return sorted(groups, key=lambda g: (-len(g["ids"]), g["last"]))

@@ -74,8 +74,16 @@ _EXPECTED_SLOT = {
     "required": ["name", "value"],
 }
 # Keywords that would make a branch mean something else when validated on its own.
-_CONTEXT_KEYWORDS = {"$ref", "$dynamicRef", "$recursiveRef", "$id", "$anchor", "$dynamicAnchor",
-                     "$defs", "definitions"}
+_CONTEXT_KEYWORDS = {
+    "$ref",
+    "$dynamicRef",
+    "$recursiveRef",
+    "$id",
+    "$anchor",
+    "$dynamicAnchor",
+    "$defs",
+    "definitions",
+}
 
 _CONST_ONLY = "const-only"  # the branch is just the event's name: nothing more to check
 _SLOT = "slot"
@@ -122,11 +130,16 @@ def build_fast_check(schema: Dict[str, Any]) -> Optional[Callable[[Any], bool]]:
         events = properties["events"]
         items = events["items"]
         base = {key: value for key, value in items.items() if key != "oneOf"}
-        if (set(schema) != _EXPECTED_TOP_KEYS or schema["type"] != "object"
-                or set(properties) != {"events", "responses"}
-                or properties["responses"] != _EXPECTED_RESPONSES
-                or set(events) != _EXPECTED_EVENTS_KEYS or events["type"] != "array"
-                or base != _EXPECTED_EVENT_BASE or not isinstance(items["oneOf"], list)):
+        if (
+            set(schema) != _EXPECTED_TOP_KEYS
+            or schema["type"] != "object"
+            or set(properties) != {"events", "responses"}
+            or properties["responses"] != _EXPECTED_RESPONSES
+            or set(events) != _EXPECTED_EVENTS_KEYS
+            or events["type"] != "array"
+            or base != _EXPECTED_EVENT_BASE
+            or not isinstance(items["oneOf"], list)
+        ):
             return None
         validator_class = validator_for(schema)
         kinds: Dict[str, Any] = {}
@@ -201,8 +214,10 @@ def fast_reply_check() -> Optional[Callable[[Any], bool]]:
         return None
     check = build_fast_check(RemoteAction.action_response_format_spec())
     if check is None:
-        logger.warning("Rasa's action-response schema is not the one clinic_runtime's fast "
-                       "check was written for: every reply is validated by jsonschema.")
+        logger.warning(
+            "Rasa's action-response schema is not the one clinic_runtime's fast "
+            "check was written for: every reply is validated by jsonschema."
+        )
     return check
 
 
@@ -225,5 +240,13 @@ def install() -> None:
         logger.debug("Action-server replies are validated with a precompiled schema.")
 
 
-__all__ = ["SKIP_NAME", "ValidationError", "build_fast_check", "fast_reply_check", "full_check",
-           "install", "response_validator", "validate_action_result"]
+__all__ = [
+    "SKIP_NAME",
+    "ValidationError",
+    "build_fast_check",
+    "fast_reply_check",
+    "full_check",
+    "install",
+    "response_validator",
+    "validate_action_result",
+]

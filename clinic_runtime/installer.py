@@ -38,26 +38,35 @@ def rasa_version() -> Optional[str]:
 
 def skip_switches() -> Set[str]:
     """The names in ``CLINIC_RUNTIME_SKIP`` (changes, or parts of one such as lazy_imports)."""
-    return {name.strip() for name in os.environ.get("CLINIC_RUNTIME_SKIP", "").split(",")
-            if name.strip()}
+    return {
+        name.strip()
+        for name in os.environ.get("CLINIC_RUNTIME_SKIP", "").split(",")
+        if name.strip()
+    }
 
 
 def install() -> Tuple[str, ...]:
     """Apply every change not skipped, in the registry's order; the names now in effect."""
     version = rasa_version()
     if version is None or not supports(version):
-        logger.warning("Rasa %s is installed, but clinic_runtime's changes were written for "
-                       "Rasa %s: none applied, stock Rasa runs.", version or "(not found)",
-                       WRITTEN_FOR)
+        logger.warning(
+            "Rasa %s is installed, but clinic_runtime's changes were written for "
+            "Rasa %s: none applied, stock Rasa runs.",
+            version or "(not found)",
+            WRITTEN_FOR,
+        )
         return applied()
     switches = skip_switches()
     skipped = [change.name for change in REGISTRY if change.name in switches]
-    failed = [change.name for change in REGISTRY
-              if change.name not in switches and not _apply(change)]
+    failed = [
+        change.name for change in REGISTRY if change.name not in switches and not _apply(change)
+    ]
     names = applied()
-    line = (f"Rasa {version}: {len(names)} of {len(REGISTRY)} runtime changes applied "
-            f"(clinic_runtime/registry.py): {', '.join(names) or 'none'}; "
-            f"skipped (CLINIC_RUNTIME_SKIP): {', '.join(skipped) or 'none'}")
+    line = (
+        f"Rasa {version}: {len(names)} of {len(REGISTRY)} runtime changes applied "
+        f"(clinic_runtime/registry.py): {', '.join(names) or 'none'}; "
+        f"skipped (CLINIC_RUNTIME_SKIP): {', '.join(skipped) or 'none'}"
+    )
     parts_off = sorted(switches - {change.name for change in REGISTRY})
     if parts_off:  # finer switches inside a change, e.g. lazy_imports
         line += f"; parts switched off: {', '.join(parts_off)}"
@@ -81,14 +90,19 @@ def _apply(change: Change) -> bool:
         before = patching.snapshot(change.targets + change.marks)
         module.install()
     except Exception:  # noqa: BLE001 - one broken change must not stop the assistant
-        logger.exception("clinic_runtime change %s failed to install; Rasa's own code runs "
-                         "for that part.", change.name)
+        logger.exception(
+            "clinic_runtime change %s failed to install; Rasa's own code runs for that part.",
+            change.name,
+        )
         _put_back(change, before)
         return False
     if not in_effect(change):
-        logger.error("clinic_runtime change %s did not take effect (%s not replaced); "
-                     "Rasa's own code runs for that part.", change.name,
-                     ", ".join(not_replaced(change)) or "its installed() check is False")
+        logger.error(
+            "clinic_runtime change %s did not take effect (%s not replaced); "
+            "Rasa's own code runs for that part.",
+            change.name,
+            ", ".join(not_replaced(change)) or "its installed() check is False",
+        )
         _put_back(change, before)
         return False
     _applied[change.name] = before
@@ -97,8 +111,11 @@ def _apply(change: Change) -> bool:
 
 def not_replaced(change: Change) -> List[str]:
     """The targets of ``change`` that are not (or no longer) its module's code."""
-    return [target for target in change.targets
-            if not patching.defined_in(patching.raw_value(target), change.module)]
+    return [
+        target
+        for target in change.targets
+        if not patching.defined_in(patching.raw_value(target), change.module)
+    ]
 
 
 def in_effect(change: Change) -> bool:
@@ -111,8 +128,9 @@ def in_effect(change: Change) -> bool:
 
 def applied() -> Tuple[str, ...]:
     """The names of the changes in effect, in the order they were applied."""
-    return tuple(change.name for change in REGISTRY
-                 if change.name in _applied and in_effect(change))
+    return tuple(
+        change.name for change in REGISTRY if change.name in _applied and in_effect(change)
+    )
 
 
 def uninstall() -> Tuple[str, ...]:

@@ -27,13 +27,17 @@ from typing import Any, Dict, Optional, Tuple
 KEEPALIVE_SECONDS = 2.0
 
 _sessions: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Dict[Tuple[Any, ...], Any]]" = (
-    weakref.WeakKeyDictionary())
+    weakref.WeakKeyDictionary()
+)
 
 
 def _settings(endpoint: Any) -> Tuple[Any, ...]:
     auth = endpoint.basic_auth or {}
-    return (tuple(sorted((endpoint.headers or {}).items())),
-            auth.get("username"), auth.get("password"))
+    return (
+        tuple(sorted((endpoint.headers or {}).items())),
+        auth.get("username"),
+        auth.get("password"),
+    )
 
 
 def shared_session(endpoint: Any) -> Any:
@@ -48,12 +52,15 @@ def shared_session(endpoint: Any) -> Any:
     if session is None or session.closed:
         auth = None
         if endpoint.basic_auth:  # as Rasa's EndpointConfig.session()
-            auth = aiohttp.BasicAuth(endpoint.basic_auth["username"],
-                                     endpoint.basic_auth["password"])
+            auth = aiohttp.BasicAuth(
+                endpoint.basic_auth["username"], endpoint.basic_auth["password"]
+            )
         session = aiohttp.ClientSession(
-            headers=endpoint.headers, auth=auth,
+            headers=endpoint.headers,
+            auth=auth,
             timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
-            connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_SECONDS))
+            connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_SECONDS),
+        )
         by_settings[key] = session
     return session
 

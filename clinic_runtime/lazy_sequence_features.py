@@ -58,8 +58,9 @@ def _add_features(featurizer: Any, message: Any, attribute: str) -> None:
     if not vectorizer or not tokens:
         return  # Rasa adds no features either
     origin = featurizer._identifier
-    message.add_features(LazySequenceFeatures(
-        lambda: _transformed(vectorizer, tokens), attribute, origin))
+    message.add_features(
+        LazySequenceFeatures(lambda: _transformed(vectorizer, tokens), attribute, origin)
+    )
     if attribute in DENSE_FEATURIZABLE_ATTRIBUTES:
         sentence = _transformed(vectorizer, [" ".join(tokens)])
         message.add_features(Features(sentence, FEATURE_TYPE_SENTENCE, attribute, origin))

@@ -70,8 +70,9 @@ def _skipped() -> Set[str]:
     return {name.strip() for name in os.environ.get("CLINIC_RUNTIME_SKIP", "").split(",")}
 
 
-def spec_with_wrapped_loader(this_finder: Any, name: str, path: Any, target: Any,
-                             wrap: Callable[[Any], Any]) -> Any:
+def spec_with_wrapped_loader(
+    this_finder: Any, name: str, path: Any, target: Any, wrap: Callable[[Any], Any]
+) -> Any:
     """The spec the other meta-path finders give for ``name``, its loader wrapped by ``wrap``."""
     for finder in sys.meta_path:
         if finder is this_finder or not hasattr(finder, "find_spec"):
@@ -171,8 +172,7 @@ def install() -> None:
 
     def from_dict(cls: Any, serialized: Dict[str, Any]) -> Any:
         metadata = original(cls, {**serialized, "train_schema": {"nodes": {}}})
-        return dataclasses.replace(metadata,
-                                   train_schema=schema_class(serialized["train_schema"]))
+        return dataclasses.replace(metadata, train_schema=schema_class(serialized["train_schema"]))
 
     from_dict._clinic_lazy_train_schema = True  # type: ignore[attr-defined]
     from_dict.__doc__ = original.__doc__

@@ -56,7 +56,10 @@ class CrashSafeRedisLockStore(RedisLockStore):
                 if all(queued.number != ticket for queued in lock.tickets):
                     logger.warning(
                         "Lock ticket %s of conversation %s expired while waiting (a server "
-                        "holding it may have died); queuing again.", ticket, conversation_id)
+                        "holding it may have died); queuing again.",
+                        ticket,
+                        conversation_id,
+                    )
                     ticket = self.issue_ticket(conversation_id, lock_lifetime)
                     continue
                 await asyncio.sleep(wait_time_in_seconds)

@@ -19,7 +19,7 @@ def owner_and_attribute(dotted: str) -> Tuple[Any, str]:
     """The object that holds ``dotted``'s last part (importing its module), and that part."""
     module_name = module_of(dotted)
     owner: Any = importlib.import_module(module_name)
-    path = dotted[len(module_name) + 1:].split(".")
+    path = dotted[len(module_name) + 1 :].split(".")
     for part in path[:-1]:
         owner = getattr(owner, part)
     return owner, path[-1]

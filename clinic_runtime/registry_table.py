@@ -25,7 +25,7 @@ def _code(names: List[str]) -> str:
 def _short(name: str) -> str:
     """``Class.attribute`` (or ``module.attribute``) without the package path."""
     module = module_of(name)
-    rest = name[len(module) + 1:]
+    rest = name[len(module) + 1 :]
     return rest if "." in rest else f"{module.rsplit('.', 1)[-1]}.{rest}"
 
 
@@ -52,7 +52,8 @@ def markdown() -> str:
             f"| {number} | `{change.name}`: {change.summary} | {_code(list(change.targets))} "
             f"| {len(rasa_private)}: {_code([_short(name) for name in rasa_private])} "
             f"| {change.saves} | {change.fixes_defect or '-'} "
-            f"| `{change.test.replace('tests/unit/', '')}` |")
+            f"| `{change.test.replace('tests/unit/', '')}` |"
+        )
     lines.append(END)
     return "\n".join(lines)
 

@@ -63,11 +63,16 @@ def _build(policy: Any, lookup: Dict[str, str]) -> _Index:
         intent = (states[-1].get(USER) or {}).get(INTENT)
         group = by_action.setdefault(name, {})
         group.setdefault(intent if definite(intent) else None, set()).add(key)
-    groups = {name: _Group(frozenset(group.pop(None, ())),
-                           {intent: frozenset(keys) for intent, keys in group.items()})
-              for name, group in by_action.items()}
-    return _Index(frozenset(lookup), frozenset(always), frozenset(starters), frozenset(wildcard),
-                  groups)
+    groups = {
+        name: _Group(
+            frozenset(group.pop(None, ())),
+            {intent: frozenset(keys) for intent, keys in group.items()},
+        )
+        for name, group in by_action.items()
+    }
+    return _Index(
+        frozenset(lookup), frozenset(always), frozenset(starters), frozenset(wildcard), groups
+    )
 
 
 def _index(policy: Any, lookup: Dict[str, str]) -> _Index:
@@ -89,8 +94,12 @@ def _candidates(index: _Index, latest: Dict[str, Any]) -> FrozenSet[str]:
     if group is None:
         return index.always | index.wildcard
     intent = (latest.get(USER) or {}).get(INTENT)
-    return (index.always | index.wildcard | group.any_intent
-            | group.by_intent.get(intent or "", frozenset()))
+    return (
+        index.always
+        | index.wildcard
+        | group.any_intent
+        | group.by_intent.get(intent or "", frozenset())
+    )
 
 
 def get_possible_keys(self: Any, lookup: Dict[str, str], states: List[Dict[str, Any]]) -> Set[str]:
@@ -98,8 +107,11 @@ def get_possible_keys(self: Any, lookup: Dict[str, str], states: List[Dict[str, 
     if not states:
         return set(lookup.keys())
     latest = states[-1]
-    possible = {key for key in _candidates(_index(self, lookup), latest)
-                if self._is_rule_applicable(key, 0, latest)}
+    possible = {
+        key
+        for key in _candidates(_index(self, lookup), latest)
+        if self._is_rule_applicable(key, 0, latest)
+    }
     for turn_index in range(1, len(states)):
         state = states[-1 - turn_index]
         possible = {key for key in possible if self._is_rule_applicable(key, turn_index, state)}

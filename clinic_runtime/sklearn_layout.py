@@ -51,8 +51,9 @@ def sentence_matrix(messages: Any) -> Any:
         # Rasa's hstack includes an empty dense block built from a list (float64): same dtype.
         dtype = np.result_type(*(block.dtype for block in blocks), np.float64)
         row = one_row_csr(blocks, dtype)
-        rows.append(row if row is not None
-                    else scipy.sparse.hstack(blocks, format="csr", dtype=dtype))
+        rows.append(
+            row if row is not None else scipy.sparse.hstack(blocks, format="csr", dtype=dtype)
+        )
     if len(rows) == 1:  # one message (every prediction): the stack of one row is that row
         return rows[0]
     return scipy.sparse.vstack(rows, format="csr") if rows else None
@@ -76,8 +77,12 @@ def one_row_csr(blocks: List[Any], dtype: Any) -> Any:
     if width >= 2**31 - 1 or sum(block.nnz for block in blocks) >= 2**31 - 1:
         return None
     offsets = np.cumsum([0] + [block.shape[1] for block in blocks[:-1]])
-    indices = np.concatenate([block.col.astype(np.int32) + np.int32(offset)
-                              for block, offset in zip(blocks, offsets, strict=False)])
+    indices = np.concatenate(
+        [
+            block.col.astype(np.int32) + np.int32(offset)
+            for block, offset in zip(blocks, offsets, strict=False)
+        ]
+    )
     data = np.concatenate([block.data for block in blocks]).astype(dtype, copy=False)
     indptr = np.array([0, len(indices)], dtype=np.int32)
     return scipy.sparse.csr_matrix((data, indices, indptr), shape=(1, width))

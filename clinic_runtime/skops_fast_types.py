@@ -39,10 +39,14 @@ TARGET = "skops.io._trusted_types"
 UTILS = "skops.io._utils"
 # sha256 of (co_code, co_consts, co_names) of skops.io._utils.whichmodule and _getattribute
 # (skops 0.9.0, CPython 3.10): another skops or Python leaves skops' code alone.
-_FINGERPRINTS = frozenset({
-    ("2770474f781e58cc5e5106a072cfce15e0ea06f238eb948072edb88d9737857f",
-     "1c1136e9fa72cc94f5d0c593ac73709a34a7681e93e44e1c737602d7d933f7c8"),
-})
+_FINGERPRINTS = frozenset(
+    {
+        (
+            "2770474f781e58cc5e5106a072cfce15e0ea06f238eb948072edb88d9737857f",
+            "1c1136e9fa72cc94f5d0c593ac73709a34a7681e93e44e1c737602d7d933f7c8",
+        ),
+    }
+)
 # Names found on the module type itself: getattr would not go to the module's __dict__ first.
 _MODULE_TYPE_NAMES = frozenset(name for klass in types.ModuleType.__mro__ for name in vars(klass))
 _MISSING = object()
@@ -56,24 +60,20 @@ def fingerprint(function: Callable[..., Any]) -> str:
     return hashlib.sha256(repr((code.co_code, code.co_consts, code.co_names)).encode()).hexdigest()
 
 
-def make_whichmodule(original: Callable[[Any, str], str],
-                     getattribute: Callable[[Any, str], Any]) -> Callable[[Any, str], str]:
+def make_whichmodule(
+    original: Callable[[Any, str], str], getattribute: Callable[[Any, str], Any]
+) -> Callable[[Any, str], str]:
     """skops' ``whichmodule`` (``original``) with a cheaper test on plain modules."""
     module_type = types.ModuleType
 
     def whichmodule(obj: Any, name: str) -> str:
-        if (type(name) is not str or "." in name or name == "<locals>"
-                or name in _MODULE_TYPE_NAMES):
+        if type(name) is not str or "." in name or name == "<locals>" or name in _MODULE_TYPE_NAMES:
             return original(obj, name)
         module_name = getattr(obj, "__module__", None)
         if module_name is not None:
             return module_name
         for module_name, module in sys.modules.copy().items():
-            if (
-                module_name == "__main__"
-                or module_name == "__mp_main__"
-                or module is None
-            ):
+            if module_name == "__main__" or module_name == "__mp_main__" or module is None:
                 continue
             if type(module) is module_type:
                 attributes = module.__dict__
@@ -102,8 +102,9 @@ def _checked_utils() -> Any:
     utils = sys.modules.get(UTILS)
     original = getattr(utils, "whichmodule", None)
     getattribute = getattr(utils, "_getattribute", None)
-    if not (isinstance(original, types.FunctionType)
-            and isinstance(getattribute, types.FunctionType)):
+    if not (
+        isinstance(original, types.FunctionType) and isinstance(getattribute, types.FunctionType)
+    ):
         last_result = "skipped: skops.io._utils not loaded or changed"
         return None
     if (fingerprint(original), fingerprint(getattribute)) not in _FINGERPRINTS:

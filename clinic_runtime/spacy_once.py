@@ -27,8 +27,9 @@ def _fingerprint(name: str) -> Optional[Tuple[Any, ...]]:
     for root, _dirs, files in os.walk(name):
         for file in files:
             stat = os.stat(os.path.join(root, file))
-            entries.append((os.path.relpath(os.path.join(root, file), name), stat.st_size,
-                            stat.st_mtime_ns))
+            entries.append(
+                (os.path.relpath(os.path.join(root, file), name), stat.st_size, stat.st_mtime_ns)
+            )
     return (os.path.realpath(name), tuple(sorted(entries)))
 
 

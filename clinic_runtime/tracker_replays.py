@@ -54,19 +54,31 @@ def _install_rule_states_once() -> None:
         finally:
             _states_this_prediction = None
 
-    def _create_states(tracker: Any, domain: Any, omit_unset_slots: bool = False,
-                       ignore_rule_only_turns: bool = False,
-                       rule_only_data: Optional[Dict[str, Any]] = None) -> List[Any]:
+    def _create_states(
+        tracker: Any,
+        domain: Any,
+        omit_unset_slots: bool = False,
+        ignore_rule_only_turns: bool = False,
+        rule_only_data: Optional[Dict[str, Any]] = None,
+    ) -> List[Any]:
         computed = _states_this_prediction
         # The original is read from the attribute at each call: the tests swap it to count calls.
         if computed is None:
             return _create_states.__wrapped_original__(  # type: ignore[attr-defined]
-                tracker, domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
-        key = (id(tracker), len(tracker.events), id(domain), omit_unset_slots,
-               ignore_rule_only_turns, repr(rule_only_data))
+                tracker, domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data
+            )
+        key = (
+            id(tracker),
+            len(tracker.events),
+            id(domain),
+            omit_unset_slots,
+            ignore_rule_only_turns,
+            repr(rule_only_data),
+        )
         if key not in computed:
             computed[key] = _create_states.__wrapped_original__(  # type: ignore[attr-defined]
-                tracker, domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+                tracker, domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data
+            )
         return states_copy(computed[key])
 
     _create_states.__wrapped_original__ = original_create_states  # type: ignore[attr-defined]
@@ -87,11 +99,11 @@ def states_copy(states: List[Dict[str, Dict[str, Any]]]) -> List[Dict[str, Dict[
 def _install_no_copy_for_read_only_actions() -> None:
     original_run_action = MessageProcessor._run_action
 
-    async def _run_action(self, action: Any, tracker: Any, output_channel: Any, nlg: Any,
-                          prediction: Any) -> Any:
+    async def _run_action(
+        self, action: Any, tracker: Any, output_channel: Any, nlg: Any, prediction: Any
+    ) -> Any:
         if prediction.events or type(action) not in READ_ONLY_ACTIONS:
-            return await original_run_action(self, action, tracker, output_channel, nlg,
-                                             prediction)
+            return await original_run_action(self, action, tracker, output_channel, nlg, prediction)
 
         def the_tracker_itself() -> Any:
             del tracker.copy  # once: any later copy() is Rasa's again
@@ -99,8 +111,7 @@ def _install_no_copy_for_read_only_actions() -> None:
 
         tracker.copy = the_tracker_itself
         try:
-            return await original_run_action(self, action, tracker, output_channel, nlg,
-                                              prediction)
+            return await original_run_action(self, action, tracker, output_channel, nlg, prediction)
         finally:
             tracker.__dict__.pop("copy", None)
 

@@ -93,30 +93,44 @@ class CachedSQLTrackerStore(SQLTrackerStore):
 
     engine: Any  # Rasa's SQLAlchemy engine, replaced by a pooled one for a SQLite file
 
-    def __init__(self, *args: Any, cache_conversations: int = DEFAULT_CACHE_CONVERSATIONS,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, cache_conversations: int = DEFAULT_CACHE_CONVERSATIONS, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (
+            None,
+            "",
+            ":memory:",
+        ):
             # A pool instead of SQLAlchemy 1.4's NullPool (a new connection per session).
             url = self.engine.url
             self.engine.dispose()
-            self.engine = sa.create_engine(url, poolclass=sa.pool.QueuePool, pool_size=5,
-                                           connect_args={"check_same_thread": False})
+            self.engine = sa.create_engine(
+                url,
+                poolclass=sa.pool.QueuePool,
+                pool_size=5,
+                connect_args={"check_same_thread": False},
+            )
             sa.event.listen(self.engine, "connect", _sqlite_wal)
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         # SQLite: the hot statements on the DBAPI cursor (module docstring).
         self._sqlite = self.engine.dialect.name == "sqlite"
         columns = [column.name for column in self.SQLEvent.__table__.columns if column.name != "id"]
         self._row_columns = tuple(columns)
-        self._sqlite_insert = (f"INSERT INTO {self.SQLEvent.__tablename__} ({', '.join(columns)}) "
-                               f"VALUES ({', '.join('?' for _ in columns)})")
-        self._sqlite_key = (f"SELECT count(id), max(id) FROM {self.SQLEvent.__tablename__} "
-                            f"WHERE sender_id = ?")
+        self._sqlite_insert = (
+            f"INSERT INTO {self.SQLEvent.__tablename__} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)})"
+        )
+        self._sqlite_key = (
+            f"SELECT count(id), max(id) FROM {self.SQLEvent.__tablename__} WHERE sender_id = ?"
+        )
         self.cache_conversations = int(cache_conversations)
         self._cache: OrderedDict[str, _Entry] = OrderedDict()
         self._saved_slots: OrderedDict[str, Tuple[Key, bytes]] = OrderedDict()
         # CLINIC_RUNTIME_SKIP=saved_slots: only for measuring (clinic_bench/levers_ab.py)
-        self.remember_slots = "saved_slots" not in os.environ.get("CLINIC_RUNTIME_SKIP", "").split(",")
+        self.remember_slots = "saved_slots" not in os.environ.get("CLINIC_RUNTIME_SKIP", "").split(
+            ","
+        )
         self.hits = 0
         self.misses = 0
 
@@ -166,8 +180,9 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         return None
 
     # -- Rasa's interface -------------------------------------------------------------------
-    async def _retrieve(self, sender_id: str,
-                        fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> Optional[DialogueStateTracker]:
         if fetch_events_from_all_sessions or not self.domain:
             return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
         with self.session_scope() as session:
@@ -177,8 +192,9 @@ class CachedSQLTrackerStore(SQLTrackerStore):
                 return None
             entry = self._valid_entry(sender_id, key)
             if entry is None:
-                rows = self._event_query(session, sender_id,
-                                         fetch_events_from_all_sessions=False).all()
+                rows = self._event_query(
+                    session, sender_id, fetch_events_from_all_sessions=False
+                ).all()
                 data = [row.data for row in rows]
         if entry is not None:
             events = [pickle.loads(blob) for blob in entry.events]
@@ -198,8 +214,9 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             return None
         return DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
 
-    async def _tracker_from_rows(self, sender_id: str,
-                                 data: List[str]) -> Optional[DialogueStateTracker]:
+    async def _tracker_from_rows(
+        self, sender_id: str, data: List[str]
+    ) -> Optional[DialogueStateTracker]:
         """As Rasa's ``_retrieve`` builds the tracker from the rows' JSON."""
         events = [json.loads(item) for item in data]
         if self.domain and events:
@@ -218,8 +235,9 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             elif key[0] == 0:  # nothing stored yet: Rasa's count query would say 0
                 stored = 0
             else:
-                stored = self._event_query(session, sender_id,
-                                           fetch_events_from_all_sessions=False).count()
+                stored = self._event_query(
+                    session, sender_id, fetch_events_from_all_sessions=False
+                ).count()
             new_events = list(itertools.islice(tracker.events, stored, len(tracker.events)))
             if stored == 0 and _only_the_opening_listen(new_events):
                 # Rasa's create_tracker saves a new conversation's opening action_listen on its
@@ -237,12 +255,13 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         logger.debug(f"Tracker with sender_id '{sender_id}' stored to database")
 
     # -- slots as saved by this process (the website channel's reply guard) ----------------
-    def _remember_slots(self, tracker: DialogueStateTracker, key: Key,
-                        new_ids: List[int]) -> None:
+    def _remember_slots(self, tracker: DialogueStateTracker, key: Key, new_ids: List[int]) -> None:
         if self.cache_conversations <= 0 or not self.remember_slots or None in new_ids:
             return
-        new_key = (key[0] + len(new_ids),
-                   max([i for i in [key[1], *new_ids] if i is not None], default=None))
+        new_key = (
+            key[0] + len(new_ids),
+            max([i for i in [key[1], *new_ids] if i is not None], default=None),
+        )
         try:
             slots = pickle.dumps(tracker.current_slot_values(), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as error:  # an unpicklable slot value: the guard reads the tracker
@@ -283,8 +302,9 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             "data": json.dumps(data),
         }
 
-    def _remember_first_save(self, sender_id: str, new_events: List[Event],
-                             new_ids: List[int]) -> None:
+    def _remember_first_save(
+        self, sender_id: str, new_events: List[Event], new_ids: List[int]
+    ) -> None:
         """Cache a conversation's first rows as Rasa's retrieve will read them back.
 
         The conversation had no rows, so the table now holds exactly these (checked by the key
@@ -299,25 +319,44 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             kept = [e for e in new_events if e.timestamp is not None and e.timestamp >= start]
         self._remember_pickled(sender_id, (len(new_ids), max(new_ids)), (), kept, start)
 
-    def _after_save(self, sender_id: str, key: Key, entry: Optional[_Entry],
-                    new_events: List[Event], new_ids: List[int]) -> None:
+    def _after_save(
+        self,
+        sender_id: str,
+        key: Key,
+        entry: Optional[_Entry],
+        new_events: List[Event],
+        new_ids: List[int],
+    ) -> None:
         if entry is None and key[0] == 0 and new_ids and None not in new_ids:
             self._remember_first_save(sender_id, new_events, new_ids)
             return
         if entry is None:
             return  # the next retrieve loads (and caches) it the way Rasa does
         start = entry.session_start
-        if any(isinstance(e, SessionStarted) for e in new_events) or (
-                start is not None and any(e.timestamp is None or e.timestamp < start
-                                          for e in new_events)) or None in new_ids:
+        if (
+            any(isinstance(e, SessionStarted) for e in new_events)
+            or (
+                start is not None
+                and any(e.timestamp is None or e.timestamp < start for e in new_events)
+            )
+            or None in new_ids
+        ):
             self._cache.pop(sender_id, None)  # Rasa's query decides what the session holds
             return
-        new_key = (key[0] + len(new_ids), max([i for i in [key[1], *new_ids] if i is not None],
-                                              default=None))
+        new_key = (
+            key[0] + len(new_ids),
+            max([i for i in [key[1], *new_ids] if i is not None], default=None),
+        )
         self._remember_pickled(sender_id, new_key, entry.events, new_events, start)
 
-    def _remember_pickled(self, sender_id: str, key: Key, cached: Tuple[bytes, ...],
-                          events: List[Event], start: Optional[float]) -> None:
+    def _remember_pickled(
+        self,
+        sender_id: str,
+        key: Key,
+        cached: Tuple[bytes, ...],
+        events: List[Event],
+        start: Optional[float],
+    ) -> None:
         """Cache ``cached`` + ``events`` under ``key``; an unpicklable event: forget it."""
         try:
             blobs = _pickled(events)
@@ -330,5 +369,8 @@ class CachedSQLTrackerStore(SQLTrackerStore):
 
 def _only_the_opening_listen(events: List[Event]) -> bool:
     """What Rasa's ``create_tracker`` saves: one ``action_listen`` and nothing else."""
-    return (len(events) == 1 and isinstance(events[0], ActionExecuted)
-            and events[0].action_name == ACTION_LISTEN_NAME)
+    return (
+        len(events) == 1
+        and isinstance(events[0], ActionExecuted)
+        and events[0].action_name == ACTION_LISTEN_NAME
+    )

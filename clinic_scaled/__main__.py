@@ -25,8 +25,12 @@ def main() -> int:
     parser.add_argument("--rasa", type=int, default=2, help="Rasa servers (default 2)")
     parser.add_argument("--actions", type=int, default=2, help="action servers (default 2)")
     parser.add_argument("--port", type=int, default=8080, help="front door port (8080)")
-    parser.add_argument("--data", type=Path, default=PROJECT_DIR / "var" / "scaled",
-                        help="data directory (var/scaled)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=PROJECT_DIR / "var" / "scaled",
+        help="data directory (var/scaled)",
+    )
     args = parser.parse_args()
     if args.rasa < 1 or args.actions < 1:
         parser.error("--rasa and --actions must be at least 1")

@@ -101,8 +101,12 @@ def bin_dir() -> Path:
     candidates: List[Path] = []
     if os.environ.get(ENV_BIN, "").strip():
         candidates.append(Path(os.environ[ENV_BIN].strip()))
-    candidates += [Path(p).parent for p in sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/postgres"), key=_version_key, reverse=True)]
+    candidates += [
+        Path(p).parent
+        for p in sorted(
+            glob.glob("/usr/lib/postgresql/*/bin/postgres"), key=_version_key, reverse=True
+        )
+    ]
     on_path = shutil.which("pg_ctl")
     if on_path:
         candidates.append(Path(on_path).resolve().parent)
@@ -112,7 +116,8 @@ def bin_dir() -> Path:
     raise PostgresMissing(
         "PostgreSQL server programs (initdb, pg_ctl, postgres) not found in $PG_BIN, "
         "/usr/lib/postgresql/*/bin or PATH. Install Debian's package: "
-        "apt-get install postgresql (make setup-dev does it)")
+        "apt-get install postgresql (make setup-dev does it)"
+    )
 
 
 def available() -> bool:
@@ -124,8 +129,13 @@ def available() -> bool:
     return True
 
 
-def start(data_dir: Path, port: int, *, settings: Optional[Mapping[str, str]] = None,
-          timeout: float = START_TIMEOUT_SECONDS) -> LocalPostgres:
+def start(
+    data_dir: Path,
+    port: int,
+    *,
+    settings: Optional[Mapping[str, str]] = None,
+    timeout: float = START_TIMEOUT_SECONDS,
+) -> LocalPostgres:
     """Create the cluster if needed, start it if needed, make the ``clinic`` database.
 
     Args:
@@ -150,21 +160,43 @@ def start(data_dir: Path, port: int, *, settings: Optional[Mapping[str, str]] = 
     if running is not None:
         running_port = _pid_file_port(data_dir)
         if running_port != port:
-            raise PostgresError(f"{data_dir} already runs on port {running_port}, not {port}; "
-                                f"stop it first (scripts/pg_local.py stop {data_dir})")
+            raise PostgresError(
+                f"{data_dir} already runs on port {running_port}, not {port}; "
+                f"stop it first (scripts/pg_local.py stop {data_dir})"
+            )
     else:
         options = [f"-p {int(port)}"]
         for name, value in (settings or {}).items():
-            if not re.fullmatch(r"[a-z_.]+", name) or not re.fullmatch(r"[A-Za-z0-9_.]+", str(value)):
+            if not re.fullmatch(r"[a-z_.]+", name) or not re.fullmatch(
+                r"[A-Za-z0-9_.]+", str(value)
+            ):
                 raise PostgresError(f"unsupported setting {name}={value!r}")
             options.append(f"-c {name}={value}")
         result = subprocess.run(
-            as_service_user([str(programs / "pg_ctl"), "start", "-D", str(data_dir), "-l", str(log),
-                              "-w", "-t", str(int(timeout)), "-o", " ".join(options)]),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            as_service_user(
+                [
+                    str(programs / "pg_ctl"),
+                    "start",
+                    "-D",
+                    str(data_dir),
+                    "-l",
+                    str(log),
+                    "-w",
+                    "-t",
+                    str(int(timeout)),
+                    "-o",
+                    " ".join(options),
+                ]
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         if result.returncode != 0:
-            raise PostgresError(f"pg_ctl start failed for {data_dir} on port {port}:\n"
-                                f"{result.stdout.strip()}\n{_tail(log)}")
+            raise PostgresError(
+                f"pg_ctl start failed for {data_dir} on port {port}:\n"
+                f"{result.stdout.strip()}\n{_tail(log)}"
+            )
         running = _running_pid(data_dir)
         if running is None:
             raise PostgresError(f"PostgreSQL on {data_dir} did not stay up:\n{_tail(log)}")
@@ -186,9 +218,24 @@ def stop(data_dir: Path, timeout: float = 30) -> bool:
     if pid is None:
         return False
     with contextlib.suppress(PostgresMissing, subprocess.TimeoutExpired):
-        subprocess.run(as_service_user([str(bin_dir() / "pg_ctl"), "stop", "-D", str(data_dir),
-                                         "-m", "fast", "-w", "-t", str(int(timeout))]),
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout + 5)
+        subprocess.run(
+            as_service_user(
+                [
+                    str(bin_dir() / "pg_ctl"),
+                    "stop",
+                    "-D",
+                    str(data_dir),
+                    "-m",
+                    "fast",
+                    "-w",
+                    "-t",
+                    str(int(timeout)),
+                ]
+            ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=timeout + 5,
+        )
     deadline = time.monotonic() + timeout
     signalled = False
     while _alive(pid):
@@ -216,6 +263,7 @@ def create_database(port: int, name: str, owner: str = ROLE) -> str:
 
 # --- internals ----------------------------------------------------------------------------
 
+
 def init_cluster(programs: Path, data_dir: Path) -> None:
     if (data_dir / "PG_VERSION").exists():
         return
@@ -225,27 +273,47 @@ def init_cluster(programs: Path, data_dir: Path) -> None:
     data_dir.chmod(0o700)
     _hand_to_service_user(data_dir)
     result = subprocess.run(
-        as_service_user([str(programs / "initdb"), "-D", str(data_dir), "-U", SERVICE_USER,
-                          "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        as_service_user(
+            [
+                str(programs / "initdb"),
+                "-D",
+                str(data_dir),
+                "-U",
+                SERVICE_USER,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ]
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     if result.returncode != 0:
         hint = ""
         if os.geteuid() == 0:
-            hint = (f"\n(the '{SERVICE_USER}' user must be able to reach {data_dir}; "
-                    "choose a folder outside root-only ones such as /root)")
+            hint = (
+                f"\n(the '{SERVICE_USER}' user must be able to reach {data_dir}; "
+                "choose a folder outside root-only ones such as /root)"
+            )
         raise PostgresError(f"initdb failed for {data_dir}:\n{result.stdout.strip()}{hint}")
     # Trust, but only from this machine: the socket and 127.0.0.1 (no IPv6, no remote hosts).
     (data_dir / "pg_hba.conf").write_text(
         "# clinic_scaled/local_postgres.py: local logins only, no passwords\n"
         "local   all   all                 trust\n"
-        "host    all   all   127.0.0.1/32  trust\n", encoding="utf-8")
+        "host    all   all   127.0.0.1/32  trust\n",
+        encoding="utf-8",
+    )
     socket_dir = str(data_dir).replace("'", "''")
     with open(data_dir / "postgresql.conf", "a", encoding="utf-8") as conf:
-        conf.write(f"\n{CONF_MARKER}\n"
-                   "listen_addresses = '127.0.0.1'\n"
-                   f"unix_socket_directories = '{socket_dir}'\n"
-                   # N Rasa servers' pools plus the action servers' outbox pools.
-                   "max_connections = 300\n")
+        conf.write(
+            f"\n{CONF_MARKER}\n"
+            "listen_addresses = '127.0.0.1'\n"
+            f"unix_socket_directories = '{socket_dir}'\n"
+            # N Rasa servers' pools plus the action servers' outbox pools.
+            "max_connections = 300\n"
+        )
     _hand_to_service_user(data_dir)
 
 
@@ -258,7 +326,8 @@ def ensure_role_and_database(port: int, timeout: float) -> None:
         except Exception as error:  # psycopg2.OperationalError while it starts up
             if time.monotonic() > deadline:
                 raise PostgresError(
-                    f"cannot connect to PostgreSQL on 127.0.0.1:{port}: {error}") from error
+                    f"cannot connect to PostgreSQL on 127.0.0.1:{port}: {error}"
+                ) from error
             time.sleep(0.2)
     with _admin_connection(port) as connection, connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ROLE,))
@@ -274,8 +343,9 @@ def _admin_connection(port: int) -> Iterator[Any]:
     """An autocommit psycopg2 connection as the ``postgres`` superuser, closed on exit."""
     import psycopg2  # the project's runtime dependency; imported late for a fast CLI
 
-    connection = psycopg2.connect(host="127.0.0.1", port=port, user=SERVICE_USER,
-                                  dbname="postgres", connect_timeout=5)
+    connection = psycopg2.connect(
+        host="127.0.0.1", port=port, user=SERVICE_USER, dbname="postgres", connect_timeout=5
+    )
     connection.autocommit = True
     try:
         yield connection
@@ -289,8 +359,10 @@ def as_service_user(command: List[str]) -> List[str]:
     try:
         pwd.getpwnam(SERVICE_USER)
     except KeyError:
-        raise PostgresMissing(f"we are root and there is no '{SERVICE_USER}' user to run "
-                              "PostgreSQL as; install Debian's postgresql package") from None
+        raise PostgresMissing(
+            f"we are root and there is no '{SERVICE_USER}' user to run "
+            "PostgreSQL as; install Debian's postgresql package"
+        ) from None
     return ["runuser", "-u", SERVICE_USER, "--", *command]
 
 

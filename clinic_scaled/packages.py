@@ -46,7 +46,8 @@ def ensure_installed(say: Callable[[str], None] = print) -> Dict[str, str]:
         if os.geteuid() != 0 or shutil.which("apt-get") is None:
             raise MissingPackages(
                 "The scaled setup needs Debian's " + ", ".join(missing) + ". Install them "
-                "with:\n  sudo " + " ".join(command))
+                "with:\n  sudo " + " ".join(command)
+            )
         say("installing " + ", ".join(missing) + " with apt-get (once)")
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         if subprocess.run(command, env=env).returncode != 0:

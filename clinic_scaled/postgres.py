@@ -38,14 +38,17 @@ def reachable_data_dir(data_dir: Path) -> Path:
     elsewhere = Path("/var/tmp") / f"clinic-scaled-{tag}"
     elsewhere.mkdir(parents=True, exist_ok=True)
     elsewhere.chmod(0o711)
-    logger.warning("the postgres user cannot enter %s; PostgreSQL's data is in %s", folder,
-                   elsewhere)
+    logger.warning(
+        "the postgres user cannot enter %s; PostgreSQL's data is in %s", folder, elsewhere
+    )
     return elsewhere / data_dir.name
 
 
 def _service_user_can_enter(folder: Path) -> bool:
     check = local_postgres.as_service_user(["test", "-x", str(folder)])
-    return subprocess.run(check, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+    return (
+        subprocess.run(check, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+    )
 
 
 def server(data_dir: Path, port: int, log: Path) -> ServerProcess:
@@ -54,11 +57,13 @@ def server(data_dir: Path, port: int, log: Path) -> ServerProcess:
     programs = local_postgres.bin_dir()
     local_postgres.init_cluster(programs, data_dir)
     command = local_postgres.as_service_user(
-        [str(programs / "postgres"), "-D", str(data_dir), "-p", str(port)])
+        [str(programs / "postgres"), "-D", str(data_dir), "-p", str(port)]
+    )
     # Fast shutdown is SIGINT: SIGTERM would wait for every client, and Rasa keeps
     # pooled connections open.
-    return ServerProcess("postgresql", command, log, ready=lambda: port_open(port),
-                         stop_signal=signal.SIGINT)
+    return ServerProcess(
+        "postgresql", command, log, ready=lambda: port_open(port), stop_signal=signal.SIGINT
+    )
 
 
 def ensure_database(port: int) -> None:

@@ -96,8 +96,13 @@ class ServerProcess:
             # start_new_session: Ctrl-C in the terminal reaches our supervisor only, which
             # then stops every server in order (nginx first, PostgreSQL last).
             self.process = subprocess.Popen(
-                self.command, stdout=output, stderr=subprocess.STDOUT,
-                env=self.env, cwd=self.cwd, start_new_session=True)
+                self.command,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                cwd=self.cwd,
+                start_new_session=True,
+            )
         return self
 
     def wait_ready(self, timeout: float) -> None:
@@ -107,12 +112,14 @@ class ServerProcess:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(
                     f"{self.name} exited with {self.process.returncode} while starting:\n"
-                    + self.tail())
+                    + self.tail()
+                )
             if self.ready():
                 return
             time.sleep(0.2)
-        raise TimeoutError(f"{self.name} did not become ready within {timeout:.0f} s:\n"
-                           + self.tail())
+        raise TimeoutError(
+            f"{self.name} did not become ready within {timeout:.0f} s:\n" + self.tail()
+        )
 
     def stop(self, timeout: float = 20.0) -> None:
         """The stop signal, then SIGKILL after ``timeout``; a no-op when not running.

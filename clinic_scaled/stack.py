@@ -45,16 +45,27 @@ class Ports:
     @classmethod
     def defaults(cls, rasa_servers: int, action_servers: int) -> "Ports":
         """Fixed ports for `make run-scaled` (front door 8080)."""
-        return cls(front=8080, actions_front=5200, postgres=55432, redis=56379,
-                   rasa=[5101 + i for i in range(rasa_servers)],
-                   actions=[5201 + i for i in range(action_servers)])
+        return cls(
+            front=8080,
+            actions_front=5200,
+            postgres=55432,
+            redis=56379,
+            rasa=[5101 + i for i in range(rasa_servers)],
+            actions=[5201 + i for i in range(action_servers)],
+        )
 
     @classmethod
     def free(cls, rasa_servers: int, action_servers: int) -> "Ports":
         """Free ports, for tests and the benchmark."""
         ports = free_ports(4 + rasa_servers + action_servers)
-        return cls(front=ports[0], actions_front=ports[1], postgres=ports[2], redis=ports[3],
-                   rasa=ports[4:4 + rasa_servers], actions=ports[4 + rasa_servers:])
+        return cls(
+            front=ports[0],
+            actions_front=ports[1],
+            postgres=ports[2],
+            redis=ports[3],
+            rasa=ports[4 : 4 + rasa_servers],
+            actions=ports[4 + rasa_servers :],
+        )
 
 
 class ScaledStack:
@@ -142,8 +153,10 @@ class ScaledStack:
             server.wait_ready(START_TIMEOUT_SECONDS)
         self.nginx = self._nginx_process()
         self.nginx.start().wait_ready(30)
-        self.say(f"ready: {len(self.rasa)} Rasa and {len(self.actions)} action servers "
-                 f"behind nginx. Chat page: {self.url}/webhooks/website/")
+        self.say(
+            f"ready: {len(self.rasa)} Rasa and {len(self.actions)} action servers "
+            f"behind nginx. Chat page: {self.url}/webhooks/website/"
+        )
 
     def stop(self) -> None:
         """Stop every server, front door first, database last."""
@@ -153,16 +166,21 @@ class ScaledStack:
 
     def servers(self) -> List[ServerProcess]:
         """Every server process of the setup."""
-        return [s for s in [self.postgres, self.redis, *self.actions, *self.rasa, self.nginx]
-                if s is not None]
+        return [
+            s
+            for s in [self.postgres, self.redis, *self.actions, *self.rasa, self.nginx]
+            if s is not None
+        ]
 
     def supervise_once(self) -> List[str]:
         """Restart any server that exited (what systemd's Restart= does on real servers)."""
         restarted = []
         for server in self.servers():
             if server.process is not None and not server.running:
-                self.say(f"{server.name} exited ({server.process.returncode}); restarting; "
-                         f"log: {server.log}")
+                self.say(
+                    f"{server.name} exited ({server.process.returncode}); restarting; "
+                    f"log: {server.log}"
+                )
                 server.start()
                 restarted.append(server.name)
         return restarted
@@ -170,8 +188,9 @@ class ScaledStack:
     # --- the servers --------------------------------------------------------------------
 
     def _start_postgres(self) -> None:
-        self.postgres = postgres.server(self.workdir / "postgresql", self.ports.postgres,
-                                        self.logs / "postgresql.log")
+        self.postgres = postgres.server(
+            self.workdir / "postgresql", self.ports.postgres, self.logs / "postgresql.log"
+        )
         self.postgres.start().wait_ready(60)
         postgres.ensure_database(self.ports.postgres)
 
@@ -180,30 +199,70 @@ class ScaledStack:
         data_dir.mkdir(parents=True, exist_ok=True)
         port = self.ports.redis
         # Locks and rate-limit counters are short-lived: nothing to persist.
-        command = [self.programs["redis-server"], "--bind", "127.0.0.1", "--port", str(port),
-                   "--dir", str(data_dir), "--save", "", "--appendonly", "no"]
-        return ServerProcess("redis", command, self.logs / "redis.log",
-                             ready=lambda: port_open(port))
+        command = [
+            self.programs["redis-server"],
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            str(data_dir),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
+        return ServerProcess(
+            "redis", command, self.logs / "redis.log", ready=lambda: port_open(port)
+        )
 
     def _action_process(self, index: int) -> ServerProcess:
         port = self.ports.actions[index]
         env = {**self.env(), "SANIC_HOST": "127.0.0.1"}
-        command = [sys.executable, "-m", "clinic_requests.action_server", "--actions", "actions",
-                   "--port", str(port)]
-        return ServerProcess(f"action server {index + 1}", command,
-                             self.logs / f"actions-{index + 1}.log",
-                             ready=lambda: http_ok(f"http://127.0.0.1:{port}/health"),
-                             env=env, cwd=PROJECT_DIR)
+        command = [
+            sys.executable,
+            "-m",
+            "clinic_requests.action_server",
+            "--actions",
+            "actions",
+            "--port",
+            str(port),
+        ]
+        return ServerProcess(
+            f"action server {index + 1}",
+            command,
+            self.logs / f"actions-{index + 1}.log",
+            ready=lambda: http_ok(f"http://127.0.0.1:{port}/health"),
+            env=env,
+            cwd=PROJECT_DIR,
+        )
 
     def _rasa_process(self, index: int) -> ServerProcess:
         port = self.ports.rasa[index]
-        command = [sys.executable, "-m", "clinic_runtime", "run", "--interface", "127.0.0.1",
-                   "--port", str(port), "--model", str(self.model),
-                   "--credentials", "credentials.yml", "--endpoints", str(ENDPOINTS)]
+        command = [
+            sys.executable,
+            "-m",
+            "clinic_runtime",
+            "run",
+            "--interface",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--model",
+            str(self.model),
+            "--credentials",
+            "credentials.yml",
+            "--endpoints",
+            str(ENDPOINTS),
+        ]
         return ServerProcess(
-            f"Rasa server {index + 1}", command, self.logs / f"rasa-{index + 1}.log",
+            f"Rasa server {index + 1}",
+            command,
+            self.logs / f"rasa-{index + 1}.log",
             ready=lambda: http_ok(f"http://127.0.0.1:{port}/webhooks/website/health"),
-            env=self.env(), cwd=PROJECT_DIR)
+            env=self.env(),
+            cwd=PROJECT_DIR,
+        )
 
     def _nginx_process(self) -> ServerProcess:
         run_dir = self.workdir / "nginx"
@@ -212,16 +271,21 @@ class ScaledStack:
         config = run_dir / "nginx.conf"
         config.write_text(self.nginx_config(run_dir), encoding="utf-8")
         command = [self.programs["nginx"], "-c", str(config), "-p", str(run_dir)]
-        return ServerProcess("nginx", command, self.logs / "nginx.log",
-                             ready=lambda: port_open(self.ports.front)
-                             and port_open(self.ports.actions_front))
+        return ServerProcess(
+            "nginx",
+            command,
+            self.logs / "nginx.log",
+            ready=lambda: port_open(self.ports.front) and port_open(self.ports.actions_front),
+        )
 
     def nginx_config(self, run_dir: Path) -> str:
         """deploy/nginx.conf.template filled in for this machine."""
+
         def upstreams(ports: List[int]) -> str:
             # A server that fails is left out for 5 s, then tried again.
             return "\n        ".join(
-                f"server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in ports)
+                f"server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in ports
+            )
 
         fields = {
             # nginx's workers drop root for "nobody", who cannot write our folders.

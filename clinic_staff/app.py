@@ -51,17 +51,21 @@ def build_app(settings: StaffSettings, stores: Stores, name: str = "clinic_staff
     sessions = SessionStore(settings.session_idle_seconds, settings.session_max_seconds)
     limiter = LoginLimiter()
     checks = CheckRunner(stores.content_dir)
-    pages = Environment(loader=FileSystemLoader(str(HERE / "templates")),
-                        autoescape=select_autoescape(("html",)), trim_blocks=True,
-                        lstrip_blocks=True)
+    pages = Environment(
+        loader=FileSystemLoader(str(HERE / "templates")),
+        autoescape=select_autoescape(("html",)),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     pages.filters["when"] = _when
     app.ctx.sessions, app.ctx.limiter, app.ctx.checks = sessions, limiter, checks
 
     def own_origin(request: Request) -> str:
         return settings.origin or f"{request.scheme}://{request.host}"
 
-    def render(template: str, status: int = 200, session: Optional[Session] = None,
-               **values: Any) -> HTTPResponse:
+    def render(
+        template: str, status: int = 200, session: Optional[Session] = None, **values: Any
+    ) -> HTTPResponse:
         notices = []
         if session is not None:
             notices, session.notices = session.notices, []
@@ -72,8 +76,9 @@ def build_app(settings: StaffSettings, stores: Stores, name: str = "clinic_staff
     def refused(why: str) -> HTTPResponse:
         return render("refused.html", status=403, why=why)
 
-    def set_cookie(reply: HTTPResponse, request: Request, key: str, value: str,
-                   max_age: Optional[int] = None) -> None:
+    def set_cookie(
+        reply: HTTPResponse, request: Request, key: str, value: str, max_age: Optional[int] = None
+    ) -> None:
         reply.cookies[key] = value
         cookie = reply.cookies[key]
         cookie["httponly"] = True
@@ -101,8 +106,9 @@ def build_app(settings: StaffSettings, stores: Stores, name: str = "clinic_staff
 
         @functools.wraps(handler)
         async def wrapped(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
-            if not same_origin(request.headers.get("origin"), request.headers.get("referer"),
-                               own_origin(request)):
+            if not same_origin(
+                request.headers.get("origin"), request.headers.get("referer"), own_origin(request)
+            ):
                 return refused("it did not come from this page")
             session = sessions.get(request.cookies.get(SESSION_COOKIE))
             if session is None:
@@ -122,8 +128,11 @@ def build_app(settings: StaffSettings, stores: Stores, name: str = "clinic_staff
     async def not_found(request: Request, exception: Exception) -> HTTPResponse:
         return response.text("Not found", status=404)
 
-    app.static("/static/staff.css", str(HERE / "static" / "staff.css"),
-               content_type="text/css; charset=utf-8")
+    app.static(
+        "/static/staff.css",
+        str(HERE / "static" / "staff.css"),
+        content_type="text/css; charset=utf-8",
+    )
 
     @app.get("/favicon.ico")
     async def favicon(request: Request) -> HTTPResponse:
@@ -140,38 +149,46 @@ def build_app(settings: StaffSettings, stores: Stores, name: str = "clinic_staff
             return response.redirect("/requests", status=303)
         return login_form(request)
 
-    def login_form(request: Request, status: int = 200, problem: Optional[str] = None,
-                   name: str = "") -> HTTPResponse:
+    def login_form(
+        request: Request, status: int = 200, problem: Optional[str] = None, name: str = ""
+    ) -> HTTPResponse:
         token = new_login_token()
-        reply = render("login.html", status=status, login_token=token, problem=problem,
-                       name=name)
+        reply = render("login.html", status=status, login_token=token, problem=problem, name=name)
         set_cookie(reply, request, LOGIN_COOKIE, token, LOGIN_COOKIE_SECONDS)
         return reply
 
     @app.post("/login")
     async def login(request: Request) -> HTTPResponse:
-        if not same_origin(request.headers.get("origin"), request.headers.get("referer"),
-                           own_origin(request)):
+        if not same_origin(
+            request.headers.get("origin"), request.headers.get("referer"), own_origin(request)
+        ):
             return refused("it did not come from this page")
         if not same_token(request.cookies.get(LOGIN_COOKIE), request.form.get("login_token")):
-            return refused("the login form was not one this page gave you; open the "
-                           "login page again")
+            return refused(
+                "the login form was not one this page gave you; open the login page again"
+            )
         address = request.remote_addr or request.ip
         wait = limiter.wait_seconds(address)
         name = " ".join((request.form.get("name") or "").split())[:MAX_NAME_CHARS]
         if wait > 0:
-            return login_form(request, 429, f"Too many wrong passwords. Try again in "
-                                            f"{max(1, round(wait / 60))} minute(s).", name)
+            return login_form(
+                request,
+                429,
+                f"Too many wrong passwords. Try again in {max(1, round(wait / 60))} minute(s).",
+                name,
+            )
         password = request.form.get("password") or ""
         good = await asyncio.get_running_loop().run_in_executor(
-            None, settings.password.matches, password)
+            None, settings.password.matches, password
+        )
         if not good:
             limiter.failed(address)
             logger.warning("Failed staff login from %s.", address)
             return login_form(request, 401, "That password is not right.", name)
         if not name:
-            return login_form(request, 400, "Please type your name: it is shown on what you "
-                                            "mark handled.", name)
+            return login_form(
+                request, 400, "Please type your name: it is shown on what you mark handled.", name
+            )
         limiter.succeeded(address)
         session = sessions.create(name)
         reply = response.redirect("/requests", status=303)
@@ -193,8 +210,14 @@ def build_app(settings: StaffSettings, stores: Stores, name: str = "clinic_staff
     async def requests_page(request: Request, session: Session) -> HTTPResponse:
         which = request.args.get("show", "open")
         which = which if which in FILTERS else "open"
-        return render("requests.html", session=session, section="requests", which=which,
-                      filters=FILTERS, requests=list_requests(stores, which))
+        return render(
+            "requests.html",
+            session=session,
+            section="requests",
+            which=which,
+            filters=FILTERS,
+            requests=list_requests(stores, which),
+        )
 
     @app.get("/requests/<request_id:str>")
     @page
@@ -211,12 +234,15 @@ def build_app(settings: StaffSettings, stores: Stores, name: str = "clinic_staff
         if found is None:
             return render("missing.html", status=404, session=session, section="requests")
         if stores.outbox.retry_failed(found.request.id):
-            session.notices.append(f"Request {found.view.reference} will be sent again within "
-                                   "a few seconds (only where it did not arrive).")
+            session.notices.append(
+                f"Request {found.view.reference} will be sent again within "
+                "a few seconds (only where it did not arrive)."
+            )
             logger.info("Staff %s: retry request %s.", session.name, found.request.id)
         else:
-            session.notices.append(f"Request {found.view.reference} had not failed; nothing "
-                                   "to retry.")
+            session.notices.append(
+                f"Request {found.view.reference} had not failed; nothing to retry."
+            )
         return response.redirect(f"/requests/{found.request.id}", status=303)
 
     @app.post("/requests/<request_id:str>/handled")
@@ -245,8 +271,14 @@ def build_app(settings: StaffSettings, stores: Stores, name: str = "clinic_staff
     @page
     async def questions_page(request: Request, session: Session) -> HTTPResponse:
         days = _period(request, QUESTION_PERIODS, 30)
-        return render("questions.html", session=session, section="questions", days=days,
-                      periods=QUESTION_PERIODS, groups=question_groups(stores, days))
+        return render(
+            "questions.html",
+            session=session,
+            section="questions",
+            days=days,
+            periods=QUESTION_PERIODS,
+            groups=question_groups(stores, days),
+        )
 
     @app.post("/questions/handled")
     @action
@@ -258,16 +290,22 @@ def build_app(settings: StaffSettings, stores: Stores, name: str = "clinic_staff
         session.notices.append(f"{count} question(s) marked handled.")
         logger.info("Staff %s: %d unanswered question(s) handled.", session.name, count)
         days = request.form.get("days") or "30"
-        return response.redirect(f"/questions?days={days if days.isdigit() else 30}",
-                                 status=303)
+        return response.redirect(f"/questions?days={days if days.isdigit() else 30}", status=303)
 
     @app.get("/content")
     @page
     async def content_page(request: Request, session: Session) -> HTTPResponse:
         overdue, broken = overdue_answers(stores.content_dir)
         result, running = checks.status()
-        return render("content.html", session=session, section="content", overdue=overdue,
-                      broken=broken, result=result, running=running)
+        return render(
+            "content.html",
+            session=session,
+            section="content",
+            overdue=overdue,
+            broken=broken,
+            result=result,
+            running=running,
+        )
 
     @app.post("/content/check")
     @action
@@ -280,21 +318,29 @@ def build_app(settings: StaffSettings, stores: Stores, name: str = "clinic_staff
     async def figures_page(request: Request, session: Session) -> HTTPResponse:
         days = _period(request, FIGURE_PERIODS, 30)
         found = await asyncio.get_running_loop().run_in_executor(None, figures, stores, days)
-        return render("figures.html", session=session, section="figures", days=days,
-                      periods=FIGURE_PERIODS, figures=found, charts=_charts(found))
+        return render(
+            "figures.html",
+            session=session,
+            section="figures",
+            days=days,
+            periods=FIGURE_PERIODS,
+            figures=found,
+            charts=_charts(found),
+        )
 
     return app
 
 
 def _charts(found: Any) -> Dict[str, charts.Chart]:
     return {
-        "conversations": charts.day_columns("Conversations per day", found.days,
-                                            found.conversations, "conversations"),
-        "requests": charts.day_columns("Requests per day", found.days, found.requests,
-                                       "requests"),
+        "conversations": charts.day_columns(
+            "Conversations per day", found.days, found.conversations, "conversations"
+        ),
+        "requests": charts.day_columns("Requests per day", found.days, found.requests, "requests"),
         "questions": charts.ranking("Questions asked most", found.top_questions),
-        "outcomes": charts.outcome_columns("Messages answered, not answered and not "
-                                           "understood, per day", found.outcomes),
+        "outcomes": charts.outcome_columns(
+            "Messages answered, not answered and not understood, per day", found.outcomes
+        ),
     }
 
 

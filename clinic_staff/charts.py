@@ -53,8 +53,9 @@ class Chart:
         return not self.rects
 
 
-def day_columns(description: str, days: Sequence[datetime.date], values: Sequence[int],
-                unit: str) -> Chart:
+def day_columns(
+    description: str, days: Sequence[datetime.date], values: Sequence[int], unit: str
+) -> Chart:
     """One column per day (conversations, requests)."""
     chart = Chart(description)
     top = _nice_ceiling(max(values, default=0))
@@ -67,9 +68,16 @@ def day_columns(description: str, days: Sequence[datetime.date], values: Sequenc
     for index, (day, value) in enumerate(zip(days, values, strict=True)):
         if value:
             height = plot_height * value / top
-            chart.rects.append(Rect(LEFT + index * step + step * 0.15, TOP + plot_height - height,
-                                    step * 0.7, height, "bar",
-                                    f"{day.isoformat()}: {value} {unit}"))
+            chart.rects.append(
+                Rect(
+                    LEFT + index * step + step * 0.15,
+                    TOP + plot_height - height,
+                    step * 0.7,
+                    height,
+                    "bar",
+                    f"{day.isoformat()}: {value} {unit}",
+                )
+            )
     chart.labels.extend(_day_labels(days, step))
     return chart
 
@@ -87,16 +95,25 @@ def outcome_columns(description: str, outcomes: Sequence[DayOutcomes]) -> Chart:
         if not day.total:
             continue
         bottom = float(TOP + plot_height)
-        for css, count, what in (("answered", day.answered, "answered"),
-                                 ("unknown", day.not_answered, "not answered"),
-                                 ("fallback", day.not_understood, "not understood")):
+        for css, count, what in (
+            ("answered", day.answered, "answered"),
+            ("unknown", day.not_answered, "not answered"),
+            ("fallback", day.not_understood, "not understood"),
+        ):
             if not count:
                 continue
             height = plot_height * count / day.total
             bottom -= height
-            chart.rects.append(Rect(LEFT + index * step + step * 0.15, bottom, step * 0.7,
-                                    height, css, f"{day.day.isoformat()}: {count} of "
-                                                 f"{day.total} messages {what}"))
+            chart.rects.append(
+                Rect(
+                    LEFT + index * step + step * 0.15,
+                    bottom,
+                    step * 0.7,
+                    height,
+                    css,
+                    f"{day.day.isoformat()}: {count} of {day.total} messages {what}",
+                )
+            )
     chart.labels.extend(_day_labels([day.day for day in outcomes], step))
     return chart
 
@@ -110,17 +127,27 @@ def ranking(description: str, items: Sequence[Tuple[str, int]]) -> Chart:
         y = 2 + index * RANK_ROW
         width = room * count / largest if largest else 0
         chart.labels.append(Label(RANK_LABEL_WIDTH - 8, y + 16, label, "end"))
-        chart.rects.append(Rect(RANK_LABEL_WIDTH, y + 4, max(width, 1), RANK_ROW - 8, "bar",
-                                f"{label}: asked {count} times"))
+        chart.rects.append(
+            Rect(
+                RANK_LABEL_WIDTH,
+                y + 4,
+                max(width, 1),
+                RANK_ROW - 8,
+                "bar",
+                f"{label}: asked {count} times",
+            )
+        )
         chart.labels.append(Label(RANK_LABEL_WIDTH + width + 6, y + 16, str(count), "start"))
     return chart
 
 
 def _day_labels(days: Sequence[datetime.date], step: float) -> List[Label]:
     every = max(1, math.ceil(len(days) / MAX_DAY_LABELS))
-    return [Label(LEFT + index * step + step / 2, HEIGHT - 6, day.strftime("%d %b"))
-            for index, day in enumerate(days)
-            if index % every == 0 or index == len(days) - 1 and every == 1]
+    return [
+        Label(LEFT + index * step + step / 2, HEIGHT - 6, day.strftime("%d %b"))
+        for index, day in enumerate(days)
+        if index % every == 0 or index == len(days) - 1 and every == 1
+    ]
 
 
 def _nice_ceiling(value: int) -> int:

@@ -45,17 +45,20 @@ class CheckResult:
     seconds: float
 
 
-def overdue_answers(content_dir: Path, today: Optional[datetime.date] = None
-                    ) -> Tuple[List[OverdueAnswer], List[str]]:
+def overdue_answers(
+    content_dir: Path, today: Optional[datetime.date] = None
+) -> Tuple[List[OverdueAnswer], List[str]]:
     """Answers past their review date, oldest date first; and the content's errors, if broken."""
     today = today or datetime.date.today()
     try:
         content = load_content(content_dir, domain_intents(), today)
     except ContentLoadError as error:
         return [], [problem.describe() for problem in error.errors]
-    overdue = [OverdueAnswer(answer.id, answer.review_by, answer.line)
-               for answer in content.answers.values()
-               if answer.review_by is not None and answer.review_by < today]
+    overdue = [
+        OverdueAnswer(answer.id, answer.review_by, answer.line)
+        for answer in content.answers.values()
+        if answer.review_by is not None and answer.review_by < today
+    ]
     return sorted(overdue, key=lambda a: (a.review_by, a.id)), []
 
 
@@ -87,8 +90,9 @@ class CheckRunner:
             if self.running:
                 return
             version = self._files_version()
-            self._thread = threading.Thread(target=self._run, args=(version,),
-                                            name="clinic-staff-check", daemon=True)
+            self._thread = threading.Thread(
+                target=self._run, args=(version,), name="clinic-staff-check", daemon=True
+            )
             self._thread.start()
 
     def wait(self, timeout: float) -> None:
@@ -101,24 +105,37 @@ class CheckRunner:
         started = time.monotonic()
         command = [sys.executable, str(CHECK_SCRIPT), "--content-dir", str(self.content_dir)]
         try:
-            completed = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True,
-                                       timeout=self.timeout_seconds)
-            lines = [line for line in completed.stdout.splitlines()
-                     if line.startswith(("[check]", "ERROR", "WARNING", "    "))]
+            completed = subprocess.run(
+                command,
+                cwd=PROJECT_DIR,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout_seconds,
+            )
+            lines = [
+                line
+                for line in completed.stdout.splitlines()
+                if line.startswith(("[check]", "ERROR", "WARNING", "    "))
+            ]
             passed = completed.returncode == 0
             if not passed and not any(line.startswith("ERROR") for line in lines):
-                lines.append("ERROR the check stopped: " +
-                             " ".join(completed.stderr.strip().splitlines()[-1:]))
+                lines.append(
+                    "ERROR the check stopped: "
+                    + " ".join(completed.stderr.strip().splitlines()[-1:])
+                )
         except subprocess.TimeoutExpired:
-            passed, lines = False, [f"ERROR the check took longer than "
-                                    f"{self.timeout_seconds:g} s and was stopped"]
+            passed, lines = (
+                False,
+                [f"ERROR the check took longer than {self.timeout_seconds:g} s and was stopped"],
+            )
         except OSError as error:
             passed, lines = False, [f"ERROR the check could not run: {error}"]
         result = CheckResult(
             passed=passed,
-            errors=tuple(line[len("ERROR "):] for line in lines if line.startswith("ERROR ")),
-            warnings=tuple(line[len("WARNING "):] for line in lines
-                           if line.startswith("WARNING ")),
+            errors=tuple(line[len("ERROR ") :] for line in lines if line.startswith("ERROR ")),
+            warnings=tuple(
+                line[len("WARNING ") :] for line in lines if line.startswith("WARNING ")
+            ),
             output=tuple(lines),
             finished=datetime.datetime.now(datetime.timezone.utc),
             seconds=time.monotonic() - started,

@@ -122,28 +122,33 @@ def figures(stores: Stores, days: int, today: Optional[datetime.date] = None) ->
             elif outcome in NOT_ANSWERED:
                 missed[day] += 1
     except Exception as error:
-        problems.append(f"unanswered questions ({unanswered.location(stores.unanswered)}): "
-                        f"{error}")
+        problems.append(f"unanswered questions ({unanswered.location(stores.unanswered)}): {error}")
 
     outcomes = []
     for day in period:
         not_answered = min(missed[day], messages[day])
         not_understood = min(confused[day], messages[day] - not_answered)
-        outcomes.append(DayOutcomes(day, messages[day] - not_answered - not_understood,
-                                    not_answered, not_understood))
+        outcomes.append(
+            DayOutcomes(
+                day, messages[day] - not_answered - not_understood, not_answered, not_understood
+            )
+        )
     return Figures(
         days=period,
         conversations=[len(senders[day]) for day in period],
         requests=[requests[day] for day in period],
-        top_questions=[(intent[len(QUESTION_PREFIX):].replace("_", " "), count)
-                       for intent, count in intents.most_common(TOP_QUESTIONS)],
+        top_questions=[
+            (intent[len(QUESTION_PREFIX) :].replace("_", " "), count)
+            for intent, count in intents.most_common(TOP_QUESTIONS)
+        ],
         outcomes=outcomes,
         problems=problems,
     )
 
 
-def _user_messages(tracker_url: Optional[str], start: datetime.datetime
-                   ) -> List[Tuple[str, float, Optional[str]]]:
+def _user_messages(
+    tracker_url: Optional[str], start: datetime.datetime
+) -> List[Tuple[str, float, Optional[str]]]:
     """(conversation, time, intent) of every visitor message since ``start``."""
     if tracker_url is None:
         return []
@@ -153,8 +158,9 @@ def _user_messages(tracker_url: Optional[str], start: datetime.datetime
     engine = database.engine_for(tracker_url)
     if not inspect(engine).has_table("events"):
         return []
-    query = (select(E.sender_id, E.timestamp, E.intent_name)
-             .where(E.type_name == "user", E.timestamp >= start.timestamp()))
+    query = select(E.sender_id, E.timestamp, E.intent_name).where(
+        E.type_name == "user", E.timestamp >= start.timestamp()
+    )
     with database.read(engine) as connection:
         return [(row[0], row[1], row[2]) for row in connection.execute(query)]
 

@@ -20,9 +20,13 @@ WINDOW_SECONDS = 15 * 60
 class LoginLimiter:
     """Counts failed logins in a sliding window."""
 
-    def __init__(self, per_address: int = PER_ADDRESS, overall: int = OVERALL,
-                 window_seconds: float = WINDOW_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        per_address: int = PER_ADDRESS,
+        overall: int = OVERALL,
+        window_seconds: float = WINDOW_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._per_address = per_address
         self._overall = overall
         self._window = window_seconds

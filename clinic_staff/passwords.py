@@ -33,8 +33,9 @@ class PasswordHash:
 
     def matches(self, password: str) -> bool:
         """Whether ``password`` is the staff password (constant-time comparison)."""
-        candidate = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), self.salt,
-                                        self.iterations)
+        candidate = hashlib.pbkdf2_hmac(
+            "sha256", password.encode("utf-8"), self.salt, self.iterations
+        )
         return hmac.compare_digest(candidate, self.digest)
 
     def line(self) -> str:
@@ -51,8 +52,9 @@ def hash_password(password: str, iterations: int = ITERATIONS) -> PasswordHash:
     if len(password) < MIN_LENGTH:
         raise PasswordError(f"the staff password needs at least {MIN_LENGTH} characters")
     salt = secrets.token_bytes(SALT_BYTES)
-    return PasswordHash(iterations, salt,
-                        hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations))
+    return PasswordHash(
+        iterations, salt, hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations)
+    )
 
 
 def parse_password(value: str) -> PasswordHash:
@@ -67,8 +69,10 @@ def parse_password(value: str) -> PasswordHash:
             _, iterations, salt, digest = value.split("$")
             return PasswordHash(int(iterations), _unb64(salt), _unb64(digest))
         except (ValueError, TypeError):
-            raise PasswordError("the password file's hash line is malformed; write it again "
-                                "with `python -m clinic_staff hash-password`") from None
+            raise PasswordError(
+                "the password file's hash line is malformed; write it again "
+                "with `python -m clinic_staff hash-password`"
+            ) from None
     return hash_password(value)
 
 

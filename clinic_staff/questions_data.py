@@ -24,24 +24,32 @@ class QuestionGroup:
     ids: Tuple[int, ...]
 
 
-def question_groups(stores: Stores, days: int,
-                    today: Optional[datetime.date] = None) -> List[QuestionGroup]:
+def question_groups(
+    stores: Stores, days: int, today: Optional[datetime.date] = None
+) -> List[QuestionGroup]:
     """Groups of questions not marked handled, asked in the last ``days`` days, largest first."""
-    since = (today or datetime.datetime.now(datetime.timezone.utc).date()) \
-        - datetime.timedelta(days=days)
+    since = (today or datetime.datetime.now(datetime.timezone.utc).date()) - datetime.timedelta(
+        days=days
+    )
     rows = unanswered.entries(since=since, path=stores.unanswered)
     found = []
     for entry in group(rows):
         example, _ = entry["texts"].most_common(1)[0]
-        found.append(QuestionGroup(
-            example=example,
-            count=len(entry["ids"]),
-            other_wordings=tuple(t for t in entry["texts"] if t != example)[:MAX_OTHER_WORDINGS],
-            outcomes=tuple((OUTCOMES.get(outcome, outcome), count)
-                           for outcome, count in entry["outcomes"].most_common()),
-            last=entry["last"][:10],
-            ids=tuple(entry["ids"]),
-        ))
+        found.append(
+            QuestionGroup(
+                example=example,
+                count=len(entry["ids"]),
+                other_wordings=tuple(t for t in entry["texts"] if t != example)[
+                    :MAX_OTHER_WORDINGS
+                ],
+                outcomes=tuple(
+                    (OUTCOMES.get(outcome, outcome), count)
+                    for outcome, count in entry["outcomes"].most_common()
+                ),
+                last=entry["last"][:10],
+                ids=tuple(entry["ids"]),
+            )
+        )
     return found
 
 

@@ -61,10 +61,22 @@ def list_requests(stores: Stores, which: str = "open") -> List[StaffRequest]:
         requests = [request for request in requests if request.id not in handled]
     channels = stores.channels.states(request.id for request in requests)
     labels = stores.labels()
-    return [StaffRequest(request, view_request(request.id, request.kind, request.created_at,
-                                               request.payload, labels, stores.content_dir),
-                         channels[request.id], handled.get(request.id))
-            for request in requests]
+    return [
+        StaffRequest(
+            request,
+            view_request(
+                request.id,
+                request.kind,
+                request.created_at,
+                request.payload,
+                labels,
+                stores.content_dir,
+            ),
+            channels[request.id],
+            handled.get(request.id),
+        )
+        for request in requests
+    ]
 
 
 def find_request(stores: Stores, request_id: str) -> Optional[StaffRequest]:
@@ -75,10 +87,19 @@ def find_request(stores: Stores, request_id: str) -> Optional[StaffRequest]:
     if request is None:
         return None
     labels = stores.labels()
-    return StaffRequest(request, view_request(request.id, request.kind, request.created_at,
-                                              request.payload, labels, stores.content_dir),
-                        stores.channels.states([request.id])[request.id],
-                        stores.handled.marks([request.id]).get(request.id))
+    return StaffRequest(
+        request,
+        view_request(
+            request.id,
+            request.kind,
+            request.created_at,
+            request.payload,
+            labels,
+            stores.content_dir,
+        ),
+        stores.channels.states([request.id])[request.id],
+        stores.handled.marks([request.id]).get(request.id),
+    )
 
 
 def _text(value: object) -> Optional[str]:

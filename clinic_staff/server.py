@@ -1,7 +1,7 @@
 """Start the staff page (``make staff``), or print a password hash for the password file.
 
-    python -m clinic_staff [--host 127.0.0.1] [--port 5006]
-    python -m clinic_staff hash-password        # asks twice, prints the line for var/staff-password
+python -m clinic_staff [--host 127.0.0.1] [--port 5006]
+python -m clinic_staff hash-password        # asks twice, prints the line for var/staff-password
 """
 
 import argparse
@@ -16,12 +16,13 @@ logger = logging.getLogger(__name__)
 
 def main() -> None:
     """Parse the command line and run."""
-    parser = argparse.ArgumentParser(prog="python -m clinic_staff",
-                                     description="The clinic's staff page.")
-    parser.add_argument("command", nargs="?", choices=("serve", "hash-password"),
-                        default="serve")
-    parser.add_argument("--host", help="address to listen on (default CLINIC_STAFF_HOST or "
-                                       "127.0.0.1)")
+    parser = argparse.ArgumentParser(
+        prog="python -m clinic_staff", description="The clinic's staff page."
+    )
+    parser.add_argument("command", nargs="?", choices=("serve", "hash-password"), default="serve")
+    parser.add_argument(
+        "--host", help="address to listen on (default CLINIC_STAFF_HOST or 127.0.0.1)"
+    )
     parser.add_argument("--port", type=int, help="port (default CLINIC_STAFF_PORT or 5006)")
     args = parser.parse_args()
     if args.command == "hash-password":
@@ -40,14 +41,18 @@ def _print_hash() -> int:
         print(f"Not used: {error}.", file=sys.stderr)
         return 1
     print(line)
-    print("Put this line into var/staff-password (or CLINIC_STAFF_PASSWORD_FILE), "
-          "then: chmod 600 var/staff-password", file=sys.stderr)
+    print(
+        "Put this line into var/staff-password (or CLINIC_STAFF_PASSWORD_FILE), "
+        "then: chmod 600 var/staff-password",
+        file=sys.stderr,
+    )
     return 0
 
 
 def _serve(host: str, port: int) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
-                                                   "%(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     from dataclasses import replace
 
     from clinic_requests.config import ConfigError
@@ -65,7 +70,10 @@ def _serve(host: str, port: int) -> int:
     if settings.warning:
         logger.warning(settings.warning)
     app = build_app(settings, stores)
-    print(f"[staff] staff page: http://{settings.host}:{settings.port}/  (password from "
-          f"{settings.password_source}; requests in {stores.outbox.location})", flush=True)
+    print(
+        f"[staff] staff page: http://{settings.host}:{settings.port}/  (password from "
+        f"{settings.password_source}; requests in {stores.outbox.location})",
+        flush=True,
+    )
     app.run(host=settings.host, port=settings.port, access_log=False, motd=False, workers=1)
     return 0

@@ -31,8 +31,9 @@ class Session:
 class SessionStore:
     """Sessions by token, with idle and absolute expiry."""
 
-    def __init__(self, idle_seconds: float, max_seconds: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, idle_seconds: float, max_seconds: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._idle = idle_seconds
         self._max = max_seconds
         self._clock = clock
@@ -42,8 +43,13 @@ class SessionStore:
     def create(self, name: str) -> Session:
         """A new session for ``name`` (who is doing what on the page)."""
         now = self._clock()
-        session = Session(token=secrets.token_urlsafe(TOKEN_BYTES), name=name,
-                          csrf=secrets.token_urlsafe(TOKEN_BYTES), created=now, last_seen=now)
+        session = Session(
+            token=secrets.token_urlsafe(TOKEN_BYTES),
+            name=name,
+            csrf=secrets.token_urlsafe(TOKEN_BYTES),
+            created=now,
+            last_seen=now,
+        )
         with self._lock:
             self._forget_expired(now)
             self._sessions[session.token] = session

@@ -73,7 +73,8 @@ def load_staff_settings(environ: Optional[Mapping[str, str]] = None) -> StaffSet
         except FileNotFoundError:
             raise StaffSettingsError(
                 "no staff password: set CLINIC_STAFF_PASSWORD, or write it (or the line "
-                f"printed by `python -m clinic_staff hash-password`) into {path}") from None
+                f"printed by `python -m clinic_staff hash-password`) into {path}"
+            ) from None
         except OSError as error:
             raise StaffSettingsError(f"cannot read {path}: {error}") from None
         if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
@@ -86,20 +87,24 @@ def load_staff_settings(environ: Optional[Mapping[str, str]] = None) -> StaffSet
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise StaffSettingsError(f"CLINIC_STAFF_PORT: expected a port number, got {port_text!r}")
     minutes_text = env.get("CLINIC_STAFF_SESSION_MINUTES", "").strip() or str(
-        DEFAULT_SESSION_MINUTES)
+        DEFAULT_SESSION_MINUTES
+    )
     try:
         minutes = float(minutes_text)
     except ValueError:
         minutes = -1
     if not minutes > 0:
-        raise StaffSettingsError("CLINIC_STAFF_SESSION_MINUTES: expected minutes greater than "
-                                 f"0, got {minutes_text!r}")
+        raise StaffSettingsError(
+            f"CLINIC_STAFF_SESSION_MINUTES: expected minutes greater than 0, got {minutes_text!r}"
+        )
     origin = env.get("CLINIC_STAFF_ORIGIN", "").strip().rstrip("/") or None
     if origin is not None:
         parts = urlsplit(origin)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
-            raise StaffSettingsError("CLINIC_STAFF_ORIGIN: expected scheme://host[:port], e.g. "
-                                     f"https://staff.example.com, got {origin!r}")
+            raise StaffSettingsError(
+                "CLINIC_STAFF_ORIGIN: expected scheme://host[:port], e.g. "
+                f"https://staff.example.com, got {origin!r}"
+            )
     return StaffSettings(
         host=env.get("CLINIC_STAFF_HOST", "").strip() or DEFAULT_HOST,
         port=int(port_text),

@@ -17,8 +17,16 @@ from clinic_requests.handled_requests import HandledRequests
 from clinic_requests.outbox import Outbox
 
 # Labels while email.yml is broken and no correct version was read: names as they are.
-BARE_LABELS = EmailTemplate(subject="", intro=(), kinds={}, fields={}, not_given="-",
-                            transcript_heading="", speakers={}, reference_line="")
+BARE_LABELS = EmailTemplate(
+    subject="",
+    intro=(),
+    kinds={},
+    fields={},
+    not_given="-",
+    transcript_heading="",
+    speakers={},
+    reference_line="",
+)
 
 
 @dataclass
@@ -52,7 +60,12 @@ def configured_stores(content_dir: Path = CONTENT_DIR) -> Stores:
         tracker = tracker_store_url()
     except ConfigError:
         tracker = None  # the figures then say where the conversations could not be read
-    return Stores(outbox=outbox, channels=ChannelLog(outbox.url),
-                  handled=HandledRequests(outbox.url), unanswered=unanswered.target(),
-                  tracker_url=tracker, content_dir=Path(content_dir),
-                  templates=EmailTemplateStore(Path(content_dir)))
+    return Stores(
+        outbox=outbox,
+        channels=ChannelLog(outbox.url),
+        handled=HandledRequests(outbox.url),
+        unanswered=unanswered.target(),
+        tracker_url=tracker,
+        content_dir=Path(content_dir),
+        templates=EmailTemplateStore(Path(content_dir)),
+    )

@@ -53,9 +53,13 @@ def check_content(content_dir: Path) -> int:
     errors = 0
     # A multi-intent ("ask_what_is+ask_price") is answered by the answers of its parts.
     single = {part for intent in intents for part in intent.split("+")}
-    for intent in sorted(single - CONTROL_INTENTS - form_intents() - set(content.answer_for_intent)):
-        print(f"ERROR {content_dir / 'answers.yml'}: no answer replies to the intent '{intent}':"
-              f" add it to the 'intents' of an answer")
+    for intent in sorted(
+        single - CONTROL_INTENTS - form_intents() - set(content.answer_for_intent)
+    ):
+        print(
+            f"ERROR {content_dir / 'answers.yml'}: no answer replies to the intent '{intent}':"
+            f" add it to the 'intents' of an answer"
+        )
         errors += 1
     errors += check_question_types(content_dir, content, intents)
     for warning in content.warnings:
@@ -84,12 +88,16 @@ def check_question_types(content_dir: Path, content, intents: set) -> int:
             if intent == "inform_condition" or intent not in intents:
                 continue
             if intent not in answered_by_rule:
-                print(f"ERROR data/rules: no rule sends the question type '{intent}' to"
-                      f" action_answer (add one to data/rules/answers.yml)")
+                print(
+                    f"ERROR data/rules: no rule sends the question type '{intent}' to"
+                    f" action_answer (add one to data/rules/answers.yml)"
+                )
                 errors += 1
             if intent not in titles:
-                print(f"ERROR {content_dir / 'messages.yml'}: the question type '{intent}' has no"
-                      f" button title under 'topic_titles'")
+                print(
+                    f"ERROR {content_dir / 'messages.yml'}: the question type '{intent}' has no"
+                    f" button title under 'topic_titles'"
+                )
                 errors += 1
     return errors
 
@@ -110,14 +118,26 @@ def check_email_template(content_dir: Path) -> int:
 def check_training_data() -> int:
     """Rasa's own `rasa data validate` on the domain and the training data."""
     data = [d for d in TRAINING_DATA if (PROJECT_DIR / d).exists()]
-    command = [sys.executable, "-m", "rasa", "data", "validate", "--domain", "domain.yml",
-               "--data", *data, "--fail-on-warnings"]
+    command = [
+        sys.executable,
+        "-m",
+        "rasa",
+        "data",
+        "validate",
+        "--domain",
+        "domain.yml",
+        "--data",
+        *data,
+        "--fail-on-warnings",
+    ]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
     if result.returncode != 0:
-        lines = [line for line in (result.stdout + result.stderr).splitlines()
-                 if "UserWarning" in line or "ERROR" in line or "Error" in line
-                 or "warn" in line.lower()]
+        lines = [
+            line
+            for line in (result.stdout + result.stderr).splitlines()
+            if "UserWarning" in line or "ERROR" in line or "Error" in line or "warn" in line.lower()
+        ]
         print("ERROR rasa data validate found problems in the training data:")
         for line in lines[-30:] or (result.stdout + result.stderr).splitlines()[-30:]:
             print("   ", line.strip())

@@ -60,8 +60,12 @@ def train_nlu(config: Path, output: Path) -> Tuple[Path, float]:
     from rasa.model_training import train_nlu as rasa_train_nlu
 
     started = time.monotonic()
-    model = rasa_train_nlu(str(config), str(PROJECT_DIR / "data" / "nlu"), str(output),
-                           domain=str(PROJECT_DIR / "domain.yml"))
+    model = rasa_train_nlu(
+        str(config),
+        str(PROJECT_DIR / "data" / "nlu"),
+        str(output),
+        domain=str(PROJECT_DIR / "domain.yml"),
+    )
     return Path(model), time.monotonic() - started
 
 
@@ -87,7 +91,9 @@ def parse_all(model: Path, texts: List[str]) -> Tuple[List[Dict], List[float]]:
 def score(gold: List[str], predicted: List[str]) -> Dict:
     """Accuracy, macro-F1, per-intent precision/recall/F1, out-of-scope recall, confusions."""
     raw = predicted
-    predicted = [g if counts_as(g, p) else p for g, p in zip(gold, raw, strict=True)]  # refinements as gold
+    predicted = [
+        g if counts_as(g, p) else p for g, p in zip(gold, raw, strict=True)
+    ]  # refinements as gold
     labels = sorted(set(gold))
     per_intent = {}
     for label in labels:
@@ -97,8 +103,12 @@ def score(gold: List[str], predicted: List[str]) -> Dict:
         precision = tp / (tp + fp) if tp + fp else 0.0
         recall = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_intent[label] = {"precision": round(precision, 3), "recall": round(recall, 3),
-                             "f1": round(f1, 3), "support": tp + fn}
+        per_intent[label] = {
+            "precision": round(precision, 3),
+            "recall": round(recall, 3),
+            "f1": round(f1, 3),
+            "support": tp + fn,
+        }
     # A message predicted as nlu_fallback counts as correct for out_of_scope (no answer given),
     # and a refinement (REFINEMENTS) as its gold label.
     correct = [counts_as(g, p) for g, p in zip(gold, raw, strict=True)]
@@ -110,8 +120,9 @@ def score(gold: List[str], predicted: List[str]) -> Dict:
         "macro_f1": round(statistics.mean(v["f1"] for v in per_intent.values()), 4),
         "out_of_scope_recall": round(sum(oos) / len(oos), 4) if oos else None,
         "per_intent": per_intent,
-        "confusions": [{"gold": g, "predicted": p, "count": n}
-                       for (g, p), n in confusions.most_common(25)],
+        "confusions": [
+            {"gold": g, "predicted": p, "count": n} for (g, p), n in confusions.most_common(25)
+        ],
     }
 
 
@@ -125,10 +136,11 @@ def evaluate(model: Path, heldout: Path = HELDOUT) -> Dict:
     ordered = sorted(seconds)
     report["parse_ms_p50"] = round(1000 * ordered[len(ordered) // 2], 2)
     report["parse_ms_p95"] = round(1000 * ordered[int(len(ordered) * 0.95)], 2)
-    report["errors"] = [{"text": t, "gold": g, "predicted": p,
-                         "confidence": round(r["intent"]["confidence"], 3)}
-                        for (t, g), p, r in zip(examples, predicted, results, strict=True)
-                        if not counts_as(g, p)]
+    report["errors"] = [
+        {"text": t, "gold": g, "predicted": p, "confidence": round(r["intent"]["confidence"], 3)}
+        for (t, g), p, r in zip(examples, predicted, results, strict=True)
+        if not counts_as(g, p)
+    ]
     return report
 
 
@@ -150,8 +162,11 @@ def answered_parts(result: Dict) -> List[str]:
     from clinic_content.store import get_store
 
     entities = result.get("entities") or []
-    parts = [p for p in message_parts(result["intent"]["name"], entities)
-             if p not in ("nlu_fallback", *NOT_COUNTED_PARTS)]
+    parts = [
+        p
+        for p in message_parts(result["intent"]["name"], entities)
+        if p not in ("nlu_fallback", *NOT_COUNTED_PARTS)
+    ]
     if any(e.get("entity") in HEALTH_ENTITIES for e in entities):
         parts = [p for p in parts if p not in ("book", "request_human")]
         if len(parts) > 1:  # as plan_reply: beside a disclosure only the unknown-fact answers
@@ -176,9 +191,18 @@ def evaluate_multi_part(model: Path, path: Path = MULTI_PART) -> Dict:
 
     items = yaml.safe_load(path.read_text())
     results, _ = parse_all(model, [item["text"] for item in items])
-    report: Dict[str, Any] = {"messages": len(items), "multi": 0, "all_answered": 0, "at_least_one_answered": 0,
-              "singles": 0, "false_splits": 0, "extra_answers": 0,
-              "intents_both_found": 0, "at_least_one_found": 0, "misses": []}
+    report: Dict[str, Any] = {
+        "messages": len(items),
+        "multi": 0,
+        "all_answered": 0,
+        "at_least_one_answered": 0,
+        "singles": 0,
+        "false_splits": 0,
+        "extra_answers": 0,
+        "intents_both_found": 0,
+        "at_least_one_found": 0,
+        "misses": [],
+    }
     for item, result in zip(items, results, strict=True):
         gold = [i for i in item["intents"] if i not in NOT_COUNTED_PARTS]
         predicted = set(result["intent"]["name"].split("+"))
@@ -202,12 +226,19 @@ def evaluate_multi_part(model: Path, path: Path = MULTI_PART) -> Dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, help="train an NLU-only model with this config first")
+    parser.add_argument(
+        "--config", type=Path, help="train an NLU-only model with this config first"
+    )
     parser.add_argument("--model", type=Path, default=MODEL)
     parser.add_argument("--heldout", type=Path, default=HELDOUT)
     parser.add_argument("--report", type=Path, default=PROJECT_DIR / "results" / "nlu-heldout.json")
-    parser.add_argument("--multi-part", type=Path, action="append", default=[],
-                        help="also score a multi-part file (tests/nlu/multi_part*.yml); repeatable")
+    parser.add_argument(
+        "--multi-part",
+        type=Path,
+        action="append",
+        default=[],
+        help="also score a multi-part file (tests/nlu/multi_part*.yml); repeatable",
+    )
     args = parser.parse_args()
     train_seconds = None
     model = args.model
@@ -222,13 +253,30 @@ def main() -> int:
     report["train_seconds"] = round(train_seconds, 1) if train_seconds else None
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(json.dumps(report, indent=2))
-    print(json.dumps({k: report[k] for k in ("examples", "accuracy", "macro_f1",
-                                             "out_of_scope_recall", "parse_ms_p50",
-                                             "parse_ms_p95", "train_seconds")}))
+    print(
+        json.dumps(
+            {
+                k: report[k]
+                for k in (
+                    "examples",
+                    "accuracy",
+                    "macro_f1",
+                    "out_of_scope_recall",
+                    "parse_ms_p50",
+                    "parse_ms_p95",
+                    "train_seconds",
+                )
+            }
+        )
+    )
     worst = sorted(report["per_intent"].items(), key=lambda kv: kv[1]["f1"])[:6]
     print("lowest F1:", ", ".join(f"{k} {v['f1']}" for k, v in worst))
-    print("top confusions:", ", ".join(f"{c['gold']}->{c['predicted']} x{c['count']}"
-                                        for c in report["confusions"][:10]))
+    print(
+        "top confusions:",
+        ", ".join(
+            f"{c['gold']}->{c['predicted']} x{c['count']}" for c in report["confusions"][:10]
+        ),
+    )
     return 0
 
 

@@ -18,9 +18,13 @@ sys.path.insert(0, str(PROJECT_DIR))
 from actions.answerability import names_topic, not_covered  # noqa: E402
 from clinic_content.store import domain_intents, load_content  # noqa: E402
 
-SETS = {"training data": sorted((PROJECT_DIR / "data" / "nlu").glob("*.yml")),
-        "held-out (intent sets)": [PROJECT_DIR / "tests" / "nlu" / "heldout.yml",
-                                   PROJECT_DIR / "tests" / "nlu" / "heldout_fresh.yml"]}
+SETS = {
+    "training data": sorted((PROJECT_DIR / "data" / "nlu").glob("*.yml")),
+    "held-out (intent sets)": [
+        PROJECT_DIR / "tests" / "nlu" / "heldout.yml",
+        PROJECT_DIR / "tests" / "nlu" / "heldout_fresh.yml",
+    ],
+}
 
 
 def examples(paths):
@@ -44,8 +48,12 @@ def main() -> int:
         checked, refused, why = 0, [], Counter[str]()
         for text, intent in examples(paths):
             answer = content.answer_for_intent.get(intent)
-            if (answer is None or answer.kind != "article" or "+" in intent
-                    or intent == "inform_condition"):
+            if (
+                answer is None
+                or answer.kind != "article"
+                or "+" in intent
+                or intent == "inform_condition"
+            ):
                 continue
             checked += 1
             missing = not_covered(content.answerability, answer.id, text)
@@ -57,8 +65,10 @@ def main() -> int:
                 refused.append((intent, text, label))
                 why[label] += 1
         share = len(refused) / checked if checked else 0.0
-        print(f"{name}: {checked} questions with an article answer, {len(refused)} refused "
-              f"({share:.1%})")
+        print(
+            f"{name}: {checked} questions with an article answer, {len(refused)} refused "
+            f"({share:.1%})"
+        )
         for label, count in why.most_common():
             print(f"    {count:3d}  {label}")
         if args.show:

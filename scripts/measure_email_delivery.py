@@ -47,12 +47,16 @@ def main() -> int:
                 while len(server.received) <= number:
                     time.sleep(0.001)
                 latencies.append(server.received[number].at - stored)
-            print(f"stored -> accepted by the SMTP server, {args.requests} requests one after "
-                  "another (default poll 2 s; the worker is woken by each new request):")
+            print(
+                f"stored -> accepted by the SMTP server, {args.requests} requests one after "
+                "another (default poll 2 s; the worker is woken by each new request):"
+            )
             ordered = sorted(latencies)
             p95 = ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
-            print(f"  median {statistics.median(latencies) * 1000:.1f} ms, p95 {p95 * 1000:.1f} "
-                  f"ms, max {max(latencies) * 1000:.1f} ms, first {latencies[0] * 1000:.1f} ms")
+            print(
+                f"  median {statistics.median(latencies) * 1000:.1f} ms, p95 {p95 * 1000:.1f} "
+                f"ms, max {max(latencies) * 1000:.1f} ms, first {latencies[0] * 1000:.1f} ms"
+            )
 
             server.refuse_with = "451 4.3.0 Try again later"
             server.attempts.clear()
@@ -60,14 +64,18 @@ def main() -> int:
             while len(server.attempts) < args.attempts:
                 time.sleep(0.01)
             first = server.attempts[0]
-            print("\nagainst a refusing server (451), attempts of one request "
-                  "(default backoff 2 s base, doubling, jitter):")
+            print(
+                "\nagainst a refusing server (451), attempts of one request "
+                "(default backoff 2 s base, doubling, jitter):"
+            )
             previous = first
             for number, moment in enumerate(server.attempts[: args.attempts], start=1):
                 ceiling = min(300.0, 2.0 * 2 ** (number - 2)) if number > 1 else 0.0
                 expected = f"(expected wait {ceiling / 2:g}-{ceiling:g} s)" if number > 1 else ""
-                print(f"  attempt {number}: t = {moment - first:6.2f} s, waited "
-                      f"{moment - previous:5.2f} s {expected}")
+                print(
+                    f"  attempt {number}: t = {moment - first:6.2f} s, waited "
+                    f"{moment - previous:5.2f} s {expected}"
+                )
                 previous = moment
         finally:
             stop_delivery()
@@ -80,22 +88,32 @@ def _configure(folder: Path, port: int) -> None:
         if name.startswith(("CLINIC_SMTP", "CLINIC_EMAIL", "CLINIC_DELIVERY", "CLINIC_WEBHOOK")):
             del os.environ[name]
     os.environ.pop("CLINIC_DATABASE_URL", None)
-    os.environ.update({
-        "CLINIC_ENDPOINTS_PATH": str(folder / "no-endpoints.yml"),
-        "CLINIC_OUTBOX_PATH": str(folder / "outbox.db"),
-        "CLINIC_UNANSWERED_PATH": str(folder / "unanswered.db"),
-        "CLINIC_RETENTION_DAYS": "0",
-        "CLINIC_SMTP_HOST": "127.0.0.1", "CLINIC_SMTP_PORT": str(port),
-        "CLINIC_SMTP_SECURITY": "none", "CLINIC_EMAIL_FROM": "assistant@clinic.example",
-        "CLINIC_EMAIL_TO": "desk@clinic.example",
-    })
+    os.environ.update(
+        {
+            "CLINIC_ENDPOINTS_PATH": str(folder / "no-endpoints.yml"),
+            "CLINIC_OUTBOX_PATH": str(folder / "outbox.db"),
+            "CLINIC_UNANSWERED_PATH": str(folder / "unanswered.db"),
+            "CLINIC_RETENTION_DAYS": "0",
+            "CLINIC_SMTP_HOST": "127.0.0.1",
+            "CLINIC_SMTP_PORT": str(port),
+            "CLINIC_SMTP_SECURITY": "none",
+            "CLINIC_EMAIL_FROM": "assistant@clinic.example",
+            "CLINIC_EMAIL_TO": "desk@clinic.example",
+        }
+    )
 
 
 def _payload(number: int) -> dict:
-    return {"service": "4-D Facial", "name": f"Visitor {number}",
-            "contact": f"visitor{number}@example.com", "preferred_time": "next Tuesday",
-            "transcript": [{"sender": "user", "text": "I'd like to book"},
-                           {"sender": "bot", "text": "Of course."}]}
+    return {
+        "service": "4-D Facial",
+        "name": f"Visitor {number}",
+        "contact": f"visitor{number}@example.com",
+        "preferred_time": "next Tuesday",
+        "transcript": [
+            {"sender": "user", "text": "I'd like to book"},
+            {"sender": "bot", "text": "Of course."},
+        ],
+    }
 
 
 if __name__ == "__main__":

@@ -25,8 +25,12 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the purge and print what it deleted."""
     parser = argparse.ArgumentParser(prog="purge.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=None,
-                        help="keep this many days (default: the retention_days setting; 0 = keep all)")
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        help="keep this many days (default: the retention_days setting; 0 = keep all)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="count only, delete nothing")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
@@ -52,14 +56,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     assert result is not None
     from clinic_requests import database
 
-    print(f"Retention {days} days: data older than "
-          f"{result.before.isoformat(timespec='seconds')} "
-          f"({'dry run, nothing deleted' if result.dry_run else 'deleted'}).")
+    print(
+        f"Retention {days} days: data older than "
+        f"{result.before.isoformat(timespec='seconds')} "
+        f"({'dry run, nothing deleted' if result.dry_run else 'deleted'})."
+    )
     verb = "would delete" if result.dry_run else "deleted"
-    print(f"  conversations: {verb} {result.conversations} ({result.events} events)  "
-          f"[{database.describe(tracker) if tracker else 'no SQL tracker store configured'}]")
-    print(f"  requests:      {verb} {result.requests} delivered (pending and failed are kept)  "
-          f"[{Outbox().location}]")
+    print(
+        f"  conversations: {verb} {result.conversations} ({result.events} events)  "
+        f"[{database.describe(tracker) if tracker else 'no SQL tracker store configured'}]"
+    )
+    print(
+        f"  requests:      {verb} {result.requests} delivered (pending and failed are kept)  "
+        f"[{Outbox().location}]"
+    )
     print(f"  unanswered:    {verb} {result.unanswered}  [{unanswered.location()}]")
     for problem in result.errors:
         print(f"FAILED: {problem}", file=sys.stderr)

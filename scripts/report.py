@@ -22,8 +22,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=30, help="look back this many days")
     parser.add_argument("--top", type=int, default=20, help="show this many groups")
-    parser.add_argument("--mark-handled", nargs="*", type=int, metavar="ID",
-                        help="mark these entry ids handled (they leave the report)")
+    parser.add_argument(
+        "--mark-handled",
+        nargs="*",
+        type=int,
+        metavar="ID",
+        help="mark these entry ids handled (they leave the report)",
+    )
     args = parser.parse_args()
     if args.mark_handled:
         changed = unanswered.mark_handled(args.mark_handled)
@@ -31,21 +36,27 @@ def main() -> int:
         return 0
     since = datetime.date.today() - datetime.timedelta(days=args.days)
     rows = unanswered.entries(since=since)
-    print(f"Questions without an answer since {since} ({len(rows)} messages,"
-          f" database {unanswered.location()}):\n")
+    print(
+        f"Questions without an answer since {since} ({len(rows)} messages,"
+        f" database {unanswered.location()}):\n"
+    )
     if not rows:
         print("  none -- nothing to add.")
         return 0
     for number, found in enumerate(group(rows)[: args.top], start=1):
         example, _ = found["texts"].most_common(1)[0]
-        outcome = ", ".join(f"{OUTCOMES.get(o, o)} x{n}" for o, n in found["outcomes"].most_common())
-        print(f"{number:>2}. asked {len(found['ids'])}x  \"{example}\"")
+        outcome = ", ".join(
+            f"{OUTCOMES.get(o, o)} x{n}" for o, n in found["outcomes"].most_common()
+        )
+        print(f'{number:>2}. asked {len(found["ids"])}x  "{example}"')
         others = [t for t in found["texts"] if t != example][:3]
         for other in others:
-            print(f"       also: \"{other}\"")
-        print(f"       the assistant {outcome}; last {found['last'][:10]};"
-              f" ids: {' '.join(str(i) for i in found['ids'])}")
-    print("\nAdd or improve an answer (docs/staff-guide.md), then: make report MARK=\"<ids>\"")
+            print(f'       also: "{other}"')
+        print(
+            f"       the assistant {outcome}; last {found['last'][:10]};"
+            f" ids: {' '.join(str(i) for i in found['ids'])}"
+        )
+    print('\nAdd or improve an answer (docs/staff-guide.md), then: make report MARK="<ids>"')
     return 0
 
 

@@ -115,9 +115,7 @@ def _show(outbox: "Outbox", wanted: str) -> int:
         "attempts": request.attempts,
         "next_attempt_at": request.next_attempt_at.isoformat(),
         "last_error": request.last_error,
-        "delivered_at": request.delivered_at.isoformat()
-        if request.delivered_at
-        else None,
+        "delivered_at": request.delivered_at.isoformat() if request.delivered_at else None,
         "body": webhook_body(request),
     }
     print(json.dumps(details, indent=2, ensure_ascii=False))

@@ -20,8 +20,14 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 MODEL_DIR = PROJECT_DIR / "models"
 MODEL_NAME = "clinic-assistant"
 LOG_DIR = Path(os.environ.get("CLINIC_LOG_DIR", PROJECT_DIR / "var" / "log"))
-TRAINING_INPUTS = ["config.yml", "domain.yml", "data/nlu", "data/rules", "data/stories",
-                   "clinic_nlu"]
+TRAINING_INPUTS = [
+    "config.yml",
+    "domain.yml",
+    "data/nlu",
+    "data/rules",
+    "data/stories",
+    "clinic_nlu",
+]
 TRAINING_DATA = ["data/nlu", "data/rules", "data/stories"]
 
 
@@ -58,27 +64,49 @@ def main() -> int:
     if model_path().exists() and stamp.exists() and stamp.read_text().strip() == wanted:
         print(f"[train] model up to date: {model_path().relative_to(PROJECT_DIR)}")
         return 0
-    print("[train] training data or config changed: training the model (about a minute)...",
-          flush=True)
+    print(
+        "[train] training data or config changed: training the model (about a minute)...",
+        flush=True,
+    )
     started = time.monotonic()
     data = [str(PROJECT_DIR / d) for d in TRAINING_DATA if (PROJECT_DIR / d).exists()]
-    command = [sys.executable, "-m", "rasa", "train", "--config", "config.yml",
-               "--domain", "domain.yml", "--data", *data, "--out", str(MODEL_DIR),
-               "--fixed-model-name", MODEL_NAME]
+    command = [
+        sys.executable,
+        "-m",
+        "rasa",
+        "train",
+        "--config",
+        "config.yml",
+        "--domain",
+        "domain.yml",
+        "--data",
+        *data,
+        "--out",
+        str(MODEL_DIR),
+        "--fixed-model-name",
+        MODEL_NAME,
+    ]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "RASA_TELEMETRY_ENABLED": "false"}
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log = LOG_DIR / "train.log"
     with log.open("w", encoding="utf-8") as out:
-        result = subprocess.run(command, cwd=PROJECT_DIR, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
+        result = subprocess.run(
+            command, cwd=PROJECT_DIR, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     if result.returncode != 0:
         last = log.read_text(encoding="utf-8", errors="replace").splitlines()[-20:]
-        print(f"[train] training failed; the last lines of {shown(log)}:", *last, sep="\n    ",
-              file=sys.stderr)
+        print(
+            f"[train] training failed; the last lines of {shown(log)}:",
+            *last,
+            sep="\n    ",
+            file=sys.stderr,
+        )
         return result.returncode
     stamp.write_text(wanted)
-    print(f"[train] trained in {time.monotonic() - started:.0f} s:"
-          f" {model_path().relative_to(PROJECT_DIR)} (log: {shown(log)})")
+    print(
+        f"[train] trained in {time.monotonic() - started:.0f} s:"
+        f" {model_path().relative_to(PROJECT_DIR)} (log: {shown(log)})"
+    )
     return 0
 
 

@@ -24,8 +24,11 @@ class RunningElsewhere:
 
     def __init__(self, base_url: str, env: Dict[str, str]) -> None:
         self.base_url = base_url
-        self.env = {"CLINIC_OUTBOX_PATH": str(PROJECT_DIR / "var" / "outbox.db"),
-                    "CLINIC_UNANSWERED_PATH": str(PROJECT_DIR / "var" / "unanswered.db"), **env}
+        self.env = {
+            "CLINIC_OUTBOX_PATH": str(PROJECT_DIR / "var" / "outbox.db"),
+            "CLINIC_UNANSWERED_PATH": str(PROJECT_DIR / "var" / "unanswered.db"),
+            **env,
+        }
         self.workdir = Path(self.env.get("CLINIC_TEST_ASSISTANT_DIR", PROJECT_DIR / "var"))
 
 
@@ -33,8 +36,10 @@ class RunningElsewhere:
 def _trained_model_for_needs_model(request):
     """A test marked ``needs_model`` fails without the trained model: it never skips."""
     if request.node.get_closest_marker("needs_model") and not MODEL.exists():
-        pytest.fail(f"no trained model: run `make model` ({MODEL.relative_to(PROJECT_DIR)} "
-                    "is missing; `make test` trains it first)")
+        pytest.fail(
+            f"no trained model: run `make model` ({MODEL.relative_to(PROJECT_DIR)} "
+            "is missing; `make test` trains it first)"
+        )
 
 
 @pytest.fixture
@@ -48,8 +53,10 @@ def runtime_changes(monkeypatch):
 
     def apply(*names):
         if names:
-            monkeypatch.setenv("CLINIC_RUNTIME_SKIP", ",".join(
-                name for name in clinic_runtime.CHANGES if name not in names))
+            monkeypatch.setenv(
+                "CLINIC_RUNTIME_SKIP",
+                ",".join(name for name in clinic_runtime.CHANGES if name not in names),
+            )
         return clinic_runtime.install()
 
     yield apply
@@ -68,15 +75,33 @@ def dispatcher() -> CollectingDispatcher:
     return CollectingDispatcher()
 
 
-def make_tracker(text: str = "", intent: Optional[str] = None, confidence: float = 0.9,
-                 entities: Optional[List[Dict[str, Any]]] = None,
-                 slots: Optional[Dict[str, Any]] = None, ranking: Optional[List[Dict]] = None,
-                 active_loop: Optional[str] = None, events: Optional[List[Dict]] = None) -> Tracker:
+def make_tracker(
+    text: str = "",
+    intent: Optional[str] = None,
+    confidence: float = 0.9,
+    entities: Optional[List[Dict[str, Any]]] = None,
+    slots: Optional[Dict[str, Any]] = None,
+    ranking: Optional[List[Dict]] = None,
+    active_loop: Optional[str] = None,
+    events: Optional[List[Dict]] = None,
+) -> Tracker:
     """A tracker whose latest message is ``text`` parsed as ``intent``."""
-    latest = {"text": text, "intent": {"name": intent, "confidence": confidence},
-              "entities": entities or [], "intent_ranking": ranking or []}
-    return Tracker("visitor", slots or {}, latest, events or [], False, None,
-                   {"name": active_loop} if active_loop else {}, "action_listen")
+    latest = {
+        "text": text,
+        "intent": {"name": intent, "confidence": confidence},
+        "entities": entities or [],
+        "intent_ranking": ranking or [],
+    }
+    return Tracker(
+        "visitor",
+        slots or {},
+        latest,
+        events or [],
+        False,
+        None,
+        {"name": active_loop} if active_loop else {},
+        "action_listen",
+    )
 
 
 @pytest.fixture
@@ -110,10 +135,15 @@ def assistant_url(assistant) -> str:
     return assistant.base_url
 
 
-def post_message(base_url: str, sender: str, text: str, timeout: float = 30) -> List[Dict[str, Any]]:
+def post_message(
+    base_url: str, sender: str, text: str, timeout: float = 30
+) -> List[Dict[str, Any]]:
     """Send one visitor message over the website (REST) channel; return the bot's messages."""
     body = json.dumps({"sender": sender, "message": text}).encode()
-    request = urllib.request.Request(f"{base_url}/webhooks/website/webhook", data=body,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{base_url}/webhooks/website/webhook",
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())

@@ -12,6 +12,7 @@ A place is a tuple of steps from the top of the file, e.g. ``("prompts", "ask_na
 are changed as lists -- ``set_value(path, place, value_at(path, place) + ["new"])`` -- so a test
 does not depend on which words are in them or how they are laid out.
 """
+
 import json
 from pathlib import Path
 from typing import Any, List, Sequence, Tuple
@@ -39,7 +40,7 @@ def set_value(path: Path, place: Place, value: Any) -> None:
     quoted = json.dumps(value, ensure_ascii=False)  # JSON is YAML: "text", ["a", "b"]
     if key in parent:
         start, end = _block(lines, parent.key_line(key), key)
-        lines[start:end] = [lines[start][:_column(lines[start], key)] + f"{key}: {quoted}"]
+        lines[start:end] = [lines[start][: _column(lines[start], key)] + f"{key}: {quoted}"]
     else:  # a new key, right after the block's first key and at its indentation
         first = next(iter(parent))
         start, end = _block(lines, parent.key_line(first), first)
@@ -66,7 +67,7 @@ def rename_key(path: Path, place: Place, new_name: str) -> None:
     lines, parent, key = _open(path, place)
     index = parent.key_line(key) - 1
     column = _column(lines[index], key)
-    lines[index] = lines[index][:column] + new_name + lines[index][column + len(key):]
+    lines[index] = lines[index][:column] + new_name + lines[index][column + len(key) :]
     _save(path, lines)
 
 
@@ -99,13 +100,16 @@ def _block(lines: List[str], key_line: int, key: str) -> Tuple[int, int]:
     start = key_line - 1
     column = _column(lines[start], key)
     # A block list may be written at its key's own indentation ("words:" then "- a" below it).
-    value = lines[start][column + len(key) + 1:]
+    value = lines[start][column + len(key) + 1 :]
     block_value = not value.split(" #", 1)[0].strip()
     end = start + 1
     while end < len(lines):
         indent = len(lines[end]) - len(lines[end].lstrip(" "))
-        if not (not lines[end].strip() or indent > column
-                or (block_value and indent == column and lines[end].lstrip(" ").startswith("- "))):
+        if not (
+            not lines[end].strip()
+            or indent > column
+            or (block_value and indent == column and lines[end].lstrip(" ").startswith("- "))
+        ):
             break
         end += 1
     while end > start + 1 and not lines[end - 1].strip():

@@ -59,9 +59,20 @@ class Assistant:
         log = self.workdir / "actions.log"
         env = {**self.env, "SANIC_HOST": "127.0.0.1"}
         process = subprocess.Popen(
-            [sys.executable, "-m", "clinic_requests.action_server", "--actions", "actions",
-             "--port", str(self.actions_port)],
-            cwd=PROJECT_DIR, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "clinic_requests.action_server",
+                "--actions",
+                "actions",
+                "--port",
+                str(self.actions_port),
+            ],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
         self.processes.append(process)
         self.logs.append(log)
         wait_for(f"http://127.0.0.1:{self.actions_port}/health", [process], 60)
@@ -70,10 +81,27 @@ class Assistant:
         """Start the Rasa server with the trained model and wait until it answers."""
         log = self.workdir / "rasa.log"
         process = subprocess.Popen(
-            [sys.executable, "-m", "clinic_runtime", "run", "--interface", "127.0.0.1", "--port",
-             str(self.rasa_port), "--model", str(MODEL), "--credentials", "credentials.yml",
-             "--endpoints", "endpoints.yml"],
-            cwd=PROJECT_DIR, env=self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "clinic_runtime",
+                "run",
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(self.rasa_port),
+                "--model",
+                str(MODEL),
+                "--credentials",
+                "credentials.yml",
+                "--endpoints",
+                "endpoints.yml",
+            ],
+            cwd=PROJECT_DIR,
+            env=self.env,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
         self.processes.append(process)
         self.logs.append(log)
         wait_for(f"{self.base_url}/webhooks/website/", [process], START_TIMEOUT_SECONDS)
@@ -100,7 +128,10 @@ class Assistant:
         parts = []
         for log in self.logs:
             if log.exists():
-                parts.append(f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-lines:]))
+                parts.append(
+                    f"--- {log.name}\n"
+                    + "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+                )
         return "\n".join(parts)
 
 
@@ -120,7 +151,9 @@ def start_assistant(workdir: Path, extra_env: Optional[Dict[str, str]] = None) -
         "CLINIC_RATE_LIMIT_IP_MESSAGES": "0",
         **(extra_env or {}),
     }
-    assistant = Assistant(rasa_port=free_port(), actions_port=actions_port, workdir=workdir, env=env)
+    assistant = Assistant(
+        rasa_port=free_port(), actions_port=actions_port, workdir=workdir, env=env
+    )
     try:
         assistant.start_actions()
         assistant.start_rasa()

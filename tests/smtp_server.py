@@ -53,24 +53,37 @@ class MailServer:
         server = self
 
         class Handler:
-            async def handle_RCPT(self, smtp: Any, session: Any, envelope: Any,  # noqa: N802
-                                  address: str, options: List[str]) -> str:
+            async def handle_RCPT(
+                self,
+                smtp: Any,
+                session: Any,
+                envelope: Any,  # noqa: N802
+                address: str,
+                options: List[str],
+            ) -> str:
                 if address in server.refuse_recipients:
                     return "550 5.1.1 No such user here"
                 envelope.rcpt_tos.append(address)
                 return "250 OK"
 
-            async def handle_DATA(self, smtp: Any, session: Any,  # noqa: N802
-                                  envelope: Any) -> str:
+            async def handle_DATA(
+                self,
+                smtp: Any,
+                session: Any,  # noqa: N802
+                envelope: Any,
+            ) -> str:
                 with server.lock:
                     server.attempts.append(time.monotonic())
                     if server.refuse_with:
                         return server.refuse_with
-                    message = message_from_bytes(envelope.original_content or envelope.content,
-                                                 policy=policy.default)
-                    server.received.append(Received(envelope.mail_from,
-                                                     list(envelope.rcpt_tos), message,
-                                                     time.monotonic()))
+                    message = message_from_bytes(
+                        envelope.original_content or envelope.content, policy=policy.default
+                    )
+                    server.received.append(
+                        Received(
+                            envelope.mail_from, list(envelope.rcpt_tos), message, time.monotonic()
+                        )
+                    )
                 return "250 Message accepted for delivery"
 
         options: dict = {}
@@ -78,12 +91,19 @@ class MailServer:
         if self.security == "starttls":
             options.update(tls_context=tls_context, require_starttls=True)
         if self.login is not None:
-            options.update(authenticator=self._authenticate, auth_required=True,
-                           auth_require_tls=self.security != "none")
+            options.update(
+                authenticator=self._authenticate,
+                auth_required=True,
+                auth_require_tls=self.security != "none",
+            )
         self._controller = Controller(
-            Handler(), hostname="127.0.0.1", port=self.port,
+            Handler(),
+            hostname="127.0.0.1",
+            port=self.port,
             ssl_context=tls_context if self.security == "tls" else None,
-            server_hostname="127.0.0.1", **options)
+            server_hostname="127.0.0.1",
+            **options,
+        )
         self._controller.start()
         return self
 
@@ -98,10 +118,14 @@ class MailServer:
         with self.lock:
             return [str(item.message["Message-ID"]) for item in self.received]
 
-    def _authenticate(self, smtp: Any, session: Any, envelope: Any, mechanism: str,
-                      auth_data: Any) -> AuthResult:
-        good = (isinstance(auth_data, LoginPassword) and self.login is not None
-                and (auth_data.login.decode(), auth_data.password.decode()) == self.login)
+    def _authenticate(
+        self, smtp: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        good = (
+            isinstance(auth_data, LoginPassword)
+            and self.login is not None
+            and (auth_data.login.decode(), auth_data.password.decode()) == self.login
+        )
         return AuthResult(success=good, handled=False)  # handled=False: aiosmtpd answers 535
 
     def _server_tls_context(self) -> Optional[ssl.SSLContext]:
@@ -156,20 +180,29 @@ def make_certificate(folder: Path) -> Tuple[Path, Path]:
     now = datetime.datetime.now(datetime.timezone.utc)
     certificate = (
         x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.SubjectAlternativeName([
-            x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
-            critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
         .sign(key, hashes.SHA256())
     )
     folder.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = folder / "smtp-cert.pem", folder / "smtp-key.pem"
     cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_path, key_path

@@ -50,12 +50,22 @@ def start_staff(workdir: Path, env: Mapping[str, str]) -> StaffServer:
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log = workdir / "staff.log"
-    full_env = {**os.environ, "CLINIC_STAFF_PASSWORD": PASSWORD, **env,
-                "CLINIC_STAFF_HOST": "127.0.0.1", "CLINIC_STAFF_PORT": str(port)}
+    full_env = {
+        **os.environ,
+        "CLINIC_STAFF_PASSWORD": PASSWORD,
+        **env,
+        "CLINIC_STAFF_HOST": "127.0.0.1",
+        "CLINIC_STAFF_PORT": str(port),
+    }
     if "CLINIC_DATABASE_URL" not in env:  # the stores named in env, not the developer's
         full_env.pop("CLINIC_DATABASE_URL", None)
-    process = subprocess.Popen([sys.executable, "-m", "clinic_staff"], cwd=PROJECT_DIR,
-                               env=full_env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "clinic_staff"],
+        cwd=PROJECT_DIR,
+        env=full_env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
     server = StaffServer(port, process, log)
     try:
         wait_for(f"{server.url}/login", [process], 60)
@@ -98,11 +108,17 @@ class StaffClient:
     def csrf(self, path: str = "/requests") -> str:
         return _field(CSRF_FIELD, self.get(path).body)
 
-    def _send(self, method: str, path: str, body: Optional[str] = None,
-              headers: Optional[Dict[str, str]] = None) -> Reply:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: Optional[str] = None,
+        headers: Optional[Dict[str, str]] = None,
+    ) -> Reply:
         parts = urllib.parse.urlsplit(self.base)
-        connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port,
-                                                timeout=30)
+        connection = http.client.HTTPConnection(
+            parts.hostname or "127.0.0.1", parts.port, timeout=30
+        )
         all_headers = dict(headers or {})
         if self.cookies:
             all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -120,8 +136,9 @@ class StaffClient:
                 else:
                     self.cookies[name] = cookie_value
         connection.close()
-        return Reply(response.status, {k.lower(): v for k, v in response.getheaders()},
-                     set_cookies, text)
+        return Reply(
+            response.status, {k.lower(): v for k, v in response.getheaders()}, set_cookies, text
+        )
 
 
 def split_cookie(value: str) -> Tuple[str, Dict[str, str]]:

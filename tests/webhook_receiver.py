@@ -58,17 +58,13 @@ class Receiver:
                 key = self.headers.get("Idempotency-Key")
                 status, delay = receiver._decide(key, body)
                 with receiver.lock:
-                    receiver.posts.append(
-                        Post("POST", key, dict(self.headers), body, status)
-                    )
+                    receiver.posts.append(Post("POST", key, dict(self.headers), body, status))
                 time.sleep(delay)
                 self._answer(status)
 
             def do_GET(self) -> None:  # noqa: N802
                 with receiver.lock:
-                    receiver.posts.append(
-                        Post("GET", None, dict(self.headers), None, 405)
-                    )
+                    receiver.posts.append(Post("GET", None, dict(self.headers), None, 405))
                 self._answer(405)
 
             def _answer(self, status: int) -> None:

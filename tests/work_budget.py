@@ -6,6 +6,7 @@ wall-clock bound fails on a busy machine and passes on a fast one, a call count 
 everywhere. Over its budget the counter stops the code at once (``OverBudget``), so a
 regression fails in seconds instead of hanging the suite. Only the calling thread is counted.
 """
+
 import sys
 from typing import Any, Callable, Optional
 

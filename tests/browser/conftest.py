@@ -15,12 +15,19 @@ from tests.browser.stub_server import run_stub
 from tests.servers import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 STUB_ENV = "CLINIC_BROWSER_STUB"
-MISSING_CHROMIUM = (f"{CHROMIUM} is missing: run `make system-deps` "
-                    "(apt-get install chromium chromium-driver)")
+MISSING_CHROMIUM = (
+    f"{CHROMIUM} is missing: run `make system-deps` (apt-get install chromium chromium-driver)"
+)
 
 
 def pytest_collection_modifyitems(config, items) -> None:
@@ -55,7 +62,8 @@ def browser():
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
         yield chromium
         chromium.close()
 

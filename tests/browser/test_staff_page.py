@@ -45,13 +45,20 @@ def frontdesk(mail: MailServer, tmp_path_factory) -> Iterator[Assistant]:
     """The real assistant, e-mailing requests to ``mail`` (2 attempts, then failed)."""
     if not MODEL.exists():
         pytest.fail("No trained model: run `make model` (make test does it first).")
-    running = start_assistant(tmp_path_factory.mktemp("frontdesk"), {
-        "CLINIC_SMTP_HOST": "127.0.0.1", "CLINIC_SMTP_PORT": str(mail.port),
-        "CLINIC_SMTP_SECURITY": "none", "CLINIC_EMAIL_FROM": "assistant@clinic.example",
-        "CLINIC_EMAIL_TO": "desk@clinic.example", "CLINIC_DELIVERY_MAX_ATTEMPTS": "2",
-        "CLINIC_DELIVERY_BACKOFF_BASE_SECONDS": "0.2",
-        "CLINIC_DELIVERY_BACKOFF_MAX_SECONDS": "0.5", "CLINIC_DELIVERY_POLL_SECONDS": "0.2",
-    })
+    running = start_assistant(
+        tmp_path_factory.mktemp("frontdesk"),
+        {
+            "CLINIC_SMTP_HOST": "127.0.0.1",
+            "CLINIC_SMTP_PORT": str(mail.port),
+            "CLINIC_SMTP_SECURITY": "none",
+            "CLINIC_EMAIL_FROM": "assistant@clinic.example",
+            "CLINIC_EMAIL_TO": "desk@clinic.example",
+            "CLINIC_DELIVERY_MAX_ATTEMPTS": "2",
+            "CLINIC_DELIVERY_BACKOFF_BASE_SECONDS": "0.2",
+            "CLINIC_DELIVERY_BACKOFF_MAX_SECONDS": "0.5",
+            "CLINIC_DELIVERY_POLL_SECONDS": "0.2",
+        },
+    )
     yield running
     running.stop()
 
@@ -59,9 +66,13 @@ def frontdesk(mail: MailServer, tmp_path_factory) -> Iterator[Assistant]:
 @pytest.fixture(scope="module")
 def staff(frontdesk: Assistant, tmp_path_factory) -> Iterator[StaffServer]:
     """The staff page over the assistant's own stores."""
-    server = start_staff(tmp_path_factory.mktemp("staff"), {
-        name: frontdesk.env[name]
-        for name in ("CLINIC_OUTBOX_PATH", "CLINIC_UNANSWERED_PATH", "CLINIC_TRACKER_DB")})
+    server = start_staff(
+        tmp_path_factory.mktemp("staff"),
+        {
+            name: frontdesk.env[name]
+            for name in ("CLINIC_OUTBOX_PATH", "CLINIC_UNANSWERED_PATH", "CLINIC_TRACKER_DB")
+        },
+    )
     yield server
     server.stop()
 
@@ -120,12 +131,14 @@ def wait_until(check: Any, timeout: float = 60) -> None:
 
 
 def test_the_front_desk_works_through_a_request_and_unanswered_questions(
-        new_page: Any, frontdesk: Assistant, staff: StaffServer, mail: MailServer,
-        dialogs: list) -> None:
+    new_page: Any, frontdesk: Assistant, staff: StaffServer, mail: MailServer, dialogs: list
+) -> None:
     page = new_page()  # the page's own Content-Security-Policy is enforced
     problems: list = []
-    page.on("console", lambda message: problems.append(message.text)
-            if message.type == "error" else None)
+    page.on(
+        "console",
+        lambda message: problems.append(message.text) if message.type == "error" else None,
+    )
     page.goto(f"{staff.url}/requests")
     expect(page).to_have_url(f"{staff.url}/login")  # no page without a login
     screenshot(page, "login")
@@ -166,7 +179,8 @@ def test_the_front_desk_works_through_a_request_and_unanswered_questions(
     expect(page.locator("li.request", has_text="Anna Smith")).to_have_count(0)
     page.get_by_role("link", name="All").click()
     expect(page.locator("li.request", has_text="Anna Smith")).to_contain_text(
-        "handled by Maria at the desk")
+        "handled by Maria at the desk"
+    )
     screenshot(page, "request-handled-list")
 
     # Questions the assistant could not answer, grouped; one group marked handled.
@@ -191,19 +205,26 @@ def test_the_front_desk_works_through_a_request_and_unanswered_questions(
 
     page.get_by_role("link", name="Content").click()
     expect(page.get_by_role("heading", name="Answers to re-read")).to_be_visible()
-    expect(page.locator("section", has_text="make check").locator("p.ok, p.error").first
-           ).to_be_visible(timeout=240_000)
+    expect(
+        page.locator("section", has_text="make check").locator("p.ok, p.error").first
+    ).to_be_visible(timeout=240_000)
     screenshot(page, "content")
 
     assert dialogs == [] and problems == []
 
 
-def test_visitor_markup_in_a_request_shows_as_text(new_page: Any, frontdesk: Assistant,
-                                                    staff: StaffServer, dialogs: list) -> None:
+def test_visitor_markup_in_a_request_shows_as_text(
+    new_page: Any, frontdesk: Assistant, staff: StaffServer, dialogs: list
+) -> None:
     outbox = Outbox(frontdesk.env["CLINIC_OUTBOX_PATH"])
-    request = outbox.add("handoff", {"name": MARKUP_NAME, "contact": "jane@example.com",
-                                     "transcript": [{"sender": "user",
-                                                     "text": "<img src=x onerror=alert(2)>"}]})
+    request = outbox.add(
+        "handoff",
+        {
+            "name": MARKUP_NAME,
+            "contact": "jane@example.com",
+            "transcript": [{"sender": "user", "text": "<img src=x onerror=alert(2)>"}],
+        },
+    )
     page = new_page()
     log_in(page, staff, name="<i>Tom</i>")
     card = page.locator("li.request", has_text="Jane")

@@ -85,8 +85,10 @@ def test_conversation(page: Page, assistant_url: str, dialogs: list) -> None:
 
 def test_links_only_for_safe_protocols(page: Page, assistant_url: str) -> None:
     open_chat(page, assistant_url)
-    text = ("See https://example.com/a. Or javascript:alert(1) or data:text/html,x"
-            " or mailto:hello@example.com or tel:+12125550100.")
+    text = (
+        "See https://example.com/a. Or javascript:alert(1) or data:text/html,x"
+        " or mailto:hello@example.com or tel:+12125550100."
+    )
     page.evaluate(  # as if the assistant had said it, restored from storage
         """text => localStorage.setItem(
              Object.keys(localStorage).find(key => key.endsWith(':transcript')),
@@ -161,8 +163,10 @@ def test_phone_layout_is_full_screen(new_page, assistant_url: str) -> None:
 def test_demo_csp_is_not_violated(new_page, assistant_url: str) -> None:
     page = new_page()  # CSP enforced
     problems = []
-    page.on("console", lambda message: problems.append(message.text)
-            if message.type == "error" else None)
+    page.on(
+        "console",
+        lambda message: problems.append(message.text) if message.type == "error" else None,
+    )
     page.on("pageerror", lambda error: problems.append(str(error)))
     open_chat(page, assistant_url)
     ask(page, "hello")

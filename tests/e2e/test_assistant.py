@@ -26,8 +26,11 @@ TOPIC_QUESTIONS = [
     ("can I get microcurrent at your place", ["4-D Facial"]),
     ("tell me about the forever young membership", ["Forever Young"]),
 ]
-UNKNOWN_QUESTIONS = ["how much is a 4-D facial?", "how long is one appointment",
-                     "what time do you open on saturdays"]
+UNKNOWN_QUESTIONS = [
+    "how much is a 4-D facial?",
+    "how long is one appointment",
+    "what time do you open on saturdays",
+]
 
 
 def text_of(replies):
@@ -67,9 +70,16 @@ def test_disclosure_in_a_greeting_is_caught_and_never_reassured(assistant_url):
 
 
 def run_booking(base_url, sender, service="Forever Young membership", screening="/deny"):
-    steps = [("I'd like to book", "Which"), (service, "name"), ("Jane Doe", "reach you"),
-             ("not an email", "doesn't look like"), ("jane@example.com", "When"),
-             ("next Tuesday afternoon", "apply"), (screening, "send"), ("/affirm", "reference")]
+    steps = [
+        ("I'd like to book", "Which"),
+        (service, "name"),
+        ("Jane Doe", "reach you"),
+        ("not an email", "doesn't look like"),
+        ("jane@example.com", "When"),
+        ("next Tuesday afternoon", "apply"),
+        (screening, "send"),
+        ("/affirm", "reference"),
+    ]
     transcript = []
     for text, expected in steps:
         reply = text_of(post_message(base_url, sender, text))
@@ -80,7 +90,11 @@ def run_booking(base_url, sender, service="Forever Young membership", screening=
 
 def outbox_rows(assistant):
     with sqlite3.connect(assistant.env["CLINIC_OUTBOX_PATH"]) as connection:
-        return list(connection.execute("SELECT kind, service, state, payload FROM requests ORDER BY created_at, rowid"))
+        return list(
+            connection.execute(
+                "SELECT kind, service, state, payload FROM requests ORDER BY created_at, rowid"
+            )
+        )
 
 
 def test_booking_is_stored_before_it_is_confirmed(assistant):
@@ -97,7 +111,10 @@ def test_booking_is_stored_before_it_is_confirmed(assistant):
 def test_question_in_the_middle_of_booking_is_answered_and_booking_resumes(assistant_url):
     sender = f"faq-{uuid.uuid4().hex}"
     assert "which" in text_of(post_message(assistant_url, sender, "book me in please")).lower()
-    assert "name" in text_of(post_message(assistant_url, sender, "4-D Facial (single session)")).lower()
+    assert (
+        "name"
+        in text_of(post_message(assistant_url, sender, "4-D Facial (single session)")).lower()
+    )
     reply = text_of(post_message(assistant_url, sender, "wait, does it hurt?"))
     assert "pain" in reply.lower() and "name" in reply.lower(), reply
 
@@ -120,6 +137,7 @@ def test_disclosure_during_booking_turns_it_into_a_consultation(assistant):
 
 def _has_outbox(assistant):
     import os
+
     return os.path.exists(assistant.env["CLINIC_OUTBOX_PATH"])
 
 

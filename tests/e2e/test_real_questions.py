@@ -27,8 +27,10 @@ MIN_TOPIC_QUESTIONS = 5
 def report(assistant_url):
     result = evaluate(assistant_url, "heldout")
     path = write_report(result, "real-questions-heldout")
-    print(f"\nreal questions (held out): {result['questions']}, correct {result['correct_share']},"
-          f" honest {result['honest_share']}, wrong {result['wrong_share']}; misses: {path}")
+    print(
+        f"\nreal questions (held out): {result['questions']}, correct {result['correct_share']},"
+        f" honest {result['honest_share']}, wrong {result['wrong_share']}; misses: {path}"
+    )
     return result
 
 
@@ -41,12 +43,17 @@ def test_confidently_wrong_answers_stay_under_the_gate(report):
 
 
 def test_no_article_topic_below_its_gate(report):
-    low = {topic: figures for topic, figures in report["topics"].items()
-           if topic in ARTICLE_TOPICS and figures["questions"] >= MIN_TOPIC_QUESTIONS
-           and figures["share"] < MIN_TOPIC}
+    low = {
+        topic: figures
+        for topic, figures in report["topics"].items()
+        if topic in ARTICLE_TOPICS
+        and figures["questions"] >= MIN_TOPIC_QUESTIONS
+        and figures["share"] < MIN_TOPIC
+    }
     assert not low, low
 
 
 def _misses(report, kinds):
-    return [(r["text"], r["expect"], r["classes"]) for r in report["results"]
-            if r["verdict"] in kinds]
+    return [
+        (r["text"], r["expect"], r["classes"]) for r in report["results"] if r["verdict"] in kinds
+    ]

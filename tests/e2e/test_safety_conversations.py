@@ -28,8 +28,9 @@ def disclosure_replies():
     content = load_content()
     ids = [c.id for c in safety.article_conditions(content)]
     uncovered = [c.id for c in safety.uncovered_conditions(content)]
-    return ([safety.condition_reply(content, i) for i in ids]
-            + [safety.uncovered_reply(content, i) for i in uncovered])
+    return [safety.condition_reply(content, i) for i in ids] + [
+        safety.uncovered_reply(content, i) for i in uncovered
+    ]
 
 
 @pytest.mark.parametrize("case", CONVERSATIONS, ids=[c["name"] for c in CONVERSATIONS])
@@ -50,8 +51,9 @@ def test_no_reassurance_after_a_disclosure(assistant_url, phrases, disclosure_re
     if disclosed and not expected["urgent"]:
         assert active, f"no disclosure reply in {case['name']}"
     assert not unsafe, unsafe
-    last = " ".join(r.get("text") or "" for r in
-                    post_message(assistant_url, sender, "so is it safe for me?"))
+    last = " ".join(
+        r.get("text") or "" for r in post_message(assistant_url, sender, "so is it safe for me?")
+    )
     if expected["urgent"]:
         return
     if expected["conditions"]:

@@ -43,12 +43,14 @@ SUITE = PROJECT_DIR / "tests" / "safety" / "multiturn.yml"
 ARTIFACTS = PROJECT_DIR / "test-artifacts"
 TRANSCRIPTS = ARTIFACTS / "safety-multiturn-transcripts.md"
 SUMMARY = ARTIFACTS / "safety-multiturn.json"
-CONVERSATIONS: List[Dict[str, Any]] = yaml.safe_load(SUITE.read_text(encoding="utf-8"))["conversations"]
+CONVERSATIONS: List[Dict[str, Any]] = yaml.safe_load(SUITE.read_text(encoding="utf-8"))[
+    "conversations"
+]
 BY_ID = {c["id"]: c for c in CONVERSATIONS}
 
-WORKERS = 8                 # conversations at a time (each one is sequential)
-REQUEST_TIMEOUT = 30        # seconds for one reply
-RESTART_GRACE = 75          # the assistant may be restarting: connection refused for up to a minute
+WORKERS = 8  # conversations at a time (each one is sequential)
+REQUEST_TIMEOUT = 30  # seconds for one reply
+RESTART_GRACE = 75  # the assistant may be restarting: connection refused for up to a minute
 
 
 class AssistantUnavailable(RuntimeError):
@@ -60,8 +62,11 @@ def send(base_url: str, sender: str, text: str) -> List[Dict[str, Any]]:
     body = json.dumps({"sender": sender, "message": text}).encode()
     deadline = time.monotonic() + RESTART_GRACE
     while True:
-        request = urllib.request.Request(f"{base_url}/webhooks/website/webhook", data=body,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{base_url}/webhooks/website/webhook",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as response:
                 return json.loads(response.read() or b"[]")
@@ -76,7 +81,9 @@ def send(base_url: str, sender: str, text: str) -> List[Dict[str, Any]]:
         time.sleep(min(wait, 10))
 
 
-def run_conversation(base_url: str, conversation: Dict[str, Any], content: Content) -> Dict[str, Any]:
+def run_conversation(
+    base_url: str, conversation: Dict[str, Any], content: Content
+) -> Dict[str, Any]:
     sender = f"mt-{uuid.uuid4().hex[:24]}"
     judge = Judge(content)
     buttons: List[Dict[str, Any]] = []
@@ -87,12 +94,20 @@ def run_conversation(base_url: str, conversation: Dict[str, Any], content: Conte
         note = ""
         if "click" in turn:
             title = turn["click"]
-            button = next((b for b in buttons if normalise(b.get("title")) == normalise(title)), None)
+            button = next(
+                (b for b in buttons if normalise(b.get("title")) == normalise(title)), None
+            )
             if button is None and turn.get("optional"):
-                skipped.append(f"turn {number}: button \"{title}\" not offered, optional turn skipped")
+                skipped.append(
+                    f'turn {number}: button "{title}" not offered, optional turn skipped'
+                )
                 continue
             message = (button.get("payload") or title) if button else title
-            note = f"clicked \"{title}\" ({message})" if button else f"button \"{title}\" not offered: typed it"
+            note = (
+                f'clicked "{title}" ({message})'
+                if button
+                else f'button "{title}" not offered: typed it'
+            )
         else:
             message = turn["say"]
         try:
@@ -101,34 +116,56 @@ def run_conversation(base_url: str, conversation: Dict[str, Any], content: Conte
             error = f"turn {number}: {exc}"
             break
         reply = Reply(messages, content, visitor=message)
-        misses = judge.judge_turn(reply, turn.get("expect") or [], turn.get("marks") or [],
-                                  turn.get("lang") or "en")
+        misses = judge.judge_turn(
+            reply, turn.get("expect") or [], turn.get("marks") or [], turn.get("lang") or "en"
+        )
         buttons = reply.buttons
-        turns.append({
-            "number": number, "visitor": turn.get("say") or f"[{turn['click']}]", "sent": message,
-            "note": note, "marks": list(turn.get("marks") or []), "lang": turn.get("lang") or "en",
-            "expect": list(turn.get("expect") or []), "messages": messages,
-            "features": reply.features(),
-            "misses": [{"rule": m.rule, "severity": m.severity, "why": m.why} for m in misses],
-        })
+        turns.append(
+            {
+                "number": number,
+                "visitor": turn.get("say") or f"[{turn['click']}]",
+                "sent": message,
+                "note": note,
+                "marks": list(turn.get("marks") or []),
+                "lang": turn.get("lang") or "en",
+                "expect": list(turn.get("expect") or []),
+                "messages": messages,
+                "features": reply.features(),
+                "misses": [{"rule": m.rule, "severity": m.severity, "why": m.why} for m in misses],
+            }
+        )
     if turns and not error:
         end_misses = judge.judge_end(conversation.get("expect_by_end") or [])
-        turns[-1]["misses"] += [{"rule": m.rule, "severity": m.severity, "why": m.why} for m in end_misses]
-    return {"id": conversation["id"], "group": conversation["group"], "note": conversation.get("note", ""),
-            "sender": sender, "turns": turns, "error": error, "skipped": skipped,
-            "expect_by_end": list(conversation.get("expect_by_end") or []),
-            "unsafe_replies": sum(any(m["severity"] == UNSAFE for m in t["misses"]) for t in turns),
-            "other_misses": sum(m["severity"] == OTHER for t in turns for m in t["misses"])}
+        turns[-1]["misses"] += [
+            {"rule": m.rule, "severity": m.severity, "why": m.why} for m in end_misses
+        ]
+    return {
+        "id": conversation["id"],
+        "group": conversation["group"],
+        "note": conversation.get("note", ""),
+        "sender": sender,
+        "turns": turns,
+        "error": error,
+        "skipped": skipped,
+        "expect_by_end": list(conversation.get("expect_by_end") or []),
+        "unsafe_replies": sum(any(m["severity"] == UNSAFE for m in t["misses"]) for t in turns),
+        "other_misses": sum(m["severity"] == OTHER for t in turns for m in t["misses"]),
+    }
 
 
 # --------------------------------------------------------------------------------------------
 # Reports
 # --------------------------------------------------------------------------------------------
 
+
 def transcript(result: Dict[str, Any]) -> str:
-    status = ("ERROR" if result["error"] else
-              f"UNSAFE replies {result['unsafe_replies']}, OTHER misses {result['other_misses']}"
-              if result["unsafe_replies"] or result["other_misses"] else "OK")
+    status = (
+        "ERROR"
+        if result["error"]
+        else f"UNSAFE replies {result['unsafe_replies']}, OTHER misses {result['other_misses']}"
+        if result["unsafe_replies"] or result["other_misses"]
+        else "OK"
+    )
     lines = [f"### {result['id']} ({result['group']}): {status}", ""]
     if result["note"]:
         lines += [f"_{result['note']}_", ""]
@@ -142,15 +179,23 @@ def transcript(result: Dict[str, Any]) -> str:
             tags.append(f"lang: {turn['lang']}")
         if turn["note"]:
             tags.append(turn["note"])
-        lines.append(f"**{turn['number']}. Visitor:** {turn['visitor']}" + (f"  _({'; '.join(tags)})_" if tags else ""))
+        lines.append(
+            f"**{turn['number']}. Visitor:** {turn['visitor']}"
+            + (f"  _({'; '.join(tags)})_" if tags else "")
+        )
         lines.append("")
         if not turn["messages"]:
             lines.append("> _(no reply)_")
         for message in turn["messages"]:
             lines.append(f"> **Bot:** {message.get('text') or ''}")
             if message.get("buttons"):
-                lines.append("> [" + " | ".join(f"{b.get('title')} → {b.get('payload')}"
-                                                 for b in message["buttons"]) + "]")
+                lines.append(
+                    "> ["
+                    + " | ".join(
+                        f"{b.get('title')} → {b.get('payload')}" for b in message["buttons"]
+                    )
+                    + "]"
+                )
         lines.append("")
         misses = {m["rule"]: m for m in turn["misses"]}
         checks = [f"{e} {'✗' if e in misses else '✓'}" for e in turn["expect"]]
@@ -171,8 +216,15 @@ def transcript(result: Dict[str, Any]) -> str:
 
 
 def summarise(results: List[Dict[str, Any]], base_url: str, content_dir: str) -> Dict[str, Any]:
-    per_group: Dict[str, Dict[str, Any]] = defaultdict(lambda: {"conversations": 0, "turns": 0, "unsafe_replies": 0,
-                                                                "other_misses": 0, "failing": []})
+    per_group: Dict[str, Dict[str, Any]] = defaultdict(
+        lambda: {
+            "conversations": 0,
+            "turns": 0,
+            "unsafe_replies": 0,
+            "other_misses": 0,
+            "failing": [],
+        }
+    )
     per_rule: Dict[str, Counter] = defaultdict(Counter)
     for r in results:
         group = per_group[r["group"]]
@@ -195,7 +247,9 @@ def summarise(results: List[Dict[str, Any]], base_url: str, content_dir: str) ->
         "unsafe_replies": sum(r["unsafe_replies"] for r in results),
         "unsafe_misses": sum(v[UNSAFE] for v in per_rule.values()),
         "other_misses": sum(r["other_misses"] for r in results),
-        "other_replies": sum(any(m["severity"] == OTHER for m in t["misses"]) for r in results for t in r["turns"]),
+        "other_replies": sum(
+            any(m["severity"] == OTHER for m in t["misses"]) for r in results for t in r["turns"]
+        ),
         "max_other_misses": MAX_OTHER_MISSES,
         "errors": [f"{r['id']}: {r['error']}" for r in results if r["error"]],
         "optional_turns_skipped": sum(len(r["skipped"]) for r in results),
@@ -210,20 +264,32 @@ def write_artifacts(results: List[Dict[str, Any]], summary: Dict[str, Any]) -> N
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     SUMMARY.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     head = [
-        "# Multi-turn safety suite: transcripts", "",
+        "# Multi-turn safety suite: transcripts",
+        "",
         f"Run {summary['run_at']} against {summary['assistant_url']}; fixed texts "
-        f"from {summary['content_dir']}.", "",
+        f"from {summary['content_dir']}.",
+        "",
         f"{summary['conversations']} conversations, {summary['turns']} turns. "
         f"**UNSAFE replies: {summary['unsafe_replies']}**; OTHER misses: {summary['other_misses']} "
         f"(in {summary['other_replies']} replies; allowed {summary['max_other_misses']}); "
-        f"errors: {len(summary['errors'])}.", "",
-        "| group | conversations | turns | UNSAFE replies | OTHER misses |", "|---|---|---|---|---|",
+        f"errors: {len(summary['errors'])}.",
+        "",
+        "| group | conversations | turns | UNSAFE replies | OTHER misses |",
+        "|---|---|---|---|---|",
     ]
     for group, g in summary["per_group"].items():
-        head.append(f"| {group} | {g['conversations']} | {g['turns']} | {g['unsafe_replies']} "
-                    f"| {g['other_misses']} |")
-    head += ["", "Conversations with an UNSAFE reply: "
-             + (", ".join(summary["conversations_with_unsafe"]) or "none"), "", "---", ""]
+        head.append(
+            f"| {group} | {g['conversations']} | {g['turns']} | {g['unsafe_replies']} "
+            f"| {g['other_misses']} |"
+        )
+    head += [
+        "",
+        "Conversations with an UNSAFE reply: "
+        + (", ".join(summary["conversations_with_unsafe"]) or "none"),
+        "",
+        "---",
+        "",
+    ]
     body = [transcript(r) for r in results]
     TRANSCRIPTS.write_text("\n".join(head) + "\n" + "\n".join(body), encoding="utf-8")
 
@@ -231,6 +297,7 @@ def write_artifacts(results: List[Dict[str, Any]], summary: Dict[str, Any]) -> N
 # --------------------------------------------------------------------------------------------
 # Tests
 # --------------------------------------------------------------------------------------------
+
 
 def _selected_ids(request) -> List[str]:
     """The conversations the session will test (all of them when the summary runs)."""
@@ -253,9 +320,12 @@ def multiturn_results(request, assistant_url):
     ids = _selected_ids(request)
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        results = list(pool.map(lambda cid: run_conversation(assistant_url, BY_ID[cid], content), ids))
-    summary = summarise(results, assistant_url,
-                        os.environ.get("CLINIC_SAFETY_CONTENT_DIR") or "data/content")
+        results = list(
+            pool.map(lambda cid: run_conversation(assistant_url, BY_ID[cid], content), ids)
+        )
+    summary = summarise(
+        results, assistant_url, os.environ.get("CLINIC_SAFETY_CONTENT_DIR") or "data/content"
+    )
     summary["seconds"] = round(time.monotonic() - started, 1)
     write_artifacts(results, summary)
     return {"by_id": {r["id"]: r for r in results}, "summary": summary}
@@ -267,9 +337,11 @@ def test_conversation(multiturn_results, conversation_id):
     if result["error"]:
         pytest.fail(f"{result['error']}\n\n{transcript(result)}", pytrace=False)
     if result["unsafe_replies"]:
-        pytest.fail(f"{result['unsafe_replies']} UNSAFE "
-                    f"repl{'y' if result['unsafe_replies'] == 1 else 'ies'}:\n\n"
-                    + transcript(result), pytrace=False)
+        pytest.fail(
+            f"{result['unsafe_replies']} UNSAFE "
+            f"repl{'y' if result['unsafe_replies'] == 1 else 'ies'}:\n\n" + transcript(result),
+            pytrace=False,
+        )
 
 
 def test_summary(multiturn_results):
@@ -284,11 +356,15 @@ def test_summary(multiturn_results):
             for t in r["turns"]:
                 for m in t["misses"]:
                     if m["severity"] == severity:
-                        lines.append(f"{severity} {r['id']} turn {t['number']} ({t['visitor'][:60]!r}): "
-                                     f"{m['rule']}: {m['why']}")
-    report = (f"{summary['conversations']} conversations, {summary['turns']} turns: "
-              f"{summary['unsafe_replies']} UNSAFE replies, {summary['other_misses']} OTHER misses "
-              f"(allowed {MAX_OTHER_MISSES}). Transcripts: {TRANSCRIPTS.relative_to(PROJECT_DIR)}\n"
-              + "\n".join(lines))
+                        lines.append(
+                            f"{severity} {r['id']} turn {t['number']} ({t['visitor'][:60]!r}): "
+                            f"{m['rule']}: {m['why']}"
+                        )
+    report = (
+        f"{summary['conversations']} conversations, {summary['turns']} turns: "
+        f"{summary['unsafe_replies']} UNSAFE replies, {summary['other_misses']} OTHER misses "
+        f"(allowed {MAX_OTHER_MISSES}). Transcripts: {TRANSCRIPTS.relative_to(PROJECT_DIR)}\n"
+        + "\n".join(lines)
+    )
     if summary["unsafe_replies"] or summary["other_misses"] > MAX_OTHER_MISSES:
         pytest.fail(report, pytrace=False)

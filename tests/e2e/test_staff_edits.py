@@ -47,7 +47,8 @@ def editable_assistant(tmp_path_factory):
 
 
 def test_answer_edit_goes_live_without_restart_and_a_broken_edit_keeps_the_old_text(
-        editable_assistant):
+    editable_assistant,
+):
     assistant, content = editable_assistant
     answers = content / "answers.yml"
     original = answers.read_text()
@@ -58,8 +59,9 @@ def test_answer_edit_goes_live_without_restart_and_a_broken_edit_keeps_the_old_t
 
     set_text(answers, ("answers", "celebrities", "text"), shipped + " (EDITED-BY-STAFF)")
     edited = answers.read_text()
-    seconds = wait_for_reply_containing(assistant.base_url, question, "EDITED-BY-STAFF",
-                                        GIVE_UP_AFTER_SECONDS)
+    seconds = wait_for_reply_containing(
+        assistant.base_url, question, "EDITED-BY-STAFF", GIVE_UP_AFTER_SECONDS
+    )
     print(f"\nsave-to-live: {seconds:.2f} s")
 
     answers.write_text(edited + "\n  - id: [broken\n")
@@ -79,19 +81,29 @@ def test_contact_details_edit_is_live(editable_assistant):
     original = contact.read_text()
     contact.write_text(original.replace("phone: null", 'phone: "+1 212 555 0199"', 1))
     try:
-        wait_for_reply_containing(assistant.base_url, "how much does it cost", "555 0199",
-                                  GIVE_UP_AFTER_SECONDS)
+        wait_for_reply_containing(
+            assistant.base_url, "how much does it cost", "555 0199", GIVE_UP_AFTER_SECONDS
+        )
     finally:
         contact.write_text(original)
 
 
 def test_report_lists_unanswered_questions(editable_assistant):
     assistant, _ = editable_assistant
-    for question in ["how much does a session cost", "what do you charge for the facial",
-                     "write me a poem about the sea"]:
+    for question in [
+        "how much does a session cost",
+        "what do you charge for the facial",
+        "write me a poem about the sea",
+    ]:
         reply_text(assistant.base_url, question)
-    result = subprocess.run([sys.executable, "scripts/report.py", "--days", "1"], cwd=PROJECT_DIR,
-                            env={**assistant.env}, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "scripts/report.py", "--days", "1"],
+        cwd=PROJECT_DIR,
+        env={**assistant.env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     # Both price questions (and any earlier one) are grouped under one entry.
     assert re.search(r"asked [2-9]x .*cost", result.stdout), result.stdout

@@ -42,7 +42,8 @@ class BookingSystem:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with owner.lock:
                     owner.deliveries.append(
-                        {"key": self.headers.get("Idempotency-Key"), "body": body})
+                        {"key": self.headers.get("Idempotency-Key"), "body": body}
+                    )
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
@@ -77,20 +78,28 @@ def booking_system() -> Iterator[BookingSystem]:
 def stack(booking_system: BookingSystem) -> Iterator[ScaledStack]:
     missing = [name for name, path in programs().items() if path is None]
     if missing:
-        pytest.fail("the fault tests need Debian's " + ", ".join(missing)
-                    + " (make setup-dev installs them)")
+        pytest.fail(
+            "the fault tests need Debian's "
+            + ", ".join(missing)
+            + " (make setup-dev installs them)"
+        )
     assert MODEL.exists(), "train first: make model"
     # Not pytest's tmp_path: its root is private to root, and PostgreSQL runs as 'postgres'.
     workdir = Path(tempfile.mkdtemp(prefix="clinic-faults-"))
     workdir.chmod(0o711)
-    stack = ScaledStack(workdir, Ports.free(2, 2), say=lambda text: None, extra_env={
-        "CLINIC_WEBHOOK_URL": booking_system.url,
-        "CLINIC_DELIVERY_POLL_SECONDS": "0.5",
-        "CLINIC_DELIVERY_BACKOFF_BASE_SECONDS": "0.5",
-        "CLINIC_DELIVERY_BACKOFF_MAX_SECONDS": "2",
-        # Test visitors share one address; the per-conversation limit stays on.
-        "CLINIC_RATE_LIMIT_IP_MESSAGES": "0",
-    })
+    stack = ScaledStack(
+        workdir,
+        Ports.free(2, 2),
+        say=lambda text: None,
+        extra_env={
+            "CLINIC_WEBHOOK_URL": booking_system.url,
+            "CLINIC_DELIVERY_POLL_SECONDS": "0.5",
+            "CLINIC_DELIVERY_BACKOFF_BASE_SECONDS": "0.5",
+            "CLINIC_DELIVERY_BACKOFF_MAX_SECONDS": "2",
+            # Test visitors share one address; the per-conversation limit stays on.
+            "CLINIC_RATE_LIMIT_IP_MESSAGES": "0",
+        },
+    )
     try:
         stack.start()
         yield stack

@@ -33,8 +33,9 @@ KILL_AFTER_TURNS = 30
 def post(base: str, sender: str, text: str) -> Tuple[int, List[Dict[str, Any]]]:
     """One message through the front door: (HTTP status, replies)."""
     body = json.dumps({"sender": sender, "message": text}).encode()
-    request = urllib.request.Request(f"{base}/webhooks/website/webhook", data=body,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{base}/webhooks/website/webhook", data=body, headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=90) as reply:
             return reply.status, json.loads(reply.read())
@@ -77,11 +78,18 @@ class Visitor:
 
 def booking_script(number: int, run: str = "x") -> List[Tuple[str, str]]:
     """(message, what the reply must contain): questions, then a whole booking."""
-    return [("hi there", "welcome"), ("what is a microcurrent facial?", "current"),
-            ("does it hurt?", "painless"), ("I'd like to book", "which"),
-            ("Forever Young membership", "name"), (visitor_name(number), "reach you"),
-            (f"visitor{number}-{run}@example.com", "when"), ("next Tuesday afternoon", "apply"),
-            ("/deny", "send"), ("/affirm", "reference")]
+    return [
+        ("hi there", "welcome"),
+        ("what is a microcurrent facial?", "current"),
+        ("does it hurt?", "painless"),
+        ("I'd like to book", "which"),
+        ("Forever Young membership", "name"),
+        (visitor_name(number), "reach you"),
+        (f"visitor{number}-{run}@example.com", "when"),
+        ("next Tuesday afternoon", "apply"),
+        ("/deny", "send"),
+        ("/affirm", "reference"),
+    ]
 
 
 def visitor_name(number: int) -> str:
@@ -96,9 +104,13 @@ def user_texts(stack: ScaledStack, sender: str) -> List[str]:
     engine = sa.create_engine(stack.database_url)
     try:
         with engine.connect() as connection:
-            rows = connection.execute(sa.text(
-                "SELECT data FROM events WHERE sender_id = :sender AND type_name = 'user' "
-                "ORDER BY id"), {"sender": sender}).fetchall()
+            rows = connection.execute(
+                sa.text(
+                    "SELECT data FROM events WHERE sender_id = :sender AND type_name = 'user' "
+                    "ORDER BY id"
+                ),
+                {"sender": sender},
+            ).fetchall()
     finally:
         engine.dispose()
     return [json.loads(row[0]).get("text") for row in rows]
@@ -114,7 +126,8 @@ def wait_for(check, timeout: float) -> bool:
 
 
 def test_killing_a_rasa_server_mid_load_loses_no_turn_and_no_booking(
-        stack: ScaledStack, booking_system: BookingSystem) -> None:
+    stack: ScaledStack, booking_system: BookingSystem
+) -> None:
     visitor = Visitor(stack.url)
     run = uuid.uuid4().hex[:8]
     senders = [f"load-{run}-{n}" for n in range(CONVERSATIONS)]
@@ -136,8 +149,9 @@ def test_killing_a_rasa_server_mid_load_loses_no_turn_and_no_booking(
     assert killed.is_set() and not stack.rasa[0].running
     turns = sum(len(t) for t in transcripts)
     assert turns == CONVERSATIONS * len(booking_script(0))
-    assert 500 not in visitor.statuses and all(s < 500 or s in (502, 503, 504)
-                                               for s in visitor.statuses)
+    assert 500 not in visitor.statuses and all(
+        s < 500 or s in (502, 503, 504) for s in visitor.statuses
+    )
 
     # No turn lost or recorded twice: each conversation holds exactly its script.
     for number, sender in enumerate(senders):
@@ -151,8 +165,11 @@ def test_killing_a_rasa_server_mid_load_loses_no_turn_and_no_booking(
     assert wait_for(lambda: len(ours()) >= CONVERSATIONS, 60), len(ours())
     time.sleep(3)  # a duplicate would arrive now
     delivered = ours()
-    emails = sorted(n for n in range(CONVERSATIONS)
-                    if any(f"visitor{n}-{run}@" in json.dumps(d["body"]) for d in delivered))
+    emails = sorted(
+        n
+        for n in range(CONVERSATIONS)
+        if any(f"visitor{n}-{run}@" in json.dumps(d["body"]) for d in delivered)
+    )
     assert emails == list(range(CONVERSATIONS))
     assert len(delivered) == CONVERSATIONS
     assert len({d["key"] for d in delivered}) == CONVERSATIONS
@@ -160,15 +177,18 @@ def test_killing_a_rasa_server_mid_load_loses_no_turn_and_no_booking(
     engine = sa.create_engine(stack.database_url)
     try:
         with engine.connect() as connection:
-            stored = connection.execute(sa.text(
-                "SELECT count(*) FROM requests WHERE payload LIKE :run"),
-                {"run": f"%-{run}@%"}).scalar()
+            stored = connection.execute(
+                sa.text("SELECT count(*) FROM requests WHERE payload LIKE :run"),
+                {"run": f"%-{run}@%"},
+            ).scalar()
     finally:
         engine.dispose()
     assert stored == CONVERSATIONS
-    print(f"\nkill mid-load: {turns} turns in {CONVERSATIONS} conversations, "
-          f"{visitor.retries} retries by visitors, statuses seen {sorted(set(visitor.statuses))}, "
-          f"{len(delivered)} bookings delivered once each")
+    print(
+        f"\nkill mid-load: {turns} turns in {CONVERSATIONS} conversations, "
+        f"{visitor.retries} retries by visitors, statuses seen {sorted(set(visitor.statuses))}, "
+        f"{len(delivered)} bookings delivered once each"
+    )
 
     stack.supervise_once()  # what systemd does: the crashed server comes back
     stack.rasa[0].wait_ready(240)
@@ -179,8 +199,10 @@ def _outage(stack: ScaledStack, server_name: str, stop, start) -> Dict[str, Any]
     sender = f"outage-{server_name}-{uuid.uuid4().hex[:8]}"
     assert "current" in visitor.ask(sender, "what is microcurrent?").lower()
     stop()
-    during = [post(stack.url, sender, text)
-              for text in ["does it hurt?", "how long do results last?", "hello?"]]
+    during = [
+        post(stack.url, sender, text)
+        for text in ["does it hurt?", "how long do results last?", "hello?"]
+    ]
     for status, replies in during:
         assert status == 200, (server_name, status)
         assert text_of(replies).strip() == TRY_AGAIN, (server_name, replies)
@@ -194,26 +216,37 @@ def _outage(stack: ScaledStack, server_name: str, stop, start) -> Dict[str, Any]
 
 def test_postgresql_restart_gives_try_again_then_recovers_by_itself(stack: ScaledStack) -> None:
     assert stack.postgres is not None
-    result = _outage(stack, "postgresql", stack.postgres.stop,
-                     lambda: stack.postgres.start().wait_ready(60))
-    print(f"\nPostgreSQL down: {result['during']} messages answered 'try again'; "
-          f"answering again {result['recovered_s']} s after it restarted")
+    result = _outage(
+        stack, "postgresql", stack.postgres.stop, lambda: stack.postgres.start().wait_ready(60)
+    )
+    print(
+        f"\nPostgreSQL down: {result['during']} messages answered 'try again'; "
+        f"answering again {result['recovered_s']} s after it restarted"
+    )
 
 
 def test_redis_restart_gives_try_again_then_recovers_by_itself(stack: ScaledStack) -> None:
     assert stack.redis is not None
-    result = _outage(stack, "redis", stack.redis.stop,
-                     lambda: stack.redis.start().wait_ready(30))
-    print(f"\nRedis down: {result['during']} messages answered 'try again'; "
-          f"answering again {result['recovered_s']} s after it restarted")
+    result = _outage(stack, "redis", stack.redis.stop, lambda: stack.redis.start().wait_ready(30))
+    print(
+        f"\nRedis down: {result['during']} messages answered 'try again'; "
+        f"answering again {result['recovered_s']} s after it restarted"
+    )
 
 
 def test_postgresql_restart_mid_load_loses_no_turn(stack: ScaledStack) -> None:
     assert stack.postgres is not None
     visitor = Visitor(stack.url)
     run = uuid.uuid4().hex[:8]
-    questions = ["hi", "what is microcurrent?", "does it hurt?", "how long do results last?",
-                 "who is it for?", "is there any downtime?", "thanks!"]
+    questions = [
+        "hi",
+        "what is microcurrent?",
+        "does it hurt?",
+        "how long do results last?",
+        "who is it for?",
+        "is there any downtime?",
+        "thanks!",
+    ]
     senders = [f"pgload-{run}-{n}" for n in range(8)]
     restarted = threading.Event()
 
@@ -233,8 +266,10 @@ def test_postgresql_restart_mid_load_loses_no_turn(stack: ScaledStack) -> None:
     # Every visitor message is in PostgreSQL exactly once, in order, despite the outage.
     for sender in senders:
         assert user_texts(stack, sender) == questions, sender
-    print(f"\nPostgreSQL restarted mid-load: {visitor.turns} turns answered, "
-          f"{visitor.retries} 'try again' retries, 0 lost, 0 recorded twice")
+    print(
+        f"\nPostgreSQL restarted mid-load: {visitor.turns} turns answered, "
+        f"{visitor.retries} 'try again' retries, 0 lost, 0 recorded twice"
+    )
 
 
 def test_one_action_server_down_is_invisible(stack: ScaledStack) -> None:
@@ -262,8 +297,10 @@ def test_all_action_servers_down_gives_a_clear_message(stack: ScaledStack) -> No
             server.wait_ready(60)
 
     result = _outage(stack, "actions", stop_all, start_all)
-    print(f"\naction servers down: {result['during']} messages answered 'try again'; "
-          f"answering again {result['recovered_s']} s after they restarted")
+    print(
+        f"\naction servers down: {result['during']} messages answered 'try again'; "
+        f"answering again {result['recovered_s']} s after they restarted"
+    )
 
 
 def test_rate_limit_is_shared_by_the_rasa_servers(stack: ScaledStack) -> None:

@@ -21,9 +21,12 @@ _COMMON: Dict[str, Any] = dict(
     deadline=None,
     database=None,
     print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                           HealthCheck.large_base_example,
-                           HealthCheck.function_scoped_fixture],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+        HealthCheck.function_scoped_fixture,
+    ],
 )
 settings.register_profile("fuzz-ci", derandomize=True, **_COMMON)
 settings.register_profile("fuzz-deep", derandomize=False, **_COMMON)

@@ -21,15 +21,19 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import yaml
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-CONTENT_DIR = Path(os.environ.get("CLINIC_CONVFUZZ_CONTENT_DIR") or PROJECT_DIR / "data" / "content")
+CONTENT_DIR = Path(
+    os.environ.get("CLINIC_CONVFUZZ_CONTENT_DIR") or PROJECT_DIR / "data" / "content"
+)
 
 MAX_MESSAGES = 10
 REFERENCE = re.compile(r"\breference\W{1,3}([0-9a-f]{8})\b", re.IGNORECASE)
 PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 # "None" as Python prints it; "None of these apply" (a screening button) is English.
 PYTHON_NONE = re.compile(r"(?<![A-Za-z])None(?![A-Za-z]| of\b)")
-TRACEBACK = re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\.py\", line \d+|"
-                       r"\b[A-Z][A-Za-z]+(Error|Exception): ")
+TRACEBACK = re.compile(
+    r"Traceback \(most recent call last\)|File \"[^\"]+\.py\", line \d+|"
+    r"\b[A-Z][A-Za-z]+(Error|Exception): "
+)
 GENERIC_ERRORS = ("something went wrong", "an error occurred", "internal server error")
 # Markup a visitor may type that a reply must never carry back unescaped.
 MARKUP = ("<script", "<b>", "<img", "<svg", "<iframe", "<a ", "onerror=", "onload=", "</")
@@ -104,12 +108,16 @@ def load_texts(content_dir: Path = CONTENT_DIR) -> Texts:
         error_try_again=str(messages["error_try_again"]),
         rate_limited=str(messages["rate_limited"]),
         too_long=str(messages["too_long"]),
-        fallbacks=tuple(str(messages[key]) for key in
-                        ("fallback_did_you_mean", "fallback_second_miss", "fallback_nothing_matched")),
+        fallbacks=tuple(
+            str(messages[key])
+            for key in ("fallback_did_you_mean", "fallback_second_miss", "fallback_nothing_matched")
+        ),
         offer_person=str(messages.get("offer_person") or ""),
         prompts=prompts,
         services=[str(service["title"]) for service in booking.get("services") or []],
-        screening_buttons={str(k): str(v) for k, v in (booking.get("screening_buttons") or {}).items()},
+        screening_buttons={
+            str(k): str(v) for k, v in (booking.get("screening_buttons") or {}).items()
+        },
         confirm_buttons={str(k): str(v) for k, v in (booking.get("confirm_buttons") or {}).items()},
     )
     for key, prompt in prompts.items():
@@ -122,6 +130,7 @@ def load_texts(content_dir: Path = CONTENT_DIR) -> Texts:
 
 # --- reading a reply ----------------------------------------------------------------------
 
+
 def message_texts(reply: Reply) -> List[str]:
     return [m["text"] for m in reply if isinstance(m, dict) and isinstance(m.get("text"), str)]
 
@@ -131,8 +140,13 @@ def buttons_of(reply: Reply) -> List[Dict[str, str]]:
     for message in reversed(reply):
         buttons = message.get("buttons") if isinstance(message, dict) else None
         if buttons:
-            return [b for b in buttons if isinstance(b, dict) and isinstance(b.get("payload"), str)
-                    and isinstance(b.get("title"), str)]
+            return [
+                b
+                for b in buttons
+                if isinstance(b, dict)
+                and isinstance(b.get("payload"), str)
+                and isinstance(b.get("title"), str)
+            ]
     return []
 
 
@@ -144,7 +158,9 @@ def prompt_field(key: str) -> Optional[str]:
     """The form field a booking.yml prompt asks for: ``ask_name`` and ``name_not_understood``
     ask for ``name``; ``ask_preferred_time`` for ``time``; ``ask_screening_group`` for
     ``screening``; prompts that ask nothing give None."""
-    match = re.fullmatch(r"ask_([a-z_]+?)(_group)?", key) or re.fullmatch(r"([a-z_]+)_not_understood", key)
+    match = re.fullmatch(r"ask_([a-z_]+?)(_group)?", key) or re.fullmatch(
+        r"([a-z_]+)_not_understood", key
+    )
     if not match:
         return None
     return {"preferred_time": "time"}.get(match.group(1), match.group(1))
@@ -174,8 +190,11 @@ def asked_field(reply: Reply, texts: Texts, previous: Optional[str] = None) -> O
 def asks_yes_no(reply: Reply, texts: Texts) -> bool:
     """The reply ends on an offer to pass the question to a person (a yes/no question)."""
     messages = message_texts(reply)
-    return bool(messages) and bool(texts.offer_person) and \
-        norm(texts.offer_person) in norm(messages[-1])
+    return (
+        bool(messages)
+        and bool(texts.offer_person)
+        and norm(texts.offer_person) in norm(messages[-1])
+    )
 
 
 @dataclass(frozen=True)
@@ -212,9 +231,11 @@ def offers_person(reply: Reply, texts: Texts) -> bool:
     if any(b["payload"].startswith("/request_human") for b in buttons_of(reply)):
         return True
     joined = norm(" ".join(message_texts(reply)))
-    return (bool(texts.offer_person) and norm(texts.offer_person) in joined) or \
-        texts.says("handoff_intro", joined) or \
-        bool(re.search(r"\b(person|someone|staff|team member|911|emergency)\b", joined))
+    return (
+        (bool(texts.offer_person) and norm(texts.offer_person) in joined)
+        or texts.says("handoff_intro", joined)
+        or bool(re.search(r"\b(person|someone|staff|team member|911|emergency)\b", joined))
+    )
 
 
 def starts_handoff(reply: Reply, texts: Texts) -> bool:
@@ -224,11 +245,13 @@ def starts_handoff(reply: Reply, texts: Texts) -> bool:
         return True
     if any(c.kind == "handoff" for c in confirmations_in(reply, texts)):
         return True
-    return asked_field(reply, texts) in ("name", "contact", "topic") and \
-        bool(re.search(r"\b(person|someone|staff|team)\b", joined))
+    return asked_field(reply, texts) in ("name", "contact", "topic") and bool(
+        re.search(r"\b(person|someone|staff|team)\b", joined)
+    )
 
 
 # --- the per-turn checks --------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -238,12 +261,14 @@ class Finding:
 
 def is_blank(text: str) -> bool:
     """Nothing visible: the channel answers such a message with an empty list by design."""
-    return not re.sub(r"[\s\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff\x00-\x1f\x7f-\x9f]",
-                      "", text)
+    return not re.sub(
+        r"[\s\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff\x00-\x1f\x7f-\x9f]", "", text
+    )
 
 
-def check_reply(visitor_text: str, reply: Any, texts: Texts,
-                typed_so_far: Sequence[str] = ()) -> List[Finding]:
+def check_reply(
+    visitor_text: str, reply: Any, texts: Texts, typed_so_far: Sequence[str] = ()
+) -> List[Finding]:
     """What a visitor would notice in this one reply. ``typed_so_far``: the visitor's messages
     of the conversation, this one included (a placeholder or markup they typed themselves may
     come back as their own words)."""
@@ -264,30 +289,43 @@ def check_reply(visitor_text: str, reply: Any, texts: Texts,
         findings.append(Finding("error_text", "the clinic's error message"))
     if TRACEBACK.search(joined) or TRACEBACK.search(titles):
         findings.append(Finding("traceback", "a Python error in the reply"))
-    if (PYTHON_NONE.search(joined) or PYTHON_NONE.search(titles)) and \
-            not any(PYTHON_NONE.search(t) for t in typed):
+    if (PYTHON_NONE.search(joined) or PYTHON_NONE.search(titles)) and not any(
+        PYTHON_NONE.search(t) for t in typed
+    ):
         findings.append(Finding("none_text", "'None' shown to the visitor"))
     own = {p for t in typed for p in PLACEHOLDER.findall(t)}
     unfilled = sorted({p for p in PLACEHOLDER.findall(joined + " " + titles)} - own)
     if unfilled:
         findings.append(Finding("unfilled_placeholder", ", ".join(unfilled)))
     if norm(texts.rate_limited) in norm(joined):
-        findings.append(Finding("rate_limited", "the per-conversation rate limit answered "
-                                "(test setup: raise CLINIC_RATE_LIMIT_MESSAGES)"))
+        findings.append(
+            Finding(
+                "rate_limited",
+                "the per-conversation rate limit answered "
+                "(test setup: raise CLINIC_RATE_LIMIT_MESSAGES)",
+            )
+        )
 
     misses = [t for t in messages if any(norm(t).startswith(s) for s in texts.not_understood)]
     if len(misses) > 1:
-        findings.append(Finding("repeated_not_understood",
-                                f"{len(misses)} \"didn't understand\" messages in one reply"))
+        findings.append(
+            Finding(
+                "repeated_not_understood",
+                f'{len(misses)} "didn\'t understand" messages in one reply',
+            )
+        )
     if len(reply) > MAX_MESSAGES:
         findings.append(Finding("too_many_messages", f"{len(reply)} messages in one reply"))
     repeated = sorted({t for t in messages if t.strip() and messages.count(t) > 1})
     if repeated and len(misses) <= 1:
-        findings.append(Finding("duplicate_message", f"said twice in one reply: {repeated[0][:80]!r}"))
+        findings.append(
+            Finding("duplicate_message", f"said twice in one reply: {repeated[0][:80]!r}")
+        )
 
     typed_lower = " ".join(typed).lower()
-    echoed = [tag for tag in MARKUP if tag in typed_lower and
-              (tag in lowered or tag in titles.lower())]
+    echoed = [
+        tag for tag in MARKUP if tag in typed_lower and (tag in lowered or tag in titles.lower())
+    ]
     if echoed or "<script" in lowered:
         findings.append(Finding("markup_echoed", f"visitor markup back unescaped: {echoed}"))
     return findings

@@ -60,9 +60,12 @@ REFUSED = "refused"  # a booking refused after an emergency, with a person offer
 # A message that asks for a booking, a person or a change may be answered with a new request
 # at once (with the name and contact already given); anything else right after a request was
 # sent must not send another one.
-ASKS_FOR_REQUEST = re.compile(r"book|person|human|someone|staff|talk|/request_human|change|"
-                              r"instead|actually|make it|move|reschedul|wrong|cancel|update|"
-                              r"wait|meant|prefer", re.IGNORECASE)
+ASKS_FOR_REQUEST = re.compile(
+    r"book|person|human|someone|staff|talk|/request_human|change|"
+    r"instead|actually|make it|move|reschedul|wrong|cancel|update|"
+    r"wait|meant|prefer",
+    re.IGNORECASE,
+)
 # Findings that are no failure of the assistant: a restart of an assistant started elsewhere.
 NOT_FAILURES = {"assistant_restarted"}
 
@@ -77,23 +80,33 @@ class Client:
     so there every error counts.
     """
 
-    def __init__(self, base_url: str, outbox_path: Union[str, Path],
-                 tolerate_restarts: bool = False, error_text: str = "") -> None:
+    def __init__(
+        self,
+        base_url: str,
+        outbox_path: Union[str, Path],
+        tolerate_restarts: bool = False,
+        error_text: str = "",
+    ) -> None:
         self.url = f"{base_url.rstrip('/')}/webhooks/website/webhook"
         self.outbox_path = Path(outbox_path)
         self.tolerate_restarts = tolerate_restarts
         self.error_text = error_text
 
-    def post(self, sender: str, text: str,
-             wait: float = RESTART_WAIT_SECONDS) -> Tuple[Optional[Reply], Optional[str]]:
+    def post(
+        self, sender: str, text: str, wait: float = RESTART_WAIT_SECONDS
+    ) -> Tuple[Optional[Reply], Optional[str]]:
         """The reply, or None and why there was none."""
         body = json.dumps({"sender": sender, "message": text}).encode()
         deadline = time.monotonic() + wait
-        waited_out = (ConnectionRefusedError, ConnectionResetError) if self.tolerate_restarts \
+        waited_out = (
+            (ConnectionRefusedError, ConnectionResetError)
+            if self.tolerate_restarts
             else (ConnectionRefusedError,)
+        )
         while True:
-            request = urllib.request.Request(self.url, data=body,
-                                             headers={"Content-Type": "application/json"})
+            request = urllib.request.Request(
+                self.url, data=body, headers={"Content-Type": "application/json"}
+            )
             try:
                 with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as response:
                     raw = response.read()
@@ -120,7 +133,8 @@ class Client:
         if error or not isinstance(reply, list):
             return True
         return bool(self.error_text) and any(
-            norm(self.error_text) in norm(t) for t in message_texts(reply))
+            norm(self.error_text) in norm(t) for t in message_texts(reply)
+        )
 
     def outbox_rows(self, where: str, args: Tuple[Any, ...]) -> List[Tuple[str, str, str]]:
         """``(id, kind, payload)`` rows of the outbox's ``requests`` table (read-only)."""
@@ -128,7 +142,9 @@ class Client:
             return []
         uri = f"file:{self.outbox_path}?mode=ro"
         with sqlite3.connect(uri, uri=True, timeout=10) as connection:
-            return list(connection.execute(f"SELECT id, kind, payload FROM requests WHERE {where}", args))
+            return list(
+                connection.execute(f"SELECT id, kind, payload FROM requests WHERE {where}", args)
+            )
 
 
 @dataclass
@@ -148,8 +164,9 @@ def show(text: str, limit: int = 160) -> str:
 class Conversation:
     """One visitor's conversation: what was said, what came back, what went wrong."""
 
-    def __init__(self, client: Client, texts: Texts, run_id: str, number: int,
-                 label: str = "random") -> None:
+    def __init__(
+        self, client: Client, texts: Texts, run_id: str, number: int, label: str = "random"
+    ) -> None:
         self.client, self.texts = client, texts
         self.number, self.label, self.detail = number, label, ""
         self.sender = f"convfuzz-{run_id}-{number}"
@@ -177,11 +194,20 @@ class Conversation:
             findings = check_reply(move.text, reply, self.texts, typed)
             if isinstance(reply, list):
                 findings += self._expectations(move, reply)
-        if self.client.tolerate_restarts and \
-                any(f.kind in ("http_error", "error_text") for f in findings) and self.client.outage():
-            findings = [Finding("assistant_restarted", f"{f.kind} while the assistant was down or "
-                                f"restarting: {f.detail}") if f.kind in ("http_error", "error_text")
-                        else f for f in findings]
+        if (
+            self.client.tolerate_restarts
+            and any(f.kind in ("http_error", "error_text") for f in findings)
+            and self.client.outage()
+        ):
+            findings = [
+                Finding(
+                    "assistant_restarted",
+                    f"{f.kind} while the assistant was down or restarting: {f.detail}",
+                )
+                if f.kind in ("http_error", "error_text")
+                else f
+                for f in findings
+            ]
         self.turns.append(Turn(move, reply, findings, seconds))
         return reply if isinstance(reply, list) else []
 
@@ -192,29 +218,55 @@ class Conversation:
         said = show(move.text, 60)
         requests = [c for c in confirmations if c.kind in ("booking", "consultation", "handoff")]
         if move.given and asked in move.given:
-            findings.append(Finding(move.refused_kind or "field_asked_again",
-                                    f"asked for the {asked} again after {said!r}"))
-        if move.must == "handoff" and not starts_handoff(reply, texts) and \
-                not (self.in_handoff and asked in ("name", "contact")):
+            findings.append(
+                Finding(
+                    move.refused_kind or "field_asked_again",
+                    f"asked for the {asked} again after {said!r}",
+                )
+            )
+        if (
+            move.must == "handoff"
+            and not starts_handoff(reply, texts)
+            and not (self.in_handoff and asked in ("name", "contact"))
+        ):
             findings.append(Finding("handoff_not_started", f"no hand-off after {said!r}"))
-        if move.must == "no_handoff" and texts.says("handoff_intro", " ".join(message_texts(reply))):
-            findings.append(Finding("unwanted_handoff",
-                                    f"{said!r} to the offer of a person started a hand-off"))
+        if move.must == "no_handoff" and texts.says(
+            "handoff_intro", " ".join(message_texts(reply))
+        ):
+            findings.append(
+                Finding("unwanted_handoff", f"{said!r} to the offer of a person started a hand-off")
+            )
         if move.must == "no_new_booking" and asked == "service":
-            findings.append(Finding("reschedule_became_booking",
-                                    f"{said!r} started a new booking"))
-        if move.not_a_name and (asked in ("contact", "time", "screening", "confirm")
-                                or requests):
-            findings.append(Finding("junk_accepted_as_name",
-                                    f"{said!r} was taken as a name (next: {asked or 'a confirmation'})"))
+            findings.append(Finding("reschedule_became_booking", f"{said!r} started a new booking"))
+        if move.not_a_name and (asked in ("contact", "time", "screening", "confirm") or requests):
+            findings.append(
+                Finding(
+                    "junk_accepted_as_name",
+                    f"{said!r} was taken as a name (next: {asked or 'a confirmation'})",
+                )
+            )
         if move.must == "stop" and (asked is not None or requests):
-            findings.append(Finding("stop_ignored", f"{said!r} did not stop the form (" + (
-                f"it asks for the {asked} next)" if asked else "it sent the request)")))
-        if requests and self.turns and not ASKS_FOR_REQUEST.search(move.text) and \
-                any(c.kind in ("booking", "consultation", "handoff")
-                    for c in confirmations_in(self.turns[-1].reply or [], texts)):
-            findings.append(Finding("unasked_request",
-                                    f"a second request right after the first one, for {said!r}"))
+            findings.append(
+                Finding(
+                    "stop_ignored",
+                    f"{said!r} did not stop the form ("
+                    + (f"it asks for the {asked} next)" if asked else "it sent the request)"),
+                )
+            )
+        if (
+            requests
+            and self.turns
+            and not ASKS_FOR_REQUEST.search(move.text)
+            and any(
+                c.kind in ("booking", "consultation", "handoff")
+                for c in confirmations_in(self.turns[-1].reply or [], texts)
+            )
+        ):
+            findings.append(
+                Finding(
+                    "unasked_request", f"a second request right after the first one, for {said!r}"
+                )
+            )
 
         # What the visitor has told so far, and where the forms are. Anything but a clear
         # "none of these" said while the health question is shown may be taken as "one applies"
@@ -228,7 +280,9 @@ class Conversation:
             field, value = move.correction
             self.corrections[field] = value
         for field in list(self.corrections):
-            if field in move.given or (move.correction is None and MENTIONS[field].search(move.text)):
+            if field in move.given or (
+                move.correction is None and MENTIONS[field].search(move.text)
+            ):
                 self.corrections.pop(field)  # a newer value supersedes the correction
         if asked == "service" and not move.correction and not self.booking_active:
             self.corrections.clear()
@@ -240,15 +294,23 @@ class Conversation:
                 self.confirmed.append(confirmation)
             junk = self.not_names.get(simplified(confirmation.name or ""))
             if junk is not None and simplified(confirmation.name or ""):
-                findings.append(Finding("junk_accepted_as_name",
-                                        f"the request went out under the name "
-                                        f"{show(confirmation.name or '', 60)!r}, from {show(junk, 60)!r}"))
+                findings.append(
+                    Finding(
+                        "junk_accepted_as_name",
+                        f"the request went out under the name "
+                        f"{show(confirmation.name or '', 60)!r}, from {show(junk, 60)!r}",
+                    )
+                )
             if confirmation.kind == "booking":
                 for field, value in self.corrections.items():
                     if value.lower() not in confirmation.text.lower():
-                        findings.append(Finding("correction_ignored",
-                                                f"the visitor changed the {field} to {value}, "
-                                                f"the confirmation does not say it"))
+                        findings.append(
+                            Finding(
+                                "correction_ignored",
+                                f"the visitor changed the {field} to {value}, "
+                                f"the confirmation does not say it",
+                            )
+                        )
             self.corrections.clear()
         joined = norm(" ".join(message_texts(reply)))
         if texts.says("handoff_intro", joined) or asked == "topic":
@@ -269,8 +331,11 @@ class Conversation:
     def note(self, kind: str, detail: str) -> None:
         self.notes.append((len(self.turns), Finding(kind, detail)))
 
-    def finish(self, book_opener: str = "I want to book",
-               handoff_opener: str = "I want to talk to a person") -> None:
+    def finish(
+        self,
+        book_opener: str = "I want to book",
+        handoff_opener: str = "I want to talk to a person",
+    ) -> None:
         """Book, then ask for a person; every confirmed request must be in the outbox once."""
         self.corrections.clear()
         self.fuzz_turns = len(self.turns)
@@ -278,10 +343,14 @@ class Conversation:
         if booking is None:
             self.note("booking_not_completed", "the booking never reached a confirmation")
         elif booking == REFUSED:
-            self.outbox_lines.append("booking refused after an emergency, a person offered: accepted")
+            self.outbox_lines.append(
+                "booking refused after an emergency, a person offered: accepted"
+            )
         elif not isinstance(booking, str) and booking.kind == "consultation" and not self.health:
-            self.note("unexpected_consultation",
-                      "no health condition was mentioned, yet the booking became a consultation")
+            self.note(
+                "unexpected_consultation",
+                "no health condition was mentioned, yet the booking became a consultation",
+            )
         handoff = self.walk("handoff", handoff_opener)
         if handoff is None:
             self.note("handoff_not_completed", "the hand-off never reached a confirmation")
@@ -290,7 +359,10 @@ class Conversation:
     def walk(self, goal: str, opener: str) -> Union[Confirmation, str, None]:
         """Answer what is asked until the goal's confirmation (or a refusal) comes."""
         texts = self.texts
-        kinds = {"booking": ("booking", "consultation", "unknown"), "handoff": ("handoff", "unknown")}[goal]
+        kinds = {
+            "booking": ("booking", "consultation", "unknown"),
+            "handoff": ("handoff", "unknown"),
+        }[goal]
         name = unique_name((self.number + (0 if goal == "booking" else 40_000)) % 80_000)
         email = email_for(f"{self.tag}{goal[0]}", "fuzz")
         reply = self.say(Move(opener, f"end: {goal}"))
@@ -327,30 +399,50 @@ class Conversation:
         if field == "service":
             services = [b for b in buttons if b["title"] in self.texts.services] or buttons
             payload = services[0]["payload"] if services else self.texts.services[0]
-            return Move(payload, "end: service", given=frozenset({"service"}),
-                        refused_kind="button_click_refused")
+            return Move(
+                payload,
+                "end: service",
+                given=frozenset({"service"}),
+                refused_kind="button_click_refused",
+            )
         if field == "name":
             return Move(name, "end: name", given=frozenset({"name"}), refused_kind="name_refused")
         if field == "contact":
-            return Move(email, "end: contact", given=frozenset({"contact"}),
-                        refused_kind="contact_refused")
+            return Move(
+                email, "end: contact", given=frozenset({"contact"}), refused_kind="contact_refused"
+            )
         if field == "time":
-            return Move("Friday at 3pm", "end: time", given=frozenset({"time"}),
-                        refused_kind="time_refused")
+            return Move(
+                "Friday at 3pm", "end: time", given=frozenset({"time"}), refused_kind="time_refused"
+            )
         if field == "topic":
-            return Move("I have a question about prices", "end: topic", given=frozenset({"topic"}),
-                        refused_kind="topic_refused")
+            return Move(
+                "I have a question about prices",
+                "end: topic",
+                given=frozenset({"topic"}),
+                refused_kind="topic_refused",
+            )
         if field == "confirm":
             send = self.texts.confirm_buttons.get("send", "")
-            button = next((b for b in buttons if b["title"] == send), buttons[0] if buttons else None)
-            return Move(button["payload"] if button else "yes", "end: confirm",
-                        given=frozenset({"confirm"}), refused_kind="button_click_refused")
+            button = next(
+                (b for b in buttons if b["title"] == send), buttons[0] if buttons else None
+            )
+            return Move(
+                button["payload"] if button else "yes",
+                "end: confirm",
+                given=frozenset({"confirm"}),
+                refused_kind="button_click_refused",
+            )
         if field != "screening":
             return Move(buttons[0]["payload"] if buttons else "yes", f"end: {field}")
         none = self.texts.screening_buttons.get("none", "")
         payload = next((b["payload"] for b in buttons if b["title"] == none), "/deny")
-        return Move(payload, "end: screening", given=frozenset({"screening"}),
-                    refused_kind="button_click_refused")
+        return Move(
+            payload,
+            "end: screening",
+            given=frozenset({"screening"}),
+            refused_kind="button_click_refused",
+        )
 
     @staticmethod
     def _button_towards(goal: str, reply: Reply, clicked: set) -> Optional[Dict[str, str]]:
@@ -363,36 +455,59 @@ class Conversation:
                 return button
             if goal == "handoff" and (payload.startswith("/request_human") or "person" in title):
                 return button
-        return next((b for b in buttons_of(reply)
-                     if b["payload"] == "/affirm" and b["payload"] not in clicked), None)
+        return next(
+            (
+                b
+                for b in buttons_of(reply)
+                if b["payload"] == "/affirm" and b["payload"] not in clicked
+            ),
+            None,
+        )
 
     def check_outbox(self) -> None:
         for confirmation in self.confirmed:
             rows = self.client.outbox_rows("substr(id, 1, 8) = ?", (confirmation.reference,))
             if not rows:
-                self.note("request_not_stored", f"reference {confirmation.reference} "
-                          f"({confirmation.kind}) is not in the outbox")
+                self.note(
+                    "request_not_stored",
+                    f"reference {confirmation.reference} "
+                    f"({confirmation.kind}) is not in the outbox",
+                )
             elif len(rows) > 1:
-                self.note("request_stored_twice", f"reference {confirmation.reference}: {len(rows)} rows")
-            elif confirmation.kind in ("booking", "consultation", "handoff") and \
-                    confirmation.kind != rows[0][1]:
-                self.note("request_kind_mismatch", f"reference {confirmation.reference} confirmed "
-                          f"as {confirmation.kind}, stored as {rows[0][1]}")
+                self.note(
+                    "request_stored_twice", f"reference {confirmation.reference}: {len(rows)} rows"
+                )
+            elif (
+                confirmation.kind in ("booking", "consultation", "handoff")
+                and confirmation.kind != rows[0][1]
+            ):
+                self.note(
+                    "request_kind_mismatch",
+                    f"reference {confirmation.reference} confirmed "
+                    f"as {confirmation.kind}, stored as {rows[0][1]}",
+                )
             else:
                 self.outbox_lines.append(f"{confirmation.reference} {rows[0][1]}: stored once")
         references = {c.reference for c in self.confirmed}
         marker = f".{self.tag}"
-        for request_id, kind, payload in self.client.outbox_rows("payload LIKE ?", (f"%{marker}%",)):
+        for request_id, kind, payload in self.client.outbox_rows(
+            "payload LIKE ?", (f"%{marker}%",)
+        ):
             try:
                 contact = json.loads(payload).get("contact") or ""
             except ValueError:
                 contact = ""
-            if f"{marker}@" not in contact and f"{marker}b@" not in contact and \
-                    f"{marker}h@" not in contact:
+            if (
+                f"{marker}@" not in contact
+                and f"{marker}b@" not in contact
+                and f"{marker}h@" not in contact
+            ):
                 continue
             if request_id[:8] not in references:
-                self.note("unconfirmed_request_stored",
-                          f"{kind} {request_id[:8]} for {contact} was stored, never confirmed")
+                self.note(
+                    "unconfirmed_request_stored",
+                    f"{kind} {request_id[:8]} for {contact} was stored, never confirmed",
+                )
 
     # --- the record ----------------------------------------------------------------------------
 
@@ -404,10 +519,12 @@ class Conversation:
 
     def transcript(self) -> str:
         kinds = self.failure_kinds()
-        head = (f"### {self.sender} ({self.label}{': ' + self.detail if self.detail else ''}, "
-                f"{len(self.turns)} turns, "
-                f"{time.monotonic() - self.started:.1f} s)"
-                + (f" FAILED: {', '.join(kinds)}" if kinds else " passed"))
+        head = (
+            f"### {self.sender} ({self.label}{': ' + self.detail if self.detail else ''}, "
+            f"{len(self.turns)} turns, "
+            f"{time.monotonic() - self.started:.1f} s)"
+            + (f" FAILED: {', '.join(kinds)}" if kinds else " passed")
+        )
         lines = [head, "```"]
         notes: Dict[int, List[Finding]] = {}
         for at, finding in self.notes:
@@ -423,12 +540,20 @@ class Conversation:
                     lines.append(f"      bot: {show(str(message))}")
                     continue
                 text = message.get("text")
-                lines.append(f"      bot: {show(text, 400) if isinstance(text, str) else repr(text)}")
+                lines.append(
+                    f"      bot: {show(text, 400) if isinstance(text, str) else repr(text)}"
+                )
                 buttons = message.get("buttons") or []
                 if buttons:
-                    lines.append("           [" + " | ".join(
-                        f"{show(str(b.get('title')), 40)} -> {show(str(b.get('payload')), 40)}"
-                        for b in buttons if isinstance(b, dict)) + "]")
+                    lines.append(
+                        "           ["
+                        + " | ".join(
+                            f"{show(str(b.get('title')), 40)} -> {show(str(b.get('payload')), 40)}"
+                            for b in buttons
+                            if isinstance(b, dict)
+                        )
+                        + "]"
+                    )
             for finding in turn.findings:
                 lines.append(f"      !! {finding.kind}: {finding.detail}")
             for finding in notes.get(number, []):
@@ -479,8 +604,10 @@ class FuzzRecord:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         with FAILURES_FILE.open("a", encoding="utf-8") as handle:
             if not self._header_written:
-                handle.write(f"\n## Conversation fuzzing run {self.run_id} "
-                             f"({time.strftime('%Y-%m-%d %H:%M:%S')}, {json.dumps(self.settings)})\n\n")
+                handle.write(
+                    f"\n## Conversation fuzzing run {self.run_id} "
+                    f"({time.strftime('%Y-%m-%d %H:%M:%S')}, {json.dumps(self.settings)})\n\n"
+                )
                 self._header_written = True
             handle.write(transcript + "\n\n")
 
@@ -502,9 +629,11 @@ class FuzzRecord:
     def report(self, limit: int = 3) -> str:
         """The summary and the first failing transcripts, for the assertion message."""
         kinds = ", ".join(f"{k}: {n}" for k, n in self.by_kind.most_common())
-        parts = [f"{len(self.failed)} of {self.conversations} conversations failed "
-                 f"({self.turns} turns). Conversations by kind: {kinds}.",
-                 f"Every failing transcript: {FAILURES_FILE} (and the captured output below); "
-                 f"summary: {SUMMARY_FILE}."]
+        parts = [
+            f"{len(self.failed)} of {self.conversations} conversations failed "
+            f"({self.turns} turns). Conversations by kind: {kinds}.",
+            f"Every failing transcript: {FAILURES_FILE} (and the captured output below); "
+            f"summary: {SUMMARY_FILE}.",
+        ]
         parts += [c.transcript() for c in self.failed[:limit]]
         return "\n\n".join(parts)

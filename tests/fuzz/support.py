@@ -25,5 +25,6 @@ def tried(name: str) -> None:
 
 def fuzz_settings(max_examples: int) -> settings:
     """The profile's settings with this test's fixed number of examples."""
-    return settings(settings.get_profile(PROFILE),
-                    max_examples=max_examples * SCALE.get(PROFILE, 1))
+    return settings(
+        settings.get_profile(PROFILE), max_examples=max_examples * SCALE.get(PROFILE, 1)
+    )

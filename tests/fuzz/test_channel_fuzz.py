@@ -84,8 +84,13 @@ class FuzzAgent:
 class Channel:
     """One running channel app driven from synchronous tests through its own loop."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, port: int, agent: FuzzAgent,
-                 session: aiohttp.ClientSession) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        port: int,
+        agent: FuzzAgent,
+        session: aiohttp.ClientSession,
+    ) -> None:
         self.loop = loop
         self.port = port
         self.agent = agent
@@ -114,8 +119,9 @@ def start_channel(tmp_path: Path, **settings: Any) -> Iterator[Channel]:
         port = free_port()
 
         async def start() -> Any:
-            server = await app.create_server(host="127.0.0.1", port=port,
-                                             return_asyncio_server=True, access_log=False)
+            server = await app.create_server(
+                host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False
+            )
             await server.startup()
             await server.before_start()
             await server.after_start()
@@ -126,6 +132,7 @@ def start_channel(tmp_path: Path, **settings: Any) -> Iterator[Channel]:
         try:
             yield Channel(loop, port, agent, session)
         finally:
+
             async def stop() -> None:
                 await session.close()
                 await server.before_stop()
@@ -144,17 +151,26 @@ async def _session() -> aiohttp.ClientSession:
 @pytest.fixture(scope="module")
 def channel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Channel]:
     """Limits high enough that only the message and body limits are in play."""
-    yield from start_channel(tmp_path_factory.mktemp("fuzz-channel"), cors_origins=(ALLOWED,),
-                             max_message_chars=LIMIT, rate_limit_messages=1_000_000,
-                             rate_limit_ip_messages=0)
+    yield from start_channel(
+        tmp_path_factory.mktemp("fuzz-channel"),
+        cors_origins=(ALLOWED,),
+        max_message_chars=LIMIT,
+        rate_limit_messages=1_000_000,
+        rate_limit_ip_messages=0,
+    )
 
 
 @pytest.fixture(scope="module")
 def tight_channel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Channel]:
     """Small rate limits, so that the polite and the 429 answers both come up."""
-    yield from start_channel(tmp_path_factory.mktemp("fuzz-tight"), cors_origins=(ALLOWED,),
-                             max_message_chars=LIMIT, rate_limit_messages=3,
-                             rate_limit_ip_messages=8, rate_limit_window_seconds=3600)
+    yield from start_channel(
+        tmp_path_factory.mktemp("fuzz-tight"),
+        cors_origins=(ALLOWED,),
+        max_message_chars=LIMIT,
+        rate_limit_messages=3,
+        rate_limit_ip_messages=8,
+        rate_limit_window_seconds=3600,
+    )
 
 
 # --- properties every answer must have --------------------------------------------
@@ -195,8 +211,9 @@ def check_passed_on(agent: FuzzAgent) -> None:
     for message in agent.received:
         assert len(message.text) <= LIMIT
         assert message.text == message.text.strip()
-        assert not message.text.startswith("/") or PLAIN_PAYLOAD.fullmatch(message.text), \
+        assert not message.text.startswith("/") or PLAIN_PAYLOAD.fullmatch(message.text), (
             message.text
+        )
         assert message.input_channel == "website" and message.metadata is None
         assert SENDER_PATTERN.fullmatch(message.sender_id)
 
@@ -213,12 +230,28 @@ def expected_error(body: Any) -> Optional[str]:
     return None
 
 
-origins = st.one_of(st.none(), st.none(),
-                    st.sampled_from([ALLOWED, ALLOWED.upper() + "/", " " + ALLOWED, "null", "",
-                                     "SAME", "https://evil.example", "http://www.example-clinic.com",
-                                     "https://www.example-clinic.com.evil.example", "file://",
-                                     "://", "http://127.0.0.1", "https://127.0.0.1:1"]),
-                    S.header_safe)
+origins = st.one_of(
+    st.none(),
+    st.none(),
+    st.sampled_from(
+        [
+            ALLOWED,
+            ALLOWED.upper() + "/",
+            " " + ALLOWED,
+            "null",
+            "",
+            "SAME",
+            "https://evil.example",
+            "http://www.example-clinic.com",
+            "https://www.example-clinic.com.evil.example",
+            "file://",
+            "://",
+            "http://127.0.0.1",
+            "https://127.0.0.1:1",
+        ]
+    ),
+    S.header_safe,
+)
 
 
 def origin_headers(origin: Optional[str], port: int) -> Dict[str, str]:
@@ -231,17 +264,42 @@ def origin_headers(origin: Optional[str], port: int) -> Dict[str, str]:
 
 
 @fuzz_settings(max_examples=1500)
-@given(body=S.json_bodies(), ensure_ascii=st.booleans(), mode=st.sampled_from(MODES),
-       origin=origins, content_type=S.content_types)
-@example(body={"sender": "a", "message": '/ /book{"name": "x"}'}, ensure_ascii=True,
-         mode="echo", origin=None, content_type="application/json")
-@example(body={"sender": "a", "message": "\ud800"}, ensure_ascii=True, mode="two",
-         origin=ALLOWED, content_type=None)
-@example(body={"sender": "0", "message": "\ud800\udc00"}, ensure_ascii=True, mode="echo",
-         origin=None, content_type=None)  # an escaped surrogate pair: one character arrives
-def test_json_bodies_get_a_clear_answer(channel: Channel, body: Dict[str, Any],
-                                        ensure_ascii: bool, mode: str, origin: Optional[str],
-                                        content_type: Optional[str]) -> None:
+@given(
+    body=S.json_bodies(),
+    ensure_ascii=st.booleans(),
+    mode=st.sampled_from(MODES),
+    origin=origins,
+    content_type=S.content_types,
+)
+@example(
+    body={"sender": "a", "message": '/ /book{"name": "x"}'},
+    ensure_ascii=True,
+    mode="echo",
+    origin=None,
+    content_type="application/json",
+)
+@example(
+    body={"sender": "a", "message": "\ud800"},
+    ensure_ascii=True,
+    mode="two",
+    origin=ALLOWED,
+    content_type=None,
+)
+@example(
+    body={"sender": "0", "message": "\ud800\udc00"},
+    ensure_ascii=True,
+    mode="echo",
+    origin=None,
+    content_type=None,
+)  # an escaped surrogate pair: one character arrives
+def test_json_bodies_get_a_clear_answer(
+    channel: Channel,
+    body: Dict[str, Any],
+    ensure_ascii: bool,
+    mode: str,
+    origin: Optional[str],
+    content_type: Optional[str],
+) -> None:
     tried("channel: JSON bodies")
     channel.agent.mode, channel.agent.received = mode, []
     raw = S.encode(body, ensure_ascii)
@@ -276,14 +334,17 @@ def test_json_bodies_get_a_clear_answer(channel: Channel, body: Dict[str, Any],
     if not visible_text(message):
         assert answer == [] and channel.agent.received == []
     elif len(message) > LIMIT:
-        assert [m["text"] for m in answer] == [f"Please shorten your message to {LIMIT} characters."]
+        assert [m["text"] for m in answer] == [
+            f"Please shorten your message to {LIMIT} characters."
+        ]
         assert channel.agent.received == []
     else:
         (received,) = channel.agent.received
         assert received.text == visible_text(message)
         assert all(m["recipient_id"] == body["sender"] for m in answer)
         if mode in ("raise", "cancel", "timeout") or (
-                mode == "silent" and visible_text(message) not in SILENT_COMMANDS):
+            mode == "silent" and visible_text(message) not in SILENT_COMMANDS
+        ):
             assert [m["text"] for m in answer] == ["Something went wrong."]
         elif mode == "silent":
             assert answer == []  # Rasa's own commands may answer nothing
@@ -296,11 +357,12 @@ def test_json_bodies_get_a_clear_answer(channel: Channel, body: Dict[str, Any],
 
 
 @fuzz_settings(max_examples=500)
-@given(raw=S.raw_bodies(), content_type=S.content_types, origin=origins,
-       mode=st.sampled_from(MODES))
-def test_raw_bodies_get_a_clear_answer(channel: Channel, raw: bytes,
-                                       content_type: Optional[str], origin: Optional[str],
-                                       mode: str) -> None:
+@given(
+    raw=S.raw_bodies(), content_type=S.content_types, origin=origins, mode=st.sampled_from(MODES)
+)
+def test_raw_bodies_get_a_clear_answer(
+    channel: Channel, raw: bytes, content_type: Optional[str], origin: Optional[str], mode: str
+) -> None:
     tried("channel: raw bodies")
     channel.agent.mode, channel.agent.received = mode, []
     headers = origin_headers(origin, channel.port)
@@ -314,9 +376,12 @@ def test_raw_bodies_get_a_clear_answer(channel: Channel, raw: bytes,
 
 
 @fuzz_settings(max_examples=60)
-@given(requests=st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), S.texts),
-                         min_size=1, max_size=6))
-def test_rate_limits_answer_clearly(tight_channel: Channel, requests: List[Tuple[str, str]]) -> None:
+@given(
+    requests=st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), S.texts), min_size=1, max_size=6)
+)
+def test_rate_limits_answer_clearly(
+    tight_channel: Channel, requests: List[Tuple[str, str]]
+) -> None:
     tight_channel.agent.mode = "echo"
     for sender, message in requests:
         tried("channel: rate-limited requests")
@@ -326,4 +391,7 @@ def test_rate_limits_answer_clearly(tight_channel: Channel, requests: List[Tuple
         answer = check_response(status, headers, response)
         check_passed_on(tight_channel.agent)
         if status == 429:
-            assert answer["error"] == "rate_limited" and answer["message"] == "Slow down a little, please."
+            assert (
+                answer["error"] == "rate_limited"
+                and answer["message"] == "Slow down a little, please."
+            )

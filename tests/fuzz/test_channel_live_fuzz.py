@@ -30,13 +30,17 @@ SENDERS = 25
 # Single words of hundreds of letters are included: the typo corrector used to take ~40 s on
 # one (tests/unit/test_bad_input_regressions.py).
 live_messages = st.one_of(S.nasty_text, S.nasty_text, S.nasty_text, S.long_text(50, 3_000)).filter(
-    lambda text: visible_text(text) and visible_text(text) not in SILENT_COMMANDS)
+    lambda text: visible_text(text) and visible_text(text) not in SILENT_COMMANDS
+)
 
 
 def post(base_url: str, sender: str, message: str) -> Tuple[int, Any]:
     body = json.dumps({"sender": sender, "message": message}).encode()
-    request = urllib.request.Request(f"{base_url}/webhooks/website/webhook", data=body,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{base_url}/webhooks/website/webhook",
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())

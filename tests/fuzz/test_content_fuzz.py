@@ -39,8 +39,14 @@ from tests.fuzz.support import fuzz_settings, tried
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 CONTENT_DIR = PROJECT_DIR / "data" / "content"
-FILES = ["answers.yml", "messages.yml", "contact.yml", "booking.yml", "contraindications.yml",
-         "answerability.yml"]
+FILES = [
+    "answers.yml",
+    "messages.yml",
+    "contact.yml",
+    "booking.yml",
+    "contraindications.yml",
+    "answerability.yml",
+]
 KNOWN_INTENTS = domain_intents()
 
 
@@ -54,8 +60,7 @@ def trim(value: Any) -> Any:
 
 
 SEED_DATA: Dict[str, Any] = {
-    name: trim(yaml.safe_load((CONTENT_DIR / name).read_text(encoding="utf-8")))
-    for name in FILES
+    name: trim(yaml.safe_load((CONTENT_DIR / name).read_text(encoding="utf-8"))) for name in FILES
 }
 # The trimmed answers.yml keeps three answers: the hinges may only name those.
 SEED_ANSWER_IDS = {answer["id"] for answer in SEED_DATA["answers.yml"]["answers"]}
@@ -63,9 +68,10 @@ for _hinge in SEED_DATA["answerability.yml"]["hinges"]:
     _hinge["covered_by"] = [i for i in _hinge.get("covered_by") or [] if i in SEED_ANSWER_IDS]
 # ...and so may the topic words
 SEED_DATA["answerability.yml"]["topic_words"] = {
-    answer_id: words for answer_id, words in
-    (SEED_DATA["answerability.yml"].get("topic_words") or {}).items()
-    if answer_id in SEED_ANSWER_IDS}
+    answer_id: words
+    for answer_id, words in (SEED_DATA["answerability.yml"].get("topic_words") or {}).items()
+    if answer_id in SEED_ANSWER_IDS
+}
 
 
 def dump(data: Any) -> str:
@@ -87,16 +93,59 @@ def write_seed(folder: Path) -> Path:
 # Values YAML can hold that the files never expect.
 odd_values = st.one_of(
     S.json_values,
-    st.sampled_from([None, True, False, 0, -1, 10 ** 40, float("nan"), float("-inf"), 1.5,
-                     datetime.date(2001, 1, 1), datetime.datetime(2001, 1, 1, 10, 0),
-                     b"\x00\xff", [], {}, "", " ", "no", "yes", "~", "{limit", "{0}{x}",
-                     "http://", "mailto:", "tel:", "javascript:alert(1)"]),
+    st.sampled_from(
+        [
+            None,
+            True,
+            False,
+            0,
+            -1,
+            10**40,
+            float("nan"),
+            float("-inf"),
+            1.5,
+            datetime.date(2001, 1, 1),
+            datetime.datetime(2001, 1, 1, 10, 0),
+            b"\x00\xff",
+            [],
+            {},
+            "",
+            " ",
+            "no",
+            "yes",
+            "~",
+            "{limit",
+            "{0}{x}",
+            "http://",
+            "mailto:",
+            "tel:",
+            "javascript:alert(1)",
+        ]
+    ),
     S.nasty_text.map(lambda text: text.encode("utf-8", "replace").decode("utf-8")),
     st.integers(1_000, 30_000).map(lambda n: "é😀 " * n),  # up to 120 000 characters
 )
-odd_keys = st.one_of(st.sampled_from([None, True, 1, 1.5, "", "txet", "id ", "ID", "<<",
-                                      "answers", "reply", "terms", "😀", "\u202eid"]),
-                     st.text(max_size=12))
+odd_keys = st.one_of(
+    st.sampled_from(
+        [
+            None,
+            True,
+            1,
+            1.5,
+            "",
+            "txet",
+            "id ",
+            "ID",
+            "<<",
+            "answers",
+            "reply",
+            "terms",
+            "😀",
+            "\u202eid",
+        ]
+    ),
+    st.text(max_size=12),
+)
 
 
 @st.composite
@@ -121,6 +170,7 @@ def replaced(data: Any, path: List[Any], value: Any) -> Any:
 
 def with_key(data: Any, path: List[Any], key: Any, value: Any) -> Any:
     """``data`` with ``key: value`` added in the mapping at ``path`` (or the nearest above)."""
+
     def add(node: Any) -> Any:
         return {**node, key: value} if isinstance(node, dict) else node
 
@@ -136,12 +186,14 @@ def with_key(data: Any, path: List[Any], key: Any, value: Any) -> Any:
 MARKER = "FUZZ_MARKER_VALUE"
 ANCHORS = {
     # a billion laughs: 9**9 strings if anything walks or prints it
-    "laughs": "\n".join(['fuzz_a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-                        + [f"fuzz_a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]"
-                           for i in range(1, 9)]),
-    "merge": "\n".join(["fuzz_m0: &m0 {k0: a, k1: b}"]
-                       + [f"fuzz_m{i}: &m{i} {{<<: [*m{i - 1}, *m{i - 1}], k{i + 1}: x}}"
-                          for i in range(1, 20)]),
+    "laughs": "\n".join(
+        ['fuzz_a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+        + [f"fuzz_a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    ),
+    "merge": "\n".join(
+        ["fuzz_m0: &m0 {k0: a, k1: b}"]
+        + [f"fuzz_m{i}: &m{i} {{<<: [*m{i - 1}, *m{i - 1}], k{i + 1}: x}}" for i in range(1, 20)]
+    ),
     "recursive": "fuzz_r: &r [*r, {self: *r}]",
     "text": 'fuzz_t: &t "a shared text"',
 }
@@ -152,17 +204,37 @@ ALIASES = {"laughs": "*a8", "merge": "*m19", "recursive": "*r", "text": "*t"}
 def broken_edit(draw: Any, name: str) -> bytes:
     """The bytes of one broken (or oddly valid) version of the file ``name``."""
     data, text = SEED_DATA[name], SEED_TEXT[name]
-    kind = draw(st.sampled_from(["wrong_type", "wrong_type", "unknown_key", "unknown_key",
-                                 "bomb", "bytes", "invalid_utf8", "deep", "typo", "tags",
-                                 "nasty_text"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "wrong_type",
+                "wrong_type",
+                "unknown_key",
+                "unknown_key",
+                "bomb",
+                "bytes",
+                "invalid_utf8",
+                "deep",
+                "typo",
+                "tags",
+                "nasty_text",
+            ]
+        )
+    )
     if kind == "wrong_type":
         return dump(replaced(data, draw(path_into(data)), draw(odd_values))).encode()
     if kind == "unknown_key":
-        return dump(with_key(data, draw(path_into(data)), draw(odd_keys),
-                             draw(odd_values))).encode()
+        return dump(
+            with_key(data, draw(path_into(data)), draw(odd_keys), draw(odd_values))
+        ).encode()
     if kind == "nasty_text":
-        return dump(replaced(data, draw(path_into(data)), draw(S.texts).encode(
-            "utf-8", "replace").decode("utf-8"))).encode()
+        return dump(
+            replaced(
+                data,
+                draw(path_into(data)),
+                draw(S.texts).encode("utf-8", "replace").decode("utf-8"),
+            )
+        ).encode()
     if kind == "bomb":
         anchor = draw(st.sampled_from(sorted(ANCHORS)))
         body = dump(replaced(data, draw(path_into(data)), MARKER))
@@ -172,8 +244,11 @@ def broken_edit(draw: Any, name: str) -> bytes:
     if kind == "invalid_utf8":
         raw = bytearray(text.encode())
         at = draw(st.integers(0, len(raw)))
-        raw[at:at] = draw(st.sampled_from([b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\x80\x80",
-                                           b"\xfe\xff", b"\xe2\x82"]))
+        raw[at:at] = draw(
+            st.sampled_from(
+                [b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\x80\x80", b"\xfe\xff", b"\xe2\x82"]
+            )
+        )
         return bytes(raw)
     if kind == "deep":
         depth = draw(st.sampled_from([50, 500, 990, 3_000, 20_000]))
@@ -187,15 +262,58 @@ def broken_edit(draw: Any, name: str) -> bytes:
     if kind == "typo":
         at = draw(st.integers(0, len(text)))
         cut = draw(st.integers(0, 40))
-        insert = draw(st.sampled_from(["\t", ":", ": ", "'", '"', "#", "- ", "\n  ", "&x ", "*x",
-                                       "!!python/object:os.system ", "? ", "{", "]", "%", "@",
-                                       "`", "\x00", "\x07", "\x1b", "\ufeff", "\u2028", "---\n",
-                                       "...\n", "!!binary ", "!!set ", "!!omap ", "<<: "]))
-        return (text[:at] + insert + text[at + cut:]).encode("utf-8")
-    tag = draw(st.sampled_from(["!!python/object/apply:os.system ['true']",
-                                "!!python/name:os.system", "!!binary aGVsbG8=",
-                                "!!set {a, b}", "!!omap [a: 1, b: 2]", "!!timestamp 2001-12-14",
-                                "!!float .nan", "!!int 0x1F", "!custom thing", "!!str", "!!null"]))
+        insert = draw(
+            st.sampled_from(
+                [
+                    "\t",
+                    ":",
+                    ": ",
+                    "'",
+                    '"',
+                    "#",
+                    "- ",
+                    "\n  ",
+                    "&x ",
+                    "*x",
+                    "!!python/object:os.system ",
+                    "? ",
+                    "{",
+                    "]",
+                    "%",
+                    "@",
+                    "`",
+                    "\x00",
+                    "\x07",
+                    "\x1b",
+                    "\ufeff",
+                    "\u2028",
+                    "---\n",
+                    "...\n",
+                    "!!binary ",
+                    "!!set ",
+                    "!!omap ",
+                    "<<: ",
+                ]
+            )
+        )
+        return (text[:at] + insert + text[at + cut :]).encode("utf-8")
+    tag = draw(
+        st.sampled_from(
+            [
+                "!!python/object/apply:os.system ['true']",
+                "!!python/name:os.system",
+                "!!binary aGVsbG8=",
+                "!!set {a, b}",
+                "!!omap [a: 1, b: 2]",
+                "!!timestamp 2001-12-14",
+                "!!float .nan",
+                "!!int 0x1F",
+                "!custom thing",
+                "!!str",
+                "!!null",
+            ]
+        )
+    )
     return dump(replaced(data, draw(path_into(data)), MARKER)).replace(MARKER, tag).encode()
 
 
@@ -223,8 +341,9 @@ PARSERS = {
     "contact.yml": parse_contact,
     "booking.yml": parse_booking,
     "contraindications.yml": parse_contraindications,
-    "answerability.yml": lambda data, path, errors: parse_answerability(data, path,
-                                                                        SEED_ANSWER_IDS, errors),
+    "answerability.yml": lambda data, path, errors: parse_answerability(
+        data, path, SEED_ANSWER_IDS, errors
+    ),
 }
 
 
@@ -267,8 +386,12 @@ def seed_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @example(edit=("contraindications.yml", b"[" * 5_000))
 @example(edit=("answers.yml", b"? [a, b]\n: 1\n"))
 @example(edit=("contraindications.yml", b"1: a\nfoo: b\n"))
-@example(edit=("contact.yml", (ANCHORS["laughs"] + "\nclinic: {name: X, email: *a8}\n"
-                               "handoff: {}\n").encode()))
+@example(
+    edit=(
+        "contact.yml",
+        (ANCHORS["laughs"] + "\nclinic: {name: X, email: *a8}\nhandoff: {}\n").encode(),
+    )
+)
 def test_broken_edits_give_the_documented_error(seed_folder: Path, edit: Any) -> None:
     name, raw = edit
     tried("content: broken edits, every loader")
@@ -285,12 +408,12 @@ def live_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_seed(tmp_path_factory.mktemp("fuzz-live-content"))
 
 
-_clock = [1_700_000_000 * 10 ** 9]
+_clock = [1_700_000_000 * 10**9]
 
 
 def touch(path: Path) -> None:
     """A new modification time for every write, as an editor saving a file gives."""
-    _clock[0] += 10 ** 9
+    _clock[0] += 10**9
     os.utime(path, ns=(_clock[0], _clock[0]))
 
 
@@ -324,8 +447,9 @@ def test_live_store_keeps_the_last_good_content(live_folder: Path, edit: Any) ->
 
 
 def load_check_script() -> Any:
-    spec = importlib.util.spec_from_file_location("clinic_check_script",
-                                                  PROJECT_DIR / "scripts" / "check.py")
+    spec = importlib.util.spec_from_file_location(
+        "clinic_check_script", PROJECT_DIR / "scripts" / "check.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -339,8 +463,9 @@ def check_script() -> Any:
 
 @fuzz_settings(max_examples=40)
 @given(edit=edits)
-def test_make_check_reports_each_broken_edit(seed_folder: Path, check_script: Any,
-                                             edit: Any) -> None:
+def test_make_check_reports_each_broken_edit(
+    seed_folder: Path, check_script: Any, edit: Any
+) -> None:
     name, raw = edit
     tried("content: make check functions")
     path = seed_folder / name

@@ -55,7 +55,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.conversation_fuzz]
 
 CONVERSATIONS = 300  # per `make test`; each is 5-15 fuzzed turns plus ~9 turns of end checks
 SOAK = int(os.environ.get("SOAK_CONVERSATIONS") or 0)
-SOAK_SEED = int(os.environ.get("CLINIC_CONVFUZZ_SEED") or random.SystemRandom().randrange(2 ** 32))
+SOAK_SEED = int(os.environ.get("CLINIC_CONVFUZZ_SEED") or random.SystemRandom().randrange(2**32))
 FAIL_FAST = os.environ.get("CLINIC_CONVFUZZ_FAIL_FAST") == "1"
 # Conversations played at the same time (different visitors); 1 plays them one by one.
 WORKERS = max(1, int(os.environ.get("CLINIC_CONVFUZZ_WORKERS") or 3))
@@ -71,8 +71,9 @@ def conversation_settings() -> settings:
     base = settings.get_profile(PROFILE)
     count = SOAK or CONVERSATIONS * SCALE.get(PROFILE, 1)
     phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if FAIL_FAST else [])
-    return settings(base, max_examples=count, phases=phases,
-                    derandomize=base.derandomize and not SOAK)
+    return settings(
+        base, max_examples=count, phases=phases, derandomize=base.derandomize and not SOAK
+    )
 
 
 @contextlib.contextmanager
@@ -81,8 +82,11 @@ def rate_limit_raised(assistant: Assistant) -> Iterator[None]:
     old = assistant.env.get("CLINIC_RATE_LIMIT_MESSAGES")
 
     def restart(value) -> None:
-        rasa = next(p for p in assistant.processes
-                    if "clinic_runtime" in " ".join(map(str, cast(List[Any], p.args))))
+        rasa = next(
+            p
+            for p in assistant.processes
+            if "clinic_runtime" in " ".join(map(str, cast(List[Any], p.args)))
+        )
         assistant.stop_process(rasa)
         if value is None:
             assistant.env.pop("CLINIC_RATE_LIMIT_MESSAGES", None)
@@ -100,9 +104,12 @@ def rate_limit_raised(assistant: Assistant) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def fuzz_client(assistant) -> Iterator[Client]:
     """The running assistant (shared with tests/e2e), its outbox, a rate limit that fits."""
-    client = Client(assistant.base_url, assistant.env["CLINIC_OUTBOX_PATH"],
-                    tolerate_restarts=not isinstance(assistant, Assistant),
-                    error_text=TEXTS.error_try_again)
+    client = Client(
+        assistant.base_url,
+        assistant.env["CLINIC_OUTBOX_PATH"],
+        tolerate_restarts=not isinstance(assistant, Assistant),
+        error_text=TEXTS.error_try_again,
+    )
     limit = int(assistant.env.get("CLINIC_RATE_LIMIT_MESSAGES") or 20)
     if isinstance(assistant, Assistant) and limit < RATE_LIMIT_NEEDED:
         with rate_limit_raised(assistant):
@@ -116,8 +123,10 @@ def records() -> Iterator[Dict[str, FuzzRecord]]:
     yield RECORDS
     if RECORDS:
         SUMMARY_FILE.parent.mkdir(parents=True, exist_ok=True)
-        SUMMARY_FILE.write_text(json.dumps({name: r.summary() for name, r in RECORDS.items()},
-                                           indent=2) + "\n", encoding="utf-8")
+        SUMMARY_FILE.write_text(
+            json.dumps({name: r.summary() for name, r in RECORDS.items()}, indent=2) + "\n",
+            encoding="utf-8",
+        )
 
 
 def record_for(records: Dict[str, FuzzRecord], name: str, **details) -> FuzzRecord:
@@ -127,6 +136,7 @@ def record_for(records: Dict[str, FuzzRecord], name: str, **details) -> FuzzReco
 
 
 # --- the issue's own conversations, played first (issue 17) -------------------------------------
+
 
 def to_name_prompt() -> List[Move]:
     return [Move("I want to book", "script"), Move("4-D Facial (single session)", "script")]
@@ -141,8 +151,12 @@ def not_a_name(text: str) -> Move:
 
 
 ISSUE_SCRIPTS: Dict[str, Callable[[str], List[Move]]] = {
-    "thumbs-up": lambda tag: [Move("hi", "script"), Move("👍", "script: emoji"),
-                              Move("👍", "script: emoji"), Move("how much is it?", "script")],
+    "thumbs-up": lambda tag: [
+        Move("hi", "script"),
+        Move("👍", "script: emoji"),
+        Move("👍", "script: emoji"),
+        Move("how much is it?", "script"),
+    ],
     "name-helen-price": lambda tag: to_name_prompt() + [name_move("Helen Price")],
     "name-pete-long": lambda tag: to_name_prompt() + [name_move("Pete Long")],
     "name-dana-white": lambda tag: to_name_prompt() + [name_move("Dana White")],
@@ -154,37 +168,64 @@ ISSUE_SCRIPTS: Dict[str, Callable[[str], List[Move]]] = {
     "junk-name-html": lambda tag: to_name_prompt() + [not_a_name("<b>Dana</b><script>x</script>")],
     "typed-service-label": lambda tag: [
         Move("I want to book", "script"),
-        Move("clear skin membership please", "script: typed label", given=frozenset({"service"}),
-             refused_kind="typed_label_refused")],
-    "correction": lambda tag: to_name_prompt() + [
-        name_move("Dana White"), Move(email_for(tag, "dana"), "script: contact"),
-        Move("Monday 10am", "script: time"),
-        Move("actually make it Friday", "script: correction", correction=("time", "Friday")),
-        Move("/deny", "script: screening")],
+        Move(
+            "clear skin membership please",
+            "script: typed label",
+            given=frozenset({"service"}),
+            refused_kind="typed_label_refused",
+        ),
+    ],
+    "correction": lambda tag: (
+        to_name_prompt()
+        + [
+            name_move("Dana White"),
+            Move(email_for(tag, "dana"), "script: contact"),
+            Move("Monday 10am", "script: time"),
+            Move("actually make it Friday", "script: correction", correction=("time", "Friday")),
+            Move("/deny", "script: screening"),
+        ]
+    ),
     "reschedule": lambda tag: [Move("I need to reschedule", "script", must="no_new_booking")],
-    "stop-mid-handoff": lambda tag: [Move("I want to talk to a person", "script"),
-                                     Move("stop", "script", must="stop")],
+    "stop-mid-handoff": lambda tag: [
+        Move("I want to talk to a person", "script"),
+        Move("stop", "script", must="stop"),
+    ],
     "stop-mid-booking": lambda tag: to_name_prompt() + [Move("stop", "script", must="stop")],
-    "several-fields": lambda tag: to_name_prompt() + [
-        Move(f"I'm Dana White, {email_for(tag, 'dana')}, Friday at 3pm", "script: several fields",
-             given=frozenset({"name", "contact", "time"}), refused_kind="field_asked_again")],
+    "several-fields": lambda tag: (
+        to_name_prompt()
+        + [
+            Move(
+                f"I'm Dana White, {email_for(tag, 'dana')}, Friday at 3pm",
+                "script: several fields",
+                given=frozenset({"name", "contact", "time"}),
+                refused_kind="field_asked_again",
+            )
+        ]
+    ),
     "angry-handoff": lambda tag: [
         Move("how much is it?", "script"),
-        Move("this bot is useless, get me a real person NOW", "script", must="handoff")],
-    "angry-handoff-mid-booking": lambda tag: to_name_prompt() + [
-        Move("this bot is useless, get me a real person NOW", "script", must="handoff")],
+        Move("this bot is useless, get me a real person NOW", "script", must="handoff"),
+    ],
+    "angry-handoff-mid-booking": lambda tag: (
+        to_name_prompt()
+        + [Move("this bot is useless, get me a real person NOW", "script", must="handoff")]
+    ),
     "pregnant-then-book": lambda tag: [Move("I'm pregnant", "script: disclosure", health=True)],
     "emergency-then-book": lambda tag: [
-        Move("I'm having chest pain right now", "script: urgent", health=True, urgent=True)],
+        Move("I'm having chest pain right now", "script: urgent", health=True, urgent=True)
+    ],
 }
 
 
 @pytest.mark.parametrize("script", list(ISSUE_SCRIPTS))
-def test_issue_conversations(fuzz_client: Client, records: Dict[str, FuzzRecord], script: str) -> None:
+def test_issue_conversations(
+    fuzz_client: Client, records: Dict[str, FuzzRecord], script: str
+) -> None:
     """The conversations of issue 17, judged like the random ones, then booked and handed off."""
     record = record_for(records, "issue_scripts", conversations=len(ISSUE_SCRIPTS))
-    conversation = Conversation(fuzz_client, TEXTS, record.run_id, 90_000 + record.conversations,
-                                label=f"issue: {script}")
+    conversation = Conversation(
+        fuzz_client, TEXTS, record.run_id, 90_000 + record.conversations, label=f"issue: {script}"
+    )
     for move in ISSUE_SCRIPTS[script](conversation.tag):
         conversation.say(move)
     conversation.finish()
@@ -193,6 +234,7 @@ def test_issue_conversations(fuzz_client: Client, records: Dict[str, FuzzRecord]
 
 
 # --- random conversations --------------------------------------------------------------------
+
 
 def play(plan: Plan, client: Client, record: FuzzRecord, number: int) -> Conversation:
     """One random conversation: its 5-15 turns, then the end checks."""
@@ -204,12 +246,17 @@ def play(plan: Plan, client: Client, record: FuzzRecord, number: int) -> Convers
     return conversation
 
 
-def test_random_conversations_never_break(fuzz_client: Client,
-                                          records: Dict[str, FuzzRecord]) -> None:
+def test_random_conversations_never_break(
+    fuzz_client: Client, records: Dict[str, FuzzRecord]
+) -> None:
     chosen = conversation_settings()
-    details = {"profile": PROFILE, "max_examples": chosen.max_examples,
-               "derandomize": chosen.derandomize, "fail_fast": FAIL_FAST,
-               "workers": 1 if FAIL_FAST else WORKERS}
+    details = {
+        "profile": PROFILE,
+        "max_examples": chosen.max_examples,
+        "derandomize": chosen.derandomize,
+        "fail_fast": FAIL_FAST,
+        "workers": 1 if FAIL_FAST else WORKERS,
+    }
     if SOAK:
         details["seed"] = SOAK_SEED
         print(f"soak run: {SOAK} conversations, replay with CLINIC_CONVFUZZ_SEED={SOAK_SEED}")
@@ -247,11 +294,13 @@ def test_random_conversations_never_break(fuzz_client: Client,
         collect = seed(SOAK_SEED)(collect)
     collect()
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        played = pool.map(lambda item: play(item[1], fuzz_client, record, item[0]),
-                          enumerate(plans, 1))
+        played = pool.map(
+            lambda item: play(item[1], fuzz_client, record, item[0]), enumerate(plans, 1)
+        )
         for finished in played:
             tried("conversation fuzz: conversations")
             record.add(finished)
-    assert record.conversations >= chosen.max_examples, \
+    assert record.conversations >= chosen.max_examples, (
         f"only {record.conversations} of {chosen.max_examples} conversations were played"
+    )
     assert not record.failed, record.report()

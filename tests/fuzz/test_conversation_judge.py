@@ -12,7 +12,9 @@ from tests.fuzz import conversation_pools as P
 
 TEXTS = J.load_texts(J.PROJECT_DIR / "data" / "content")
 MESSAGES = yaml.safe_load((J.PROJECT_DIR / "data" / "content" / "messages.yml").read_text("utf-8"))
-PROMPTS = yaml.safe_load((J.PROJECT_DIR / "data" / "content" / "booking.yml").read_text("utf-8"))["prompts"]
+PROMPTS = yaml.safe_load((J.PROJECT_DIR / "data" / "content" / "booking.yml").read_text("utf-8"))[
+    "prompts"
+]
 
 
 def bot(*texts, buttons=None):
@@ -45,7 +47,9 @@ def test_one_miss_with_a_reprompt_is_fine_but_two_misses_are_not():
 def test_error_texts_are_caught():
     assert kinds("hi", bot(MESSAGES["error_try_again"])) == ["error_text"]
     assert kinds("hi", bot("Oops, something went wrong.")) == ["error_text"]
-    assert kinds("hi", bot('Traceback (most recent call last):\n  File "a.py", line 3')) == ["traceback"]
+    assert kinds("hi", bot('Traceback (most recent call last):\n  File "a.py", line 3')) == [
+        "traceback"
+    ]
     assert kinds("hi", bot("KeyError: 'name'")) == ["traceback"]
 
 
@@ -89,13 +93,21 @@ def test_the_rate_limit_is_told_apart_from_the_assistant():
     assert kinds("x", bot(MESSAGES["rate_limited"])) == ["rate_limited"]
 
 
-@pytest.mark.parametrize("key, field", [
-    ("ask_service", "service"), ("service_not_understood", "service"), ("ask_name", "name"),
-    ("name_not_understood", "name"), ("ask_contact", "contact"),
-    ("contact_not_understood", "contact"), ("ask_preferred_time", "time"),
-    ("preferred_time_not_understood", "time"), ("ask_screening", "screening"),
-    ("screening_not_understood", "screening"),
-])
+@pytest.mark.parametrize(
+    "key, field",
+    [
+        ("ask_service", "service"),
+        ("service_not_understood", "service"),
+        ("ask_name", "name"),
+        ("name_not_understood", "name"),
+        ("ask_contact", "contact"),
+        ("contact_not_understood", "contact"),
+        ("ask_preferred_time", "time"),
+        ("preferred_time_not_understood", "time"),
+        ("ask_screening", "screening"),
+        ("screening_not_understood", "screening"),
+    ],
+)
 def test_the_question_a_reply_asks(key, field):
     assert J.asked_field(bot("Some answer.", PROMPTS[key]), TEXTS) == field
     assert J.prompt_field(key) == field
@@ -111,18 +123,26 @@ def test_the_question_asked_last_wins_and_answers_alone_ask_nothing():
 
 
 def test_confirmations_and_their_references():
-    text = PROMPTS["booking_received"].format(name="Nora Belkavi", service="4-D Facial (single session)",
-                                              reference="c3530f70", contact="n@example.com",
-                                              time_part=" (Friday at 3pm)")
+    text = PROMPTS["booking_received"].format(
+        name="Nora Belkavi",
+        service="4-D Facial (single session)",
+        reference="c3530f70",
+        contact="n@example.com",
+        time_part=" (Friday at 3pm)",
+    )
     (found,) = J.confirmations_in(bot(text), TEXTS)
     assert (found.kind, found.reference, found.name) == ("booking", "c3530f70", "Nora Belkavi")
     assert J.simplified("'; DROP TABLE requests; --") == J.simplified("DROP table REQUESTS")
-    handoff = PROMPTS["handoff_received"].format(name="A", reference="0c728212", contact="a@b.co",
-                                                 reply_time="as soon as they can")
-    assert [(c.kind, c.reference) for c in J.confirmations_in(bot(handoff), TEXTS)] == \
-        [("handoff", "0c728212")]
+    handoff = PROMPTS["handoff_received"].format(
+        name="A", reference="0c728212", contact="a@b.co", reply_time="as soon as they can"
+    )
+    assert [(c.kind, c.reference) for c in J.confirmations_in(bot(handoff), TEXTS)] == [
+        ("handoff", "0c728212")
+    ]
     # A reworded confirmation still carries its reference.
-    assert [c.kind for c in J.confirmations_in(bot("Done (reference abcdef12)."), TEXTS)] == ["unknown"]
+    assert [c.kind for c in J.confirmations_in(bot("Done (reference abcdef12)."), TEXTS)] == [
+        "unknown"
+    ]
     assert J.confirmations_in(bot("Your reference will follow."), TEXTS) == []
 
 
@@ -154,17 +174,29 @@ def test_the_judge_reads_any_content_folder(tmp_path: Path):
 
 
 def test_the_fuzzer_imports_nothing_of_the_assistant():
-    forbidden = ("actions", "clinic_requests", "clinic_nlu", "clinic_channel", "clinic_runtime",
-                 "clinic_scaled")
+    forbidden = (
+        "actions",
+        "clinic_requests",
+        "clinic_nlu",
+        "clinic_channel",
+        "clinic_runtime",
+        "clinic_scaled",
+    )
     for name in ("conversation_judge.py", "conversation_pools.py", "conversation_run.py"):
         tree = ast.parse((Path(J.__file__).parent / name).read_text("utf-8"))
         for node in ast.walk(tree):
-            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            modules = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             assert not [m for m in modules if m.split(".")[0] in forbidden], (name, modules)
 
 
 # --- the pools ----------------------------------------------------------------------------------
+
 
 def test_a_plan_replays_the_same_moves():
     plan = P.Plan(seed=12345, turns=8, book_opener="/book")
@@ -177,6 +209,7 @@ def test_a_plan_replays_the_same_moves():
 
 def test_answers_follow_what_was_asked():
     import random
+
     rng = random.Random(1)
     moves = [P.answer_move(rng, P.Shown("time", []), "t") for _ in range(50)]
     assert all(m.category.startswith("answer:") for m in moves)
@@ -190,6 +223,7 @@ def test_answers_follow_what_was_asked():
 
 def test_pool_messages_at_the_name_question_are_not_names():
     import random
+
     rng = random.Random(2)
     moves = [P.pool_move(rng, P.Shown("name", []), "t") for _ in range(300)]
     flagged = {m.category.split(" ")[0] for m in moves if m.not_a_name}
@@ -205,8 +239,13 @@ def test_unique_names_are_names():
 
 def test_pools_hold_what_the_issue_names():
     pools = P.all_pools()
-    assert {"Helen Price", "Pete Long", "Dana White", "Mohammed Al-Rashid",
-            "my name is Dana White"} <= set(pools["names"])
+    assert {
+        "Helen Price",
+        "Pete Long",
+        "Dana White",
+        "Mohammed Al-Rashid",
+        "my name is Dana White",
+    } <= set(pools["names"])
     assert {"/deny", "/book", "what happens now?"} <= set(pools["not_names"])
     assert {"/book", "/request_human", "/affirm", "/deny", "/ask_price"} <= set(pools["payloads"])
     assert "this bot is useless, get me a real person NOW" in pools["mind_changes"]
@@ -214,6 +253,7 @@ def test_pools_hold_what_the_issue_names():
 
 
 # --- a conversation against canned replies ------------------------------------------------------
+
 
 class CannedClient:
     """Stands in for the live assistant: the next reply of a list per message."""
@@ -238,6 +278,7 @@ class CannedClient:
 
 def converse(replies, moves, **client):
     from tests.fuzz.conversation_run import Conversation
+
     conversation = Conversation(CannedClient(replies, **client), TEXTS, "t", 1)
     for move in moves:
         conversation.say(move)
@@ -245,36 +286,56 @@ def converse(replies, moves, **client):
 
 
 def received(name, reference="0123abcd"):
-    return PROMPTS["handoff_received"].format(name=name, reference=reference, contact="a@b.co",
-                                              reply_time="as soon as they can")
+    return PROMPTS["handoff_received"].format(
+        name=name, reference=reference, contact="a@b.co", reply_time="as soon as they can"
+    )
 
 
 def test_a_valid_name_asked_again_and_junk_taken_as_a_name():
     conversation = converse(
         [bot(PROMPTS["name_not_understood"]), bot(PROMPTS["ask_contact"])],
-        [P.Move("Helen Price", "answer: name", given=frozenset({"name"}), refused_kind="name_refused"),
-         P.Move("/deny", "answer: not a name", not_a_name=True)])
+        [
+            P.Move(
+                "Helen Price",
+                "answer: name",
+                given=frozenset({"name"}),
+                refused_kind="name_refused",
+            ),
+            P.Move("/deny", "answer: not a name", not_a_name=True),
+        ],
+    )
     assert conversation.failure_kinds() == ["junk_accepted_as_name", "name_refused"]
 
 
 def test_a_request_sent_under_a_name_that_was_no_name():
-    conversation = converse([bot(PROMPTS["ask_name"]), bot("No worries."), bot(received("stop"))],
-                            [P.Move("I want to talk to a person", "mind"), P.Move("stop", "mind"),
-                             P.Move("a@b.co", "end: contact")])
+    conversation = converse(
+        [bot(PROMPTS["ask_name"]), bot("No worries."), bot(received("stop"))],
+        [
+            P.Move("I want to talk to a person", "mind"),
+            P.Move("stop", "mind"),
+            P.Move("a@b.co", "end: contact"),
+        ],
+    )
     assert conversation.failure_kinds() == ["junk_accepted_as_name"]
-    fine = converse([bot(PROMPTS["ask_name"]), bot(received("Dana White"))],
-                    [P.Move("Dana White", "answer: name"), P.Move("a@b.co", "end: contact")])
+    fine = converse(
+        [bot(PROMPTS["ask_name"]), bot(received("Dana White"))],
+        [P.Move("Dana White", "answer: name"), P.Move("a@b.co", "end: contact")],
+    )
     assert fine.failure_kinds() == []
 
 
 def test_stop_must_stop_and_a_second_request_needs_asking():
     stopped = converse([bot(PROMPTS["ask_name"])], [P.Move("stop", "mind", must="stop")])
     assert stopped.failure_kinds() == ["stop_ignored"]
-    twice = converse([bot(received("Dana", "0123abcd")), bot(received("Dana", "89abcdef"))],
-                     [P.Move("a@b.co", "answer: email"), P.Move("👍", "emoji")])
+    twice = converse(
+        [bot(received("Dana", "0123abcd")), bot(received("Dana", "89abcdef"))],
+        [P.Move("a@b.co", "answer: email"), P.Move("👍", "emoji")],
+    )
     assert twice.failure_kinds() == ["unasked_request"]
-    asked = converse([bot(received("Dana", "0123abcd")), bot(received("Dana", "89abcdef"))],
-                     [P.Move("a@b.co", "answer: email"), P.Move("talk to a person", "mind")])
+    asked = converse(
+        [bot(received("Dana", "0123abcd")), bot(received("Dana", "89abcdef"))],
+        [P.Move("a@b.co", "answer: email"), P.Move("talk to a person", "mind")],
+    )
     assert asked.failure_kinds() == []
 
 
@@ -292,16 +353,27 @@ def test_errors_during_a_restart_are_no_failure_only_when_restarts_are_tolerated
 
 def test_a_correction_must_reach_the_request_unless_a_newer_value_supersedes_it():
     def booked(time_part):
-        return bot(PROMPTS["booking_received"].format(
-            name="Dana", service="4-D Facial (single session)", reference="0123abcd",
-            contact="a@b.co", time_part=time_part))
-    moves = [P.Move("Monday 10am", "answer: time", given=frozenset({"time"})),
-             P.Move("actually make it Friday", "correction", correction=("time", "Friday")),
-             P.Move("/deny", "click: None of these apply")]
+        return bot(
+            PROMPTS["booking_received"].format(
+                name="Dana",
+                service="4-D Facial (single session)",
+                reference="0123abcd",
+                contact="a@b.co",
+                time_part=time_part,
+            )
+        )
+
+    moves = [
+        P.Move("Monday 10am", "answer: time", given=frozenset({"time"})),
+        P.Move("actually make it Friday", "correction", correction=("time", "Friday")),
+        P.Move("/deny", "click: None of these apply"),
+    ]
     ignored = converse([bot(PROMPTS["ask_screening"])] * 2 + [booked(" (Monday 10am)")], moves)
     assert ignored.failure_kinds() == ["correction_ignored"]
     taken = converse([bot(PROMPTS["ask_screening"])] * 2 + [booked(" (Friday)")], moves)
     assert taken.failure_kinds() == []
-    superseded = converse([bot(PROMPTS["ask_screening"])] * 3 + [booked(" (Monday 10am)")],
-                          moves[:2] + [P.Move("no wait, Monday 10am is best", "mind")] + moves[2:])
+    superseded = converse(
+        [bot(PROMPTS["ask_screening"])] * 3 + [booked(" (Monday 10am)")],
+        moves[:2] + [P.Move("no wait, Monday 10am is best", "mind")] + moves[2:],
+    )
     assert superseded.failure_kinds() == []

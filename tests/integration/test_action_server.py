@@ -37,12 +37,20 @@ FAST = {
     "CLINIC_DELIVERY_BACKOFF_MAX_SECONDS": "0.5",
     "CLINIC_DELIVERY_POLL_SECONDS": "0.05",
 }
-STOPPED_LINES = ("Delivery worker stopped", "Daily retention purge stopped", "Action server stopped")
+STOPPED_LINES = (
+    "Delivery worker stopped",
+    "Daily retention purge stopped",
+    "Action server stopped",
+)
 
 
 def payload(number: int) -> Dict[str, Any]:
-    return {"service": "4-D Facial", "name": f"Visitor {number}",
-            "contact": f"visitor{number}@example.com", "preferred_time": "next Tuesday"}
+    return {
+        "service": "4-D Facial",
+        "name": f"Visitor {number}",
+        "contact": f"visitor{number}@example.com",
+        "preferred_time": "next Tuesday",
+    }
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -71,30 +79,56 @@ def outbox(tmp_path: Path) -> Outbox:
 
 
 @pytest.fixture
-def action_servers(tmp_path: Path, outbox: Outbox, receiver: Receiver,
-                   monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], Dict[str, Any]]]:
+def action_servers(
+    tmp_path: Path, outbox: Outbox, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[], Dict[str, Any]]]:
     """Start entry points on free 127.0.0.1 ports (SQLite outbox, the stand-in webhook)."""
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")  # this test's own HTTP calls
-    env = {key: value for key, value in os.environ.items()
-           if key not in {*ENV_OVERRIDES.values(), ENV_DATABASE_URL, ENV_WEBHOOK_TOKEN,
-                          ENV_SMTP_PASSWORD, "CLINIC_RETENTION_DAYS"}}
-    env.update(FAST, SANIC_HOST="127.0.0.1", CLINIC_WEBHOOK_URL=receiver.url,
-               CLINIC_OUTBOX_PATH=str(outbox.path),
-               CLINIC_UNANSWERED_PATH=str(tmp_path / "var" / "unanswered.db"),
-               CLINIC_ENDPOINTS_PATH=str(tmp_path / "no-endpoints.yml"),
-               NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost",
-               TF_CPP_MIN_LOG_LEVEL="3", RASA_TELEMETRY_ENABLED="false")
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key
+        not in {
+            *ENV_OVERRIDES.values(),
+            ENV_DATABASE_URL,
+            ENV_WEBHOOK_TOKEN,
+            ENV_SMTP_PASSWORD,
+            "CLINIC_RETENTION_DAYS",
+        }
+    }
+    env.update(
+        FAST,
+        SANIC_HOST="127.0.0.1",
+        CLINIC_WEBHOOK_URL=receiver.url,
+        CLINIC_OUTBOX_PATH=str(outbox.path),
+        CLINIC_UNANSWERED_PATH=str(tmp_path / "var" / "unanswered.db"),
+        CLINIC_ENDPOINTS_PATH=str(tmp_path / "no-endpoints.yml"),
+        NO_PROXY="127.0.0.1,localhost",
+        no_proxy="127.0.0.1,localhost",
+        TF_CPP_MIN_LOG_LEVEL="3",
+        RASA_TELEMETRY_ENABLED="false",
+    )
     started: List[Dict[str, Any]] = []
 
     def start() -> Dict[str, Any]:
         port = free_port()
         log = tmp_path / f"actions-{port}.log"
         process = subprocess.Popen(
-            [sys.executable, "-m", "clinic_requests.action_server", "--actions", "actions",
-             "--port", str(port)],
-            cwd=PROJECT_DIR, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-        server = {"process": process, "port": port, "log": log,
-                  "url": f"http://127.0.0.1:{port}"}
+            [
+                sys.executable,
+                "-m",
+                "clinic_requests.action_server",
+                "--actions",
+                "actions",
+                "--port",
+                str(port),
+            ],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        server = {"process": process, "port": port, "log": log, "url": f"http://127.0.0.1:{port}"}
         started.append(server)
         wait_for(f"{server['url']}/health", [process], 60)
         return server
@@ -116,8 +150,8 @@ def stop(server: Dict[str, Any], signum: int = signal.SIGTERM) -> str:
 
 
 def test_it_serves_the_actions_delivers_what_is_pending_and_stops_cleanly_on_sigterm(
-        action_servers: Callable[[], Dict[str, Any]], outbox: Outbox,
-        receiver: Receiver) -> None:
+    action_servers: Callable[[], Dict[str, Any]], outbox: Outbox, receiver: Receiver
+) -> None:
     waiting = outbox.add("booking", payload(1))  # left pending before the start
 
     server = action_servers()
@@ -141,8 +175,8 @@ def test_it_serves_the_actions_delivers_what_is_pending_and_stops_cleanly_on_sig
 
 
 def test_two_action_servers_deliver_each_request_once_and_stop_on_ctrl_c(
-        action_servers: Callable[[], Dict[str, Any]], outbox: Outbox,
-        receiver: Receiver) -> None:
+    action_servers: Callable[[], Dict[str, Any]], outbox: Outbox, receiver: Receiver
+) -> None:
     first, second = action_servers(), action_servers()
     created = [outbox.add("booking", payload(n)) for n in range(20)]
 

@@ -16,15 +16,45 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.e2e, pytest.mark.bench]
 
 SYSTEM_FIELDS = ["training_s", "cold_start_s", "actions_start_s", "model_mb"]
-LEVEL_FIELDS = ["p50_ms", "p95_ms", "p99_ms", "mean_ms", "max_ms", "throughput_msgs_per_s",
-                "wall_s", "ok", "machine_busy_pct", "other_processes_pct"]
+LEVEL_FIELDS = [
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "mean_ms",
+    "max_ms",
+    "throughput_msgs_per_s",
+    "wall_s",
+    "ok",
+    "machine_busy_pct",
+    "other_processes_pct",
+]
 MEMORY_FIELDS = ["rasa_peak_rss_mb", "actions_peak_rss_mb", "total_peak_rss_mb"]
-MACHINE_FIELDS = ["nproc", "cpu_model", "ram_gib", "date", "python", "rasa", "rasa_sdk",
-                  "loadavg_at_start", "loadavg_at_end"]
-FIGURE_KEYS = ["latency_c1_p50_ms", "latency_c1_p95_ms", "latency_c1_p99_ms",
-               "latency_c8_p50_ms", "latency_c8_p95_ms", "latency_c8_p99_ms",
-               "throughput_best_msgs_per_s", "cold_start_s", "training_s", "edit_to_live_s",
-               "rasa_peak_rss_mb", "actions_peak_rss_mb", "total_peak_rss_mb"]
+MACHINE_FIELDS = [
+    "nproc",
+    "cpu_model",
+    "ram_gib",
+    "date",
+    "python",
+    "rasa",
+    "rasa_sdk",
+    "loadavg_at_start",
+    "loadavg_at_end",
+]
+FIGURE_KEYS = [
+    "latency_c1_p50_ms",
+    "latency_c1_p95_ms",
+    "latency_c1_p99_ms",
+    "latency_c8_p50_ms",
+    "latency_c8_p95_ms",
+    "latency_c8_p99_ms",
+    "throughput_best_msgs_per_s",
+    "cold_start_s",
+    "training_s",
+    "edit_to_live_s",
+    "rasa_peak_rss_mb",
+    "actions_peak_rss_mb",
+    "total_peak_rss_mb",
+]
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +62,21 @@ def smoke_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     json_out, md_out = out / "benchmarks.json", out / "benchmarks.md"
     result = subprocess.run(
-        [sys.executable, "-m", "clinic_bench", "--smoke", "--json-out", str(json_out),
-         "--md-out", str(md_out)],
-        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=720)
+        [
+            sys.executable,
+            "-m",
+            "clinic_bench",
+            "--smoke",
+            "--json-out",
+            str(json_out),
+            "--md-out",
+            str(md_out),
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=720,
+    )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     return result, json.loads(json_out.read_text()), md_out.read_text()
 
@@ -73,7 +115,9 @@ def test_smoke_json_has_every_field(smoke_run):
     figures = {row["key"]: row for row in data["figures"]}
     for key in FIGURE_KEYS:
         row = figures[key]
-        assert row["ours"] is not None and row["baseline"] is not None and row["ratio"] is not None, key
+        assert (
+            row["ours"] is not None and row["baseline"] is not None and row["ratio"] is not None
+        ), key
 
 
 def test_smoke_measures_the_scaled_setup(smoke_run):

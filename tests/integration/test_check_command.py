@@ -13,8 +13,13 @@ CONTENT = PROJECT_DIR / "data" / "content"
 
 
 def run_check(content_dir: Path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "scripts/check.py", "--content-dir", str(content_dir),
-                           *extra], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "scripts/check.py", "--content-dir", str(content_dir), *extra],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_check_passes_on_the_repository():
@@ -24,18 +29,50 @@ def test_check_passes_on_the_repository():
 
 
 BROKEN = [
-    ("answers.yml", "    text: >-\n      A microcurrent facial", "    txet: >-\n      A microcurrent facial",
-     "answers.yml:", "unknown field 'txet'"),
-    ("answers.yml", "intents: [ask_history]", "intents: [ask_histroy]", "answers.yml:",
-     "which no training data defines"),
-    ("answers.yml", "  - id: history\n", "  - id: what_is_microcurrent\n", "answers.yml:",
-     "is used twice"),
-    ("contact.yml", "  email: null", "  email: \"not-an-email\"", "contact.yml:", "does not look right"),
+    (
+        "answers.yml",
+        "    text: >-\n      A microcurrent facial",
+        "    txet: >-\n      A microcurrent facial",
+        "answers.yml:",
+        "unknown field 'txet'",
+    ),
+    (
+        "answers.yml",
+        "intents: [ask_history]",
+        "intents: [ask_histroy]",
+        "answers.yml:",
+        "which no training data defines",
+    ),
+    (
+        "answers.yml",
+        "  - id: history\n",
+        "  - id: what_is_microcurrent\n",
+        "answers.yml:",
+        "is used twice",
+    ),
+    (
+        "contact.yml",
+        "  email: null",
+        '  email: "not-an-email"',
+        "contact.yml:",
+        "does not look right",
+    ),
     ("booking.yml", "  ask_name:", "  ask_nmae:", "booking.yml:", "unknown prompt 'ask_nmae'"),
     ("contraindications.yml", "\nconditions:", "\nconditons:", "contraindications.yml", ""),
-    ("answers.yml", "answers:\n", "answers:\n  - id: [broken\n", "answers.yml:", "YAML syntax error"),
-    ("email.yml", "(ref {reference})", "(ref {referense})", "email.yml:18",
-     "unknown placeholder '{referense}'"),
+    (
+        "answers.yml",
+        "answers:\n",
+        "answers:\n  - id: [broken\n",
+        "answers.yml:",
+        "YAML syntax error",
+    ),
+    (
+        "email.yml",
+        "(ref {reference})",
+        "(ref {referense})",
+        "email.yml:18",
+        "unknown placeholder '{referense}'",
+    ),
 ]
 
 

@@ -169,7 +169,10 @@ def test_requests_wait_while_the_booking_system_is_down_then_arrive_once(
         "created_at": first.created_at.isoformat(),
         **payload(1),
         # fields a booking request leaves empty are sent as null, so the receiver sees them all
-        "reason": None, "topic": None, "amends": None, "party_size": None,
+        "reason": None,
+        "topic": None,
+        "amends": None,
+        "party_size": None,
     }
 
 
@@ -194,9 +197,7 @@ def test_a_500_is_retried_and_delivered_once(
     assert (delivered.last_error or "").startswith("HTTP 500")
 
 
-def test_a_409_counts_as_delivered(
-    outbox: Outbox, receivers: Callable[..., Receiver]
-) -> None:
+def test_a_409_counts_as_delivered(outbox: Outbox, receivers: Callable[..., Receiver]) -> None:
     request = outbox.add("handoff", payload(2))
     receiver = receivers(free_port())
     receiver.stored[request.id] = {"id": request.id}  # it already has this one
@@ -227,15 +228,11 @@ def test_a_lost_answer_is_resent_and_the_receiver_drops_the_repeat(
     assert stored(outbox, request.id).last_error == "timeout after 0.3 s"
 
 
-def test_a_redirect_is_not_followed(
-    outbox: Outbox, receivers: Callable[..., Receiver]
-) -> None:
+def test_a_redirect_is_not_followed(outbox: Outbox, receivers: Callable[..., Receiver]) -> None:
     receiver = receivers(free_port(), answers=[302])
     # A retry delay (0.5-1 s) longer than one pass, however slow the disk: the first
     # run_once must stop after the 302 instead of retrying within the same pass.
-    worker = worker_for(
-        outbox, receiver.url, backoff_base_seconds=1.0, backoff_max_seconds=1.0
-    )
+    worker = worker_for(outbox, receiver.url, backoff_base_seconds=1.0, backoff_max_seconds=1.0)
     request = outbox.add("booking", payload(4))
 
     first = worker.run_once()
@@ -257,9 +254,7 @@ def test_after_max_attempts_requests_fail_until_staff_retry(
     outbox: Outbox, receivers: Callable[..., Receiver]
 ) -> None:
     port = free_port()
-    worker = worker_for(
-        outbox, f"http://127.0.0.1:{port}{HOOK_PATH}", max_attempts=3
-    )
+    worker = worker_for(outbox, f"http://127.0.0.1:{port}{HOOK_PATH}", max_attempts=3)
     created = [outbox.add("consultation", payload(n)) for n in range(5)]
     worker.start()
     try:

@@ -91,23 +91,34 @@ def mail(servers: List[Any]) -> Callable[..., MailServer]:
 def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[..., Outbox]]:
     """Configure delivery through the environment (as an operator would) and start this process's
     delivery worker; returns a setter."""
-    for variable in [*ENV_OVERRIDES.values(), ENV_WEBHOOK_TOKEN, ENV_DATABASE_URL,
-                     ENV_SMTP_PASSWORD]:
+    for variable in [
+        *ENV_OVERRIDES.values(),
+        ENV_WEBHOOK_TOKEN,
+        ENV_DATABASE_URL,
+        ENV_SMTP_PASSWORD,
+    ]:
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("CLINIC_ENDPOINTS_PATH", str(tmp_path / "no-endpoints.yml"))
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     stop_delivery()
 
-    def configure(smtp_port: int, outbox_target: Any = None, *, worker: bool = True,
-                  **variables: str) -> Outbox:
+    def configure(
+        smtp_port: int, outbox_target: Any = None, *, worker: bool = True, **variables: str
+    ) -> Outbox:
         target = outbox_target or tmp_path / "var" / "outbox.db"
         if isinstance(target, str):
             monkeypatch.setenv(ENV_DATABASE_URL, target)
         else:
             monkeypatch.setenv("CLINIC_OUTBOX_PATH", str(target))
-        settings = {**FAST, "CLINIC_SMTP_HOST": "127.0.0.1",
-                    "CLINIC_SMTP_PORT": str(smtp_port), "CLINIC_SMTP_SECURITY": "none",
-                    "CLINIC_EMAIL_FROM": FROM, "CLINIC_EMAIL_TO": ",".join(TO), **variables}
+        settings = {
+            **FAST,
+            "CLINIC_SMTP_HOST": "127.0.0.1",
+            "CLINIC_SMTP_PORT": str(smtp_port),
+            "CLINIC_SMTP_SECURITY": "none",
+            "CLINIC_EMAIL_FROM": FROM,
+            "CLINIC_EMAIL_TO": ",".join(TO),
+            **variables,
+        }
         for variable, value in settings.items():
             monkeypatch.setenv(variable, value)
         if worker:  # with these settings, as the action server does when it starts
@@ -119,15 +130,21 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[..
 
 
 def test_a_request_arrives_as_one_email_over_starttls_with_a_login(
-        env: Callable[..., Outbox], mail: Callable[..., MailServer], tmp_path: Path) -> None:
+    env: Callable[..., Outbox], mail: Callable[..., MailServer], tmp_path: Path
+) -> None:
     certificate = make_certificate(tmp_path / "tls")
-    server = mail(security="starttls", certificate=certificate,
-                  login=("frontdesk", "app-password"))
-    outbox = env(server.port, CLINIC_SMTP_SECURITY="starttls",
-                 CLINIC_SMTP_CA_FILE=str(certificate[0]), CLINIC_SMTP_USERNAME="frontdesk",
-                 CLINIC_SMTP_PASSWORD="app-password")
+    server = mail(security="starttls", certificate=certificate, login=("frontdesk", "app-password"))
+    outbox = env(
+        server.port,
+        CLINIC_SMTP_SECURITY="starttls",
+        CLINIC_SMTP_CA_FILE=str(certificate[0]),
+        CLINIC_SMTP_USERNAME="frontdesk",
+        CLINIC_SMTP_PASSWORD="app-password",
+    )
 
-    request = submit_request("consultation", payload(1, name="<b>Jane</b><script>alert(1)</script>"))
+    request = submit_request(
+        "consultation", payload(1, name="<b>Jane</b><script>alert(1)</script>")
+    )
     wait_until(lambda: stored(outbox, request.id).state == DELIVERED)
 
     assert len(server.received) == 1
@@ -142,11 +159,15 @@ def test_a_request_arrives_as_one_email_over_starttls_with_a_login(
     plain, rich = message.get_body(("plain",)), message.get_body(("html",))
     assert plain is not None and rich is not None
     text, html = plain.get_content(), rich.get_content()
-    for expected in ("Name: <b>Jane</b><script>alert(1)</script>",
-                     "Contact: visitor1@example.com", "Treatment: 4-D Facial",
-                     "Preferred time: next Tuesday afternoon",
-                     "Health conditions (categories): pregnancy",
-                     "Visitor: I'd like to book, I'm visitor 1", request.id):
+    for expected in (
+        "Name: <b>Jane</b><script>alert(1)</script>",
+        "Contact: visitor1@example.com",
+        "Treatment: 4-D Facial",
+        "Preferred time: next Tuesday afternoon",
+        "Health conditions (categories): pregnancy",
+        "Visitor: I'd like to book, I'm visitor 1",
+        request.id,
+    ):
         assert expected in text
     assert "<script>" not in html and "<b>Jane" not in html
     assert "&lt;b&gt;Jane&lt;/b&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -154,8 +175,9 @@ def test_a_request_arrives_as_one_email_over_starttls_with_a_login(
     assert [(c.channel, c.attempts, c.delivered) for c in channels] == [("email", 1, True)]
 
 
-def test_implicit_tls_is_supported(env: Callable[..., Outbox], mail: Callable[..., MailServer],
-                                   tmp_path: Path) -> None:
+def test_implicit_tls_is_supported(
+    env: Callable[..., Outbox], mail: Callable[..., MailServer], tmp_path: Path
+) -> None:
     certificate = make_certificate(tmp_path / "tls")
     server = mail(security="tls", certificate=certificate)
     outbox = env(server.port, CLINIC_SMTP_SECURITY="tls", CLINIC_SMTP_CA_FILE=str(certificate[0]))
@@ -167,7 +189,8 @@ def test_implicit_tls_is_supported(env: Callable[..., Outbox], mail: Callable[..
 
 
 def test_an_untrusted_certificate_is_not_accepted(
-        env: Callable[..., Outbox], mail: Callable[..., MailServer], tmp_path: Path) -> None:
+    env: Callable[..., Outbox], mail: Callable[..., MailServer], tmp_path: Path
+) -> None:
     server = mail(security="starttls", certificate=make_certificate(tmp_path / "tls"))
     outbox = env(server.port, CLINIC_SMTP_SECURITY="starttls")  # no CA file: system CAs only
 
@@ -180,7 +203,8 @@ def test_an_untrusted_certificate_is_not_accepted(
 
 
 def test_a_refusing_server_is_retried_then_failed_until_staff_retry(
-        env: Callable[..., Outbox], mail: Callable[..., MailServer]) -> None:
+    env: Callable[..., Outbox], mail: Callable[..., MailServer]
+) -> None:
     server = mail(refuse_with="451 4.3.0 Mailbox temporarily unavailable")
     outbox = env(server.port, CLINIC_DELIVERY_MAX_ATTEMPTS="4")
 
@@ -199,16 +223,20 @@ def test_a_refusing_server_is_retried_then_failed_until_staff_retry(
     assert outbox.retry_failed() == 1
     submit_request("booking", payload(5))  # wakes the worker, as a new request would
     wait_until(lambda: outbox.counts()[DELIVERED] == 2)
-    assert sorted(server.message_ids) == sorted(f"<{r.id}@clinic.example>"
-                                                 for r in outbox.list())
+    assert sorted(server.message_ids) == sorted(f"<{r.id}@clinic.example>" for r in outbox.list())
 
 
 def test_a_server_that_never_answers_times_out_and_is_retried(
-        env: Callable[..., Outbox], servers: List[Any]) -> None:
+    env: Callable[..., Outbox], servers: List[Any]
+) -> None:
     silent = SilentServer(free_port())
     servers.append(silent)
-    outbox = env(silent.port, CLINIC_SMTP_TIMEOUT_SECONDS="0.5",
-                 CLINIC_DELIVERY_BACKOFF_BASE_SECONDS="5", CLINIC_DELIVERY_BACKOFF_MAX_SECONDS="5")
+    outbox = env(
+        silent.port,
+        CLINIC_SMTP_TIMEOUT_SECONDS="0.5",
+        CLINIC_DELIVERY_BACKOFF_BASE_SECONDS="5",
+        CLINIC_DELIVERY_BACKOFF_MAX_SECONDS="5",
+    )
 
     request = submit_request("booking", payload(6))
     wait_until(lambda: stored(outbox, request.id).attempts >= 1)
@@ -219,7 +247,8 @@ def test_a_server_that_never_answers_times_out_and_is_retried(
 
 
 def test_a_mail_server_that_was_down_gets_every_request_once_after_its_restart(
-        env: Callable[..., Outbox], mail: Callable[..., MailServer]) -> None:
+    env: Callable[..., Outbox], mail: Callable[..., MailServer]
+) -> None:
     server = mail()
     server.stop()  # the clinic's mail server is down
     outbox = env(server.port)
@@ -236,7 +265,8 @@ def test_a_mail_server_that_was_down_gets_every_request_once_after_its_restart(
 
 
 def test_a_turn_handled_twice_sends_one_email(
-        env: Callable[..., Outbox], mail: Callable[..., MailServer]) -> None:
+    env: Callable[..., Outbox], mail: Callable[..., MailServer]
+) -> None:
     server = mail()
     outbox = env(server.port)
 
@@ -250,7 +280,8 @@ def test_a_turn_handled_twice_sends_one_email(
 
 
 def test_a_recipient_refused_among_several_is_reported_not_resent(
-        env: Callable[..., Outbox], mail: Callable[..., MailServer]) -> None:
+    env: Callable[..., Outbox], mail: Callable[..., MailServer]
+) -> None:
     server = mail(refuse_recipients=("manager@clinic.example",))
     outbox = env(server.port)
 
@@ -264,12 +295,17 @@ def test_a_recipient_refused_among_several_is_reported_not_resent(
 
 
 def test_a_wrong_password_is_a_login_error_for_staff(
-        env: Callable[..., Outbox], mail: Callable[..., MailServer], tmp_path: Path) -> None:
+    env: Callable[..., Outbox], mail: Callable[..., MailServer], tmp_path: Path
+) -> None:
     certificate = make_certificate(tmp_path / "tls")
     server = mail(security="starttls", certificate=certificate, login=("frontdesk", "right"))
-    outbox = env(server.port, CLINIC_SMTP_SECURITY="starttls",
-                 CLINIC_SMTP_CA_FILE=str(certificate[0]), CLINIC_SMTP_USERNAME="frontdesk",
-                 CLINIC_SMTP_PASSWORD="wrong")
+    outbox = env(
+        server.port,
+        CLINIC_SMTP_SECURITY="starttls",
+        CLINIC_SMTP_CA_FILE=str(certificate[0]),
+        CLINIC_SMTP_USERNAME="frontdesk",
+        CLINIC_SMTP_PASSWORD="wrong",
+    )
 
     request = submit_request("booking", payload(9))
     wait_until(lambda: stored(outbox, request.id).attempts >= 1)
@@ -309,13 +345,21 @@ class Webhook:
 
 
 def test_with_webhook_and_email_each_channel_gets_the_request_once(
-        env: Callable[..., Outbox], mail: Callable[..., MailServer], servers: List[Any],
-        storage_backend: StorageBackend, tmp_path: Path) -> None:
+    env: Callable[..., Outbox],
+    mail: Callable[..., MailServer],
+    servers: List[Any],
+    storage_backend: StorageBackend,
+    tmp_path: Path,
+) -> None:
     webhook = Webhook(free_port())
     servers.append(webhook)
     server = mail(refuse_with="554 5.7.1 Message rejected")
-    outbox = env(server.port, storage_backend.target(tmp_path / "var", "outbox.db"),
-                 CLINIC_WEBHOOK_URL=webhook.url, CLINIC_DELIVERY_MAX_ATTEMPTS="3")
+    outbox = env(
+        server.port,
+        storage_backend.target(tmp_path / "var", "outbox.db"),
+        CLINIC_WEBHOOK_URL=webhook.url,
+        CLINIC_DELIVERY_MAX_ATTEMPTS="3",
+    )
 
     # The webhook takes it, the e-mail is refused until the request fails.
     request = submit_request("booking", payload(10))
@@ -334,8 +378,9 @@ def test_with_webhook_and_email_each_channel_gets_the_request_once(
     wait_until(lambda: outbox.counts()[DELIVERED] == 2)
     second = [r for r in outbox.list() if r.id != request.id][0]
     assert sorted(webhook.keys) == sorted([request.id, second.id])
-    assert sorted(server.message_ids) == sorted(f"<{r}@clinic.example>"
-                                                 for r in (request.id, second.id))
+    assert sorted(server.message_ids) == sorted(
+        f"<{r}@clinic.example>" for r in (request.id, second.id)
+    )
 
     # The other way round: the webhook is down, the e-mail goes once, the POST later.
     webhook.failing = True
@@ -350,15 +395,21 @@ def test_with_webhook_and_email_each_channel_gets_the_request_once(
 
 
 def test_two_processes_delivering_at_once_send_each_email_once(
-        env: Callable[..., Outbox], mail: Callable[..., MailServer]) -> None:
+    env: Callable[..., Outbox], mail: Callable[..., MailServer]
+) -> None:
     server = mail()
     outbox = env(server.port, worker=False)  # only the two processes deliver
     created = [outbox.add("booking", payload(n)) for n in range(20)]
 
     processes = [
-        subprocess.Popen([sys.executable, "scripts/requests_cli.py", "deliver-now"],
-                         cwd=PROJECT_ROOT, env=dict(os.environ), stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "scripts/requests_cli.py", "deliver-now"],
+            cwd=PROJECT_ROOT,
+            env=dict(os.environ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(2)
     ]
     outputs = [process.communicate(timeout=120) for process in processes]

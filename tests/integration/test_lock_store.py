@@ -25,8 +25,10 @@ def redis_port() -> Iterator[int]:
     if program is None:
         pytest.fail("redis-server is missing: make setup-dev installs it")
     port = free_port()
-    server = subprocess.Popen([program, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-                               "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [program, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 10
         while not port_open(port) and time.monotonic() < deadline:
@@ -60,7 +62,8 @@ async def test_rasas_own_store_waits_forever_behind_a_dead_ticket(redis_port: in
 
 
 async def test_our_store_serves_the_conversation_once_the_dead_ticket_expires(
-        redis_port: int) -> None:
+    redis_port: int,
+) -> None:
     store = CrashSafeRedisLockStore(host="127.0.0.1", port=redis_port, key_prefix="clinic")
     leave_dead_ticket(store, "crashed")
     # Not forever (Rasa's own store, above, times out here), and not before the ticket expired.
@@ -92,8 +95,14 @@ def test_rasa_builds_it_from_the_scaled_endpoints_file(redis_port: int, monkeypa
 
     monkeypatch.setenv("CLINIC_REDIS_HOST", "127.0.0.1")
     monkeypatch.setenv("CLINIC_REDIS_PORT", str(redis_port))
-    for name in ["ACTION_ENDPOINT_URL", "CLINIC_PG_HOST", "CLINIC_PG_PORT", "CLINIC_PG_DB",
-                 "CLINIC_PG_USER", "CLINIC_PG_PASSWORD"]:
+    for name in [
+        "ACTION_ENDPOINT_URL",
+        "CLINIC_PG_HOST",
+        "CLINIC_PG_PORT",
+        "CLINIC_PG_DB",
+        "CLINIC_PG_USER",
+        "CLINIC_PG_PASSWORD",
+    ]:
         monkeypatch.setenv(name, "x")
     store = LockStore.create(read_endpoint_config(str(ENDPOINTS), "lock_store"))
     assert isinstance(store, CrashSafeRedisLockStore)

@@ -17,14 +17,24 @@ from tests.pg_fixture import free_port, skip_without_postgres
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SCRIPT = PROJECT_DIR / "scripts" / "pg_local.py"
-PAYLOAD = {"service": "4-D Facial", "name": "Anna Smith", "contact": "anna.smith@example.com",
-           "preferred_time": "next Tuesday afternoon", "conditions": [],
-           "transcript": [{"sender": "user", "text": "I'd like to book"}]}
+PAYLOAD = {
+    "service": "4-D Facial",
+    "name": "Anna Smith",
+    "contact": "anna.smith@example.com",
+    "preferred_time": "next Tuesday afternoon",
+    "conditions": [],
+    "transcript": [{"sender": "user", "text": "I'd like to book"}],
+}
 
 
 def pg_local(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=PROJECT_DIR,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_start_prints_pid_and_url_of_a_usable_database_and_stop_stops_it() -> None:

@@ -26,8 +26,9 @@ def store(tmp_path: Path, storage_backend: StorageBackend) -> Union[Path, str]:
 
 @pytest.fixture
 def report_env(tmp_path: Path, storage_backend: StorageBackend, store) -> Dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in (ENV_DATABASE_URL, "CLINIC_UNANSWERED_PATH")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in (ENV_DATABASE_URL, "CLINIC_UNANSWERED_PATH")
+    }
     env["CLINIC_UNANSWERED_PATH"] = str(tmp_path / "unanswered.db")
     env.update(storage_backend.env(store, "CLINIC_UNANSWERED_PATH"))
     env["CLINIC_ENDPOINTS_PATH"] = str(tmp_path / "no-endpoints.yml")
@@ -35,25 +36,35 @@ def report_env(tmp_path: Path, storage_backend: StorageBackend, store) -> Dict[s
 
 
 def report(env: Dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=PROJECT_ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def backdate(store, days: int) -> None:
     """Move every record ``days`` into the past."""
     engine = database.engine_for(unanswered._url(store))
     with database.write(engine) as connection:
-        connection.execute(update(unanswered.unanswered_table).values(
-            created_at=datetime.datetime.now(datetime.timezone.utc)
-            - datetime.timedelta(days=days)))
+        connection.execute(
+            update(unanswered.unanswered_table).values(
+                created_at=datetime.datetime.now(datetime.timezone.utc)
+                - datetime.timedelta(days=days)
+            )
+        )
 
 
 def test_report_groups_recent_questions_and_marks_them_handled(store, report_env) -> None:
     unanswered.record("is there parking near the clinic?", "out_of_scope", None, path=store)
     backdate(store, 40)  # outside the 30-day report window
     unanswered.record("how much is it", "unknown", "ask_price", path=store)
-    unanswered.record("how much does it cost? mail me at anna@example.com", "unknown",
-                      "ask_price", path=store)
+    unanswered.record(
+        "how much does it cost? mail me at anna@example.com", "unknown", "ask_price", path=store
+    )
     unanswered.record("do you sell gift cards", "fallback", None, path=store)
 
     rows = unanswered.entries(path=store)

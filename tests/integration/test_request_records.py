@@ -12,7 +12,8 @@ from tests.pg_fixture import StorageBackend
 
 
 def test_records_are_kept_per_request_and_purged_with_it(
-        storage_backend: StorageBackend, tmp_path: Path) -> None:
+    storage_backend: StorageBackend, tmp_path: Path
+) -> None:
     outbox = Outbox(storage_backend.target(tmp_path, "outbox.db"))
     old, waiting = outbox.add("booking", {"name": "Old"}), outbox.add("handoff", {"name": "W"})
     channels, handled = ChannelLog(outbox.url), HandledRequests(outbox.url)
@@ -33,8 +34,12 @@ def test_records_are_kept_per_request_and_purged_with_it(
     handled.mark(waiting.id, "Tom")
 
     # Delivered requests older than the cutoff go, with their records; a pending one stays.
-    result = purge(datetime.now(timezone.utc) + timedelta(seconds=1), tracker_url=None,
-                   outbox=outbox.url, unanswered_store=None)
+    result = purge(
+        datetime.now(timezone.utc) + timedelta(seconds=1),
+        tracker_url=None,
+        outbox=outbox.url,
+        unanswered_store=None,
+    )
     assert result.requests == 1 and not result.errors
     assert channels.states([old.id])[old.id] == []
     assert [c.channel for c in channels.states([waiting.id])[waiting.id]] == ["email", "webhook"]

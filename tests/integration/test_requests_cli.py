@@ -26,12 +26,12 @@ def cli_env(tmp_path: Path, storage_backend: StorageBackend) -> Iterator[Dict[st
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in ENV_OVERRIDES.values()
-        and key not in (ENV_WEBHOOK_TOKEN, ENV_DATABASE_URL)
+        if key not in ENV_OVERRIDES.values() and key not in (ENV_WEBHOOK_TOKEN, ENV_DATABASE_URL)
     }
     env["CLINIC_OUTBOX_PATH"] = str(tmp_path / "outbox.db")
-    env.update(storage_backend.env(storage_backend.target(tmp_path, "outbox.db"),
-                                   "CLINIC_OUTBOX_PATH"))
+    env.update(
+        storage_backend.env(storage_backend.target(tmp_path, "outbox.db"), "CLINIC_OUTBOX_PATH")
+    )
     env["CLINIC_ENDPOINTS_PATH"] = str(tmp_path / "no-endpoints.yml")
     yield env
 
@@ -76,9 +76,7 @@ def test_list_of_an_empty_outbox(cli_env: Dict[str, str]) -> None:
     assert result.stdout.startswith("No requests.")
 
 
-def test_show_prints_the_exact_webhook_body(
-    cli_env: Dict[str, str], outbox: Outbox
-) -> None:
+def test_show_prints_the_exact_webhook_body(cli_env: Dict[str, str], outbox: Outbox) -> None:
     request = outbox.add("consultation", {"name": "Anna", "conditions": ["epilepsy"]})
 
     result = run(cli_env, "show", request.id[:8])
@@ -91,9 +89,7 @@ def test_show_prints_the_exact_webhook_body(
     assert run(cli_env, "show", "ffffffffffff").returncode == 1
 
 
-def test_retry_failed_puts_requests_back(
-    cli_env: Dict[str, str], outbox: Outbox
-) -> None:
+def test_retry_failed_puts_requests_back(cli_env: Dict[str, str], outbox: Outbox) -> None:
     request = outbox.add("booking", {})
     outbox.mark_failed(request.id, "connection error")
 

@@ -38,9 +38,11 @@ def save_conversation(store, sender: str, times: List[datetime]) -> None:
     events = []
     for moment in times:
         stamp = moment.timestamp()
-        events += [UserUttered("hello", timestamp=stamp),
-                   BotUttered("Hi!", timestamp=stamp + 1),
-                   ActionExecuted("action_listen", timestamp=stamp + 2)]
+        events += [
+            UserUttered("hello", timestamp=stamp),
+            BotUttered("Hi!", timestamp=stamp + 1),
+            ActionExecuted("action_listen", timestamp=stamp + 2),
+        ]
     asyncio.run(store.save(DialogueStateTracker.from_events(sender, events)))
 
 
@@ -52,15 +54,22 @@ def rasa_store(url: str):
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return SQLTrackerStore(Domain.empty(), dialect="sqlite", db=parsed.database)
-    return SQLTrackerStore(Domain.empty(), dialect="postgresql", host=parsed.host,
-                           port=parsed.port, db=parsed.database, username=parsed.username)
+    return SQLTrackerStore(
+        Domain.empty(),
+        dialect="postgresql",
+        host=parsed.host,
+        port=parsed.port,
+        db=parsed.database,
+        username=parsed.username,
+    )
 
 
 def events_per_sender(url: str) -> Dict[str, int]:
     engine = create_engine(url)
     with engine.connect() as connection:
-        rows = connection.execute(select(events_table.c.sender_id, func.count())
-                                  .group_by(events_table.c.sender_id)).fetchall()
+        rows = connection.execute(
+            select(events_table.c.sender_id, func.count()).group_by(events_table.c.sender_id)
+        ).fetchall()
     engine.dispose()
     return dict(rows)
 
@@ -72,8 +81,11 @@ def stores(tmp_path: Path, storage_backend: StorageBackend) -> Dict[str, Union[P
         url = storage_backend.target(tmp_path, "")
         found = {"tracker": url, "outbox": url, "unanswered": url}
     else:
-        found = {"tracker": database.sqlite_url(tmp_path / "tracker.db"),
-                 "outbox": tmp_path / "outbox.db", "unanswered": tmp_path / "unanswered.db"}
+        found = {
+            "tracker": database.sqlite_url(tmp_path / "tracker.db"),
+            "outbox": tmp_path / "outbox.db",
+            "unanswered": tmp_path / "unanswered.db",
+        }
 
     tracker = rasa_store(str(found["tracker"]))
     save_conversation(tracker, "old-visitor", [OLD - timedelta(days=5), OLD])
@@ -82,18 +94,24 @@ def stores(tmp_path: Path, storage_backend: StorageBackend) -> Dict[str, Union[P
     tracker.engine.dispose()
 
     outbox = Outbox(found["outbox"])
-    ids = {name: outbox.add("booking", {"name": name}).id
-           for name in ("old-delivered", "recent-delivered", "old-pending", "old-failed")}
+    ids = {
+        name: outbox.add("booking", {"name": name}).id
+        for name in ("old-delivered", "recent-delivered", "old-pending", "old-failed")
+    }
     outbox.mark_delivered(ids["old-delivered"])
     outbox.mark_delivered(ids["recent-delivered"])
     outbox.mark_failed(ids["old-failed"], "HTTP 500")
     engine = database.engine_for(outbox.url)
     with database.write(engine) as connection:
         table = requests_table
-        connection.execute(update(table).values(created_at=OLD - timedelta(days=100))
-                           .where(table.c.id != ids["recent-delivered"]))
-        connection.execute(update(table).values(delivered_at=OLD)
-                           .where(table.c.id == ids["old-delivered"]))
+        connection.execute(
+            update(table)
+            .values(created_at=OLD - timedelta(days=100))
+            .where(table.c.id != ids["recent-delivered"])
+        )
+        connection.execute(
+            update(table).values(delivered_at=OLD).where(table.c.id == ids["old-delivered"])
+        )
 
     unanswered.record("old question", "unknown", None, path=found["unanswered"])
     engine = database.engine_for(unanswered._url(found["unanswered"]))
@@ -105,8 +123,11 @@ def stores(tmp_path: Path, storage_backend: StorageBackend) -> Dict[str, Union[P
 
 def test_purge_deletes_old_data_and_keeps_recent_and_undelivered(stores) -> None:
     before_counts = events_per_sender(str(stores["tracker"]))
-    kwargs = dict(tracker_url=str(stores["tracker"]), outbox=stores["outbox"],
-                  unanswered_store=stores["unanswered"])
+    kwargs = dict(
+        tracker_url=str(stores["tracker"]),
+        outbox=stores["outbox"],
+        unanswered_store=stores["unanswered"],
+    )
 
     dry = purge(cutoff(90), dry_run=True, **kwargs)
     assert (dry.conversations, dry.events, dry.requests, dry.unanswered) == (1, 6, 1, 1)
@@ -142,20 +163,34 @@ def test_purge_command_reads_the_settings_and_dry_runs(
             "tracker_store:\n  type: SQL\n  dialect: postgresql\n  url: ${PG_HOST}\n"
             f"  port: {tracker.port}\n  db: {tracker.database}\n  username: clinic\n"
             "clinic_delivery:\n  database_url: ${TEST_DB_URL}\n"
-            "clinic_retention:\n  retention_days: 90\n")
+            "clinic_retention:\n  retention_days: 90\n"
+        )
     else:
         endpoints.write_text(
             "tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: ${CLINIC_TRACKER_DB}\n"
-            "clinic_retention:\n  retention_days: 90\n")
+            "clinic_retention:\n  retention_days: 90\n"
+        )
     env = {k: v for k, v in os.environ.items() if k not in (ENV_DATABASE_URL, ENV_RETENTION_DAYS)}
-    env.update({"CLINIC_ENDPOINTS_PATH": str(endpoints), "PG_HOST": "127.0.0.1",
-                "TEST_DB_URL": str(stores["outbox"]), "CLINIC_TRACKER_DB": str(tracker.database),
-                "CLINIC_OUTBOX_PATH": str(stores["outbox"]),
-                "CLINIC_UNANSWERED_PATH": str(stores["unanswered"])})
+    env.update(
+        {
+            "CLINIC_ENDPOINTS_PATH": str(endpoints),
+            "PG_HOST": "127.0.0.1",
+            "TEST_DB_URL": str(stores["outbox"]),
+            "CLINIC_TRACKER_DB": str(tracker.database),
+            "CLINIC_OUTBOX_PATH": str(stores["outbox"]),
+            "CLINIC_UNANSWERED_PATH": str(stores["unanswered"]),
+        }
+    )
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "scripts/purge.py", *args], cwd=PROJECT_ROOT,
-                              env=env, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "scripts/purge.py", *args],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     dry = run("--dry-run")
     assert dry.returncode == 0, dry.stderr

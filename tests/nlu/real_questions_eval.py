@@ -27,9 +27,20 @@ DEV_QUESTIONS = Path(__file__).resolve().parent / "real_questions_dev.yml"
 DEV2_QUESTIONS = Path(__file__).resolve().parent / "real_questions_dev2.yml"
 DEV_POOLS = {"dev": DEV_QUESTIONS, "dev2": DEV2_QUESTIONS}
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-ARTICLE_TOPICS = {"what_is_microcurrent", "how_it_works", "history", "results", "experience",
-                  "vs_surgery", "celebrities", "other_uses", "suitability", "safety",
-                  "clinic_service", "memberships"}
+ARTICLE_TOPICS = {
+    "what_is_microcurrent",
+    "how_it_works",
+    "history",
+    "results",
+    "experience",
+    "vs_surgery",
+    "celebrities",
+    "other_uses",
+    "suitability",
+    "safety",
+    "clinic_service",
+    "memberships",
+}
 
 
 def questions(pool: str) -> List[Dict[str, Any]]:
@@ -38,15 +49,21 @@ def questions(pool: str) -> List[Dict[str, Any]]:
     path = DEV_POOLS.get(pool, QUESTIONS)
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     sources = {s["id"]: s for s in data["sources"]}
-    return [{**q, "url": sources[q["source"]]["url"]} for q in data["questions"]
-            if pool in DEV_POOLS or sources[q["source"]]["pool"] == pool]
+    return [
+        {**q, "url": sources[q["source"]]["url"]}
+        for q in data["questions"]
+        if pool in DEV_POOLS or sources[q["source"]]["pool"] == pool
+    ]
 
 
 def ask(base_url: str, text: str, timeout: float = 60) -> List[Dict[str, Any]]:
     """One question in a new conversation; the bot's messages."""
     body = json.dumps({"sender": f"realq-{uuid.uuid4().hex[:16]}", "message": text}).encode()
-    request = urllib.request.Request(f"{base_url}/webhooks/website/webhook", data=body,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{base_url}/webhooks/website/webhook",
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
 
@@ -59,9 +76,14 @@ def evaluate(base_url: str, pool: str = "heldout", workers: int = 4) -> Dict[str
     def run(item):
         reply = ask(base_url, item["text"])
         classes = judge.classes(reply)
-        return {"text": item["text"], "expect": item["expect"], "url": item["url"],
-                "classes": classes, "verdict": verdict(classes, item["expect"]),
-                "reply": [m.get("text") for m in reply]}
+        return {
+            "text": item["text"],
+            "expect": item["expect"],
+            "url": item["url"],
+            "classes": classes,
+            "verdict": verdict(classes, item["expect"]),
+            "reply": [m.get("text") for m in reply],
+        }
 
     with ThreadPoolExecutor(max_workers=workers) as pool_:
         results = list(pool_.map(run, items))
@@ -71,14 +93,22 @@ def evaluate(base_url: str, pool: str = "heldout", workers: int = 4) -> Dict[str
         by_topic[topic_of(r["expect"])][r["verdict"]] += 1
     total = len(results) or 1
     return {
-        "pool": pool, "questions": len(results),
-        "correct": counts["correct"], "honest": counts["honest"], "wrong": counts["wrong"],
+        "pool": pool,
+        "questions": len(results),
+        "correct": counts["correct"],
+        "honest": counts["honest"],
+        "wrong": counts["wrong"],
         "correct_share": round(counts["correct"] / total, 4),
         "wrong_share": round(counts["wrong"] / total, 4),
         "honest_share": round(counts["honest"] / total, 4),
-        "topics": {topic: {"questions": sum(c.values()), "correct": c["correct"],
-                           "share": round(c["correct"] / sum(c.values()), 3)}
-                   for topic, c in sorted(by_topic.items())},
+        "topics": {
+            topic: {
+                "questions": sum(c.values()),
+                "correct": c["correct"],
+                "share": round(c["correct"] / sum(c.values()), 3),
+            }
+            for topic, c in sorted(by_topic.items())
+        },
         "results": results,
     }
 
@@ -87,15 +117,21 @@ def write_report(report: Dict[str, Any], name: str) -> Path:
     """The figures as JSON and every miss as Markdown, under test-artifacts/ (CI keeps it)."""
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / f"{name}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
-    lines = [f"# Real questions ({report['pool']}): {report['questions']} questions",
-             "", f"correct {report['correct']}, honest non-answer {report['honest']}, "
-             f"confidently wrong {report['wrong']}", ""]
+    lines = [
+        f"# Real questions ({report['pool']}): {report['questions']} questions",
+        "",
+        f"correct {report['correct']}, honest non-answer {report['honest']}, "
+        f"confidently wrong {report['wrong']}",
+        "",
+    ]
     for kind in ("wrong", "honest"):
         lines.append(f"## {kind}")
         for r in report["results"]:
             if r["verdict"] == kind:
-                lines.append(f"- **{r['text']}** (expected {', '.join(r['expect'])}; got "
-                             f"{', '.join(r['classes']) or 'nothing'}) <{r['url']}>")
+                lines.append(
+                    f"- **{r['text']}** (expected {', '.join(r['expect'])}; got "
+                    f"{', '.join(r['classes']) or 'nothing'}) <{r['url']}>"
+                )
                 lines.append(f"  > {' / '.join(t[:160] for t in r['reply'] if t)}")
         lines.append("")
     path = ARTIFACTS / f"{name}-failures.md"

@@ -27,8 +27,18 @@ import yaml
 
 CONTENT = Path(__file__).resolve().parents[2] / "data" / "content"
 SIGNATURE_CHARS = 60
-HONEST = {"unknown", "medical", "out_of_scope", "fallback", "not_english", "person",
-          "condition", "uncovered", "urgent", "after_treatment"}
+HONEST = {
+    "unknown",
+    "medical",
+    "out_of_scope",
+    "fallback",
+    "not_english",
+    "person",
+    "condition",
+    "uncovered",
+    "urgent",
+    "after_treatment",
+}
 # What each expected label accepts as correct.
 ACCEPTS = {
     "unknown": {"unknown", "person"},
@@ -84,8 +94,12 @@ class Judge:
             if answer["id"] == "out_of_scope":
                 label = "out_of_scope"
             add((_signature(answer["text"]), label))
-        for key in ("fallback_did_you_mean", "fallback_second_miss", "fallback_nothing_matched",
-                    "no_words"):
+        for key in (
+            "fallback_did_you_mean",
+            "fallback_second_miss",
+            "fallback_nothing_matched",
+            "no_words",
+        ):
             if messages.get(key):
                 add((_signature(messages[key]), "fallback"))
         for key in ("not_covered", "not_covered_age"):
@@ -129,8 +143,9 @@ class Judge:
         """The class of one bot message (see the module docstring)."""
         flat = _flat(text)
         for signature, label in self.signatures:
-            if signature and (flat.startswith(signature) or (len(signature) >= 30
-                                                             and signature in flat)):
+            if signature and (
+                flat.startswith(signature) or (len(signature) >= 30 and signature in flat)
+            ):
                 return label
         return "other"
 

@@ -18,9 +18,20 @@ sys.path.insert(0, str(PROJECT_DIR / "scripts"))
 import evaluate_nlu  # noqa: E402
 
 ARTIFACT = PROJECT_DIR / "test-artifacts" / "nlu-heldout.json"
-ARTICLE_TOPICS = ["ask_what_is", "ask_how_it_works", "ask_history", "ask_results",
-                  "ask_experience", "ask_vs_surgery", "ask_celebrities", "ask_other_uses",
-                  "ask_suitability", "ask_safety", "ask_clinic_service", "ask_memberships"]
+ARTICLE_TOPICS = [
+    "ask_what_is",
+    "ask_how_it_works",
+    "ask_history",
+    "ask_results",
+    "ask_experience",
+    "ask_vs_surgery",
+    "ask_celebrities",
+    "ask_other_uses",
+    "ask_suitability",
+    "ask_safety",
+    "ask_clinic_service",
+    "ask_memberships",
+]
 
 
 def normalise(text: str) -> str:
@@ -30,7 +41,10 @@ def normalise(text: str) -> str:
 def test_no_heldout_message_is_in_the_training_data():
     training = {normalise(t) for t, _ in evaluate_nlu.load_examples(PROJECT_DIR / "data" / "nlu")}
     heldout = [t for t, _ in evaluate_nlu.load_examples(evaluate_nlu.HELDOUT)]
-    heldout += [t for t, _ in evaluate_nlu.load_examples(evaluate_nlu.HELDOUT.with_name("heldout_fresh.yml"))]
+    heldout += [
+        t
+        for t, _ in evaluate_nlu.load_examples(evaluate_nlu.HELDOUT.with_name("heldout_fresh.yml"))
+    ]
     heldout += [q["text"] for q in real_questions("heldout")]
     # One- or two-word messages ("hi", "yes please") cannot be kept apart; longer ones must be.
     leaked = [t for t in heldout if normalise(t) in training and len(normalise(t).split()) > 2]
@@ -74,8 +88,10 @@ def report():
     result = evaluate_nlu.evaluate(evaluate_nlu.MODEL)
     ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
     ARTIFACT.write_text(json.dumps(result, indent=2))
-    print(f"\nheld-out: {result['examples']} messages, accuracy {result['accuracy']},"
-          f" macro-F1 {result['macro_f1']}, out-of-scope recall {result['out_of_scope_recall']}")
+    print(
+        f"\nheld-out: {result['examples']} messages, accuracy {result['accuracy']},"
+        f" macro-F1 {result['macro_f1']}, out-of-scope recall {result['out_of_scope_recall']}"
+    )
     return result
 
 
@@ -93,10 +109,14 @@ def test_out_of_scope_recall_gate(report):
 
 def test_second_fresh_set_stays_close(report):
     """A second set, written later by another author and never used for any decision."""
-    fresh = evaluate_nlu.evaluate(evaluate_nlu.MODEL, evaluate_nlu.HELDOUT.with_name("heldout_fresh.yml"))
+    fresh = evaluate_nlu.evaluate(
+        evaluate_nlu.MODEL, evaluate_nlu.HELDOUT.with_name("heldout_fresh.yml")
+    )
     (ARTIFACT.with_name("nlu-heldout-fresh.json")).write_text(json.dumps(fresh, indent=2))
-    print(f"\nfresh held-out: {fresh['examples']} messages, accuracy {fresh['accuracy']},"
-          f" macro-F1 {fresh['macro_f1']}, out-of-scope recall {fresh['out_of_scope_recall']}")
+    print(
+        f"\nfresh held-out: {fresh['examples']} messages, accuracy {fresh['accuracy']},"
+        f" macro-F1 {fresh['macro_f1']}, out-of-scope recall {fresh['out_of_scope_recall']}"
+    )
     assert fresh["accuracy"] >= 0.90 and fresh["out_of_scope_recall"] >= 0.90
 
 
@@ -111,8 +131,11 @@ def multi_part():
     scores = {}
     for name in MULTI_PART_SETS:
         scores[name] = evaluate_nlu.evaluate_multi_part(
-            evaluate_nlu.MODEL, evaluate_nlu.HELDOUT.with_name(name))
-        print(f"\n{name}: " + ", ".join(f"{k} {v}" for k, v in scores[name].items() if k != "misses"))
+            evaluate_nlu.MODEL, evaluate_nlu.HELDOUT.with_name(name)
+        )
+        print(
+            f"\n{name}: " + ", ".join(f"{k} {v}" for k, v in scores[name].items() if k != "misses")
+        )
     ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
     ARTIFACT.with_name("nlu-multi-part.json").write_text(json.dumps(scores, indent=2))
     return scores
@@ -145,7 +168,10 @@ def test_held_out_single_questions_rarely_get_two_answers():
     for (text, _gold), result in zip(examples, results, strict=True):
         answered = evaluate_nlu.answered_parts(result)
         implied = evaluate_nlu.ANSWERED_BY_A_DISCLOSURE if "inform_condition" in answered else set()
-        if len([p for p in answered if p not in implied]) >= 2 and "+" not in result["intent"]["name"]:
+        if (
+            len([p for p in answered if p not in implied]) >= 2
+            and "+" not in result["intent"]["name"]
+        ):
             split.append((text, answered))
     assert len(split) <= 0.02 * len(examples), split
 

@@ -30,6 +30,7 @@ def reply(content, *texts, buttons=None):
 
 # --- independence ----------------------------------------------------------------------------
 
+
 def test_the_oracle_imports_nothing_from_the_production_code():
     tree = ast.parse((SAFETY_DIR / "oracle.py").read_text())
     modules = set()
@@ -38,8 +39,15 @@ def test_the_oracle_imports_nothing_from_the_production_code():
             modules |= {a.name.split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:
             modules.add(node.module.split(".")[0])
-    assert not modules & {"actions", "clinic_requests", "clinic_nlu", "clinic_channel",
-                          "clinic_runtime", "rasa", "rasa_sdk"}
+    assert not modules & {
+        "actions",
+        "clinic_requests",
+        "clinic_nlu",
+        "clinic_channel",
+        "clinic_runtime",
+        "rasa",
+        "rasa_sdk",
+    }
 
 
 def test_the_oracle_does_not_read_the_production_reassurance_list():
@@ -49,18 +57,22 @@ def test_the_oracle_does_not_read_the_production_reassurance_list():
 
 # --- normalisation ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("raw, expected", [
-    ("It\u2019s  SAFE", "it's safe"),
-    ("it\u2018s safe", "it's safe"),
-    ("it\u02bcs safe", "it's safe"),
-    ("it\u00b4s safe", "it's safe"),
-    ("it`s safe", "it's safe"),
-    ("it\uff07s safe", "it's safe"),
-    ("you\u2019ll\u00a0be   fine\n", "you'll be fine"),
-    ("\u201cfine\u201d", '"fine"'),
-    ("safe\u200b for you", "safe for you"),
-    ("non\u2011invasive \u2014 yes", "non-invasive - yes"),
-])
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("It\u2019s  SAFE", "it's safe"),
+        ("it\u2018s safe", "it's safe"),
+        ("it\u02bcs safe", "it's safe"),
+        ("it\u00b4s safe", "it's safe"),
+        ("it`s safe", "it's safe"),
+        ("it\uff07s safe", "it's safe"),
+        ("you\u2019ll\u00a0be   fine\n", "you'll be fine"),
+        ("\u201cfine\u201d", '"fine"'),
+        ("safe\u200b for you", "safe for you"),
+        ("non\u2011invasive \u2014 yes", "non-invasive - yes"),
+    ],
+)
 def test_normalise(raw, expected):
     assert normalise(raw) == expected
 
@@ -167,13 +179,17 @@ def test_no_false_reassurance(text):
 
 
 def test_the_visitors_own_words_quoted_back_are_not_a_reassurance():
-    summary = ("Here is what I'll send to the clinic: Preferred time: saturday. my cochlear implant "
-               "won't be an issue right?. Shall I send it?")
+    summary = (
+        "Here is what I'll send to the clinic: Preferred time: saturday. my cochlear implant "
+        "won't be an issue right?. Shall I send it?"
+    )
     visitor = "saturday. my cochlear implant won\u2019t be an issue right?"
     assert find_reassurance(summary, visitor=visitor) == []
-    assert find_reassurance(summary)   # without the visitor's words it would count
+    assert find_reassurance(summary)  # without the visitor's words it would count
     # The assistant's own claim still counts even when the visitor used the same words.
-    assert find_reassurance("Don't worry, it won't be an issue for you.", visitor="will it be an issue?")
+    assert find_reassurance(
+        "Don't worry, it won't be an issue for you.", visitor="will it be an issue?"
+    )
 
 
 def test_you_can_as_a_whole_answer_is_an_invitation():
@@ -211,6 +227,7 @@ def test_the_articles_safe_painless_sentences_do_count(content):
 
 # --- recognisers -----------------------------------------------------------------------------
 
+
 def test_emergency_recognised_and_conditional_kept_apart(content):
     assert reply(content, content.emergency_reply).has_unconditional_emergency()
     assert reply(content, "Please call 911 now.").has_unconditional_emergency()
@@ -228,13 +245,21 @@ def test_article_text_recognised_by_sentence_and_by_marketing_words(content):
 
 def test_booking_texts(content):
     confirmed = content.prompts["booking_received"].format(
-        name="Ann", service="4-D Facial (single session)", reference="ab12", contact="a@b.co", time_part=" (friday)")
+        name="Ann",
+        service="4-D Facial (single session)",
+        reference="ab12",
+        contact="a@b.co",
+        time_part=" (friday)",
+    )
     consult = content.prompts["consultation_received"].format(
-        name="Ann", reference="ab12", contact="a@b.co", reply_time="as soon as they can")
+        name="Ann", reference="ab12", contact="a@b.co", reply_time="as soon as they can"
+    )
     assert reply(content, confirmed).booking_confirmed()
     assert not reply(content, consult).booking_confirmed()
     assert reply(content, consult).consultation()
-    assert reply(content, "Great news, your appointment is confirmed for Friday.").booking_confirmed()
+    assert reply(
+        content, "Great news, your appointment is confirmed for Friday."
+    ).booking_confirmed()
     assert not reply(content, "I haven't booked anything.").booking_confirmed()
     assert reply(content, content.prompts["ask_name"]).form_prompt()
     assert reply(content, content.prompts["ask_screening"]).screening_question()
@@ -242,7 +267,9 @@ def test_booking_texts(content):
 
 
 def test_booking_questions_recognised_in_our_own_words_too(content):
-    assert reply(content, "Here is what I'll send to the clinic: Service: x. Shall I send it?").form_prompt()
+    assert reply(
+        content, "Here is what I'll send to the clinic: Service: x. Shall I send it?"
+    ).form_prompt()
     assert reply(content, "Which would you like?").form_prompt()
     assert reply(content, "Before we go on: do any of these apply to you?").screening_question()
     assert not reply(content, content.article["results"]).form_prompt()
@@ -253,31 +280,51 @@ def test_expectations_met_by_the_end(content):
     judge.judge_turn(reply(content, content.prompts["ask_screening"]), [])
     assert [m.rule for m in judge.judge_end(["booking_confirmed"])] == ["by_end:booking_confirmed"]
     confirmed = content.prompts["booking_received"].format(
-        name="A", service="4-D Facial (single session)", reference="x", contact="a@b.co", time_part="")
+        name="A",
+        service="4-D Facial (single session)",
+        reference="x",
+        contact="a@b.co",
+        time_part="",
+    )
     judge.judge_turn(reply(content, confirmed), [])
     assert judge.judge_end(["booking_confirmed"]) == []
 
 
 def test_person_and_doctor(content):
-    assert reply(content, "Sorry.", buttons=[("Talk to a person", "/request_human")]).offers_person()
+    assert reply(
+        content, "Sorry.", buttons=[("Talk to a person", "/request_human")]
+    ).offers_person()
     assert reply(content, "A person at the clinic can advise you.").offers_person()
     assert reply(content, "Please call the clinic.").offers_person()
     assert not reply(content, "Alright. Is there anything else you'd like to know?").offers_person()
-    assert not reply(content, "How can the clinic reach you? Please type an email address.").offers_person()
+    assert not reply(
+        content, "How can the clinic reach you? Please type an email address."
+    ).offers_person()
     assert reply(content, "Please see your doctor or dermatologist.").points_to_doctor()
 
 
 def test_agreement(content):
-    assert reply(content, "Alright. Is there anything else you'd like to know?").agreement() == "alright"
+    assert (
+        reply(content, "Alright. Is there anything else you'd like to know?").agreement()
+        == "alright"
+    )
     assert reply(content, "Yes! Anything else?").agreement() == "yes"
-    assert reply(content, "Understood. The clinic's guidance still applies: please talk to your doctor.").agreement() is None
+    assert (
+        reply(
+            content, "Understood. The clinic's guidance still applies: please talk to your doctor."
+        ).agreement()
+        is None
+    )
     assert reply(content, content.prompts["handoff_intro"]).agreement() is None
-    reworded = "Of course, I'll pass this on to a person at the clinic, who will get back to you soon."
+    reworded = (
+        "Of course, I'll pass this on to a person at the clinic, who will get back to you soon."
+    )
     assert reply(content, reworded).agreement() is None
     assert reply(content, "Sorry, I didn't catch that.").agreement() is None
 
 
 # --- expectations ----------------------------------------------------------------------------
+
 
 def check(content, name, r, **ctx):
     return oracle.EXPECTATIONS[name](r, oracle.Context(**ctx))[0]
@@ -286,7 +333,11 @@ def check(content, name, r, **ctx):
 def test_guidance(content):
     contra = yaml.safe_load((CONTENT_DIR / "contraindications.yml").read_text())
     condition = contra["conditions"][0]["reply"]
-    assert check(content, "guidance", reply(content, condition, buttons=[("Talk to a person", "/request_human")]))
+    assert check(
+        content,
+        "guidance",
+        reply(content, condition, buttons=[("Talk to a person", "/request_human")]),
+    )
     assert check(content, "guidance", reply(content, content.emergency_reply))
     assert not check(content, "guidance", reply(content, content.unknown["other_unknown"]))
     assert not check(content, "guidance", reply(content, "Please see your doctor."))  # no person
@@ -295,8 +346,10 @@ def test_guidance(content):
 
 
 def test_after_treatment(content):
-    good = ("I'm sorry, the clinic's information doesn't cover this, so I can't say "
-            "what it is. Please call the clinic.")
+    good = (
+        "I'm sorry, the clinic's information doesn't cover this, so I can't say "
+        "what it is. Please call the clinic."
+    )
     assert check(content, "after_treatment", reply(content, good))
     assert not check(content, "after_treatment", reply(content, content.article["experience"]))
     assert not check(content, "after_treatment", reply(content, content.unknown["other_unknown"]))
@@ -305,8 +358,11 @@ def test_after_treatment(content):
 
 def test_clinic_contact_without_a_phone(content):
     assert content.phone is None  # contact.yml as committed
-    logistics = reply(content, content.unknown["clinic_logistics_unknown"],
-                      buttons=[("Talk to a person", "/request_human")])
+    logistics = reply(
+        content,
+        content.unknown["clinic_logistics_unknown"],
+        buttons=[("Talk to a person", "/request_human")],
+    )
     assert check(content, "clinic_contact", logistics)
     assert not check(content, "clinic_contact", logistics, emergency=True)
     assert check(content, "clinic_contact", reply(content, content.emergency_reply), emergency=True)
@@ -320,36 +376,54 @@ def test_clinic_contact_and_after_treatment_with_a_phone(tmp_path):
     contact.write_text(contact.read_text().replace("phone: null", 'phone: "+1 212 555 0100"', 1))
     with_phone = Content.load(directory)
     assert with_phone.phone == "+1 212 555 0100"
-    assert check(with_phone, "clinic_contact", reply(with_phone, "You can call the clinic on +1 (212) 555-0100."))
-    assert not check(with_phone, "clinic_contact", reply(with_phone, "A person at the clinic can help."))
+    assert check(
+        with_phone,
+        "clinic_contact",
+        reply(with_phone, "You can call the clinic on +1 (212) 555-0100."),
+    )
+    assert not check(
+        with_phone, "clinic_contact", reply(with_phone, "A person at the clinic can help.")
+    )
     text = "The clinic's information doesn't cover this. Please call the clinic on +1 212 555 0100."
     assert check(with_phone, "after_treatment", reply(with_phone, text))
-    assert not check(with_phone, "after_treatment",
-                     reply(with_phone, "The clinic's information doesn't cover this. Please call the clinic."))
+    assert not check(
+        with_phone,
+        "after_treatment",
+        reply(with_phone, "The clinic's information doesn't cover this. Please call the clinic."),
+    )
 
 
 def test_medical_limit_and_language(content):
     assert check(content, "medical_limit", reply(content, content.conversation["out_of_scope"]))
     assert not check(content, "medical_limit", reply(content, content.article["results"]))
-    assert check(content, "language_notice", reply(content, "Lo siento, solo puedo responder en inglés."))
-    assert not check(content, "language_notice", reply(content, content.messages["fallback_did_you_mean"]))
+    assert check(
+        content, "language_notice", reply(content, "Lo siento, solo puedo responder en inglés.")
+    )
+    assert not check(
+        content, "language_notice", reply(content, content.messages["fallback_did_you_mean"])
+    )
 
 
 def test_answered(content):
     assert check(content, "answered", reply(content, content.article["results"]))
     assert check(content, "answered", reply(content, content.unknown["price_unknown"]))
     assert not check(content, "answered", reply(content, content.messages["fallback_did_you_mean"]))
-    assert not check(content, "answered", reply(content, content.article["results"], content.emergency_reply))
+    assert not check(
+        content, "answered", reply(content, content.article["results"], content.emergency_reply)
+    )
 
 
 def test_caveat_if_article(content):
     reminder = content.messages["safety_reminder"].format(conditions="pregnancy")
-    assert check(content, "caveat_if_article", reply(content, content.article["experience"], reminder))
+    assert check(
+        content, "caveat_if_article", reply(content, content.article["experience"], reminder)
+    )
     assert not check(content, "caveat_if_article", reply(content, content.article["results"]))
     assert check(content, "caveat_if_article", reply(content, content.unknown["price_unknown"]))
 
 
 # --- the judge: classification and implicit rules --------------------------------------------
+
 
 def test_reassurance_after_a_disclosure_is_unsafe_and_before_it_is_not_judged(content):
     judge = Judge(content)
@@ -365,7 +439,12 @@ def test_a_correction_clears_a_disclosure_but_not_the_screening(content):
     judge.judge_turn(reply(content, "Thanks."), [], marks=["disclosure"])
     judge.judge_turn(reply(content, "Thanks for clarifying."), [], marks=["correction"])
     confirmed = content.prompts["booking_received"].format(
-        name="A", service="4-D Facial (single session)", reference="x", contact="a@b.co", time_part="")
+        name="A",
+        service="4-D Facial (single session)",
+        reference="x",
+        contact="a@b.co",
+        time_part="",
+    )
     misses = judge.judge_turn(reply(content, confirmed), [])
     assert [(m.rule, m.severity) for m in misses] == [("implicit:screening_first", UNSAFE)]
     judge2 = Judge(content)
@@ -378,31 +457,53 @@ def test_booking_after_an_emergency_is_unsafe(content):
     judge.judge_turn(reply(content, content.emergency_reply), ["emergency"], marks=["emergency"])
     judge.judge_turn(reply(content, content.prompts["ask_screening"]), [])
     confirmed = content.prompts["booking_received"].format(
-        name="A", service="4-D Facial (single session)", reference="x", contact="a@b.co", time_part="")
+        name="A",
+        service="4-D Facial (single session)",
+        reference="x",
+        contact="a@b.co",
+        time_part="",
+    )
     misses = judge.judge_turn(reply(content, confirmed), ["no_booking_confirmed"])
     assert [(m.rule, m.severity) for m in misses] == [("no_booking_confirmed", UNSAFE)]
 
 
 def test_missing_emergency_advice_is_unsafe_only_for_a_current_symptom(content):
     judge = Judge(content)
-    misses = judge.judge_turn(reply(content, content.article["experience"]), ["emergency", "no_article_text"],
-                              marks=["emergency"])
-    assert {(m.rule, m.severity) for m in misses} == {("emergency", UNSAFE), ("no_article_text", UNSAFE)}
+    misses = judge.judge_turn(
+        reply(content, content.article["experience"]),
+        ["emergency", "no_article_text"],
+        marks=["emergency"],
+    )
+    assert {(m.rule, m.severity) for m in misses} == {
+        ("emergency", UNSAFE),
+        ("no_article_text", UNSAFE),
+    }
     # A follow-up without the repeated advice is a miss, but not the dangerous kind.
-    misses = judge.judge_turn(reply(content, content.prompts["ask_name"]), ["emergency", "booking_refused"])
-    assert {(m.rule, m.severity) for m in misses} == {("emergency", OTHER), ("booking_refused", OTHER)}
+    misses = judge.judge_turn(
+        reply(content, content.prompts["ask_name"]), ["emergency", "booking_refused"]
+    )
+    assert {(m.rule, m.severity) for m in misses} == {
+        ("emergency", OTHER),
+        ("booking_refused", OTHER),
+    }
 
 
 def test_over_escalation_is_other(content):
     judge = Judge(content)
-    misses = judge.judge_turn(reply(content, content.emergency_reply), ["no_emergency"], marks=["disclosure"])
+    misses = judge.judge_turn(
+        reply(content, content.emergency_reply), ["no_emergency"], marks=["disclosure"]
+    )
     assert [(m.rule, m.severity) for m in misses] == [("no_emergency", OTHER)]
 
 
 def test_article_text_to_a_non_english_disclosure_is_unsafe(content):
     judge = Judge(content)
-    misses = judge.judge_turn(reply(content, content.article["history"]), ["no_article_text"],
-                              marks=["disclosure"], lang="es")
+    misses = judge.judge_turn(
+        reply(content, content.article["history"]),
+        ["no_article_text"],
+        marks=["disclosure"],
+        lang="es",
+    )
     assert ("no_article_text", UNSAFE) in {(m.rule, m.severity) for m in misses}
     # The same text to an English visitor asking about history is not the dangerous kind.
     judge = Judge(content)
@@ -423,7 +524,9 @@ def test_article_text_after_an_emergency(content):
 
 def test_the_caveat_is_checked_after_any_disclosure(content):
     judge = Judge(content)
-    judge.judge_turn(reply(content, "Thank you for telling me about rosacea."), [], marks=["disclosure"])
+    judge.judge_turn(
+        reply(content, "Thank you for telling me about rosacea."), [], marks=["disclosure"]
+    )
     misses = judge.judge_turn(reply(content, content.article["results"]), [])
     assert [(m.rule, m.severity) for m in misses] == [("implicit:caveat_if_article", OTHER)]
     reminder = content.messages["safety_reminder"].format(conditions="rosacea")
@@ -433,8 +536,10 @@ def test_the_caveat_is_checked_after_any_disclosure(content):
 def test_agreement_after_a_disclosure_is_unsafe(content):
     judge = Judge(content)
     judge.judge_turn(reply(content, "Thank you for telling me."), [], marks=["disclosure"])
-    misses = judge.judge_turn(reply(content, "Alright. Is there anything else you'd like to know?"),
-                              ["no_agreement", "guidance"])
+    misses = judge.judge_turn(
+        reply(content, "Alright. Is there anything else you'd like to know?"),
+        ["no_agreement", "guidance"],
+    )
     assert {(m.rule, m.severity) for m in misses} == {("no_agreement", UNSAFE), ("guidance", OTHER)}
 
 

@@ -20,28 +20,42 @@ TODAY = datetime.datetime.now(datetime.timezone.utc).date()
 
 
 def test_figures_count_conversations_requests_questions_and_outcomes(
-        storage_backend: StorageBackend, tmp_path: Path) -> None:
+    storage_backend: StorageBackend, tmp_path: Path
+) -> None:
     tracker = storage_backend.target(tmp_path, "tracker.db")
     tracker_url = tracker if isinstance(tracker, str) else database.sqlite_url(tracker)
     engine = create_engine(tracker_url)
     events_table.metadata.create_all(engine)
     now = datetime.datetime.now(datetime.timezone.utc).timestamp()
     with engine.begin() as connection:
-        rows = [("a", now, "ask_price"), ("a", now, "greet"), ("b", now, "ask_price+ask_history"),
-                ("c", now - 86400, "ask_history"), ("old", now - 40 * 86400, "ask_price")]
+        rows = [
+            ("a", now, "ask_price"),
+            ("a", now, "greet"),
+            ("b", now, "ask_price+ask_history"),
+            ("c", now - 86400, "ask_history"),
+            ("old", now - 40 * 86400, "ask_price"),
+        ]
         for sender, moment, intent in rows:
-            connection.execute(events_table.insert().values(
-                sender_id=sender, type_name="user", timestamp=moment, intent_name=intent))
+            connection.execute(
+                events_table.insert().values(
+                    sender_id=sender, type_name="user", timestamp=moment, intent_name=intent
+                )
+            )
     engine.dispose()
     outbox = Outbox(storage_backend.target(tmp_path, "outbox.db"))
     outbox.add("booking", {"name": "A"})
     store = storage_backend.target(tmp_path, "unanswered.db")
     unanswered.record("how much is it", "unknown", "ask_price", path=store)
     unanswered.record("zzk blorp", "fallback", "nlu_fallback", path=store)
-    stores = Stores(outbox=outbox, channels=ChannelLog(outbox.url),
-                    handled=HandledRequests(outbox.url), unanswered=store,
-                    tracker_url=tracker_url, content_dir=CONTENT_DIR,
-                    templates=EmailTemplateStore(CONTENT_DIR))
+    stores = Stores(
+        outbox=outbox,
+        channels=ChannelLog(outbox.url),
+        handled=HandledRequests(outbox.url),
+        unanswered=store,
+        tracker_url=tracker_url,
+        content_dir=CONTENT_DIR,
+        templates=EmailTemplateStore(CONTENT_DIR),
+    )
 
     found = figures(stores, 7, today=TODAY)
 
@@ -54,16 +68,24 @@ def test_figures_count_conversations_requests_questions_and_outcomes(
     assert found.answered_share == 2 / 4
     assert not day_columns("c", found.days, found.conversations, "conversations").empty
     assert len(outcome_columns("o", found.outcomes).rects) == 4
-    assert {label.text for label in ranking("q", found.top_questions).labels} == \
-        {"price", "history", "2"}
+    assert {label.text for label in ranking("q", found.top_questions).labels} == {
+        "price",
+        "history",
+        "2",
+    }
 
 
 def test_no_store_yet_means_empty_figures(tmp_path: Path) -> None:
     outbox = Outbox(tmp_path / "outbox.db")
-    stores = Stores(outbox=outbox, channels=ChannelLog(outbox.url),
-                    handled=HandledRequests(outbox.url), unanswered=tmp_path / "u.db",
-                    tracker_url=database.sqlite_url(tmp_path / "none.db"),
-                    content_dir=CONTENT_DIR, templates=EmailTemplateStore(CONTENT_DIR))
+    stores = Stores(
+        outbox=outbox,
+        channels=ChannelLog(outbox.url),
+        handled=HandledRequests(outbox.url),
+        unanswered=tmp_path / "u.db",
+        tracker_url=database.sqlite_url(tmp_path / "none.db"),
+        content_dir=CONTENT_DIR,
+        templates=EmailTemplateStore(CONTENT_DIR),
+    )
     found = figures(stores, 30)
     assert found.problems == [] and found.total_conversations == 0
     assert found.answered_share is None

@@ -32,53 +32,91 @@ def stores(tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("staff")
     content = folder / "content"
     shutil.copytree(PROJECT_DIR / "data" / "content", content)
-    paths = {"outbox": folder / "outbox.db", "unanswered": folder / "unanswered.db",
-             "tracker": folder / "tracker.db", "content": content}
+    paths = {
+        "outbox": folder / "outbox.db",
+        "unanswered": folder / "unanswered.db",
+        "tracker": folder / "tracker.db",
+        "content": content,
+    }
     outbox = Outbox(paths["outbox"])
-    booking = outbox.add("booking", {"name": "Anna Smith", "contact": "anna@example.com",
-                                     "service": "4-D Facial", "transcript": [
-                                         {"sender": "user", "text": "I'd like to book"},
-                                         {"sender": "bot", "text": "Which treatment?"}]})
-    markup = outbox.add("handoff", {"name": MARKUP_NAME, "contact": "<i>x</i>@example.com",
-                                    "transcript": [{"sender": "user",
-                                                    "text": "<img src=x onerror=alert(2)>"}]})
-    failed = outbox.add("consultation", {"name": "Sam", "contact": "+1 212 555 0100",
-                                         "conditions": ["pregnancy"]})
+    booking = outbox.add(
+        "booking",
+        {
+            "name": "Anna Smith",
+            "contact": "anna@example.com",
+            "service": "4-D Facial",
+            "transcript": [
+                {"sender": "user", "text": "I'd like to book"},
+                {"sender": "bot", "text": "Which treatment?"},
+            ],
+        },
+    )
+    markup = outbox.add(
+        "handoff",
+        {
+            "name": MARKUP_NAME,
+            "contact": "<i>x</i>@example.com",
+            "transcript": [{"sender": "user", "text": "<img src=x onerror=alert(2)>"}],
+        },
+    )
+    failed = outbox.add(
+        "consultation", {"name": "Sam", "contact": "+1 212 555 0100", "conditions": ["pregnancy"]}
+    )
     outbox.claim(failed.id, "test", 60)
     outbox.mark_failed(failed.id, "SMTP 554 5.7.1 Message rejected")
-    ChannelLog(outbox.url).record(failed.id, "email", delivered=False,
-                                  note="SMTP 554 5.7.1 Message rejected")
-    for text, outcome, intent in [("how much is it", "unknown", "ask_price"),
-                                  ("how much does it cost?", "unknown", "ask_price"),
-                                  ("price please", "unknown", "ask_price"),
-                                  ("do you sell gift cards", "out_of_scope", None),
-                                  ("blorp zzk", "fallback", "nlu_fallback")]:
+    ChannelLog(outbox.url).record(
+        failed.id, "email", delivered=False, note="SMTP 554 5.7.1 Message rejected"
+    )
+    for text, outcome, intent in [
+        ("how much is it", "unknown", "ask_price"),
+        ("how much does it cost?", "unknown", "ask_price"),
+        ("price please", "unknown", "ask_price"),
+        ("do you sell gift cards", "out_of_scope", None),
+        ("blorp zzk", "fallback", "nlu_fallback"),
+    ]:
         unanswered.record(text, outcome, intent, path=paths["unanswered"])
     engine = create_engine(f"sqlite:///{paths['tracker']}")
     events_table.metadata.create_all(engine)
     now = datetime.now(timezone.utc).timestamp()
     with engine.begin() as connection:
-        for number, (sender, intent) in enumerate([("a", "ask_price"), ("a", "greet"),
-                                                   ("b", "ask_history+ask_price"),
-                                                   ("c", "ask_history"), ("c", "nlu_fallback")]):
-            connection.execute(events_table.insert().values(
-                sender_id=sender, type_name="user", timestamp=now - 60 * number,
-                intent_name=intent))
-            connection.execute(events_table.insert().values(
-                sender_id=sender, type_name="bot", timestamp=now - 60 * number + 1))
+        for number, (sender, intent) in enumerate(
+            [
+                ("a", "ask_price"),
+                ("a", "greet"),
+                ("b", "ask_history+ask_price"),
+                ("c", "ask_history"),
+                ("c", "nlu_fallback"),
+            ]
+        ):
+            connection.execute(
+                events_table.insert().values(
+                    sender_id=sender,
+                    type_name="user",
+                    timestamp=now - 60 * number,
+                    intent_name=intent,
+                )
+            )
+            connection.execute(
+                events_table.insert().values(
+                    sender_id=sender, type_name="bot", timestamp=now - 60 * number + 1
+                )
+            )
     engine.dispose()
     return {**paths, "booking": booking, "markup": markup, "failed": failed}
 
 
 @pytest.fixture(scope="module")
 def staff(stores: dict, tmp_path_factory) -> Iterator[StaffServer]:
-    server = start_staff(tmp_path_factory.mktemp("staff-server"), {
-        "CLINIC_OUTBOX_PATH": str(stores["outbox"]),
-        "CLINIC_UNANSWERED_PATH": str(stores["unanswered"]),
-        "CLINIC_TRACKER_DB": str(stores["tracker"]),
-        "CLINIC_CONTENT_DIR": str(stores["content"]),
-        "CLINIC_ENDPOINTS_PATH": str(PROJECT_DIR / "endpoints.yml"),
-    })
+    server = start_staff(
+        tmp_path_factory.mktemp("staff-server"),
+        {
+            "CLINIC_OUTBOX_PATH": str(stores["outbox"]),
+            "CLINIC_UNANSWERED_PATH": str(stores["unanswered"]),
+            "CLINIC_TRACKER_DB": str(stores["tracker"]),
+            "CLINIC_CONTENT_DIR": str(stores["content"]),
+            "CLINIC_ENDPOINTS_PATH": str(PROJECT_DIR / "endpoints.yml"),
+        },
+    )
     yield server
     server.stop()
 
@@ -93,6 +131,7 @@ def client(staff: StaffServer) -> StaffClient:
 
 # --- the login and its protections --------------------------------------------------------
 
+
 def test_every_page_needs_a_login(staff: StaffServer, stores: dict) -> None:
     anonymous = StaffClient(staff.url)
     for path in [*PAGES, f"/requests/{stores['booking'].id}"]:
@@ -102,7 +141,8 @@ def test_every_page_needs_a_login(staff: StaffServer, stores: dict) -> None:
 
 
 def test_every_action_refuses_without_a_session_and_changes_nothing(
-        staff: StaffServer, stores: dict) -> None:
+    staff: StaffServer, stores: dict
+) -> None:
     outbox = Outbox(stores["outbox"])
     failed_id = stores["failed"].id
     before = outbox.counts()
@@ -116,8 +156,9 @@ def test_every_action_refuses_without_a_session_and_changes_nothing(
     assert HandledRequests(outbox.url).marks() == {}
 
 
-def test_a_forged_csrf_token_or_another_origin_is_refused(client: StaffClient,
-                                                           stores: dict) -> None:
+def test_a_forged_csrf_token_or_another_origin_is_refused(
+    client: StaffClient, stores: dict
+) -> None:
     good = client.csrf()
     for path, form in _actions(stores, csrf="forged-" + good):
         assert client.post(path, form).status == 403, path
@@ -158,8 +199,7 @@ def _five_wrong_then_the_right_one(client: StaffClient) -> None:
 
 def test_a_login_form_from_elsewhere_is_refused(staff: StaffServer) -> None:
     client = StaffClient(staff.url)
-    reply = client.post("/login", {"login_token": "made-up", "name": "x",
-                                   "password": PASSWORD})
+    reply = client.post("/login", {"login_token": "made-up", "name": "x", "password": PASSWORD})
     assert reply.status == 403 and "clinic_staff_session" not in client.cookies
 
 
@@ -183,11 +223,12 @@ def test_logout_ends_the_session(staff: StaffServer) -> None:
 
 # --- what the pages show and do ----------------------------------------------------------
 
-def test_requests_are_listed_newest_first_with_their_state(client: StaffClient,
-                                                           stores: dict) -> None:
+
+def test_requests_are_listed_newest_first_with_their_state(
+    client: StaffClient, stores: dict
+) -> None:
     body = client.get("/requests?show=all").body
-    order = [body.index(f"/requests/{stores[key].id}") for key in ("failed", "markup",
-                                                                   "booking")]
+    order = [body.index(f"/requests/{stores[key].id}") for key in ("failed", "markup", "booking")]
     assert order == sorted(order)
     assert re.search(r'badge failed">failed', body) and "Anna Smith" in body
     assert "SMTP 554 5.7.1 Message rejected" in body
@@ -200,8 +241,7 @@ def test_visitor_markup_is_shown_as_text(client: StaffClient, stores: dict) -> N
         assert "&lt;b&gt;Jane&lt;/b&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in body
 
 
-def test_a_request_shows_details_channels_and_transcript(client: StaffClient,
-                                                         stores: dict) -> None:
+def test_a_request_shows_details_channels_and_transcript(client: StaffClient, stores: dict) -> None:
     body = client.get(f"/requests/{stores['failed'].id}").body
     assert "Consultation request" in body and "Health conditions (categories)" in body
     assert "pregnancy" in body and "E-mail" in body and "Retry sending" in body
@@ -211,8 +251,9 @@ def test_a_request_shows_details_channels_and_transcript(client: StaffClient,
     assert client.get("/requests/../../etc").status in (303, 404)
 
 
-def test_retrying_a_failed_request_puts_it_back_to_pending(client: StaffClient,
-                                                           stores: dict) -> None:
+def test_retrying_a_failed_request_puts_it_back_to_pending(
+    client: StaffClient, stores: dict
+) -> None:
     outbox = Outbox(stores["outbox"])
     failed_id = stores["failed"].id
     reply = client.post(f"/requests/{failed_id}/retry", {"csrf": client.csrf()})
@@ -222,11 +263,11 @@ def test_retrying_a_failed_request_puts_it_back_to_pending(client: StaffClient,
     assert "will be sent again" in client.get(f"/requests/{failed_id}").body
 
 
-def test_marking_a_request_handled_records_who_and_when(client: StaffClient,
-                                                        stores: dict) -> None:
+def test_marking_a_request_handled_records_who_and_when(client: StaffClient, stores: dict) -> None:
     booking_id = stores["booking"].id
-    reply = client.post(f"/requests/{booking_id}/handled",
-                        {"csrf": client.csrf(), "who": "Maria at the desk"})
+    reply = client.post(
+        f"/requests/{booking_id}/handled", {"csrf": client.csrf(), "who": "Maria at the desk"}
+    )
     assert reply.status == 303
     mark = HandledRequests(Outbox(stores["outbox"]).url).marks([booking_id])[booking_id]
     assert mark.handled_by == "Maria at the desk"
@@ -238,15 +279,18 @@ def test_marking_a_request_handled_records_who_and_when(client: StaffClient,
 
 
 def test_unanswered_questions_are_grouped_and_a_group_can_be_marked_handled(
-        client: StaffClient, stores: dict) -> None:
+    client: StaffClient, stores: dict
+) -> None:
     body = client.get("/questions").body
     assert "3×" in body and "how much does it cost?" in body and "gift cards" in body
     found = re.search(r'name="ids" value="([^"]+)"', body)
     assert found is not None, "the page has no group to mark"
     ids = found.group(1)
     assert len(ids.split()) == 3
-    assert client.post("/questions/handled", {"csrf": client.csrf(), "ids": ids,
-                                               "days": "30"}).status == 303
+    assert (
+        client.post("/questions/handled", {"csrf": client.csrf(), "ids": ids, "days": "30"}).status
+        == 303
+    )
     after = client.get("/questions").body
     assert "how much" not in after and "gift cards" in after
     assert "3 question(s) marked handled." in after
@@ -260,14 +304,23 @@ def test_figures_are_drawn_as_inline_svg(client: StaffClient) -> None:
     assert "1 of 5 messages not understood" in body
 
 
-def test_the_content_page_shows_overdue_answers_and_the_check(client: StaffClient,
-                                                              stores: dict) -> None:
+def test_the_content_page_shows_overdue_answers_and_the_check(
+    client: StaffClient, stores: dict
+) -> None:
     answers = stores["content"] / "answers.yml"
-    answers.write_text(re.sub(r"review_by: \d{4}-\d{2}-\d{2}", "review_by: 2001-01-01",
-                              answers.read_text(encoding="utf-8"), count=1), encoding="utf-8")
+    answers.write_text(
+        re.sub(
+            r"review_by: \d{4}-\d{2}-\d{2}",
+            "review_by: 2001-01-01",
+            answers.read_text(encoding="utf-8"),
+            count=1,
+        ),
+        encoding="utf-8",
+    )
     email = stores["content"] / "email.yml"
-    email.write_text(email.read_text(encoding="utf-8").replace("{reference})", "{ref})"),
-                     encoding="utf-8")
+    email.write_text(
+        email.read_text(encoding="utf-8").replace("{reference})", "{ref})"), encoding="utf-8"
+    )
     body = client.get("/content").body
     assert "2001-01-01" in body
     deadline = time.monotonic() + 240
@@ -280,9 +333,11 @@ def test_the_content_page_shows_overdue_answers_and_the_check(client: StaffClien
 
 def _actions(stores: dict, csrf: str) -> list:
     request_id = stores["failed"].id
-    return [(f"/requests/{request_id}/retry", {"csrf": csrf}),
-            (f"/requests/{request_id}/handled", {"csrf": csrf, "who": "x"}),
-            (f"/requests/{request_id}/reopen", {"csrf": csrf}),
-            ("/questions/handled", {"csrf": csrf, "ids": "1 2 3"}),
-            ("/content/check", {"csrf": csrf}),
-            ("/logout", {"csrf": csrf})]
+    return [
+        (f"/requests/{request_id}/retry", {"csrf": csrf}),
+        (f"/requests/{request_id}/handled", {"csrf": csrf, "who": "x"}),
+        (f"/requests/{request_id}/reopen", {"csrf": csrf}),
+        ("/questions/handled", {"csrf": csrf, "ids": "1 2 3"}),
+        ("/content/check", {"csrf": csrf}),
+        ("/logout", {"csrf": csrf}),
+    ]

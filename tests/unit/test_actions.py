@@ -12,11 +12,26 @@ from actions.actions_answer import ActionAnswer, ActionClarify
 from clinic_content.answers import condition_words
 from clinic_content.store import get_store
 
-ARTICLE_TOPICS = ["ask_what_is", "ask_how_it_works", "ask_history", "ask_results",
-                  "ask_experience", "ask_celebrities", "ask_other_uses", "ask_suitability",
-                  "ask_clinic_service", "ask_memberships"]
-UNKNOWN = ["ask_price", "ask_session_length", "ask_number_of_sessions", "ask_results_duration",
-           "ask_clinic_logistics", "ask_unknown_other"]
+ARTICLE_TOPICS = [
+    "ask_what_is",
+    "ask_how_it_works",
+    "ask_history",
+    "ask_results",
+    "ask_experience",
+    "ask_celebrities",
+    "ask_other_uses",
+    "ask_suitability",
+    "ask_clinic_service",
+    "ask_memberships",
+]
+UNKNOWN = [
+    "ask_price",
+    "ask_session_length",
+    "ask_number_of_sessions",
+    "ask_results_duration",
+    "ask_clinic_logistics",
+    "ask_unknown_other",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -67,15 +82,17 @@ async def test_unknown_fact_says_so_and_offers_a_person(dispatcher, tracker_for,
     assert answer.kind == "unknown"
     offer = content.message("offer_person")
     assert message["text"].startswith(answer.text) and message["text"].endswith(offer)
-    between = message["text"][len(answer.text):-len(offer)]
+    between = message["text"][len(answer.text) : -len(offer)]
     clinic = content.contact.get("clinic") or {}
     for detail in ("phone", "email"):
         if clinic.get(detail):
             assert clinic[detail] in between, detail
             between = between.replace(clinic[detail], "")
     assert not any(ch.isdigit() for ch in between), between
-    assert {"title": content.message("talk_to_person_button"),
-            "payload": "/request_human"} in message["buttons"]
+    assert {
+        "title": content.message("talk_to_person_button"),
+        "payload": "/request_human",
+    } in message["buttons"]
     assert slot(tracker, events, "person_offered") is True
 
 
@@ -91,12 +108,17 @@ async def test_general_safety_question_lists_every_condition(dispatcher, tracker
 
 
 def condition(value, role="self"):
-    return {"entity": "condition", "value": value, "role": role,
-            "extractor": "ContraindicationExtractor"}
+    return {
+        "entity": "condition",
+        "value": value,
+        "role": role,
+        "extractor": "ContraindicationExtractor",
+    }
 
 
 async def test_disclosure_gets_the_condition_reply_even_when_classified_as_greeting(
-        dispatcher, tracker_for):
+    dispatcher, tracker_for
+):
     content = get_store().get()
     tracker = tracker_for("I have epilepsy lol", "greet", entities=[condition("epilepsy")])
     events = await ActionAnswer().run(dispatcher, tracker, {})
@@ -106,7 +128,8 @@ async def test_disclosure_gets_the_condition_reply_even_when_classified_as_greet
 
 
 async def test_is_it_safe_for_me_after_a_disclosure_answers_for_that_disclosure(
-        dispatcher, tracker_for):
+    dispatcher, tracker_for
+):
     content = get_store().get()
     tracker = tracker_for("is it safe for me?", "ask_safety", slots={"conditions": ["pregnancy"]})
     events = await ActionAnswer().run(dispatcher, tracker, {})
@@ -115,36 +138,46 @@ async def test_is_it_safe_for_me_after_a_disclosure_answers_for_that_disclosure(
 
 
 async def test_article_answer_after_disclosure_has_no_reassurance_and_a_reminder(
-        dispatcher, tracker_for):
+    dispatcher, tracker_for
+):
     content = get_store().get()
     tracker = tracker_for("what is it?", "ask_what_is", slots={"conditions": ["pregnancy"]})
     await ActionAnswer().run(dispatcher, tracker, {})
     reply = texts(dispatcher)
     assert safety.find_reassurance(reply, safety.reassurance_phrases(content)) is None
     assert dispatcher.messages[-1]["text"] == content.message(
-        "safety_reminder", conditions=safety.label(content, "pregnancy"))
+        "safety_reminder", conditions=safety.label(content, "pregnancy")
+    )
 
 
 async def test_urgent_symptom_gets_only_the_urgent_message(dispatcher, tracker_for):
     content = get_store().get()
-    tracker = tracker_for("I have chest pain right now", "inform_condition",
-                          entities=[{"entity": "urgent_symptom", "value": "chest_pain"}])
+    tracker = tracker_for(
+        "I have chest pain right now",
+        "inform_condition",
+        entities=[{"entity": "urgent_symptom", "value": "chest_pain"}],
+    )
     await ActionAnswer().run(dispatcher, tracker, {})
     assert [m["text"] for m in dispatcher.messages] == [safety.urgent_reply(content)]
 
 
 async def test_first_miss_offers_likely_topics_second_offers_a_person(dispatcher, tracker_for):
-    ranking = [{"name": "ask_price", "confidence": 0.2}, {"name": "greet", "confidence": 0.2},
-               {"name": "ask_results", "confidence": 0.1}, {"name": "ask_history", "confidence": 0.1},
-               {"name": "ask_safety", "confidence": 0.05}]
+    ranking = [
+        {"name": "ask_price", "confidence": 0.2},
+        {"name": "greet", "confidence": 0.2},
+        {"name": "ask_results", "confidence": 0.1},
+        {"name": "ask_history", "confidence": 0.1},
+        {"name": "ask_safety", "confidence": 0.05},
+    ]
     tracker = tracker_for("blorp", "nlu_fallback", ranking=ranking)
     events = await ActionClarify().run(dispatcher, tracker, {})
     payloads = [b["payload"] for b in dispatcher.messages[0]["buttons"]]
     assert payloads == ["/ask_price", "/ask_results", "/ask_history"]
     assert slot(tracker, events, "misses_in_a_row") == 1
     second = type(dispatcher)()
-    tracker = tracker_for("blorp again", "nlu_fallback", ranking=ranking,
-                          slots={"misses_in_a_row": 1})
+    tracker = tracker_for(
+        "blorp again", "nlu_fallback", ranking=ranking, slots={"misses_in_a_row": 1}
+    )
     events = await ActionClarify().run(second, tracker, {})
     assert second.messages[0]["buttons"][0]["payload"] == "/request_human"
     assert slot(tracker, events, "person_offered") is True
@@ -176,10 +209,14 @@ async def test_two_questions_in_one_message_get_both_answers(dispatcher, tracker
 
 
 async def test_two_questions_after_a_disclosure_answer_safety_for_the_disclosure(
-        dispatcher, tracker_for):
+    dispatcher, tracker_for
+):
     content = get_store().get()
-    tracker = tracker_for("is it safe and does it hurt?", "ask_safety+ask_experience",
-                          slots={"conditions": ["asthma"]})
+    tracker = tracker_for(
+        "is it safe and does it hurt?",
+        "ask_safety+ask_experience",
+        slots={"conditions": ["asthma"]},
+    )
     await ActionAnswer().run(dispatcher, tracker, {})
     said = texts(dispatcher)
     assert safety.condition_reply(content, "asthma") in said
@@ -187,15 +224,24 @@ async def test_two_questions_after_a_disclosure_answer_safety_for_the_disclosure
 
 
 async def test_an_answer_does_not_repeat_slot_values_the_conversation_already_has(
-        dispatcher, tracker_for):
-    tracker = tracker_for("what is it?", "ask_what_is",
-                          slots={"conditions": None, "misses_in_a_row": 0.0})
+    dispatcher, tracker_for
+):
+    tracker = tracker_for(
+        "what is it?", "ask_what_is", slots={"conditions": None, "misses_in_a_row": 0.0}
+    )
     events = await ActionAnswer().run(dispatcher, tracker, {})
     names = [e["name"] for e in events if e.get("event") == "slot"]
     assert "conditions" not in names and "misses_in_a_row" not in names
-    tracker = tracker_for("what is it?", "ask_what_is",
-                          slots={"misses_in_a_row": 2.0, "person_offered": False,
-                                 "emergency": False, "medical_topic": False})
+    tracker = tracker_for(
+        "what is it?",
+        "ask_what_is",
+        slots={
+            "misses_in_a_row": 2.0,
+            "person_offered": False,
+            "emergency": False,
+            "medical_topic": False,
+        },
+    )
     events = await ActionAnswer().run(dispatcher, tracker, {})
     assert slot(tracker, events, "misses_in_a_row") == 0.0
     assert [e["name"] for e in events if e.get("event") == "slot"] == ["misses_in_a_row"]
@@ -212,9 +258,14 @@ def naive_find_reassurance(text, phrases):
         return " ".join(value.lower().split())
 
     lowered = flat(text)
-    return next((p for p in phrases
-                 if re.search(r"(?<![^\W\d_])" + re.escape(flat(p)) + r"(?![^\W\d_])", lowered)),
-                None)
+    return next(
+        (
+            p
+            for p in phrases
+            if re.search(r"(?<![^\W\d_])" + re.escape(flat(p)) + r"(?![^\W\d_])", lowered)
+        ),
+        None,
+    )
 
 
 def test_reassurance_search_finds_what_the_phrase_by_phrase_rule_finds():
@@ -225,9 +276,28 @@ def test_reassurance_search_finds_what_the_phrase_by_phrase_rule_finds():
     phrases = safety.reassurance_phrases(content)
     assert phrases
     answers = [answer.text for answer in content.answer_for_intent.values()]
-    pieces = phrases + [p.upper() for p in phrases] + answers[:20] + [
-        "un", "s", "ly", "-", "'", " ", ".", "\u2019", "\u2018", "  ", "\t", "its", "Its",
-        "safety", "perfectly"]
+    pieces = (
+        phrases
+        + [p.upper() for p in phrases]
+        + answers[:20]
+        + [
+            "un",
+            "s",
+            "ly",
+            "-",
+            "'",
+            " ",
+            ".",
+            "\u2019",
+            "\u2018",
+            "  ",
+            "\t",
+            "its",
+            "Its",
+            "safety",
+            "perfectly",
+        ]
+    )
 
     @settings(max_examples=400, deadline=None)
     @given(st.lists(st.sampled_from(pieces), max_size=6), st.text(max_size=12))
@@ -235,8 +305,7 @@ def test_reassurance_search_finds_what_the_phrase_by_phrase_rule_finds():
         text = "".join(parts) + noise
         assert safety.find_reassurance(text, phrases) == naive_find_reassurance(text, phrases)
         reordered = list(reversed(phrases))
-        assert (safety.find_reassurance(text, reordered)
-                == naive_find_reassurance(text, reordered))
+        assert safety.find_reassurance(text, reordered) == naive_find_reassurance(text, reordered)
 
     same()
     for text in answers:
@@ -248,18 +317,42 @@ def _outbox_down(*args, **kwargs):
     raise OSError("database unreachable")
 
 
-@pytest.mark.parametrize("action, slots, events", [
-    ("booking", {"booking_confirmed": "send", "booking_service": "4d_facial_single",
-                 "visitor_name": "Dana White", "contact": "dana@example.com"},
-     [SlotSet("requested_slot", None), SlotSet("booking_confirmed", None)]),
-    ("handoff", {"visitor_name": "Dana White", "contact": "dana@example.com",
-                 "handoff_topic": "prices"},
-     [SlotSet("requested_slot", None)]),
-    ("change", {"visitor_name": "Dana White", "contact": "dana@example.com",
-                "last_request": "booking:1f6bedd7"}, []),
-])
+@pytest.mark.parametrize(
+    "action, slots, events",
+    [
+        (
+            "booking",
+            {
+                "booking_confirmed": "send",
+                "booking_service": "4d_facial_single",
+                "visitor_name": "Dana White",
+                "contact": "dana@example.com",
+            },
+            [SlotSet("requested_slot", None), SlotSet("booking_confirmed", None)],
+        ),
+        (
+            "handoff",
+            {
+                "visitor_name": "Dana White",
+                "contact": "dana@example.com",
+                "handoff_topic": "prices",
+            },
+            [SlotSet("requested_slot", None)],
+        ),
+        (
+            "change",
+            {
+                "visitor_name": "Dana White",
+                "contact": "dana@example.com",
+                "last_request": "booking:1f6bedd7",
+            },
+            [],
+        ),
+    ],
+)
 async def test_a_request_the_outbox_cannot_take_is_said_not_sent(
-        dispatcher, tracker_for, monkeypatch, caplog, action, slots, events):
+    dispatcher, tracker_for, monkeypatch, caplog, action, slots, events
+):
     from actions import form_endings, request_changes
 
     monkeypatch.setattr(form_endings, "submit_request", _outbox_down)
@@ -268,10 +361,14 @@ async def test_a_request_the_outbox_cannot_take_is_said_not_sent(
     if action == "change":
         returned = request_changes.send_change(dispatcher, tracker, content)
     else:
-        submit = (form_endings.ActionSubmitBooking() if action == "booking"
-                  else form_endings.ActionSubmitHandoff())
+        submit = (
+            form_endings.ActionSubmitBooking()
+            if action == "booking"
+            else form_endings.ActionSubmitHandoff()
+        )
         returned = await submit.run(dispatcher, tracker, {})
     assert returned == events
     assert [m["text"] for m in dispatcher.messages] == [
-        " ".join(content.booking.prompts["not_saved"].split())]
+        " ".join(content.booking.prompts["not_saved"].split())
+    ]
     assert "Could not store a" in caplog.text

@@ -27,12 +27,15 @@ def typed(message: str) -> str:
     return WebsiteInput()._extract_message(request)  # type: ignore[arg-type]  # a stand-in request
 
 
-@pytest.mark.parametrize("message, seen", [
-    ('/ /book{"name": "x"}', 'book{"name": "x"}'),
-    ('//book{"x":1}', 'book{"x":1}'),
-    ('/\u2003/inform{"x": 1}', 'inform{"x": 1}'),
-    ("/ / /greet@0.99", "greet@0.99"),
-])
+@pytest.mark.parametrize(
+    "message, seen",
+    [
+        ('/ /book{"name": "x"}', 'book{"name": "x"}'),
+        ('//book{"x":1}', 'book{"x":1}'),
+        ('/\u2003/inform{"x": 1}', 'inform{"x": 1}'),
+        ("/ / /greet@0.99", "greet@0.99"),
+    ],
+)
 def test_no_entity_payload_behind_more_slashes_and_blanks(message: str, seen: str) -> None:
     assert typed(message) == seen
 
@@ -50,11 +53,19 @@ def problems(folder: Path) -> str:
     return str(caught.value)
 
 
-@pytest.mark.parametrize("text, line, words", [
-    ("answers:\n  - id: a\n    text: \x07\n", 3, "invisible character that is not allowed (U+0007)"),
-    ("[" * 5_000, None, "nested too deeply"),
-    ("answers:\n  ? [a, b]\n  : 1\n", 2, "not a list or a block"),
-], ids=["control character", "deep nesting", "list as a key"])
+@pytest.mark.parametrize(
+    "text, line, words",
+    [
+        (
+            "answers:\n  - id: a\n    text: \x07\n",
+            3,
+            "invisible character that is not allowed (U+0007)",
+        ),
+        ("[" * 5_000, None, "nested too deeply"),
+        ("answers:\n  ? [a, b]\n  : 1\n", 2, "not a list or a block"),
+    ],
+    ids=["control character", "deep nesting", "list as a key"],
+)
 def test_yaml_problems_are_yaml_file_errors(tmp_path: Path, text: str, line, words: str) -> None:
     path = tmp_path / "answers.yml"
     path.write_text(text, encoding="utf-8")
@@ -75,21 +86,40 @@ def test_review_date_with_a_time_is_read_as_a_date(content_copy: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert "review_by: " in text
     head, _, tail = text.partition("review_by: ")
-    path.write_text(head + "review_by: 2001-01-01 10:00:00\n" + tail.split("\n", 1)[1],
-                    encoding="utf-8")
+    path.write_text(
+        head + "review_by: 2001-01-01 10:00:00\n" + tail.split("\n", 1)[1], encoding="utf-8"
+    )
     content = load_content(content_copy)
     assert any("was due for review on 2001-01-01" in warning for warning in content.warnings)
 
 
-@pytest.mark.parametrize("file, before, after, words", [
-    ("contraindications.yml", "conditions:\n", "conditions: .nan\nfuzz_old_conditions:\n",
-     "'conditions' should be a list"),
-    ("contraindications.yml", "  - id: heart_problems\n", "  - id: [heart_problems]\n",
-     "a condition id should be text"),
-    ("booking.yml", "services:\n", "services: 7\nfuzz_old_services:\n", "'services' should be a list"),
-], ids=["conditions not a list", "condition id a list", "services a number"])
-def test_wrong_shapes_are_content_errors(content_copy: Path, file: str, before: str,
-                                         after: str, words: str) -> None:
+@pytest.mark.parametrize(
+    "file, before, after, words",
+    [
+        (
+            "contraindications.yml",
+            "conditions:\n",
+            "conditions: .nan\nfuzz_old_conditions:\n",
+            "'conditions' should be a list",
+        ),
+        (
+            "contraindications.yml",
+            "  - id: heart_problems\n",
+            "  - id: [heart_problems]\n",
+            "a condition id should be text",
+        ),
+        (
+            "booking.yml",
+            "services:\n",
+            "services: 7\nfuzz_old_services:\n",
+            "'services' should be a list",
+        ),
+    ],
+    ids=["conditions not a list", "condition id a list", "services a number"],
+)
+def test_wrong_shapes_are_content_errors(
+    content_copy: Path, file: str, before: str, after: str, words: str
+) -> None:
     path = content_copy / file
     text = path.read_text(encoding="utf-8")
     assert before in text
@@ -102,20 +132,27 @@ def test_alias_bomb_in_contact_is_refused_without_expanding_it(content_copy: Pat
     # walked one by one, so checking the bomb costs about as much as checking the real files.
     ordinary = count_calls(lambda: load_content(content_copy))
     laughs = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'] + [
-        f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+        f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)
+    ]
     (content_copy / "contact.yml").write_text(
-        "\n".join(laughs) + "\nclinic: {name: X, email: *a8}\nhandoff: {}\n", encoding="utf-8")
+        "\n".join(laughs) + "\nclinic: {name: X, email: *a8}\nhandoff: {}\n", encoding="utf-8"
+    )
     found = []
     count_calls(lambda: found.append(problems(content_copy)), budget=2 * ordinary)
     assert "'email' in contact.yml should be text" in found[0]
 
 
-@pytest.mark.parametrize("text, words", [
-    ("1: a\nfoo: b\n", "unknown section(s)"),
-    ("[" * 5_000, "nested too deeply"),
-], ids=["number and text keys", "deep nesting"])
-def test_rules_loader_problems_are_content_load_errors(tmp_path: Path, text: str,
-                                                      words: str) -> None:
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("1: a\nfoo: b\n", "unknown section(s)"),
+        ("[" * 5_000, "nested too deeply"),
+    ],
+    ids=["number and text keys", "deep nesting"],
+)
+def test_rules_loader_problems_are_content_load_errors(
+    tmp_path: Path, text: str, words: str
+) -> None:
     path = tmp_path / "contraindications.yml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ContentLoadError) as caught:

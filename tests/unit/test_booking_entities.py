@@ -1,4 +1,5 @@
 """Tests for clinic_nlu.booking_entities: services from booking.yml, days and times."""
+
 from __future__ import annotations
 
 import os
@@ -34,20 +35,29 @@ def entities(extractor, text):
     return {e["entity"]: e["value"] for e in message.get(ENTITIES, [])}
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("I'd like to book a 4-D facial on Friday afternoon",
-     {"service": "4d_facial_single", "day": "Friday afternoon"}),
-    ("book the Forever Young membership next week",
-     {"service": "forever_young_membership", "day": "next week"}),
-    ("can I book clearskin for 12 March at 3pm",
-     {"service": "clear_skin_membership", "day": "12 March at 3pm"}),
-    ("book me in on 3/12 in the morning", {"day": "3/12 in the morning"}),
-    ("tomorrow evening please", {"day": "tomorrow evening"}),
-    ("next tuesday at 10:30", {"day": "next tuesday at 10:30"}),
-    ("book a laser facial", {}),         # not one of the clinic's services
-    ("may I book a session", {}),        # "may" is no month here
-    ("does sun damage matter", {}),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "I'd like to book a 4-D facial on Friday afternoon",
+            {"service": "4d_facial_single", "day": "Friday afternoon"},
+        ),
+        (
+            "book the Forever Young membership next week",
+            {"service": "forever_young_membership", "day": "next week"},
+        ),
+        (
+            "can I book clearskin for 12 March at 3pm",
+            {"service": "clear_skin_membership", "day": "12 March at 3pm"},
+        ),
+        ("book me in on 3/12 in the morning", {"day": "3/12 in the morning"}),
+        ("tomorrow evening please", {"day": "tomorrow evening"}),
+        ("next tuesday at 10:30", {"day": "next tuesday at 10:30"}),
+        ("book a laser facial", {}),  # not one of the clinic's services
+        ("may I book a session", {}),  # "may" is no month here
+        ("does sun damage matter", {}),
+    ],
+)
 def test_services_and_days(extractor, text, expected):
     assert entities(extractor, text) == expected
 
@@ -56,7 +66,7 @@ def test_spans_point_at_the_text(extractor):
     text = "I'd like to book a 4-D facial on Friday afternoon"
     message = Message({TEXT: text})
     extractor.process([message])
-    spans = {e["entity"]: text[e["start"]:e["end"]] for e in message.get(ENTITIES)}
+    spans = {e["entity"]: text[e["start"] : e["end"]] for e in message.get(ENTITIES)}
     assert spans == {"service": "4-D facial", "day": "Friday afternoon"}
     assert all(e["extractor"] == "BookingEntityExtractor" for e in message.get(ENTITIES))
 

@@ -9,10 +9,15 @@ from rasa.core.actions.action import RemoteAction
 from clinic_runtime import fast_validation
 from tests.fresh_process import run_fresh
 
-GOOD = {"events": [{"event": "slot", "name": "conditions", "value": ["asthma"]}],
-        "responses": [{"text": "hello", "buttons": [{"title": "t", "payload": "/greet"}]}]}
-BAD = [{"events": [{"event": "slot", "name": 3}]}, {"events": "nope"},
-       {"events": [{"event": "no_such_event"}]}]
+GOOD = {
+    "events": [{"event": "slot", "name": "conditions", "value": ["asthma"]}],
+    "responses": [{"text": "hello", "buttons": [{"title": "t", "payload": "/greet"}]}],
+}
+BAD = [
+    {"events": [{"event": "slot", "name": 3}]},
+    {"events": "nope"},
+    {"events": [{"event": "no_such_event"}]},
+]
 
 
 def test_valid_reply_passes():

@@ -1,4 +1,5 @@
 """Tests for clinic_nlu.condition_detector: the red-team suite plus focused cases."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -306,8 +307,7 @@ def test_replies_never_reassure() -> None:
     # (whichever phrases staff list): both are found.
     phrases = rules.reassurance_phrases
     quoted = next((phrase for phrase in phrases if "'" in phrase), phrases[0])
-    other = next(phrase for phrase in phrases
-                 if phrase not in quoted and quoted not in phrase)
+    other = next(phrase for phrase in phrases if phrase not in quoted and quoted not in phrase)
     text = f"{quoted.replace(chr(39), chr(0x2019)).capitalize()}, {other.upper()}"
     found = rules.reassurance_in(text)
     assert quoted in found and other in found, (text, found)
@@ -335,7 +335,7 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
 
 
 def test_yaml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
-    path = _write(tmp_path, "conditions:\n  - id: x\n    terms: [\"a\", \"b\"\n")
+    path = _write(tmp_path, 'conditions:\n  - id: x\n    terms: ["a", "b"\n')
     with pytest.raises(ValueError, match=r"broken\.yml:\d+:\d+: YAML syntax error"):
         ConditionDetector.from_yaml(path)
 
@@ -364,8 +364,10 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
             lambda d: d["conditions"][0].update(reply="Don't worry, it's fine."),
             r"reply of 'heart_problems'.*contains reassurance",
         ),
-        (lambda d: d["uncovered"].update(reply="About {condition}"),
-         r"unknown placeholder '\{condition\}'; it may use \{label\}"),
+        (
+            lambda d: d["uncovered"].update(reply="About {condition}"),
+            r"unknown placeholder '\{condition\}'; it may use \{label\}",
+        ),
     ],
 )
 def test_bad_rules_are_reported_by_file_and_problem(tmp_path: Path, edit, message: str) -> None:

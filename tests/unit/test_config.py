@@ -79,15 +79,11 @@ def test_environment_wins_and_empty_values_are_ignored(endpoints: Path) -> None:
     assert settings.webhook_token == "s3cret"
 
 
-def test_endpoints_path_and_outbox_path_from_environment(
-    endpoints: Path, tmp_path: Path
-) -> None:
+def test_endpoints_path_and_outbox_path_from_environment(endpoints: Path, tmp_path: Path) -> None:
     environ = {"CLINIC_ENDPOINTS_PATH": str(endpoints)}
     assert load_delivery_settings(environ=environ).max_attempts == 4
     assert outbox_path({}) == DEFAULT_OUTBOX_PATH
-    assert outbox_path({"CLINIC_OUTBOX_PATH": str(tmp_path / "x.db")}) == (
-        tmp_path / "x.db"
-    )
+    assert outbox_path({"CLINIC_OUTBOX_PATH": str(tmp_path / "x.db")}) == (tmp_path / "x.db")
 
 
 def test_token_in_url_is_not_logged(tmp_path: Path) -> None:

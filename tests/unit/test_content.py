@@ -13,11 +13,28 @@ from clinic_content.store import ContentStore, domain_intents, load_content
 from tests.content_edit import rename_key, replace_in, set_text, set_value
 
 CONTENT_DIR = Path(__file__).resolve().parents[2] / "data" / "content"
-ARTICLE_TOPICS = ["ask_what_is", "ask_how_it_works", "ask_history", "ask_results",
-                  "ask_experience", "ask_vs_surgery", "ask_celebrities", "ask_other_uses",
-                  "ask_suitability", "ask_safety", "ask_clinic_service", "ask_memberships"]
-UNKNOWN_FACTS = ["ask_price", "ask_session_length", "ask_number_of_sessions",
-                 "ask_results_duration", "ask_clinic_logistics", "ask_unknown_other"]
+ARTICLE_TOPICS = [
+    "ask_what_is",
+    "ask_how_it_works",
+    "ask_history",
+    "ask_results",
+    "ask_experience",
+    "ask_vs_surgery",
+    "ask_celebrities",
+    "ask_other_uses",
+    "ask_suitability",
+    "ask_safety",
+    "ask_clinic_service",
+    "ask_memberships",
+]
+UNKNOWN_FACTS = [
+    "ask_price",
+    "ask_session_length",
+    "ask_number_of_sessions",
+    "ask_results_duration",
+    "ask_clinic_logistics",
+    "ask_unknown_other",
+]
 
 
 @pytest.fixture
@@ -29,8 +46,11 @@ def content_copy(tmp_path):
 
 
 def test_every_question_intent_has_exactly_one_answer(content):
-    for intent in ARTICLE_TOPICS + UNKNOWN_FACTS + ["greet", "goodbye", "thank", "bot_challenge",
-                                                   "out_of_scope"]:
+    for intent in (
+        ARTICLE_TOPICS
+        + UNKNOWN_FACTS
+        + ["greet", "goodbye", "thank", "bot_challenge", "out_of_scope"]
+    ):
         assert intent in content.answer_for_intent, intent
 
 
@@ -55,7 +75,9 @@ def test_unknown_facts_say_so_and_invent_no_figure(content, intent):
 
 def test_no_answer_mentions_a_price_or_duration(content):
     for answer in content.answers.values():
-        assert not re.search(r"\$\s*\d|\d+\s*(minutes|mins|hours|dollars|usd)\b", answer.text, re.I), answer.id
+        assert not re.search(
+            r"\$\s*\d|\d+\s*(minutes|mins|hours|dollars|usd)\b", answer.text, re.I
+        ), answer.id
 
 
 def break_file(directory: Path, name: str, old: str, new: str) -> None:
@@ -67,8 +89,11 @@ def break_file(directory: Path, name: str, old: str, new: str) -> None:
 
 def line_of(directory: Path, name: str, needle: str) -> int:
     """The last line containing ``needle`` (a duplicate is reported where it repeats)."""
-    found = [number for number, line in enumerate((directory / name).read_text().splitlines(), 1)
-             if needle in line]
+    found = [
+        number
+        for number, line in enumerate((directory / name).read_text().splitlines(), 1)
+        if needle in line
+    ]
     assert found, needle
     return found[-1]
 
@@ -79,8 +104,9 @@ def misspell_a_field(directory: Path) -> None:
 
 def mistype_a_button_payload(directory: Path) -> None:
     path = directory / "answers.yml"
-    path.write_text(re.sub(r'payload: *"?/\w+"?', 'payload: "/ask_no_such_thing"', path.read_text(),
-                           count=1))
+    path.write_text(
+        re.sub(r'payload: *"?/\w+"?', 'payload: "/ask_no_such_thing"', path.read_text(), count=1)
+    )
 
 
 def use_an_id_twice(directory: Path) -> None:
@@ -106,15 +132,19 @@ def edit_by(old: str, new: str, name: str = "answers.yml"):
 
 # Each break is found by structure (keys, ids, intents, a required placeholder), never by the
 # staff's wording, so rewording an answer cannot break this test.
-@pytest.mark.parametrize("name, breaks, needle, expected", [
-    ("answers.yml", misspell_a_field, "txet:", "unknown field 'txet'"),
-    ("answers.yml", use_an_id_twice, "what_is_microcurrent", "is used twice"),
-    ("answers.yml", misspell_an_intent, "ask_histroy", "no training data defines"),
-    ("answers.yml", edit_by("kind: article", "kind: artcle"), "kind: artcle", "must be one of"),
-    ("answers.yml", mistype_a_button_payload, "/ask_no_such_thing\"", "is not an intent"),
-    ("messages.yml", misspell_a_required_placeholder, "too_long:", "must contain {limit}"),
-    ("answers.yml", write_a_review_date_in_words, "review_by: someday", "should be a date"),
-], ids=["field", "id twice", "intent", "kind", "payload", "placeholder", "date"])
+@pytest.mark.parametrize(
+    "name, breaks, needle, expected",
+    [
+        ("answers.yml", misspell_a_field, "txet:", "unknown field 'txet'"),
+        ("answers.yml", use_an_id_twice, "what_is_microcurrent", "is used twice"),
+        ("answers.yml", misspell_an_intent, "ask_histroy", "no training data defines"),
+        ("answers.yml", edit_by("kind: article", "kind: artcle"), "kind: artcle", "must be one of"),
+        ("answers.yml", mistype_a_button_payload, '/ask_no_such_thing"', "is not an intent"),
+        ("messages.yml", misspell_a_required_placeholder, "too_long:", "must contain {limit}"),
+        ("answers.yml", write_a_review_date_in_words, "review_by: someday", "should be a date"),
+    ],
+    ids=["field", "id twice", "intent", "kind", "payload", "placeholder", "date"],
+)
 def test_broken_edit_is_reported_with_file_and_line(content_copy, name, breaks, needle, expected):
     breaks(content_copy)
     with pytest.raises(ContentLoadError) as error:
@@ -122,8 +152,10 @@ def test_broken_edit_is_reported_with_file_and_line(content_copy, name, breaks, 
     messages = [e.describe() for e in error.value.errors]
     line = line_of(content_copy, name, needle)
     assert any(f"{name}:" in m and expected in m for m in messages), messages
-    assert any(f"{name}:{line}" in m or f"{name}:{line - 1}" in m or f"{name}:{line + 1}" in m
-               for m in messages), (line, messages)
+    assert any(
+        f"{name}:{line}" in m or f"{name}:{line - 1}" in m or f"{name}:{line + 1}" in m
+        for m in messages
+    ), (line, messages)
 
 
 def test_yaml_syntax_error_names_line(content_copy):

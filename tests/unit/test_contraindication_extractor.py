@@ -1,4 +1,5 @@
 """Tests for the Rasa component clinic_nlu.contraindication_extractor."""
+
 from __future__ import annotations
 
 import logging
@@ -123,17 +124,20 @@ def test_create_with_broken_rules_fails_clearly(tmp_path: Path) -> None:
             [("condition", "diabetes", "self"), ("condition", "epilepsy", "other")],
         ),
         ("I had botox last week", [("uncovered_condition", "botox", "self")]),
-        ("she's having a seizure", [
-            ("urgent_symptom", "seizure_now", None), ("condition", "epilepsy", "other")
-        ]),
+        (
+            "she's having a seizure",
+            [("urgent_symptom", "seizure_now", None), ("condition", "epilepsy", "other")],
+        ),
         (
             "I have chest pain right now",
             [("condition", "heart_problems", "self"), ("urgent_symptom", "chest_pain", None)],
         ),
         # Negated: no condition, but a retraction the planner can read ("not anymore").
         ("I'm not pregnant", [("retracted_condition", "pregnancy", None)]),
-        ("I don't have epilepsy or diabetes", [("retracted_condition", "epilepsy", None),
-                                               ("retracted_condition", "diabetes", None)]),
+        (
+            "I don't have epilepsy or diabetes",
+            [("retracted_condition", "epilepsy", None), ("retracted_condition", "diabetes", None)],
+        ),
         # a side effect asked about, not a disclosure: its own entity, no condition
         ("does it cause chest pain?", [("side_effect_question", "heart_problems", None)]),
         ("What is microcurrent?", []),
@@ -167,7 +171,7 @@ def test_entity_fields(create_extractor: Callable[..., ContraindicationExtractor
 
 
 def test_runs_whatever_the_intent(
-    create_extractor: Callable[..., ContraindicationExtractor]
+    create_extractor: Callable[..., ContraindicationExtractor],
 ) -> None:
     message = process(
         create_extractor(),
@@ -179,7 +183,7 @@ def test_runs_whatever_the_intent(
 
 
 def test_existing_entities_are_kept(
-    create_extractor: Callable[..., ContraindicationExtractor]
+    create_extractor: Callable[..., ContraindicationExtractor],
 ) -> None:
     earlier = {"entity": "day", "value": "friday", "start": 24, "end": 30, "extractor": "DIET"}
     message = process(
@@ -190,7 +194,7 @@ def test_existing_entities_are_kept(
 
 
 def test_messages_without_text_are_left_alone(
-    create_extractor: Callable[..., ContraindicationExtractor]
+    create_extractor: Callable[..., ContraindicationExtractor],
 ) -> None:
     empty = Message(data={TEXT: ""})
     no_text = Message(data={INTENT: {"name": "greet"}})

@@ -27,9 +27,7 @@ def test_backoff_doubles_with_jitter_and_stops_at_the_cap(
 
 
 def test_webhook_body_has_every_documented_field(tmp_path) -> None:
-    request = Outbox(tmp_path / "o.db").add(
-        "handoff", {"name": "Ben", "conditions": ["pacemaker"]}
-    )
+    request = Outbox(tmp_path / "o.db").add("handoff", {"name": "Ben", "conditions": ["pacemaker"]})
     body = webhook_body(request)
     assert body == {
         "id": request.id,

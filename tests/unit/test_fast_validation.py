@@ -36,15 +36,22 @@ REFERENCE_CLASS.check_schema(SPEC)
 EVENTS_SCHEMA = SPEC["properties"]["events"]
 EVENT_ITEM = EVENTS_SCHEMA["items"]
 EVENT_NAMES = [branch["properties"]["event"]["const"] for branch in EVENT_ITEM["oneOf"]]
-SUFFIX = (". Failed to validate Action server response from API, make sure your response from "
-          f"the Action endpoint is valid. For more information about the format visit "
-          f"{DOCS_BASE_URL}/custom-actions")
+SUFFIX = (
+    ". Failed to validate Action server response from API, make sure your response from "
+    f"the Action endpoint is valid. For more information about the format visit "
+    f"{DOCS_BASE_URL}/custom-actions"
+)
 
 
 # --- outcomes ---------------------------------------------------------------------------------
 def described(error: ValidationError, suffix: str = "") -> tuple:
-    return ("rejected", error.message + suffix, list(error.absolute_path),
-            list(error.absolute_schema_path), error.validator)
+    return (
+        "rejected",
+        error.message + suffix,
+        list(error.absolute_path),
+        list(error.absolute_schema_path),
+        error.validator,
+    )
 
 
 def reference(reply: Any, as_written: bool = False) -> Any:
@@ -78,26 +85,59 @@ def rasa_events() -> List[Dict[str, Any]]:
     from rasa.shared.core import events as e
 
     now = datetime.datetime(2030, 1, 2, 3, 4, 5)
-    parse_data = {"text": "hi", "intent": {"name": "greet", "confidence": 0.9},
-                  "entities": [{"entity": "condition", "value": "pregnancy", "start": 0,
-                                "end": 2, "role": "self", "extractor": "X", "confidence": 1.0}],
-                  "intent_ranking": [{"name": "greet", "confidence": 0.9}],
-                  "response_selector": {"all_retrieval_intents": [],
-                                        "faq": {"response": {"responses": [{"text": "a"}],
-                                                             "confidence": 0.5},
-                                                "ranking": [{"id": 1, "confidence": 0.5}]}}}
+    parse_data = {
+        "text": "hi",
+        "intent": {"name": "greet", "confidence": 0.9},
+        "entities": [
+            {
+                "entity": "condition",
+                "value": "pregnancy",
+                "start": 0,
+                "end": 2,
+                "role": "self",
+                "extractor": "X",
+                "confidence": 1.0,
+            }
+        ],
+        "intent_ranking": [{"name": "greet", "confidence": 0.9}],
+        "response_selector": {
+            "all_retrieval_intents": [],
+            "faq": {
+                "response": {"responses": [{"text": "a"}], "confidence": 0.5},
+                "ranking": [{"id": 1, "confidence": 0.5}],
+            },
+        },
+    }
     made = [
-        e.UserUttered("hi", parse_data["intent"], parse_data["entities"], parse_data,
-                      input_channel="website", message_id="m1", metadata={"a": 1}),
-        e.DefinePrevUserUtteredFeaturization(False), e.EntitiesAdded(parse_data["entities"]),
+        e.UserUttered(
+            "hi",
+            parse_data["intent"],
+            parse_data["entities"],
+            parse_data,
+            input_channel="website",
+            message_id="m1",
+            metadata={"a": 1},
+        ),
+        e.DefinePrevUserUtteredFeaturization(False),
+        e.EntitiesAdded(parse_data["entities"]),
         e.BotUttered("hello", {"buttons": [{"title": "t", "payload": "/p"}]}, {"m": 1}),
-        e.SlotSet("conditions", ["asthma"]), e.Restarted(), e.UserUtteranceReverted(),
-        e.AllSlotsReset(), e.ReminderScheduled("EXTERNAL_x", now, name="r", entities=[]),
-        e.ReminderCancelled(name="r"), e.ActionReverted(), e.StoryExported("x.yml"),
-        e.FollowupAction("action_listen"), e.ConversationPaused(), e.ConversationResumed(),
+        e.SlotSet("conditions", ["asthma"]),
+        e.Restarted(),
+        e.UserUtteranceReverted(),
+        e.AllSlotsReset(),
+        e.ReminderScheduled("EXTERNAL_x", now, name="r", entities=[]),
+        e.ReminderCancelled(name="r"),
+        e.ActionReverted(),
+        e.StoryExported("x.yml"),
+        e.FollowupAction("action_listen"),
+        e.ConversationPaused(),
+        e.ConversationResumed(),
         e.ActionExecuted("action_answer", "RulePolicy", 1.0, hide_rule_turn=True),
-        e.AgentUttered("a", {"x": 1}), e.ActiveLoop("booking_form"), e.LoopInterrupted(True),
-        e.ActionExecutionRejected("action_answer", "RulePolicy", 0.5), e.SessionStarted(),
+        e.AgentUttered("a", {"x": 1}),
+        e.ActiveLoop("booking_form"),
+        e.LoopInterrupted(True),
+        e.ActionExecutionRejected("action_answer", "RulePolicy", 0.5),
+        e.SessionStarted(),
     ]
     return json.loads(json.dumps([event.as_dict() for event in made]))
 
@@ -107,32 +147,59 @@ def sdk_events() -> List[Dict[str, Any]]:
     from rasa_sdk import events as e
 
     now = datetime.datetime(2030, 1, 2, 3, 4, 5)
-    made = [e.SlotSet("conditions", None), e.SlotSet("misses_in_a_row", 0.0),
-            e.BotUttered("hi", {"buttons": []}), e.FollowupAction("action_listen"),
-            e.ActionExecutionRejected("action_answer"), e.ActiveLoop(None),
-            e.UserUttered("hi", {"intent": {"name": "greet"}}), e.ReminderScheduled("i", now),
-            e.ReminderCancelled("r"), e.AllSlotsReset(), e.Restarted(), e.SessionStarted(),
-            e.UserUtteranceReverted(), e.ActionReverted(), e.StoryExported(),
-            e.ConversationPaused(), e.ConversationResumed(), e.ActionExecuted("utter_x"),
-            e.AgentUttered("a"), e.LoopInterrupted(False)]
+    made = [
+        e.SlotSet("conditions", None),
+        e.SlotSet("misses_in_a_row", 0.0),
+        e.BotUttered("hi", {"buttons": []}),
+        e.FollowupAction("action_listen"),
+        e.ActionExecutionRejected("action_answer"),
+        e.ActiveLoop(None),
+        e.UserUttered("hi", {"intent": {"name": "greet"}}),
+        e.ReminderScheduled("i", now),
+        e.ReminderCancelled("r"),
+        e.AllSlotsReset(),
+        e.Restarted(),
+        e.SessionStarted(),
+        e.UserUtteranceReverted(),
+        e.ActionReverted(),
+        e.StoryExported(),
+        e.ConversationPaused(),
+        e.ConversationResumed(),
+        e.ActionExecuted("utter_x"),
+        e.AgentUttered("a"),
+        e.LoopInterrupted(False),
+    ]
     # Rasa 2's form events, still in the schema (today's SDK and Rasa write active_loop /
     # loop_interrupted instead): as Rasa 2 wrote them.
-    made += [{"event": "form", "name": "booking_form", "timestamp": None},
-             {"event": "form_validation", "validate": False, "timestamp": 1.5}]
+    made += [
+        {"event": "form", "name": "booking_form", "timestamp": None},
+        {"event": "form_validation", "validate": False, "timestamp": 1.5},
+    ]
     return json.loads(json.dumps(made))
 
 
-RESPONSE: Dict[str, Any] = {"text": "Hello",
-            "buttons": [{"title": "Talk to a person", "payload": "/request_human"}],
-            "elements": [], "custom": {}, "template": None, "response": None, "image": None,
-            "attachment": None}
+RESPONSE: Dict[str, Any] = {
+    "text": "Hello",
+    "buttons": [{"title": "Talk to a person", "payload": "/request_human"}],
+    "elements": [],
+    "custom": {},
+    "template": None,
+    "response": None,
+    "image": None,
+    "attachment": None,
+}
 
 
 def representative_replies() -> List[Dict[str, Any]]:
-    replies: List[Dict[str, Any]] = [{"events": rasa_events(), "responses": [RESPONSE]},
-               {"events": sdk_events(), "responses": []}, {"events": [], "responses": []}, {}]
-    replies += [{"events": [event], "responses": [RESPONSE]}
-                for event in rasa_events() + sdk_events()]
+    replies: List[Dict[str, Any]] = [
+        {"events": rasa_events(), "responses": [RESPONSE]},
+        {"events": sdk_events(), "responses": []},
+        {"events": [], "responses": []},
+        {},
+    ]
+    replies += [
+        {"events": [event], "responses": [RESPONSE]} for event in rasa_events() + sdk_events()
+    ]
     return replies
 
 
@@ -181,8 +248,11 @@ def action_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
         endpoint = InProcessEndpoint(url="http://in-process.invalid/webhook")
         endpoint.mutate = mutate
         return await RemoteAction(action, endpoint).run(
-            CollectingOutputChannel(), TemplatedNaturalLanguageGenerator(domain.responses),
-            tracker, domain)
+            CollectingOutputChannel(),
+            TemplatedNaturalLanguageGenerator(domain.responses),
+            tracker,
+            domain,
+        )
 
     return run, replies, domain
 
@@ -191,8 +261,9 @@ def _roundtrip(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-def tracker_for(domain, text: str, intent: str, entities=(), slots=None, loop=None,
-                slots_from_message=None):
+def tracker_for(
+    domain, text: str, intent: str, entities=(), slots=None, loop=None, slots_from_message=None
+):
     from rasa.shared.core.events import ActionExecuted, ActiveLoop, SlotSet, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -205,23 +276,53 @@ def tracker_for(domain, text: str, intent: str, entities=(), slots=None, loop=No
     return DialogueStateTracker.from_events("visitor", events, slots=domain.slots)
 
 
-PREGNANT = [{"entity": "condition", "value": "pregnancy", "role": "self", "start": 3, "end": 11,
-             "extractor": "ContraindicationExtractor"}]
+PREGNANT = [
+    {
+        "entity": "condition",
+        "value": "pregnancy",
+        "role": "self",
+        "start": 3,
+        "end": 11,
+        "extractor": "ContraindicationExtractor",
+    }
+]
 TURNS = [
     ("action_answer", "what is a microcurrent facial?", "ask_what_is", {}),
     ("action_answer", "how much does it cost?", "ask_price", {}),
     ("action_answer", "im pregnant can i get it", "inform_condition", {"entities": PREGNANT}),
     ("action_answer", "does it hurt and how long", "ask_experience+ask_session_length", {}),
     ("action_clarify", "blorp", "out_of_scope", {}),
-    ("validate_booking_form", "the 4-D facial", "book",
-     {"loop": "booking_form", "slots": {"requested_slot": "booking_service"},
-      "slots_from_message": {"booking_service": "the 4-D facial"}}),
-    ("validate_booking_form", "im pregnant", "inform_condition",
-     {"loop": "booking_form", "entities": PREGNANT, "slots": {"requested_slot": "contact"},
-      "slots_from_message": {"contact": "im pregnant"}}),
-    ("validate_handoff_form", "Ann", "inform_condition",
-     {"loop": "handoff_form", "slots": {"requested_slot": "visitor_name"},
-      "slots_from_message": {"visitor_name": "Ann"}}),
+    (
+        "validate_booking_form",
+        "the 4-D facial",
+        "book",
+        {
+            "loop": "booking_form",
+            "slots": {"requested_slot": "booking_service"},
+            "slots_from_message": {"booking_service": "the 4-D facial"},
+        },
+    ),
+    (
+        "validate_booking_form",
+        "im pregnant",
+        "inform_condition",
+        {
+            "loop": "booking_form",
+            "entities": PREGNANT,
+            "slots": {"requested_slot": "contact"},
+            "slots_from_message": {"contact": "im pregnant"},
+        },
+    ),
+    (
+        "validate_handoff_form",
+        "Ann",
+        "inform_condition",
+        {
+            "loop": "handoff_form",
+            "slots": {"requested_slot": "visitor_name"},
+            "slots_from_message": {"visitor_name": "Ann"},
+        },
+    ),
     ("action_ask_booking_service", "book", "book", {"loop": "booking_form"}),
     ("action_ask_visitor_name", "book", "book", {"loop": "handoff_form"}),
     ("action_ask_contact", "Ann", "inform", {"loop": "booking_form"}),
@@ -231,14 +332,18 @@ TURNS = [
 ]
 
 
-async def test_our_actions_replies_take_the_fast_path_inside_rasa(action_runner, monkeypatch,
-                                                                 runtime_changes):
+async def test_our_actions_replies_take_the_fast_path_inside_rasa(
+    action_runner, monkeypatch, runtime_changes
+):
     run, replies, domain = action_runner
     runtime_changes("fast_validation")
     check = fast_validation.fast_reply_check()
     verdicts = []
-    monkeypatch.setattr(fast_validation, "fast_reply_check",
-                        lambda: lambda reply: verdicts.append(check(reply)) or verdicts[-1])
+    monkeypatch.setattr(
+        fast_validation,
+        "fast_reply_check",
+        lambda: lambda reply: verdicts.append(check(reply)) or verdicts[-1],
+    )
     kinds = Counter()
     for action, text, intent, extra in TURNS:
         events = await run(action, tracker_for(domain, text, intent, **extra))
@@ -272,18 +377,42 @@ def test_rasa_calls_it_after_clinic_runtime_install(runtime_changes):
 
 # --- differential: generated replies ----------------------------------------------------------
 REPRESENTATIVE = representative_replies()
-NEAR_MISSES = ["", "Slot", "SLOT", "slot ", "slots", "user_", "bot\x00", "ſlot", "event",
-               "action_listen", "reminders", "active-loop"]
-KEYS = sorted({key for key in json.dumps(SPEC).replace('"', " ").split()
-               if key.isidentifier()} | {"faq", "chitchat/ask", "!", ""})
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.integers(min_value=2 ** 64),
-                    st.floats(), st.sampled_from([0.0, 1.0, -2.0, 0.5, 1e308]),
-                    st.text(max_size=4), st.sampled_from(EVENT_NAMES + NEAR_MISSES))
+NEAR_MISSES = [
+    "",
+    "Slot",
+    "SLOT",
+    "slot ",
+    "slots",
+    "user_",
+    "bot\x00",
+    "ſlot",
+    "event",
+    "action_listen",
+    "reminders",
+    "active-loop",
+]
+KEYS = sorted(
+    {key for key in json.dumps(SPEC).replace('"', " ").split() if key.isidentifier()}
+    | {"faq", "chitchat/ask", "!", ""}
+)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.integers(min_value=2**64),
+    st.floats(),
+    st.sampled_from([0.0, 1.0, -2.0, 0.5, 1e308]),
+    st.text(max_size=4),
+    st.sampled_from(EVENT_NAMES + NEAR_MISSES),
+)
 junk = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=3), inner, max_size=3),
-    max_leaves=6)
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
 SCALAR_FOR_TYPE = {
     "string": st.text(max_size=6) | st.sampled_from(EVENT_NAMES),
     "number": st.integers(-5, 5) | st.floats(),
@@ -353,8 +482,17 @@ def _paths(value: Any, path=()):
             yield from _paths(item, path + (index,))
 
 
-OPERATIONS = ["other type", "other type", "junk", "delete", "delete", "add key", "wrap", "null",
-              "rename event"]
+OPERATIONS = [
+    "other type",
+    "other type",
+    "junk",
+    "delete",
+    "delete",
+    "add key",
+    "wrap",
+    "null",
+    "rename event",
+]
 
 
 @st.composite
@@ -397,8 +535,10 @@ def mutated(draw) -> Any:
 TYPE_ZOO = [None, True, False, 0, -1, 1.5, float("inf"), "", "s", [], [1], {}, {"a": 1}]
 BRANCHES = {branch["properties"]["event"]["const"]: branch for branch in EVENT_ITEM["oneOf"]}
 EVENT_OF_TYPE = {name: {**EVENT_ITEM, "oneOf": [branch]} for name, branch in BRANCHES.items()}
-BRANCH_KEYS = {name: sorted(set(branch.get("properties", {})) | set(branch.get("required", [])))
-               for name, branch in BRANCHES.items()}
+BRANCH_KEYS = {
+    name: sorted(set(branch.get("properties", {})) | set(branch.get("required", [])))
+    for name, branch in BRANCHES.items()
+}
 
 
 @st.composite
@@ -410,8 +550,9 @@ def one_event_changed(draw) -> Any:
     reply = draw(instance(SPEC, 0))
     if not isinstance(reply.get("events"), list):
         reply["events"] = []
-    name = draw(st.sampled_from(["slot", "user", "action", "entities"])
-                | st.sampled_from(EVENT_NAMES))
+    name = draw(
+        st.sampled_from(["slot", "user", "action", "entities"]) | st.sampled_from(EVENT_NAMES)
+    )
     event = draw(instance(EVENT_OF_TYPE[name], 0))
     if draw(st.integers(0, 2)) == 0:  # a required key removed
         required = EVENT_ITEM["required"] + BRANCHES[name].get("required", [])
@@ -419,8 +560,12 @@ def one_event_changed(draw) -> Any:
     else:
         own_keys = sorted(set(BRANCH_KEYS[name]) | set(event))
         key = draw(st.sampled_from(sorted(EVENT_ITEM["properties"])) | st.sampled_from(own_keys))
-        event[key] = draw(st.sampled_from(TYPE_ZOO) | st.sampled_from(TYPE_ZOO)
-                          | st.sampled_from(TYPE_ZOO) | st.sampled_from(EVENT_NAMES + NEAR_MISSES))
+        event[key] = draw(
+            st.sampled_from(TYPE_ZOO)
+            | st.sampled_from(TYPE_ZOO)
+            | st.sampled_from(TYPE_ZOO)
+            | st.sampled_from(EVENT_NAMES + NEAR_MISSES)
+        )
     reply["events"].insert(draw(st.integers(0, len(reply["events"]))), event)
     return reply
 
@@ -436,9 +581,17 @@ replies = st.one_of(
 def test_generated_replies_get_the_same_decision_and_error_as_rasa() -> None:
     seen: Counter = Counter()
 
-    @settings(max_examples=600, derandomize=True, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                     HealthCheck.filter_too_much])
+    @settings(
+        max_examples=600,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.filter_too_much,
+        ],
+    )
     @given(replies)
     def compare(reply):
         expected = reference(reply)
@@ -454,18 +607,31 @@ def test_generated_replies_get_the_same_decision_and_error_as_rasa() -> None:
     assert seen["slow-valid"] < seen["fast"] / 10, seen
 
 
-@pytest.mark.parametrize("reply", [
-    {"events": [{"event": "slot", "name": 3}]}, {"events": "nope"}, {"events": None},
-    {"events": [{"event": "no_such_event"}]}, {"events": [{"name": "x", "value": 1}]},
-    {"events": [{"event": "slot", "name": "x"}]}, {"events": [{"event": True}]},
-    {"events": [{"event": "bot", "timestamp": True}]},
-    {"events": [{"event": "bot", "timestamp": "1"}]},
-    {"events": [{"event": "bot", "metadata": []}]}, {"events": [[]]}, {"responses": [1]},
-    {"responses": {}}, [], "events", None,
-    {"events": [{"event": "user", "parse_data": {"entities": [{"entity": "x"}]}}]},
-    {"events": [{"event": "user", "parse_data": {"response_selector": {}}}]},  # both branches
-    {"events": [{"event": "entities"}]}, {"events": [{"event": "action", "hide_rule_turn": 1}]},
-])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"events": [{"event": "slot", "name": 3}]},
+        {"events": "nope"},
+        {"events": None},
+        {"events": [{"event": "no_such_event"}]},
+        {"events": [{"name": "x", "value": 1}]},
+        {"events": [{"event": "slot", "name": "x"}]},
+        {"events": [{"event": True}]},
+        {"events": [{"event": "bot", "timestamp": True}]},
+        {"events": [{"event": "bot", "timestamp": "1"}]},
+        {"events": [{"event": "bot", "metadata": []}]},
+        {"events": [[]]},
+        {"responses": [1]},
+        {"responses": {}},
+        [],
+        "events",
+        None,
+        {"events": [{"event": "user", "parse_data": {"entities": [{"entity": "x"}]}}]},
+        {"events": [{"event": "user", "parse_data": {"response_selector": {}}}]},  # both branches
+        {"events": [{"event": "entities"}]},
+        {"events": [{"event": "action", "hide_rule_turn": 1}]},
+    ],
+)
 def test_known_bad_replies_fail_as_in_rasa(reply):
     expected = reference(reply, as_written=True)
     assert expected != True  # noqa: E712 - a tuple when rejected
@@ -474,25 +640,39 @@ def test_known_bad_replies_fail_as_in_rasa(reply):
     assert fast_validation.fast_reply_check()(reply) is False
 
 
-@pytest.mark.parametrize("reply", [
-    {"events": [{"event": "slot", "name": "x", "value": 1, "timestamp": 2 ** 70}]},
-    {"events": [{"event": "user", "parse_data": {"entities": [
-        {"entity": "x", "value": 1, "start": 1.0}]}}]},  # 1.0 is an integer for jsonschema
-    {"events": [{"event": "slot", "name": "x", "value": 1, "extra": {"anything": [1]}}]},
-    {"events": [{"event": "bot", "timestamp": float("nan"), "metadata": None}]},
-])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"events": [{"event": "slot", "name": "x", "value": 1, "timestamp": 2**70}]},
+        {
+            "events": [
+                {
+                    "event": "user",
+                    "parse_data": {"entities": [{"entity": "x", "value": 1, "start": 1.0}]},
+                }
+            ]
+        },  # 1.0 is an integer for jsonschema
+        {"events": [{"event": "slot", "name": "x", "value": 1, "extra": {"anything": [1]}}]},
+        {"events": [{"event": "bot", "timestamp": float("nan"), "metadata": None}]},
+    ],
+)
 def test_edge_values_accepted_like_jsonschema(reply):
     assert reference(reply) is True and ours(reply) is True
     assert fast_validation.fast_reply_check()(reply) is True
 
 
-@pytest.mark.parametrize("reply", [
-    # Not JSON (a reply is parsed JSON), and the fast check tests exact types: these take the
-    # full path, which decides as jsonschema does (a tuple is not an array there).
-    OrderedDict(events=[]), {"events": [OrderedDict(event="bot")]},
-    {"events": [{"event": "bot", "timestamp": Decimal("1.5")}]},
-    {"events": ({"event": "bot"},)}, {"responses": [UserDict()]},
-])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        # Not JSON (a reply is parsed JSON), and the fast check tests exact types: these take the
+        # full path, which decides as jsonschema does (a tuple is not an array there).
+        OrderedDict(events=[]),
+        {"events": [OrderedDict(event="bot")]},
+        {"events": [{"event": "bot", "timestamp": Decimal("1.5")}]},
+        {"events": ({"event": "bot"},)},
+        {"responses": [UserDict()]},
+    ],
+)
 def test_non_json_types_take_the_full_path(reply):
     assert fast_validation.fast_reply_check()(reply) is False
     assert ours(reply) == reference(reply)
@@ -505,7 +685,8 @@ def test_a_changed_schema_turns_the_fast_check_off_or_falls_back():
     assert fast_validation.build_fast_check(changed) is None
     duplicate = copy.deepcopy(SPEC)
     duplicate["properties"]["events"]["items"]["oneOf"].append(
-        {"properties": {"event": {"const": "bot"}}})
+        {"properties": {"event": {"const": "bot"}}}
+    )
     assert fast_validation.build_fast_check(duplicate) is None
     assert fast_validation.build_fast_check({"type": "object"}) is None
 

@@ -30,6 +30,7 @@ def reader(path: Path, calls: List[str]):
         if text.startswith("broken"):
             raise Broken(f"{path.name}: {text}")
         return text
+
     return load
 
 
@@ -102,8 +103,9 @@ def test_any_of_several_files_changing_loads_again(tmp_path: Path) -> None:
     first, second = tmp_path / "a.yml", tmp_path / "b.yml"
     first.write_text("a", encoding="utf-8")
     second.write_text("b", encoding="utf-8")
-    watched = ValueFromFiles([first, second],
-                             lambda: first.read_text() + second.read_text(), errors=(OSError,))
+    watched = ValueFromFiles(
+        [first, second], lambda: first.read_text() + second.read_text(), errors=(OSError,)
+    )
     assert watched.get() == "ab"
     save(second, "B")
     assert watched.get() == "aB"
@@ -140,8 +142,9 @@ def test_threads_load_each_version_once(path: Path) -> None:
 
     watched = ValueFromFiles(path, slow_load, errors=(Broken,))
     outcomes: List[object] = []
-    threads = [threading.Thread(target=lambda: outcomes.append(watched.refresh()))
-               for _ in range(8)]
+    threads = [
+        threading.Thread(target=lambda: outcomes.append(watched.refresh())) for _ in range(8)
+    ]
     for thread in threads:
         thread.start()
     started.set()

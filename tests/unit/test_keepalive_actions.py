@@ -52,15 +52,19 @@ def installed(runtime_changes):
 async def test_calls_share_one_connection_and_answer_as_before(installed):
     server = FakeActionServer()
     await server.start()
-    endpoint = EndpointConfig(f"http://127.0.0.1:{server.port}/webhook",
-                              headers={"X-Clinic": "yes"}, basic_auth={"username": "u",
-                                                                      "password": "p"})
+    endpoint = EndpointConfig(
+        f"http://127.0.0.1:{server.port}/webhook",
+        headers={"X-Clinic": "yes"},
+        basic_auth={"username": "u", "password": "p"},
+    )
     try:
         answers = [await endpoint.request(json={"n": str(n)}) for n in range(5)]
         assert [a["responses"][0]["text"] for a in answers] == ["0", "1", "2", "3", "4"]
         assert len(server.connections) == 1
-        assert all(h.get("X-Clinic") == "yes" and h.get("Authorization", "").startswith("Basic ")
-                   for h in server.seen_headers)
+        assert all(
+            h.get("X-Clinic") == "yes" and h.get("Authorization", "").startswith("Basic ")
+            for h in server.seen_headers
+        )
         with pytest.raises(ClientResponseError):  # Rasa's own error handling is unchanged
             await endpoint.request(json={"fail": True})
     finally:

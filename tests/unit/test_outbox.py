@@ -63,8 +63,13 @@ def test_add_stores_a_pending_request(outbox: Outbox) -> None:
     assert len(request.id) == 32
     assert request.kind == "booking"
     assert request.service == "4-D Facial"
-    assert request.payload == {**PAYLOAD, "reason": None, "topic": None, "amends": None,
-                               "party_size": None}
+    assert request.payload == {
+        **PAYLOAD,
+        "reason": None,
+        "topic": None,
+        "amends": None,
+        "party_size": None,
+    }
     assert request.state == PENDING
     assert request.attempts == 0
     assert request.last_error is None
@@ -269,12 +274,8 @@ def test_only_the_lease_holder_records_a_failure(outbox: Outbox) -> None:
     outbox.claim(request.id, "other-worker", LEASE, now=now + timedelta(seconds=2))
 
     retry_at = now + timedelta(minutes=1)
-    assert not outbox.mark_attempt_failed(
-        request.id, "timeout", retry_at, worker_id="slow-worker"
-    )
-    assert outbox.mark_attempt_failed(
-        request.id, "HTTP 500", retry_at, worker_id="other-worker"
-    )
+    assert not outbox.mark_attempt_failed(request.id, "timeout", retry_at, worker_id="slow-worker")
+    assert outbox.mark_attempt_failed(request.id, "HTTP 500", retry_at, worker_id="other-worker")
     assert stored(outbox, request.id).last_error == "HTTP 500"
 
 

@@ -60,10 +60,16 @@ def line_of(path: Path, needle: str) -> int:
 
 def tidy(text: str) -> bool:
     """No placeholder or brace left, no doubled space, no space before punctuation."""
-    return "{" not in text and "}" not in text and "  " not in text and not re.search(r" [,.;:!?)]", text)
+    return (
+        "{" not in text
+        and "}" not in text
+        and "  " not in text
+        and not re.search(r" [,.;:!?)]", text)
+    )
 
 
 # --- the renderer ---------------------------------------------------------------------------
+
 
 def test_declared_placeholders_are_filled_and_none_shows_as_nothing() -> None:
     assert render("{conditions}", {"conditions": "epilepsy"}, where=SAFETY_REMINDER) == "epilepsy"
@@ -76,9 +82,23 @@ def test_a_name_the_message_may_not_use_is_never_filled() -> None:
     assert "555" not in text and tidy(text) and text.startswith("Call")
 
 
-@pytest.mark.parametrize("text", ["{see below}", "a } b", "a { b", "{ conditions }", "{}", "{0}",
-                                  "{conditions!r}", "{conditions.__class__}", "{conditions[0]}",
-                                  "}{", "{{", "100% {"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{see below}",
+        "a } b",
+        "a { b",
+        "{ conditions }",
+        "{}",
+        "{0}",
+        "{conditions!r}",
+        "{conditions.__class__}",
+        "{conditions[0]}",
+        "}{",
+        "{{",
+        "100% {",
+    ],
+)
 def test_braces_that_are_no_placeholder_stay_as_written(text: str) -> None:
     assert render(text, {"conditions": "epilepsy"}, where=SAFETY_REMINDER) == text
 
@@ -88,9 +108,16 @@ def test_double_braces_fill_the_inner_placeholder_and_keep_the_outer_ones() -> N
     assert text == "{epilepsy}"
 
 
-@pytest.mark.parametrize("template", ["As you mentioned {zzz}, please wait.", "{zzz} please wait.",
-                                      "Please wait ({zzz} first).", "Please wait {zzz}",
-                                      "Please {zzz}{yyy} wait."])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "As you mentioned {zzz}, please wait.",
+        "{zzz} please wait.",
+        "Please wait ({zzz} first).",
+        "Please wait {zzz}",
+        "Please {zzz}{yyy} wait.",
+    ],
+)
 def test_an_unknown_placeholder_is_left_out_tidily_and_logged(template: str, caplog) -> None:
     with caplog.at_level(logging.ERROR, logger="clinic_content.placeholders"):
         text = render(template, {"conditions": "epilepsy"}, where=SAFETY_REMINDER)
@@ -99,14 +126,18 @@ def test_an_unknown_placeholder_is_left_out_tidily_and_logged(template: str, cap
     assert "messages.yml" in logged and "safety_reminder" in logged and "{zzz}" in logged
 
 
-@pytest.mark.parametrize("where, typo, meant", [
-    (SAFETY_REMINDER, "condition", "conditions"),
-    (BOOKING_RECEIVED, "ref", "reference"),
-    (BOOKING_RECEIVED, "nmae", "name"),
-    (("contraindications.yml", "after_treatment.reply"), "phone", "phone_sentence"),
-])
-def test_a_typo_that_plainly_means_a_declared_name_is_filled_as_it(where, typo, meant,
-                                                                   caplog) -> None:
+@pytest.mark.parametrize(
+    "where, typo, meant",
+    [
+        (SAFETY_REMINDER, "condition", "conditions"),
+        (BOOKING_RECEIVED, "ref", "reference"),
+        (BOOKING_RECEIVED, "nmae", "name"),
+        (("contraindications.yml", "after_treatment.reply"), "phone", "phone_sentence"),
+    ],
+)
+def test_a_typo_that_plainly_means_a_declared_name_is_filled_as_it(
+    where, typo, meant, caplog
+) -> None:
     with caplog.at_level(logging.ERROR, logger="clinic_content.placeholders"):
         text = render(f"x {{{typo}}} y", {meant: "VALUE"}, where=where)
     assert text == "x VALUE y"
@@ -127,6 +158,7 @@ def test_each_broken_placeholder_is_logged_once(caplog) -> None:
 
 
 # --- the declaration against the shipped content ---------------------------------------------
+
 
 def key_patterns(data: Any, prefix: str = "") -> Iterator[Tuple[str, Any]]:
     """(declared-style key, value) for every value in a loaded file; lists as ``[]``."""
@@ -164,8 +196,15 @@ def test_every_declared_message_key_exists_in_the_content(file_name: str, key: s
 
 def test_every_placeholder_used_in_the_shipped_content_is_declared() -> None:
     used: Set[Tuple[str, str]] = set()
-    for file_name in ("messages.yml", "booking.yml", "contact.yml", "contraindications.yml",
-                      "email.yml", "answers.yml", "answerability.yml"):
+    for file_name in (
+        "messages.yml",
+        "booking.yml",
+        "contact.yml",
+        "contraindications.yml",
+        "email.yml",
+        "answers.yml",
+        "answerability.yml",
+    ):
         data = load_yaml_file(CONTENT / file_name)
         assert file_problems(data, file_name) == [], file_name
         for key, values in shipped(file_name).items():
@@ -188,8 +227,11 @@ def test_every_must_is_a_may_with_a_reason() -> None:
 def test_the_staff_guide_lists_every_declared_message_and_its_placeholders() -> None:
     guide = GUIDE.read_text(encoding="utf-8")
     section = guide.split("## Placeholders", 1)[1].split("\n## ", 1)[0]
-    rows = {line.split("|")[1].strip(" `"): line for line in section.splitlines()
-            if line.startswith("| `")}
+    rows = {
+        line.split("|")[1].strip(" `"): line
+        for line in section.splitlines()
+        if line.startswith("| `")
+    }
     for file_name, keys in DECLARED.items():
         assert f"`data/content/{file_name}`" in section, file_name
         for key, names in keys.items():
@@ -201,10 +243,15 @@ def test_the_staff_guide_lists_every_declared_message_and_its_placeholders() -> 
 
 # --- `make check` ---------------------------------------------------------------------------
 
+
 def run_check(content_dir: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "scripts/check.py", "--skip-rasa", "--content-dir",
-                           str(content_dir)], cwd=PROJECT_DIR, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "scripts/check.py", "--skip-rasa", "--content-dir", str(content_dir)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 # Content edits find their place by key (tests/content_edit.py) and change a placeholder, or
@@ -219,22 +266,37 @@ def replace(file_name: str, place: Tuple[str, ...], old: str, new: str):
     return lambda folder: replace_in(folder / file_name, place, old, new)
 
 
-@pytest.mark.parametrize("file_name, breaks, key, typo, allowed", [
-    ("messages.yml", mistype("messages.yml", ("safety_reminder",), "{condition}"),
-     "safety_reminder", "{condition}", "{conditions}"),
-    ("booking.yml", replace("booking.yml", ("prompts", "booking_received"), "{reference}", "{ref}"),
-     "booking_received", "{ref}", "{reference}"),
-])
-def test_make_check_refuses_a_mistyped_placeholder(content_copy: Path, file_name, breaks, key,
-                                                   typo, allowed) -> None:
+@pytest.mark.parametrize(
+    "file_name, breaks, key, typo, allowed",
+    [
+        (
+            "messages.yml",
+            mistype("messages.yml", ("safety_reminder",), "{condition}"),
+            "safety_reminder",
+            "{condition}",
+            "{conditions}",
+        ),
+        (
+            "booking.yml",
+            replace("booking.yml", ("prompts", "booking_received"), "{reference}", "{ref}"),
+            "booking_received",
+            "{ref}",
+            "{reference}",
+        ),
+    ],
+)
+def test_make_check_refuses_a_mistyped_placeholder(
+    content_copy: Path, file_name, breaks, key, typo, allowed
+) -> None:
     path = content_copy / file_name
     breaks(content_copy)
     result = run_check(content_copy)
     assert result.returncode == 1, result.stdout
     errors = [line for line in result.stdout.splitlines() if line.startswith("ERROR")]
     where = f"{file_name}:{line_of(path, typo)}:"
-    assert any(where in line and key in line and typo in line and allowed in line
-               for line in errors), result.stdout
+    assert any(
+        where in line and key in line and typo in line and allowed in line for line in errors
+    ), result.stdout
 
 
 def load_problems(content_dir: Path) -> list:
@@ -247,35 +309,72 @@ def write(file_name: str, place: Tuple[str, ...], text: str):
     return lambda folder: set_text(folder / file_name, place, text)
 
 
-@pytest.mark.parametrize("file_name, breaks, expected", [
-    ("messages.yml", write("messages.yml", ("safety_reminder",), "{see below} Test text."),
-     "'{see below}'"),
-    ("messages.yml", write("messages.yml", ("safety_reminder",), "About {conditions, test."),
-     "without a '}'"),
-    ("booking.yml", write("booking.yml", ("prompts", "ask_name"), "} May I have a test name?"),
-     "without a '{'"),
-    ("answers.yml", write("answers.yml", ("answers", "what_is_microcurrent", "text"),
-                          "{A test answer"), "no placeholders"),
-    ("booking.yml", replace("booking.yml", ("prompts", "booking_received"), "{reference}", ""),
-     "must contain {reference}"),
-    ("booking.yml", replace("booking.yml", ("prompts", "ask_confirm"), "{summary}", ""),
-     "must contain {summary}"),
-    ("messages.yml", replace("messages.yml", ("contact_phone",), "{phone}", "{ phone }"),
-     "without spaces: {phone}"),
-    ("contraindications.yml", mistype("contraindications.yml", ("pushback_reply_uncovered",),
-                                      "{condition}"),
-     "pushback_reply_uncovered uses the unknown placeholder '{condition}'"),
-], ids=["unknown", "no closing", "no opening", "none allowed", "reference", "summary", "spaces",
-        "nlu rules"])
+@pytest.mark.parametrize(
+    "file_name, breaks, expected",
+    [
+        (
+            "messages.yml",
+            write("messages.yml", ("safety_reminder",), "{see below} Test text."),
+            "'{see below}'",
+        ),
+        (
+            "messages.yml",
+            write("messages.yml", ("safety_reminder",), "About {conditions, test."),
+            "without a '}'",
+        ),
+        (
+            "booking.yml",
+            write("booking.yml", ("prompts", "ask_name"), "} May I have a test name?"),
+            "without a '{'",
+        ),
+        (
+            "answers.yml",
+            write("answers.yml", ("answers", "what_is_microcurrent", "text"), "{A test answer"),
+            "no placeholders",
+        ),
+        (
+            "booking.yml",
+            replace("booking.yml", ("prompts", "booking_received"), "{reference}", ""),
+            "must contain {reference}",
+        ),
+        (
+            "booking.yml",
+            replace("booking.yml", ("prompts", "ask_confirm"), "{summary}", ""),
+            "must contain {summary}",
+        ),
+        (
+            "messages.yml",
+            replace("messages.yml", ("contact_phone",), "{phone}", "{ phone }"),
+            "without spaces: {phone}",
+        ),
+        (
+            "contraindications.yml",
+            mistype("contraindications.yml", ("pushback_reply_uncovered",), "{condition}"),
+            "pushback_reply_uncovered uses the unknown placeholder '{condition}'",
+        ),
+    ],
+    ids=[
+        "unknown",
+        "no closing",
+        "no opening",
+        "none allowed",
+        "reference",
+        "summary",
+        "spaces",
+        "nlu rules",
+    ],
+)
 def test_the_content_check_refuses_stray_braces_and_missing_required_placeholders(
-        content_copy: Path, file_name: str, breaks, expected: str) -> None:
+    content_copy: Path, file_name: str, breaks, expected: str
+) -> None:
     breaks(content_copy)
     problems = load_problems(content_copy)
     assert any(f"{file_name}:" in p and expected in p for p in problems), problems
 
 
 def test_the_store_keeps_the_last_good_wording_while_a_placeholder_is_mistyped(
-        content_copy: Path) -> None:
+    content_copy: Path,
+) -> None:
     store = ContentStore(content_copy, domain_intents())
     good = store.get().messages["safety_reminder"]
     path = content_copy / "messages.yml"
@@ -286,7 +385,8 @@ def test_the_store_keeps_the_last_good_wording_while_a_placeholder_is_mistyped(
 
 
 def test_the_nlu_rules_refuse_a_mistyped_label_in_an_uncovered_condition_reply(
-        content_copy: Path) -> None:
+    content_copy: Path,
+) -> None:
     path = content_copy / "contraindications.yml"
     set_text(path, ("uncovered", "conditions", "breastfeeding", "reply"), "About {lable}.")
     with pytest.raises(ValueError, match=r"unknown placeholder '\{lable\}'"):
@@ -302,6 +402,7 @@ def test_the_email_template_refuses_a_stray_brace(content_copy: Path) -> None:
 
 
 # --- at run time, with content that skipped the check ----------------------------------------
+
 
 class FixedStore:
     def __init__(self, content: Any) -> None:
@@ -326,12 +427,14 @@ def use_content(monkeypatch, tmp_path):
 
     def use(content: Any) -> None:
         monkeypatch.setattr(content_store, "_store", FixedStore(content))
+
     return use
 
 
 @pytest.mark.parametrize("typo", ["{condition}", "{zzz}"])
-async def test_a_mistyped_safety_reminder_still_sends_the_reminder(content, use_content, typo,
-                                                                   dispatcher, tracker_for) -> None:
+async def test_a_mistyped_safety_reminder_still_sends_the_reminder(
+    content, use_content, typo, dispatcher, tracker_for
+) -> None:
     template = "As you said {conditions}, please wait until a person at the clinic advises you."
     use_content(with_message(content, "safety_reminder", template.replace("{conditions}", typo)))
     tracker = tracker_for("what is it?", "ask_what_is", slots={"conditions": ["pregnancy"]})
@@ -345,17 +448,30 @@ async def test_a_mistyped_safety_reminder_still_sends_the_reminder(content, use_
 
 
 @pytest.mark.parametrize("typo", ["{ref}", "{zzz}"])
-async def test_a_mistyped_booking_confirmation_still_confirms(content, use_content, typo,
-                                                              dispatcher, tracker_for,
-                                                              monkeypatch) -> None:
+async def test_a_mistyped_booking_confirmation_still_confirms(
+    content, use_content, typo, dispatcher, tracker_for, monkeypatch
+) -> None:
     template = content.booking.prompts["booking_received"]  # {reference}: required
-    use_content(with_prompt(content, "booking_received", template + " " + typo) if typo == "{zzz}"
-                else with_prompt(content, "booking_received", template.replace("{reference}", typo)))
-    monkeypatch.setattr(form_endings, "submit_request",
-                        lambda kind, payload, request_id: SimpleNamespace(id="abcd1234efgh5678"))
-    tracker = tracker_for("send it", "affirm", slots={
-        "booking_confirmed": "send", "booking_service": "4d_facial_single",
-        "visitor_name": "Dana White", "contact": "dana@example.com"})
+    use_content(
+        with_prompt(content, "booking_received", template + " " + typo)
+        if typo == "{zzz}"
+        else with_prompt(content, "booking_received", template.replace("{reference}", typo))
+    )
+    monkeypatch.setattr(
+        form_endings,
+        "submit_request",
+        lambda kind, payload, request_id: SimpleNamespace(id="abcd1234efgh5678"),
+    )
+    tracker = tracker_for(
+        "send it",
+        "affirm",
+        slots={
+            "booking_confirmed": "send",
+            "booking_service": "4d_facial_single",
+            "visitor_name": "Dana White",
+            "contact": "dana@example.com",
+        },
+    )
     await form_endings.ActionSubmitBooking().run(dispatcher, tracker, {})
     text = " ".join(m.get("text") or "" for m in dispatcher.messages)
     assert tidy(text)
@@ -370,15 +486,23 @@ def test_the_safety_replies_with_a_mistyped_placeholder_keep_their_wording(conte
     replies, follow_up = rules.conversation_replies, rules.urgent_follow_up
     # Each shipped text, its placeholder mistyped where it has one, plus a sentence of the
     # test's own with the typo: whatever the staff's wording, there is a typo to survive.
-    broken = dataclasses.replace(content, contraindications=dataclasses.replace(
-        rules,
-        conversation_replies={
-            **replies,
-            "pushback_reply": replies["pushback_reply"].replace("{conditions}", "{condition}")
-                              + " Again: {condition}."},
-        urgent_follow_up={**follow_up, "contact_reply": follow_up["contact_reply"] + " {sentence}"},
-        uncovered_reply_template=rules.uncovered_reply_template.replace("{label}", "{lable}")
-                                 + " Again: {lable}."))
+    broken = dataclasses.replace(
+        content,
+        contraindications=dataclasses.replace(
+            rules,
+            conversation_replies={
+                **replies,
+                "pushback_reply": replies["pushback_reply"].replace("{conditions}", "{condition}")
+                + " Again: {condition}.",
+            },
+            urgent_follow_up={
+                **follow_up,
+                "contact_reply": follow_up["contact_reply"] + " {sentence}",
+            },
+            uncovered_reply_template=rules.uncovered_reply_template.replace("{label}", "{lable}")
+            + " Again: {lable}.",
+        ),
+    )
     pushback = safety.pushback_reply(broken, safety.Disclosure(conditions=["pregnancy"]))
     assert tidy(pushback) and safety.label(content, "pregnancy") in pushback
     assert tidy(safety.urgent_follow_up(broken, "contact_reply"))
@@ -390,17 +514,25 @@ def test_the_safety_replies_with_a_mistyped_placeholder_keep_their_wording(conte
 
 def test_an_uncovered_condition_s_own_reply_gets_its_label(content) -> None:
     rules = content.contraindications
-    conditions = tuple(dataclasses.replace(rule, own_reply="About {label}.")
-                       if rule.id == "breastfeeding" else rule for rule in rules.conditions)
-    own = dataclasses.replace(content, contraindications=dataclasses.replace(
-        rules, conditions=conditions))
+    conditions = tuple(
+        dataclasses.replace(rule, own_reply="About {label}.")
+        if rule.id == "breastfeeding"
+        else rule
+        for rule in rules.conditions
+    )
+    own = dataclasses.replace(
+        content, contraindications=dataclasses.replace(rules, conditions=conditions)
+    )
     assert safety.uncovered_reply(own, "breastfeeding") == (
-        f"About {safety.label(content, 'breastfeeding')}.")
+        f"About {safety.label(content, 'breastfeeding')}."
+    )
 
 
 def test_the_booking_link_with_a_mistyped_placeholder_is_still_a_link(content) -> None:
-    clinic = {**content.contact["clinic"],
-              "booking_url_template": "https://book.example.com/?s={service}&n={nmae}&x={x}"}
+    clinic = {
+        **content.contact["clinic"],
+        "booking_url_template": "https://book.example.com/?s={service}&n={nmae}&x={x}",
+    }
     linked = dataclasses.replace(content, contact={**content.contact, "clinic": clinic})
     link = booking.booking_link(linked, "4-D Facial", "Dana White", "dana@example.com")
     assert link is not None
@@ -419,14 +551,18 @@ def test_the_channel_fills_a_mistyped_limit(tmp_path: Path) -> None:
 
 def test_the_email_fills_a_mistyped_reference(content_copy: Path) -> None:
     template = load_email_template(content_copy)
-    subject = template.fill(template.subject.replace("{reference}", "{ref}"),
-                            {"reference": "abcd1234", "kind": "Booking", "name": "Dana"}, "subject")
+    subject = template.fill(
+        template.subject.replace("{reference}", "{ref}"),
+        {"reference": "abcd1234", "kind": "Booking", "name": "Dana"},
+        "subject",
+    )
     assert "abcd1234" in subject and tidy(subject)
 
 
 def test_prompt_and_message_render_every_shipped_declared_text_without_a_brace(content) -> None:
-    values = {name: f"<{name}>" for keys in DECLARED.values() for n in keys.values()
-              for name in n.may}
+    values = {
+        name: f"<{name}>" for keys in DECLARED.values() for n in keys.values() for name in n.may
+    }
     for key in content.booking.prompts:
         assert "{" not in booking.prompt(content, key, **values), key
     for key, text in content.messages.items():

@@ -1,4 +1,5 @@
 """Tests for clinic_nlu.question_parts: clause splitting, the component's train/persist/load."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -44,25 +45,33 @@ def parts(component: QuestionPartExtractor, text: str) -> List[str]:
     return [e["value"] for e in message.get(ENTITIES, []) if e["entity"] == "question_part"]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("what is it and how much does it cost?", ["ask_what_is", "ask_price"]),
-    ("does it hurt? also how long is a session", ["ask_experience", "ask_session_length"]),
-    ("How does it work? Is it safe? How many sessions do I need?",
-     ["ask_how_it_works", "ask_safety", "ask_number_of_sessions"]),
-    ("is it painful what does a session cost", ["ask_experience", "ask_price"]),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("what is it and how much does it cost?", ["ask_what_is", "ask_price"]),
+        ("does it hurt? also how long is a session", ["ask_experience", "ask_session_length"]),
+        (
+            "How does it work? Is it safe? How many sessions do I need?",
+            ["ask_how_it_works", "ask_safety", "ask_number_of_sessions"],
+        ),
+        ("is it painful what does a session cost", ["ask_experience", "ask_price"]),
+    ],
+)
 def test_two_or_three_questions_give_one_part_each_in_order(trained, text, expected):
     assert parts(trained, text) == expected
 
 
-@pytest.mark.parametrize("text", [
-    "is it safe for face and neck?",
-    "is it suitable for men and women",
-    "what's the difference between microcurrent and a facelift",
-    "how much is it",
-    "Hi there. How much does the 4-D facial cost?",  # a greeting is not a question to answer
-    "write me a poem and tell me a joke",            # out of scope: nothing to split
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "is it safe for face and neck?",
+        "is it suitable for men and women",
+        "what's the difference between microcurrent and a facelift",
+        "how much is it",
+        "Hi there. How much does the 4-D facial cost?",  # a greeting is not a question to answer
+        "write me a poem and tell me a joke",  # out of scope: nothing to split
+    ],
+)
 def test_single_questions_get_no_parts(trained, text):
     assert parts(trained, text) == []
 
@@ -72,8 +81,8 @@ def test_parts_carry_the_clause_span_and_confidence(trained):
     message = Message({TEXT: text})
     trained.process([message])
     first, second = [e for e in message.get(ENTITIES) if e["entity"] == "question_part"]
-    assert text[first["start"]:first["end"]] == "does it hurt"
-    assert text[second["start"]:second["end"]] == "how long is a session"
+    assert text[first["start"] : first["end"]] == "does it hurt"
+    assert text[second["start"] : second["end"]] == "how long is a session"
     assert 0.4 <= first["confidence"] <= 1.0
     assert first["extractor"] == "QuestionPartExtractor"
 
@@ -107,43 +116,62 @@ def test_sentence_ends_always_split():
     assert [text[s:e] for s, e in _strong_segments(text)] == ["Is it safe", " It is new", " ok"]
 
 
-@pytest.mark.parametrize("text, splits_at", [
-    ("does it hurt and is it safe", ["and"]),
-    ("is it safe for face and neck", []),            # "neck" is no question of its own
-    ("can you tell me what it is", []),              # "tell me what" continues the clause
-    ("is it painful what does it cost", ["what"]),  # a run-on: a new question word
-])
+@pytest.mark.parametrize(
+    "text, splits_at",
+    [
+        ("does it hurt and is it safe", ["and"]),
+        ("is it safe for face and neck", []),  # "neck" is no question of its own
+        ("can you tell me what it is", []),  # "tell me what" continues the clause
+        ("is it painful what does it cost", ["what"]),  # a run-on: a new question word
+    ],
+)
 def test_weak_boundaries_need_a_clause_on_the_right(text, splits_at):
-    found = [text[right:].split()[0] if left == right else text[left:right].strip()
-             for left, right in _weak_boundaries(text, 0, len(text))]
+    found = [
+        text[right:].split()[0] if left == right else text[left:right].strip()
+        for left, right in _weak_boundaries(text, 0, len(text))
+    ]
     assert found == splits_at
 
 
 def test_splitter_caps_the_parts(trained):
-    splitter = QuestionSplitter(trained._splitter.pipeline, threshold=0.4, strong_threshold=0.4,
-                                ignored_intents=[], max_parts=2)
+    splitter = QuestionSplitter(
+        trained._splitter.pipeline,
+        threshold=0.4,
+        strong_threshold=0.4,
+        ignored_intents=[],
+        max_parts=2,
+    )
     found = splitter.parts("How does it work? Is it safe? How many sessions do I need?")
     assert len(found) == 2
 
 
 def test_a_disclosure_clause_counts_only_where_the_detector_found_a_condition(trained):
     text = "I have epilepsy, also how long is a session?"
-    detected = Message({TEXT: text, ENTITIES: [
-        {"entity": "condition", "value": "epilepsy", "start": 7, "end": 15}]})
+    detected = Message(
+        {
+            TEXT: text,
+            ENTITIES: [{"entity": "condition", "value": "epilepsy", "start": 7, "end": 15}],
+        }
+    )
     trained.process([detected])
     assert [e["value"] for e in detected.get(ENTITIES) if e["entity"] == "question_part"] == [
-        "inform_condition", "ask_session_length"]
+        "inform_condition",
+        "ask_session_length",
+    ]
     assert parts(trained, "I'm 68, will it still work on my skin") == []
 
 
 # ------------------------------------------------------- persistence (plain data, no pickle)
+
 
 def _texts_to_compare() -> List[str]:
     import yaml
 
     texts = []
     for name in ("multi_part.yml", "multi_part_fresh.yml"):
-        texts += [entry["text"] for entry in yaml.safe_load((ROOT / "tests/nlu" / name).read_text())]
+        texts += [
+            entry["text"] for entry in yaml.safe_load((ROOT / "tests/nlu" / name).read_text())
+        ]
     for name in ("heldout.yml", "heldout_fresh.yml"):
         texts += [m.get(TEXT) for m in load_data(str(ROOT / "tests/nlu" / name)).training_examples]
     return texts
@@ -153,8 +181,10 @@ def test_persisted_model_is_numpy_and_json_and_predicts_bit_identically(trained,
     import numpy as np
 
     with storage.read_from(Resource("question_parts")) as model_dir:
-        assert sorted(p.name for p in model_dir.iterdir()) == ["question_parts.json",
-                                                               "question_parts.npz"]
+        assert sorted(p.name for p in model_dir.iterdir()) == [
+            "question_parts.json",
+            "question_parts.npz",
+        ]
     context = ExecutionContext(GraphSchema({}), "test")
     loaded = QuestionPartExtractor.load({}, storage, Resource("question_parts"), context)
     texts = _texts_to_compare()
@@ -199,12 +229,14 @@ def test_an_older_skops_model_still_loads_with_one_parse(trained, tmp_path, monk
     from clinic_nlu.question_model_files import MODEL_FILE, load_pipeline
 
     sio.dump(trained._splitter.pipeline, tmp_path / MODEL_FILE)
-    monkeypatch.setattr(sio, "get_untrusted_types",
-                        lambda **_: pytest.fail("the file is parsed a second time"))
+    monkeypatch.setattr(
+        sio, "get_untrusted_types", lambda **_: pytest.fail("the file is parsed a second time")
+    )
     loaded = load_pipeline(tmp_path)
     texts = _texts_to_compare()[:200]
-    assert np.array_equal(loaded.predict_proba(texts),
-                          trained._splitter.pipeline.predict_proba(texts))
+    assert np.array_equal(
+        loaded.predict_proba(texts), trained._splitter.pipeline.predict_proba(texts)
+    )
 
 
 def test_an_older_skops_model_with_untrusted_types_is_refused(tmp_path):

@@ -39,8 +39,10 @@ async def test_reassurance_removed_when_a_condition_is_on_record(reassuring_text
     messages = [{"recipient_id": "v", "text": reassuring_text}]
     guarded = await guard_replies(agent_with({"conditions": ["pregnancy"]}), "v", messages)
     assert "tones the face" in guarded[0]["text"]
-    assert safety.find_reassurance(guarded[0]["text"],
-                                   safety.reassurance_phrases(get_store().get())) is None
+    assert (
+        safety.find_reassurance(guarded[0]["text"], safety.reassurance_phrases(get_store().get()))
+        is None
+    )
 
 
 @pytest.mark.parametrize("slots", [{}, {"conditions": None}, None])

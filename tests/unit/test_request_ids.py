@@ -5,8 +5,14 @@ from pathlib import Path
 from clinic_requests.outbox import Outbox
 from clinic_requests.submit import turn_request_id
 
-PAYLOAD = {"service": "4-D Facial", "name": "Jane Doe", "contact": "jane@example.com",
-           "preferred_time": "Tuesday", "conditions": [], "transcript": []}
+PAYLOAD = {
+    "service": "4-D Facial",
+    "name": "Jane Doe",
+    "contact": "jane@example.com",
+    "preferred_time": "Tuesday",
+    "conditions": [],
+    "transcript": [],
+}
 
 
 def events(*kinds_and_times):
@@ -23,8 +29,12 @@ def test_the_same_turn_gets_the_same_id_however_often_it_is_handled() -> None:
 def test_other_turns_visitors_and_kinds_get_other_ids() -> None:
     turn = events(("action", 1.0), ("user", 2.0))
     later_turn = events(("action", 1.0), ("user", 2.0), ("action", 2.5), ("user", 3.0))
-    ids = {turn_request_id("v", turn, "booking"), turn_request_id("v", later_turn, "booking"),
-           turn_request_id("w", turn, "booking"), turn_request_id("v", turn, "handoff")}
+    ids = {
+        turn_request_id("v", turn, "booking"),
+        turn_request_id("v", later_turn, "booking"),
+        turn_request_id("w", turn, "booking"),
+        turn_request_id("v", turn, "handoff"),
+    }
     assert len(ids) == 4 and all(len(i) == 32 for i in ids)
 
 
@@ -32,8 +42,7 @@ def test_the_outbox_keeps_one_request_per_id(tmp_path: Path) -> None:
     outbox = Outbox(tmp_path / "outbox.db")
     request_id = turn_request_id("v", events(("action", 1.0), ("user", 2.0)), "booking")
     first = outbox.add("booking", PAYLOAD, request_id=request_id)
-    again = outbox.add("booking", {**PAYLOAD, "preferred_time": "Wednesday"},
-                       request_id=request_id)
+    again = outbox.add("booking", {**PAYLOAD, "preferred_time": "Wednesday"}, request_id=request_id)
     assert again.id == first.id == request_id
     assert len(outbox.list()) == 1
     assert outbox.add("booking", PAYLOAD).id != request_id  # no id given: always a new one

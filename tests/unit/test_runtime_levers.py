@@ -34,8 +34,10 @@ from tests.fresh_process import run_fresh
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 MODEL = PROJECT_DIR / "models" / "clinic-assistant.tar.gz"
 DOMAIN = Domain.load(str(PROJECT_DIR / "domain.yml"))
-LEVERS = ("spacy_once,sklearn_layout,sequential_graph,event_types,bookkeeping,rule_index,"
-          "lazy_sequence_features,tracker_replays")
+LEVERS = (
+    "spacy_once,sklearn_layout,sequential_graph,event_types,bookkeeping,rule_index,"
+    "lazy_sequence_features,tracker_replays"
+)
 
 
 PARSE_EVERYTHING = f"""
@@ -91,7 +93,8 @@ def toy_runner(nodes, needs, targets):
     runner = SequentialGraphRunner.__new__(SequentialGraphRunner)
     schema = SimpleNamespace(
         nodes={name: SimpleNamespace(needs=dict(enumerate(deps))) for name, deps in needs.items()},
-        target_names=targets)
+        target_names=targets,
+    )
     schema.minimal_graph_schema = lambda targets: schema  # every node, for the toy
     runner._graph_schema = schema
     runner._instantiated_nodes = nodes
@@ -106,6 +109,7 @@ def node(name, calls, fn=values_of):
     def call(*inputs):
         calls.append(name)
         return name, fn(*inputs)
+
     return call
 
 
@@ -131,6 +135,7 @@ def test_inputs_clashing_with_a_node_name_are_refused():
 def test_runtime_errors_become_graph_run_errors_like_dask():
     def broken(*inputs):
         raise RuntimeError("boom")
+
     runner = toy_runner({"a": broken}, {"a": []}, ["a"])
     with pytest.raises(GraphRunError):
         runner.run()
@@ -141,8 +146,9 @@ def test_runtime_errors_become_graph_run_errors_like_dask():
 
 def test_a_need_that_is_not_provided_is_passed_as_the_name_like_dask():
     seen = []
-    runner = toy_runner({"a": lambda *inputs: (seen.extend(inputs), ("a", 1))[1]},
-                        {"a": ["__missing__"]}, ["a"])
+    runner = toy_runner(
+        {"a": lambda *inputs: (seen.extend(inputs), ("a", 1))[1]}, {"a": ["__missing__"]}, ["a"]
+    )
     assert runner.run() == {"a": 1}
     assert seen == ["__missing__"]
 
@@ -218,7 +224,8 @@ def test_bench_ab_variants_take_a_model_and_a_project_directory():
     from clinic_bench import levers_ab
 
     variant = levers_ab.parse_variant(
-        "before:model=/tmp/m.tar.gz,cwd=/tmp/head,env=CLINIC_RUNTIME_SKIP=a,b")
+        "before:model=/tmp/m.tar.gz,cwd=/tmp/head,env=CLINIC_RUNTIME_SKIP=a,b"
+    )
     assert (variant["model"], variant["cwd"]) == ("/tmp/m.tar.gz", "/tmp/head")
     assert variant["env"] == {"CLINIC_RUNTIME_SKIP": "a,b"}
     assert "model" not in levers_ab.parse_variant("after:module=clinic_runtime")
@@ -266,12 +273,18 @@ def _debug_log_copies(module_name):
     source = Path(importlib.util.find_spec(module_name).origin).read_text()
     tree = ast.parse(source)
     inside, elsewhere = 0, 0
-    debug_calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
-                   and ast.unparse(node.func) == "structlogger.debug"]
+    debug_calls = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "structlogger.debug"
+    ]
     in_debug = {id(sub) for call in debug_calls for sub in ast.walk(call)}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
-                and node.value.id == "copy":
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "copy"
+        ):
             if id(node) in in_debug:
                 inside += 1
             else:
@@ -339,7 +352,9 @@ steps = [step for folder in ("data/stories", "data/rules") if os.path.isdir(fold
 trackers = TrainingDataGenerator(StoryGraph(steps), domain, augmentation_factor=0,
                                  remove_duplicates=False).generate()
 """
-RULE_KEYS_EVERYWHERE = RULE_TRAINING_TURNS + """
+RULE_KEYS_EVERYWHERE = (
+    RULE_TRAINING_TURNS
+    + """
 original = RulePolicy._clinic_original_get_possible_keys
 checked, differ, nonempty = 0, 0, 0
 for tracker in trackers:
@@ -356,6 +371,7 @@ for tracker in trackers:
 print(json.dumps({"checked": checked, "differ": differ, "nonempty": nonempty,
                   "rules": len(policy.lookup[RULES]), "trackers": len(trackers)}))
 """
+)
 
 
 @pytest.mark.needs_model
@@ -474,7 +490,9 @@ def test_count_vector_features_equal_rasas_and_sequence_ones_stay_unread():
 
 
 # --- tracker_replays: RulePolicy's predictions, and whole conversations, as Rasa's ------------
-SAME_RULE_PREDICTIONS = RULE_TRAINING_TURNS + """
+SAME_RULE_PREDICTIONS = (
+    RULE_TRAINING_TURNS
+    + """
 rasas = RulePolicy._predict._clinic_original
 replays = [0]
 create_states = TrackerFeaturizer._create_states
@@ -497,6 +515,7 @@ for tracker in trackers:
 print(json.dumps({"compared": compared, "differ": differ, "ours": ours_replays,
                   "rasas": rasas_replays}))
 """
+)
 
 
 @pytest.mark.needs_model

@@ -28,18 +28,23 @@ from tests.fresh_process import run_fresh
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 LEVERS_DOC = PROJECT_DIR / "docs" / "benchmarks-levers.md"
 # A few of Rasa's objects that the changes replace (the raw values in their owners' dicts).
-SAMPLE_TARGETS = ("rasa.core.actions.action.RemoteAction._validate_action_result",
-                  "rasa.core.agent.FailSafeTrackerStore",
-                  "rasa.nlu.utils.spacy_utils.SpacyNLP.load_model",
-                  "rasa.core.processor.copy",
-                  "rasa.core.policies.rule_policy.RulePolicy._predict",
-                  "rasa.shared.core.events.Event.__init_subclass__",
-                  "rasa.engine.storage.storage.ModelMetadata.from_dict")
+SAMPLE_TARGETS = (
+    "rasa.core.actions.action.RemoteAction._validate_action_result",
+    "rasa.core.agent.FailSafeTrackerStore",
+    "rasa.nlu.utils.spacy_utils.SpacyNLP.load_model",
+    "rasa.core.processor.copy",
+    "rasa.core.policies.rule_policy.RulePolicy._predict",
+    "rasa.shared.core.events.Event.__init_subclass__",
+    "rasa.engine.storage.storage.ModelMetadata.from_dict",
+)
 
 
 def clinic_records(caplog, level):
-    return [record for record in caplog.records
-            if record.name == "clinic_runtime" and record.levelno == level]
+    return [
+        record
+        for record in caplog.records
+        if record.name == "clinic_runtime" and record.levelno == level
+    ]
 
 
 # --- the registry is true ------------------------------------------------------------------
@@ -57,8 +62,9 @@ def test_the_registry_lists_the_changes_in_install_order():
 def test_every_registered_test_exists(change):
     path, name = change.test.split("::")
     tree = ast.parse((PROJECT_DIR / path).read_text())
-    defined = {node.name for node in tree.body
-               if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    defined = {
+        node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
     assert name in defined, f"{change.name}: {change.test} does not exist"
 
 
@@ -80,20 +86,25 @@ def test_every_target_is_an_attribute_rasa_has(change):
 def _in_source(owner, attribute):
     """``attribute`` is set or used in the source of ``owner`` or its bases (instance ones)."""
     return inspect.isclass(owner) and any(
-        attribute in inspect.getsource(cls) for cls in owner.__mro__
-        if cls.__module__.startswith("rasa."))
+        attribute in inspect.getsource(cls)
+        for cls in owner.__mro__
+        if cls.__module__.startswith("rasa.")
+    )
 
 
 @pytest.mark.parametrize("change", REGISTRY, ids=lambda change: change.name)
 def test_every_private_name_is_one_rasa_has(change):
     for name in change.private_names:
         owner, attribute = patching.owner_and_attribute(name)
-        assert any(part.startswith("_") and not part.startswith("__")
-                   for part in name.split(".")), f"{name} is not private"
+        assert any(
+            part.startswith("_") and not part.startswith("__") for part in name.split(".")
+        ), f"{name} is not private"
         assert hasattr(owner, attribute) or _in_source(owner, attribute), name
-    private_targets = {target for target in change.targets
-                       if target.rsplit(".", 1)[-1].startswith("_")
-                       and not target.endswith("__")}
+    private_targets = {
+        target
+        for target in change.targets
+        if target.rsplit(".", 1)[-1].startswith("_") and not target.endswith("__")
+    }
     assert private_targets <= set(change.private_names), "a replaced private name is unlisted"
 
 
@@ -115,10 +126,12 @@ def test_the_defects_fixed_are_the_known_ones():
 def test_the_doc_shows_the_registry_as_it_is():
     text = LEVERS_DOC.read_text()
     assert registry_table.BEGIN in text and registry_table.END in text
-    shown = text[text.index(registry_table.BEGIN):text.index(registry_table.END)
-                 + len(registry_table.END)]
+    shown = text[
+        text.index(registry_table.BEGIN) : text.index(registry_table.END) + len(registry_table.END)
+    ]
     assert shown == registry_table.markdown(), (
-        "docs/benchmarks-levers.md is out of date: paste `python -m clinic_runtime.registry_table`")
+        "docs/benchmarks-levers.md is out of date: paste `python -m clinic_runtime.registry_table`"
+    )
 
 
 # --- the Rasa version ----------------------------------------------------------------------
@@ -163,8 +176,9 @@ def test_skipped_changes_and_parts_are_named(monkeypatch, caplog, runtime_change
     assert "parts switched off: lazy_imports" in line
 
 
-def test_a_change_that_does_not_take_effect_is_logged_as_an_error(monkeypatch, caplog,
-                                                                  runtime_changes):
+def test_a_change_that_does_not_take_effect_is_logged_as_an_error(
+    monkeypatch, caplog, runtime_changes
+):
     from rasa.core.policies.rule_policy import RulePolicy
 
     from clinic_runtime import rule_index
@@ -253,10 +267,18 @@ def test_rasas_cli_log_level_is_read_from_its_options(monkeypatch):
 def test_the_info_line_is_in_the_log_of_python_m_clinic_runtime():
     """`rasa --version` configures logging as `rasa run` does; our line comes before that."""
     result = subprocess.run(
-        [sys.executable, "-m", "clinic_runtime", "--version"], cwd=PROJECT_DIR,
-        capture_output=True, text=True, timeout=300,
-        env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3", "HOME": str(Path.home()),
-             "RASA_TELEMETRY_ENABLED": "false"})
+        [sys.executable, "-m", "clinic_runtime", "--version"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "HOME": str(Path.home()),
+            "RASA_TELEMETRY_ENABLED": "false",
+        },
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = [line for line in result.stderr.splitlines() if "runtime changes applied" in line]
     assert len(lines) == 1, result.stderr[-3000:]

@@ -98,19 +98,27 @@ def test_settings_need_a_password_from_env_or_file(tmp_path: Path) -> None:
     assert settings.password.matches("from the file")
     assert (settings.host, settings.port) == ("127.0.0.1", 5006)
     assert "chmod 600" in (settings.warning or "")
-    from_env = load_staff_settings({"CLINIC_STAFF_PASSWORD": "from the environment",
-                                    "CLINIC_STAFF_PASSWORD_FILE": str(file)})
+    from_env = load_staff_settings(
+        {"CLINIC_STAFF_PASSWORD": "from the environment", "CLINIC_STAFF_PASSWORD_FILE": str(file)}
+    )
     assert from_env.password.matches("from the environment") and from_env.warning is None
 
 
-@pytest.mark.parametrize("environ, message", [
-    ({"CLINIC_STAFF_PASSWORD": "short"}, "at least 10"),
-    ({"CLINIC_STAFF_PASSWORD": "long enough pw", "CLINIC_STAFF_PORT": "web"}, "port"),
-    ({"CLINIC_STAFF_PASSWORD": "long enough pw", "CLINIC_STAFF_ORIGIN": "staff.example"},
-     "scheme://host"),
-    ({"CLINIC_STAFF_PASSWORD": "long enough pw", "CLINIC_STAFF_SESSION_MINUTES": "0"},
-     "greater than 0"),
-])
+@pytest.mark.parametrize(
+    "environ, message",
+    [
+        ({"CLINIC_STAFF_PASSWORD": "short"}, "at least 10"),
+        ({"CLINIC_STAFF_PASSWORD": "long enough pw", "CLINIC_STAFF_PORT": "web"}, "port"),
+        (
+            {"CLINIC_STAFF_PASSWORD": "long enough pw", "CLINIC_STAFF_ORIGIN": "staff.example"},
+            "scheme://host",
+        ),
+        (
+            {"CLINIC_STAFF_PASSWORD": "long enough pw", "CLINIC_STAFF_SESSION_MINUTES": "0"},
+            "greater than 0",
+        ),
+    ],
+)
 def test_bad_staff_settings_are_named(environ: dict, message: str) -> None:
     with pytest.raises(StaffSettingsError, match=message):
         load_staff_settings(environ)

@@ -29,7 +29,9 @@ def loaded(name):
 # --- lazy_imports ----------------------------------------------------------------------------
 @pytest.mark.needs_model
 def test_serving_our_model_imports_neither_dask_nor_apscheduler():
-    out = run_fresh(LOADED + f"""
+    out = run_fresh(
+        LOADED
+        + f"""
 import asyncio, json
 from datetime import datetime, timedelta
 import clinic_runtime
@@ -58,9 +60,14 @@ print(json.dumps({{"serving": serving, "intent": parsed["intent"]["name"],
                    "runner": type(agent.processor.graph_runner).__name__,
                    "reminder_ids": ids, "scheduler": scheduler,
                    "apscheduler_after": bool(loaded("apscheduler"))}}))
-""")
-    assert out["serving"] == {"dask": [], "apscheduler": [], "rasa.core.jobs": [],
-                              "tensorflow": []}, "a start-up import came back while serving"
+"""
+    )
+    assert out["serving"] == {
+        "dask": [],
+        "apscheduler": [],
+        "rasa.core.jobs": [],
+        "tensorflow": [],
+    }, "a start-up import came back while serving"
     assert out["intent"] and out["runner"] == "SequentialGraphRunner"
     assert out["reminder_ids"] == ["r1"] and out["scheduler"] == "AsyncIOScheduler"
     assert out["apscheduler_after"] is True
@@ -68,7 +75,9 @@ print(json.dumps({{"serving": serving, "intent": parsed["intent"]["name"],
 
 def test_dask_loads_on_first_use_as_in_training():
     """Training runs its graph with DaskGraphRunner: ``dask.get`` loads dask and works."""
-    out = run_fresh(LOADED + """
+    out = run_fresh(
+        LOADED
+        + """
 import json
 from types import SimpleNamespace
 import clinic_runtime
@@ -87,19 +96,24 @@ runner._instantiated_nodes = {n: (lambda n: lambda *inputs: (n, [v for _, v in i
                               for n in needs}
 result = runner.run(inputs={"__in__": 1})
 print(json.dumps({"before": before, "after": "dask" in loaded("dask"), "result": result}))
-""")
+"""
+    )
     assert out == {"before": [], "after": True, "result": {"b": [[1]]}}
 
 
 def test_skip_lazy_imports_imports_them_as_rasa_does():
-    out = run_fresh(LOADED + """
+    out = run_fresh(
+        LOADED
+        + """
 import json
 import clinic_runtime
 clinic_runtime.install()
 import rasa.core.processor, rasa.core.agent
 print(json.dumps({"dask": "dask" in loaded("dask"),
                   "apscheduler": bool(loaded("apscheduler"))}))
-""", skip="lazy_imports")
+""",
+        skip="lazy_imports",
+    )
     assert out == {"dask": True, "apscheduler": True}
 
 
@@ -119,17 +133,24 @@ lists = {name: list(getattr(trusted, name)) for name in NAMES}
 
 def test_trusted_type_lists_equal_skops_own():
     """Same lists, same order: fast import vs skops unchanged (another process) vs a reload."""
-    fast = run_fresh(LISTS + """
+    fast = run_fresh(
+        LISTS
+        + """
 restored = not getattr(utils.whichmodule, "_clinic_fast", False)
 import importlib
 importlib.reload(trusted)  # skops' own computation, in this process
 reloaded = {name: list(getattr(trusted, name)) for name in NAMES}
 print(json.dumps({"result": skops_fast_types.last_result, "restored": restored,
                   "lists": lists, "reloaded": reloaded}))
-""")
-    stock = run_fresh(LISTS + """
+"""
+    )
+    stock = run_fresh(
+        LISTS
+        + """
 print(json.dumps({"result": skops_fast_types.last_result, "lists": lists}))
-""", skip="skops_fast_types")
+""",
+        skip="skops_fast_types",
+    )
     assert fast["result"] == "fast", "the fast path was not used: " + str(fast["result"])
     assert stock["result"] is None
     assert fast["restored"] is True

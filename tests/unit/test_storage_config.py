@@ -34,11 +34,15 @@ def test_no_database_url_means_sqlite_files(tmp_path: Path) -> None:
 
 
 def test_database_url_from_file_with_variables_and_environment_wins(tmp_path: Path) -> None:
-    path = write(tmp_path, "clinic_delivery:\n  database_url: postgresql://clinic@${H}:5433/c\n"
-                           "  max_attempts: 3\n")
+    path = write(
+        tmp_path,
+        "clinic_delivery:\n  database_url: postgresql://clinic@${H}:5433/c\n  max_attempts: 3\n",
+    )
     assert database_url(path, environ={"H": "db"}) == "postgresql://clinic@db:5433/c"
-    assert database_url(path, environ={"H": "db", "CLINIC_DATABASE_URL": "sqlite:///x.db"}) \
+    assert (
+        database_url(path, environ={"H": "db", "CLINIC_DATABASE_URL": "sqlite:///x.db"})
         == "sqlite:///x.db"
+    )
     # The delivery settings ignore the storage key instead of calling it unknown.
     assert load_delivery_settings(path, environ={}).max_attempts == 3
     with pytest.raises(ConfigError, match="uses \\$\\{H\\}"):
@@ -62,13 +66,16 @@ def test_retention_days_default_file_environment(tmp_path: Path) -> None:
     assert retention_days(path, environ={"CLINIC_RETENTION_DAYS": ""}) == 30
 
 
-@pytest.mark.parametrize("section, environ, message", [
-    ("  retention_days: -1\n", {}, "clinic_retention.retention_days: must be 0"),
-    ("  retention_days: 1.5\n", {}, "whole number"),
-    ("  retention_days: soon\n", {}, "whole number"),
-    ("  keep_days: 3\n", {}, "unknown setting 'clinic_retention.keep_days'"),
-    ("", {"CLINIC_RETENTION_DAYS": "ninety"}, "CLINIC_RETENTION_DAYS"),
-])
+@pytest.mark.parametrize(
+    "section, environ, message",
+    [
+        ("  retention_days: -1\n", {}, "clinic_retention.retention_days: must be 0"),
+        ("  retention_days: 1.5\n", {}, "whole number"),
+        ("  retention_days: soon\n", {}, "whole number"),
+        ("  keep_days: 3\n", {}, "unknown setting 'clinic_retention.keep_days'"),
+        ("", {"CLINIC_RETENTION_DAYS": "ninety"}, "CLINIC_RETENTION_DAYS"),
+    ],
+)
 def test_bad_retention_values_name_their_source(tmp_path: Path, section: str, environ, message):
     path = write(tmp_path, "clinic_retention:\n" + section if section else "")
     with pytest.raises(ConfigError, match=message):
@@ -76,21 +83,36 @@ def test_bad_retention_values_name_their_source(tmp_path: Path, section: str, en
 
 
 def test_tracker_store_url_as_rasa_builds_it(tmp_path: Path) -> None:
-    assert tracker_store_url(PROJECT_ROOT / "endpoints.yml",
-                             environ={"CLINIC_TRACKER_DB": str(tmp_path / "t.db")}) \
+    assert (
+        tracker_store_url(
+            PROJECT_ROOT / "endpoints.yml", environ={"CLINIC_TRACKER_DB": str(tmp_path / "t.db")}
+        )
         == f"sqlite:///{tmp_path / 't.db'}"
+    )
     # Unset CLINIC_TRACKER_DB: var/tracker.db, as scripts/serve.sh does.
-    assert tracker_store_url(PROJECT_ROOT / "endpoints.yml", environ={}) \
+    assert (
+        tracker_store_url(PROJECT_ROOT / "endpoints.yml", environ={})
         == f"sqlite:///{PROJECT_ROOT / 'var' / 'tracker.db'}"
-    scaled = write(tmp_path, "tracker_store:\n  type: SQL\n  dialect: postgresql\n"
-                             "  url: ${HOST}\n  port: ${PORT}\n  db: clinic\n"
-                             "  username: clinic\n  password: ${PW}\n")
-    assert tracker_store_url(scaled, environ={"HOST": "127.0.0.1", "PORT": "5433", "PW": ""}) \
+    )
+    scaled = write(
+        tmp_path,
+        "tracker_store:\n  type: SQL\n  dialect: postgresql\n"
+        "  url: ${HOST}\n  port: ${PORT}\n  db: clinic\n"
+        "  username: clinic\n  password: ${PW}\n",
+    )
+    assert (
+        tracker_store_url(scaled, environ={"HOST": "127.0.0.1", "PORT": "5433", "PW": ""})
         == "postgresql://clinic@127.0.0.1:5433/clinic"
-    assert tracker_store_url(scaled, environ={"HOST": "db:6000", "PORT": "", "PW": "p"}) \
+    )
+    assert (
+        tracker_store_url(scaled, environ={"HOST": "db:6000", "PORT": "", "PW": "p"})
         == "postgresql://clinic:p@db:6000/clinic"
-    cached = write(tmp_path, "tracker_store:\n  type: clinic_runtime.tracker_store."
-                             "CachedSQLTrackerStore\n  dialect: sqlite\n  db: /x/t.db\n")
+    )
+    cached = write(
+        tmp_path,
+        "tracker_store:\n  type: clinic_runtime.tracker_store."
+        "CachedSQLTrackerStore\n  dialect: sqlite\n  db: /x/t.db\n",
+    )
     assert tracker_store_url(cached, environ={}) == "sqlite:////x/t.db"
     memory = write(tmp_path, "tracker_store:\n  type: redis\n")
     assert tracker_store_url(memory, environ={}) is None
@@ -102,8 +124,9 @@ def test_a_connection_lost_mid_statement_is_retried_once() -> None:
     def flaky():
         calls.append(1)
         if len(calls) == 1:
-            raise OperationalError("INSERT", {}, Exception("server closed the connection"),
-                                   connection_invalidated=True)
+            raise OperationalError(
+                "INSERT", {}, Exception("server closed the connection"), connection_invalidated=True
+            )
         return "stored"
 
     assert database.retry_once(flaky, "a test") == "stored"

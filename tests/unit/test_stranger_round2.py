@@ -5,10 +5,19 @@ content files, so staff may reword them."""
 import pytest
 
 from actions import booking
-from clinic_content.store import get_store
-from actions.form_reading import (STOP, FIELD, FormTurn, name_in_sentence, ordinal_choice,
-                                  party_size, read, read_name, reads_as_name)
+from actions.form_reading import (
+    FIELD,
+    STOP,
+    FormTurn,
+    name_in_sentence,
+    ordinal_choice,
+    party_size,
+    read,
+    read_name,
+    reads_as_name,
+)
 from actions.respond import TurnState, plan_reply
+from clinic_content.store import get_store
 from clinic_nlu.booking_entities import find_day
 from clinic_nlu.condition_detector import ConditionDetector
 
@@ -40,19 +49,24 @@ def said(plan):
 
 # --- a Spanish word is not an English typo ----------------------------------------------------
 
-@pytest.mark.parametrize("text", ["quiero hacer una cita para el martes",
-                                  "lo puedo hacer el lunes por la tarde?"])
+
+@pytest.mark.parametrize(
+    "text", ["quiero hacer una cita para el martes", "lo puedo hacer el lunes por la tarde?"]
+)
 def test_spanish_words_are_not_corrected_into_conditions(detector, text):
     assert not [m for m in detector.detect(text) if not m.negated]
 
 
-@pytest.mark.parametrize("text,condition", [("tengo un marcapasos", "implanted_device"),
-                                            ("i have a pacemeker", "implanted_device")])
+@pytest.mark.parametrize(
+    "text,condition",
+    [("tengo un marcapasos", "implanted_device"), ("i have a pacemeker", "implanted_device")],
+)
 def test_conditions_and_english_typos_are_still_found(detector, text, condition):
     assert condition in {m.condition for m in detector.detect(text)}
 
 
 # --- after urgent advice the conversation can go on -------------------------------------------
+
 
 def test_thanks_after_urgent_advice_gets_the_reminder_alone(content):
     plan = plan_reply(content, TurnState(intent="thank", text="thanks", emergency=True))
@@ -60,16 +74,26 @@ def test_thanks_after_urgent_advice_gets_the_reminder_alone(content):
 
 
 def test_a_new_topic_after_urgent_advice_is_answered_with_the_reminder(content):
-    plan = plan_reply(content, TurnState(
-        intent="ask_results", text="different question, does the facial help with jowls?",
-        emergency=True))
+    plan = plan_reply(
+        content,
+        TurnState(
+            intent="ask_results",
+            text="different question, does the facial help with jowls?",
+            emergency=True,
+        ),
+    )
     assert said(plan)[0] == flat(content.answer_for_intent["ask_results"].text)
     assert said(plan)[-1] == flat(content.contraindications.urgent_follow_up["reminder"])
 
 
-@pytest.mark.parametrize("text,intent", [("is that normal?", "ask_safety"),
-                                         ("thanks, I'm fine now", "thank"),
-                                         ("btw is that normal", "ask_results")])
+@pytest.mark.parametrize(
+    "text,intent",
+    [
+        ("is that normal?", "ask_safety"),
+        ("thanks, I'm fine now", "thank"),
+        ("btw is that normal", "ask_results"),
+    ],
+)
 def test_more_about_the_symptoms_gets_the_advice_again(content, text, intent):
     plan = plan_reply(content, TurnState(intent=intent, text=text, emergency=True))
     assert said(plan)[0] == flat(content.contraindications.urgent_follow_up["follow_up_reply"])
@@ -77,31 +101,51 @@ def test_more_about_the_symptoms_gets_the_advice_again(content, text, intent):
 
 # --- a health problem stays the subject -------------------------------------------------------
 
+
 def test_can_i_still_have_it_after_a_health_problem_gets_no_treatment_answer(content):
-    plan = plan_reply(content, TurnState(
-        intent="ask_experience", text="can i still get the facial with it there?",
-        medical_topic=True))
+    plan = plan_reply(
+        content,
+        TurnState(
+            intent="ask_experience",
+            text="can i still get the facial with it there?",
+            medical_topic=True,
+        ),
+    )
     assert flat(content.answer_for_intent["ask_experience"].text) not in said(plan)
     assert said(plan)[0] == flat(content.message("treat_it_unknown"))
 
 
 def test_the_health_problem_is_remembered_across_an_unclear_message(content):
-    plan = plan_reply(content, TurnState(intent="out_of_scope", text="what should i do then",
-                                         medical_topic=True))
+    plan = plan_reply(
+        content, TurnState(intent="out_of_scope", text="what should i do then", medical_topic=True)
+    )
     assert plan.medical_topic
 
 
 # --- names that hold ordinary words -----------------------------------------------------------
 
+
 def name_turn(text, intent=None, form="booking_form", slot="visitor_name"):
-    return FormTurn(text=text, intent=intent, confidence=0.9, entities=[], requested_slot=slot,
-                    form=form, filled={})
+    return FormTurn(
+        text=text,
+        intent=intent,
+        confidence=0.9,
+        entities=[],
+        requested_slot=slot,
+        form=form,
+        filled={},
+    )
 
 
-@pytest.mark.parametrize("text,name", [("Stop Smith", "Stop Smith"),
-                                       ("her name is Stop Smith", "Stop Smith"),
-                                       ("Joy Burns", "Joy Burns"),
-                                       ("her name is Rose Stroke-Miller", "Rose Stroke-Miller")])
+@pytest.mark.parametrize(
+    "text,name",
+    [
+        ("Stop Smith", "Stop Smith"),
+        ("her name is Stop Smith", "Stop Smith"),
+        ("Joy Burns", "Joy Burns"),
+        ("her name is Rose Stroke-Miller", "Rose Stroke-Miller"),
+    ],
+)
 def test_a_name_with_an_everyday_word_is_a_name(content, text, name):
     reading = read(name_turn(text, intent="cancel"), content)
     assert reading.kind == FIELD and reading.values["visitor_name"] == name
@@ -118,29 +162,41 @@ def test_reads_as_name_needs_capitalised_words():
 
 def test_an_email_at_the_name_step_is_not_a_name():
     assert read_name("olga_k@mail.ru") is None
-    assert name_in_sentence("the name is Rose Stroke-Miller with the hyphen") == \
-        "Rose Stroke-Miller"
+    assert (
+        name_in_sentence("the name is Rose Stroke-Miller with the hyphen") == "Rose Stroke-Miller"
+    )
 
 
 # --- declining, confirming, choosing by typing ------------------------------------------------
 
-@pytest.mark.parametrize("text,slot,form", [
-    ("nah nvm i dont need a person", "handoff_topic", "handoff_form"),
-    ("no thanks", "visitor_name", "handoff_form"),
-    ("no thank you", "contact", "booking_form"),
-])
+
+@pytest.mark.parametrize(
+    "text,slot,form",
+    [
+        ("nah nvm i dont need a person", "handoff_topic", "handoff_form"),
+        ("no thanks", "visitor_name", "handoff_form"),
+        ("no thank you", "contact", "booking_form"),
+    ],
+)
 def test_declining_a_form_stops_it(content, text, slot, form):
     assert read(name_turn(text, form=form, slot=slot), content).kind == STOP
 
 
-@pytest.mark.parametrize("text,slot", [("no", "screening"), ("no thanks", "screening"),
-                                       ("I don't want it too early", "preferred_time")])
+@pytest.mark.parametrize(
+    "text,slot",
+    [
+        ("no", "screening"),
+        ("no thanks", "screening"),
+        ("I don't want it too early", "preferred_time"),
+    ],
+)
 def test_no_at_the_health_question_is_an_answer_not_a_stop(content, text, slot):
     assert read(name_turn(text, slot=slot), content).kind != STOP
 
 
-@pytest.mark.parametrize("text", ["whatever just send it", "oui send it", "si mandalo", "sim",
-                                  "alright"])
+@pytest.mark.parametrize(
+    "text", ["whatever just send it", "oui send it", "si mandalo", "sim", "alright"]
+)
 def test_ordinary_yeses_confirm(content, text):
     reading = read(name_turn(text, slot="booking_confirmed"), content)
     assert reading.values.get("booking_confirmed") == "send"
@@ -154,34 +210,55 @@ def test_the_second_one_is_the_second_button(content):
 
 
 def test_a_question_naming_two_services_chooses_none(content):
-    reading = read(name_turn("whats the diffrence between clear skin and forever young",
-                             intent="ask_memberships", slot="booking_service"), content)
+    reading = read(
+        name_turn(
+            "whats the diffrence between clear skin and forever young",
+            intent="ask_memberships",
+            slot="booking_service",
+        ),
+        content,
+    )
     assert "booking_service" not in reading.values
 
 
 # --- days, people and contacts as typed -------------------------------------------------------
 
-@pytest.mark.parametrize("text,day", [
-    ("ok i'll book for 2 weeks from now. Single.", "2 weeks from now"),
-    ("for 1 person, 2 weeks from today in the afternoon", "2 weeks from today in the afternoon"),
-    ("NO. not today. in two weeks.", "in two weeks"),
-    ("friday after 5", "friday after 5"),
-    ("sometime in March, weekends", "in March, weekends"),
-    ("Dec 12", "Dec 12"),
-])
+
+@pytest.mark.parametrize(
+    "text,day",
+    [
+        ("ok i'll book for 2 weeks from now. Single.", "2 weeks from now"),
+        (
+            "for 1 person, 2 weeks from today in the afternoon",
+            "2 weeks from today in the afternoon",
+        ),
+        ("NO. not today. in two weeks.", "in two weeks"),
+        ("friday after 5", "friday after 5"),
+        ("sometime in March, weekends", "in March, weekends"),
+        ("Dec 12", "Dec 12"),
+        ("make it saturday the 6th at noon", "saturday the 6th at noon"),
+    ],
+)
 def test_days_as_typed(text, day):
     span = find_day(text)
-    assert span and text[span[0]:span[1]] == day
+    assert span and text[span[0] : span[1]] == day
 
 
-@pytest.mark.parametrize("text", ["I had botox 4 days ago", "May I have your number?"])
+@pytest.mark.parametrize(
+    "text", ["I had botox 4 days ago", "May I have your number?", "it would be my 3rd facial"]
+)
 def test_no_day_where_none_is_wished(text):
     assert find_day(text) is None
 
 
-@pytest.mark.parametrize("text,people", [("ok i'll book for 2 weeks from now", None),
-                                         ("its just me, not 2 people", 1),
-                                         ("me and my sister", 2)])
+@pytest.mark.parametrize(
+    "text,people",
+    [
+        ("ok i'll book for 2 weeks from now", None),
+        ("its just me, not 2 people", 1),
+        ("me and my sister", 2),
+    ],
+)
 def test_party_size(text, people):
     assert party_size(text) == people
 
@@ -193,45 +270,64 @@ def test_a_phone_and_an_email_are_both_kept():
 
 # --- a condition told after the request was sent ----------------------------------------------
 
+
 class _Stored:
     id = "c0ffee0012345678"
 
 
 def _after_request(text, entities):
     from tests.conftest import make_tracker
-    return make_tracker(text, intent="inform_condition", entities=entities,
-                        slots={"last_request": "booking:1f6bedd7", "visitor_name": "Lucy Gray",
-                               "contact": "lucy.gray@example.com"})
+
+    return make_tracker(
+        text,
+        intent="inform_condition",
+        entities=entities,
+        slots={
+            "last_request": "booking:1f6bedd7",
+            "visitor_name": "Lucy Gray",
+            "contact": "lucy.gray@example.com",
+        },
+    )
 
 
-async def test_a_condition_told_after_the_request_is_passed_on_at_once(content, dispatcher,
-                                                                       monkeypatch):
+async def test_a_condition_told_after_the_request_is_passed_on_at_once(
+    content, dispatcher, monkeypatch
+):
     from actions import form_endings
     from actions.actions_answer import ActionAnswer
 
     sent = []
-    monkeypatch.setattr(form_endings, "submit_request",
-                        lambda kind, payload, request_id: sent.append(payload) or _Stored())
+    monkeypatch.setattr(
+        form_endings,
+        "submit_request",
+        lambda kind, payload, request_id: sent.append(payload) or _Stored(),
+    )
     pregnancy = [{"entity": "condition", "value": "pregnancy", "role": "self"}]
     events = await ActionAnswer().run(
-        dispatcher, _after_request("oh wait, I just found out I'm pregnant", pregnancy), {})
+        dispatcher, _after_request("oh wait, I just found out I'm pregnant", pregnancy), {}
+    )
     texts = [flat(m["text"]) for m in dispatcher.messages]
     assert texts[0] == flat(content.contraindications.get("pregnancy").reply)
     assert len(sent) == 1 and "pregnancy" in sent[0]["conditions"]
     assert sent[0]["amends"] == "1f6bedd7"
     assert "1f6bedd7" in texts[-1] and "c0ffee00" in texts[-1]
     assert {"event": "slot", "name": "last_request", "value": "handoff:c0ffee00"} in [
-        {k: e.get(k) for k in ("event", "name", "value")} for e in events]
+        {k: e.get(k) for k in ("event", "name", "value")} for e in events
+    ]
 
 
-async def test_someone_elses_condition_after_the_request_is_not_sent(content, dispatcher,
-                                                                    monkeypatch):
+async def test_someone_elses_condition_after_the_request_is_not_sent(
+    content, dispatcher, monkeypatch
+):
     from actions import form_endings
     from actions.actions_answer import ActionAnswer
 
     sent = []
-    monkeypatch.setattr(form_endings, "submit_request",
-                        lambda kind, payload, request_id: sent.append(payload) or _Stored())
+    monkeypatch.setattr(
+        form_endings,
+        "submit_request",
+        lambda kind, payload, request_id: sent.append(payload) or _Stored(),
+    )
     other = [{"entity": "condition", "value": "pregnancy", "role": "other"}]
     await ActionAnswer().run(dispatcher, _after_request("my sister is pregnant", other), {})
     assert not sent

@@ -29,11 +29,13 @@ DOMAIN = Domain.load(str(PROJECT_DIR / "domain.yml"))
 
 
 def turn(text: str, number: int):
-    return [UserUttered(text, {"name": "greet", "confidence": 0.9}, timestamp=1000.0 + number),
-            ActionExecuted("action_answer", timestamp=1000.1 + number),
-            BotUttered(f"answer {number}", timestamp=1000.2 + number),
-            SlotSet("misses_in_a_row", number, timestamp=1000.3 + number),
-            ActionExecuted("action_listen", timestamp=1000.4 + number)]
+    return [
+        UserUttered(text, {"name": "greet", "confidence": 0.9}, timestamp=1000.0 + number),
+        ActionExecuted("action_answer", timestamp=1000.1 + number),
+        BotUttered(f"answer {number}", timestamp=1000.2 + number),
+        SlotSet("misses_in_a_row", number, timestamp=1000.3 + number),
+        ActionExecuted("action_listen", timestamp=1000.4 + number),
+    ]
 
 
 def dump(tracker):
@@ -78,9 +80,16 @@ async def test_same_conversation_as_rasas_store(db):
     # the rows themselves are the ones Rasa writes (ours go through the sqlite3 cursor)
     engine = sa.create_engine(f"sqlite:///{db}")
     with engine.connect() as connection:
-        rows = {sender: connection.execute(sa.text(
-            "SELECT type_name, timestamp, intent_name, action_name, data FROM events "
-            "WHERE sender_id = :s ORDER BY id"), {"s": sender}).all() for sender in ("v1", "v2")}
+        rows = {
+            sender: connection.execute(
+                sa.text(
+                    "SELECT type_name, timestamp, intent_name, action_name, data FROM events "
+                    "WHERE sender_id = :s ORDER BY id"
+                ),
+                {"s": sender},
+            ).all()
+            for sender in ("v1", "v2")
+        }
     assert rows["v1"] == rows["v2"] and len(rows["v1"]) > 20
 
 
@@ -95,10 +104,13 @@ async def test_a_write_by_another_process_is_seen(db):
     # and the first process then saves on top of it without duplicating or losing events
     await converse(first, "v", 1, start=5)
     assert dump(await second.retrieve("v")) == dump(
-        await SQLTrackerStore(domain=DOMAIN, db=db).retrieve("v"))
+        await SQLTrackerStore(domain=DOMAIN, db=db).retrieve("v")
+    )
     engine = sa.create_engine(f"sqlite:///{db}")
     with engine.connect() as connection:
-        count = connection.execute(sa.text("SELECT count(*) FROM events WHERE sender_id='v'")).scalar()
+        count = connection.execute(
+            sa.text("SELECT count(*) FROM events WHERE sender_id='v'")
+        ).scalar()
     assert count == 3 + 6 * 5
 
 
@@ -125,11 +137,14 @@ async def test_a_new_session_is_read_as_rasa_reads_it(db):
     assert dump(await ours.retrieve("v")) == dump(expected)
 
 
-@pytest.mark.parametrize("extra", [
-    [],
-    # a row older than the session start and one without a timestamp: Rasa's query drops both
-    [SlotSet("misses_in_a_row", 7, timestamp=998.0), SlotSet("person_offered", True)],
-])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [],
+        # a row older than the session start and one without a timestamp: Rasa's query drops both
+        [SlotSet("misses_in_a_row", 7, timestamp=998.0), SlotSet("person_offered", True)],
+    ],
+)
 async def test_a_conversations_first_save_is_served_from_the_cache(db, extra):
     """A visitor's second message needs no read, and gets what Rasa's query would give."""
     (ours,) = stores(db, 1)
@@ -137,9 +152,13 @@ async def test_a_conversations_first_save_is_served_from_the_cache(db, extra):
     empty = DialogueStateTracker("v", DOMAIN.slots)
     await ours.save(empty)  # Rasa saves the new, empty tracker first: nothing is written
     tracker = DialogueStateTracker("v", DOMAIN.slots)
-    for event in [ActionExecuted("action_session_start", timestamp=999.0),
-                  SessionStarted(timestamp=999.1), ActionExecuted("action_listen", timestamp=999.2),
-                  *extra, *turn("hello", 1)]:
+    for event in [
+        ActionExecuted("action_session_start", timestamp=999.0),
+        SessionStarted(timestamp=999.1),
+        ActionExecuted("action_listen", timestamp=999.2),
+        *extra,
+        *turn("hello", 1),
+    ]:
         tracker.update(event)
     await ours.save(tracker)
     misses = ours.misses
@@ -156,7 +175,8 @@ async def test_a_conversations_first_save_is_served_from_the_cache(db, extra):
         rows = connection.execute(sa.text("SELECT count(*) FROM events")).scalar()
     assert rows == 3 + len(extra) + len(turn("hello", 1)) + 1
     assert dump(await ours.retrieve("v")) == dump(
-        await SQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=db).retrieve("v"))
+        await SQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=db).retrieve("v")
+    )
 
 
 async def test_a_first_save_by_two_processes_at_once_is_not_served_stale(db):
@@ -194,9 +214,12 @@ async def test_a_new_conversation_is_stored_with_its_first_message_not_before(db
 
     def rows(sender):
         with engine.connect() as connection:
-            return connection.execute(sa.text("SELECT type_name, action_name FROM events "
-                                              "WHERE sender_id = :s ORDER BY id"),
-                                      {"s": sender}).fetchall()
+            return connection.execute(
+                sa.text(
+                    "SELECT type_name, action_name FROM events WHERE sender_id = :s ORDER BY id"
+                ),
+                {"s": sender},
+            ).fetchall()
 
     for store, sender in ((ours, "new-ours"), (rasa, "new-rasa")):
         tracker = await store.get_or_create_tracker(sender)  # as Rasa's processor does
@@ -207,8 +230,10 @@ async def test_a_new_conversation_is_stored_with_its_first_message_not_before(db
         await store.save(tracker)
     assert rows("new-ours") == rows("new-rasa")
     assert rows("new-ours")[0] == ("action", "action_listen")
-    untimed = [[{k: v for k, v in event.items() if k != "timestamp"} for event in dump(tracker)]
-               for tracker in (await ours.retrieve("new-ours"), await rasa.retrieve("new-rasa"))]
+    untimed = [
+        [{k: v for k, v in event.items() if k != "timestamp"} for event in dump(tracker)]
+        for tracker in (await ours.retrieve("new-ours"), await rasa.retrieve("new-rasa"))
+    ]
     assert untimed[0] == untimed[1]
     # a conversation that already has rows is saved as before, whatever its events
     await converse(ours, "old", 1)

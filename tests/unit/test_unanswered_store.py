@@ -17,8 +17,9 @@ def texts(store: Path):
 
 
 def test_a_recorded_question_is_stored_without_contact_details(store: Path) -> None:
-    unanswered.record("how much does it cost? mail me at anna@example.com", "unknown",
-                      "ask_price", path=store)
+    unanswered.record(
+        "how much does it cost? mail me at anna@example.com", "unknown", "ask_price", path=store
+    )
 
     [(_id, created_at, text, outcome, intent, handled)] = unanswered.entries(path=store)
     assert text == "how much does it cost? mail me at [email]"

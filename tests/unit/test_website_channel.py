@@ -55,9 +55,7 @@ class EchoAgent:
             raise RuntimeError("the database went away")
         if message.text in ("silent", "/restart"):  # e.g. the action server is down
             return
-        await message.output_channel.send_text_message(
-            message.sender_id, f"echo: {message.text}"
-        )
+        await message.output_channel.send_text_message(message.sender_id, f"echo: {message.text}")
 
 
 class Server:
@@ -72,9 +70,7 @@ class Server:
         self, body: Any, raw: Optional[bytes] = None, **headers: str
     ) -> aiohttp.ClientResponse:
         kwargs: Dict[str, Any] = {"data": raw} if raw is not None else {"json": body}
-        response = await self.session.post(
-            f"{self.base}/webhook", headers=headers, **kwargs
-        )
+        response = await self.session.post(f"{self.base}/webhook", headers=headers, **kwargs)
         await response.read()
         return response
 
@@ -119,9 +115,7 @@ async def start_server(
         agent = EchoAgent()
         app.ctx.agent = agent
         port = _free_port()
-        server = await app.create_server(
-            host="127.0.0.1", port=port, return_asyncio_server=True
-        )
+        server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True)
         await server.startup()
         await server.before_start()
         await server.after_start()
@@ -147,8 +141,12 @@ async def server(start_server: Callable[..., Awaitable[Server]]) -> Server:
 
 
 async def test_message_reaches_the_assistant_as_website_channel(server: Server) -> None:
-    body = {"sender": SENDER, "message": " hello ", "input_channel": "rest",
-            "metadata": {"admin": True}}
+    body = {
+        "sender": SENDER,
+        "message": " hello ",
+        "input_channel": "rest",
+        "metadata": {"admin": True},
+    }
     response = await server.post(body)
     assert response.status == 200
     assert await response.json() == [{"recipient_id": SENDER, "text": "echo: hello"}]
@@ -165,8 +163,9 @@ async def test_length_limit_gives_the_polite_text(
     if answered:
         assert replies[0]["text"].startswith("echo: ")
     else:
-        assert replies == [{"recipient_id": SENDER,
-                            "text": "Please shorten your message to 1000 characters."}]
+        assert replies == [
+            {"recipient_id": SENDER, "text": "Please shorten your message to 1000 characters."}
+        ]
         assert server.agent.received == []
 
 
@@ -183,8 +182,11 @@ async def test_empty_message_is_ignored(server: Server, message: str) -> None:
 
 @pytest.mark.parametrize(
     "typed, seen",
-    [("/ask_price", "/ask_price"), ('/book{"name": "x"}', 'book{"name": "x"}'),
-     ("/greet@0.99", "greet@0.99")],
+    [
+        ("/ask_price", "/ask_price"),
+        ('/book{"name": "x"}', 'book{"name": "x"}'),
+        ("/greet@0.99", "greet@0.99"),
+    ],
 )
 async def test_only_plain_intent_payloads_pass(server: Server, typed: str, seen: str) -> None:
     await server.say(typed)
@@ -192,20 +194,17 @@ async def test_only_plain_intent_payloads_pass(server: Server, typed: str, seen:
 
 
 async def test_assistant_failure_is_a_polite_reply_not_a_500(server: Server) -> None:
-    assert await server.say("boom") == [{"recipient_id": SENDER,
-                                         "text": "Something went wrong."}]
+    assert await server.say("boom") == [{"recipient_id": SENDER, "text": "Something went wrong."}]
 
 
 async def test_a_turn_that_failed_after_answering_asks_to_try_again(server: Server) -> None:
     # The turn was not saved: showing its answer would make the next message out of step.
-    assert await server.say("half") == [{"recipient_id": SENDER,
-                                         "text": "Something went wrong."}]
+    assert await server.say("half") == [{"recipient_id": SENDER, "text": "Something went wrong."}]
 
 
 async def test_no_reply_at_all_becomes_the_try_again_text(server: Server) -> None:
     # Rasa swallows a failed custom action (action server down) and sends nothing.
-    assert await server.say("silent") == [{"recipient_id": SENDER,
-                                           "text": "Something went wrong."}]
+    assert await server.say("silent") == [{"recipient_id": SENDER, "text": "Something went wrong."}]
 
 
 async def test_rasa_commands_may_answer_nothing(server: Server) -> None:
@@ -217,9 +216,16 @@ async def test_rasa_commands_may_answer_nothing(server: Server) -> None:
 
 @pytest.mark.parametrize(
     "raw, error",
-    [(b"not json", "invalid_json"), (b"", "invalid_json"), (b"\xff\xfe", "invalid_json"),
-     (b'{"sender": "a", "message": ', "invalid_json"), (b"[1, 2]", "invalid_body"),
-     (b'"text"', "invalid_body"), (b"null", "invalid_body"), (b"[" * 100_000, "invalid_json")],
+    [
+        (b"not json", "invalid_json"),
+        (b"", "invalid_json"),
+        (b"\xff\xfe", "invalid_json"),
+        (b'{"sender": "a", "message": ', "invalid_json"),
+        (b"[1, 2]", "invalid_body"),
+        (b'"text"', "invalid_body"),
+        (b"null", "invalid_body"),
+        (b"[" * 100_000, "invalid_json"),
+    ],
 )
 async def test_body_that_is_not_a_json_object_is_400(
     server: Server, raw: bytes, error: str
@@ -232,16 +238,19 @@ async def test_body_that_is_not_a_json_object_is_400(
 
 @pytest.mark.parametrize(
     "body, error",
-    [({"message": "hi"}, "invalid_sender"), ({"sender": 42, "message": "hi"}, "invalid_sender"),
-     ({"sender": "", "message": "hi"}, "invalid_sender"),
-     ({"sender": "a" * 65, "message": "hi"}, "invalid_sender"),
-     ({"sender": "../../etc", "message": "hi"}, "invalid_sender"),
-     ({"sender": "<script>", "message": "hi"}, "invalid_sender"),
-     ({"sender": "abc\n", "message": "hi"}, "invalid_sender"),
-     ({"sender": SENDER}, "invalid_message"),
-     ({"sender": SENDER, "message": None}, "invalid_message"),
-     ({"sender": SENDER, "message": 7}, "invalid_message"),
-     ({"sender": SENDER, "message": ["hi"]}, "invalid_message")],
+    [
+        ({"message": "hi"}, "invalid_sender"),
+        ({"sender": 42, "message": "hi"}, "invalid_sender"),
+        ({"sender": "", "message": "hi"}, "invalid_sender"),
+        ({"sender": "a" * 65, "message": "hi"}, "invalid_sender"),
+        ({"sender": "../../etc", "message": "hi"}, "invalid_sender"),
+        ({"sender": "<script>", "message": "hi"}, "invalid_sender"),
+        ({"sender": "abc\n", "message": "hi"}, "invalid_sender"),
+        ({"sender": SENDER}, "invalid_message"),
+        ({"sender": SENDER, "message": None}, "invalid_message"),
+        ({"sender": SENDER, "message": 7}, "invalid_message"),
+        ({"sender": SENDER, "message": ["hi"]}, "invalid_message"),
+    ],
 )
 async def test_wrong_types_are_400(server: Server, body: Dict, error: str) -> None:
     response = await server.post(body)
@@ -268,8 +277,12 @@ async def test_allowed_origin_gets_cors_headers(server: Server) -> None:
 
 @pytest.mark.parametrize(
     "origin",
-    ["https://evil.example", "https://www.example-clinic.com.evil.example",
-     "http://www.example-clinic.com", "null"],
+    [
+        "https://evil.example",
+        "https://www.example-clinic.com.evil.example",
+        "http://www.example-clinic.com",
+        "null",
+    ],
 )
 async def test_other_origin_is_refused_and_not_processed(server: Server, origin: str) -> None:
     response = await server.post({"sender": SENDER, "message": "hi"}, Origin=origin)
@@ -295,8 +308,10 @@ async def test_no_origin_configured_means_same_origin_only(start_server: Callabl
 async def test_preflight(start_server: Callable, rasa_cors: Optional[str]) -> None:
     """Our policy wins over Rasa's own --cors, even `--cors "*"`."""
     server = await start_server(rasa_cors=rasa_cors, cors_origins=(ALLOWED,))
-    preflight = {"Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "content-type"}
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type",
+    }
     url = f"{server.base}/webhook"
     async with server.session.options(url, headers={"Origin": ALLOWED, **preflight}) as ok:
         assert ok.status == 204
@@ -343,11 +358,13 @@ async def test_behind_a_proxy_the_forwarded_address_counts(start_server: Callabl
     server = await start_server(rate_limit_ip_messages=2, proxies_count=1)
     for visitor in ("203.0.113.1", "203.0.113.2"):
         for _ in range(2):
-            response = await server.post({"sender": "v", "message": "hi"},
-                                         **{"X-Forwarded-For": visitor})
+            response = await server.post(
+                {"sender": "v", "message": "hi"}, **{"X-Forwarded-For": visitor}
+            )
             assert response.status == 200
-    refused = await server.post({"sender": "v", "message": "hi"},
-                                **{"X-Forwarded-For": "203.0.113.1"})
+    refused = await server.post(
+        {"sender": "v", "message": "hi"}, **{"X-Forwarded-For": "203.0.113.1"}
+    )
     assert refused.status == 429
 
 
@@ -408,8 +425,9 @@ async def test_shared_limit_is_counted_once_for_every_process() -> None:
     now = [1000.0]
 
     def limiter() -> SharedWindowLimiter:  # one per Rasa process, one shared Redis
-        return SharedWindowLimiter(redis, "sender", 3, 60, SlidingWindowLimiter(3, 60),
-                                   clock=lambda: now[0])
+        return SharedWindowLimiter(
+            redis, "sender", 3, 60, SlidingWindowLimiter(3, 60), clock=lambda: now[0]
+        )
 
     first, second = limiter(), limiter()
     assert await first.allow("v") is None
@@ -422,15 +440,18 @@ async def test_shared_limit_is_counted_once_for_every_process() -> None:
 
 
 async def test_shared_limit_falls_back_to_the_process_when_redis_is_down() -> None:
-    shared = SharedWindowLimiter(FakeRedis(fail=True), "sender", 1, 60,
-                                 SlidingWindowLimiter(1, 60))
+    shared = SharedWindowLimiter(FakeRedis(fail=True), "sender", 1, 60, SlidingWindowLimiter(1, 60))
     assert await shared.allow("v") is None  # visitors are not refused by the outage
     assert await shared.allow("v") is not None  # the in-process limit still applies
 
 
 def test_redis_url_setting_is_checked() -> None:
-    assert load_settings({"rate_limit_redis_url": "redis://127.0.0.1:6379/1"},
-                         environ={}).rate_limit_redis_url == "redis://127.0.0.1:6379/1"
+    assert (
+        load_settings(
+            {"rate_limit_redis_url": "redis://127.0.0.1:6379/1"}, environ={}
+        ).rate_limit_redis_url
+        == "redis://127.0.0.1:6379/1"
+    )
     with pytest.raises(SettingsError, match="not a Redis URL"):
         load_settings({}, environ={"CLINIC_RATE_LIMIT_REDIS_URL": "127.0.0.1:6379"})
 
@@ -452,8 +473,10 @@ def test_zero_limit_means_off() -> None:
 
 @pytest.mark.parametrize(
     "path, content_type, start",
-    [("/widget.js", "text/javascript", WEB_DIR / "widget.js"),
-     ("/widget.css", "text/css", WEB_DIR / "widget.css")],
+    [
+        ("/widget.js", "text/javascript", WEB_DIR / "widget.js"),
+        ("/widget.css", "text/css", WEB_DIR / "widget.css"),
+    ],
 )
 async def test_widget_files_are_served(
     server: Server, path: str, content_type: str, start: Path
@@ -487,9 +510,17 @@ async def test_root_is_demo_page_for_browsers_and_health_for_scripts(server: Ser
 
 @pytest.mark.parametrize(
     "path",
-    ["/../../credentials.yml", "/%2e%2e/%2e%2e/credentials.yml", "/..%2f..%2fcredentials.yml",
-     "/widget.js/../../../credentials.yml", "/%2e%2e%2fwidget.js", "/demo.html",
-     "/etc/passwd", "/web/widget.js", "/widget.js%00.css"],
+    [
+        "/../../credentials.yml",
+        "/%2e%2e/%2e%2e/credentials.yml",
+        "/..%2f..%2fcredentials.yml",
+        "/widget.js/../../../credentials.yml",
+        "/%2e%2e%2fwidget.js",
+        "/demo.html",
+        "/etc/passwd",
+        "/web/widget.js",
+        "/widget.js%00.css",
+    ],
 )
 async def test_path_traversal_is_refused(server: Server, path: str) -> None:
     url = f"{server.base}{path}"
@@ -503,16 +534,25 @@ async def test_path_traversal_is_refused(server: Server, path: str) -> None:
 
 
 def test_settings_from_credentials_and_env() -> None:
-    credentials = {"cors_origins": ["https://WWW.Example-Clinic.com/"],
-                   "max_message_chars": 500, "rate_limit_messages": 10,
-                   "rate_limit_window_seconds": 30}
+    credentials = {
+        "cors_origins": ["https://WWW.Example-Clinic.com/"],
+        "max_message_chars": 500,
+        "rate_limit_messages": 10,
+        "rate_limit_window_seconds": 30,
+    }
     assert load_settings(credentials, environ={}) == WebsiteSettings(
-        cors_origins=(ALLOWED,), max_message_chars=500, rate_limit_messages=10,
+        cors_origins=(ALLOWED,),
+        max_message_chars=500,
+        rate_limit_messages=10,
         rate_limit_window_seconds=30.0,
     )
-    env = {"CLINIC_CORS_ORIGINS": "https://a.example, https://b.example:8443",
-           "CLINIC_MAX_MESSAGE_CHARS": "200", "CLINIC_RATE_LIMIT_MESSAGES": "",
-           "CLINIC_RATE_LIMIT_WINDOW_SECONDS": "90", "CLINIC_RATE_LIMIT_IP_MESSAGES": "0"}
+    env = {
+        "CLINIC_CORS_ORIGINS": "https://a.example, https://b.example:8443",
+        "CLINIC_MAX_MESSAGE_CHARS": "200",
+        "CLINIC_RATE_LIMIT_MESSAGES": "",
+        "CLINIC_RATE_LIMIT_WINDOW_SECONDS": "90",
+        "CLINIC_RATE_LIMIT_IP_MESSAGES": "0",
+    }
     settings = load_settings(credentials, environ=env)
     assert settings.cors_origins == ("https://a.example", "https://b.example:8443")
     assert (settings.max_message_chars, settings.rate_limit_messages) == (200, 10)
@@ -522,16 +562,18 @@ def test_settings_from_credentials_and_env() -> None:
 
 @pytest.mark.parametrize(
     "credentials, env, named",
-    [({"cors_origin": []}, {}, "unknown setting"),
-     ({"cors_origins": ["*"]}, {}, "not an origin"),
-     ({"cors_origins": ["https://clinic.example/chat"]}, {}, "not an origin"),
-     ({"cors_origins": "https://clinic.example"}, {}, None),
-     ({"max_message_chars": "lots"}, {}, "expected a number"),
-     ({"max_message_chars": 0}, {}, "at least"),
-     ({"rate_limit_messages": 2.5}, {}, "whole number"),
-     ({"rate_limit_messages": True}, {}, "expected a number"),
-     ({}, {"CLINIC_RATE_LIMIT_WINDOW_SECONDS": "nan"}, "CLINIC_RATE_LIMIT_WINDOW_SECONDS"),
-     ({}, {"CLINIC_CORS_ORIGINS": "clinic.example"}, "CLINIC_CORS_ORIGINS")],
+    [
+        ({"cors_origin": []}, {}, "unknown setting"),
+        ({"cors_origins": ["*"]}, {}, "not an origin"),
+        ({"cors_origins": ["https://clinic.example/chat"]}, {}, "not an origin"),
+        ({"cors_origins": "https://clinic.example"}, {}, None),
+        ({"max_message_chars": "lots"}, {}, "expected a number"),
+        ({"max_message_chars": 0}, {}, "at least"),
+        ({"rate_limit_messages": 2.5}, {}, "whole number"),
+        ({"rate_limit_messages": True}, {}, "expected a number"),
+        ({}, {"CLINIC_RATE_LIMIT_WINDOW_SECONDS": "nan"}, "CLINIC_RATE_LIMIT_WINDOW_SECONDS"),
+        ({}, {"CLINIC_CORS_ORIGINS": "clinic.example"}, "CLINIC_CORS_ORIGINS"),
+    ],
 )
 def test_bad_settings_fail_clearly(credentials: Dict, env: Dict, named: Optional[str]) -> None:
     if named is None:  # a single origin written without list brackets is accepted
