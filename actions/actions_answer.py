@@ -6,7 +6,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import booking, form_reading, request_changes
+from actions import booking, conversation_safety, form_reading, request_changes
 from actions.replying import answer_latest
 from clinic_content.store import get_store
 
@@ -28,6 +28,14 @@ class ActionAnswer(Action):
         events = request_changes.about_the_request(dispatcher, tracker, content)
         if events is not None:
             return [*events, LISTEN]
+        latest = tracker.latest_message or {}
+        if conversation_safety.says_yes_in_another_language(
+            content,
+            str(latest.get("text") or ""),
+            latest.get("entities") or [],
+            bool(tracker.get_slot("person_offered")),
+        ):
+            return [FollowupAction("handoff_form")]
         service = typed_service(tracker, content)
         if service:
             if tracker.get_slot("emergency"):  # no booking after urgent advice: say why

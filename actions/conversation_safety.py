@@ -216,3 +216,24 @@ def is_own_health_clear(
         and about.subject == "other"
         and safety.has_cue(content, "own_health_cues", turn_text)
     )
+
+
+def says_yes_in_another_language(
+    content: Content, text: str, entities: Sequence[dict], person_offered: bool
+) -> bool:
+    """ "sí, por favor" after the language notice offered a person (messages.yml
+    ``other_language_yes``): the hand-off, as an English "yes" would start it."""
+    if not person_offered or not language_of(entities):
+        return False
+    if any(
+        e.get("entity") in ("condition", "uncovered_condition", "urgent_symptom") for e in entities
+    ):
+        return False
+    words = re.sub(r"[^\w\s']", " ", (text or "").lower()).split()
+    if not words or len(words) > 5:
+        return False
+    yeses = {str(w).lower() for w in content.messages.get("other_language_yes") or []}
+    said = " ".join(words)
+    return any(said == yes or said.startswith(yes + " ") for yes in yeses) or any(
+        ch in yeses for ch in said if not ch.isascii() and len(said) <= 3
+    )

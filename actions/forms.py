@@ -399,10 +399,15 @@ class ValidateHandoffForm(FormValidatorBase):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, content: Content
     ) -> bool:
         """ "Is my Monday appointment still on?" right after a request: its status, not a
-        change request."""
-        if not request_changes.asks_status(tracker):
+        change request. "I don't want to talk to anyone", "ok im out", or a thank-you emoji
+        after a request was sent: no hand-off (the classifier may have read a yes)."""
+        if request_changes.asks_status(tracker):
+            request_changes.say_status(dispatcher, tracker, content)
+            return True
+        meaning = _not_a_hand_off(tracker, content)
+        if meaning is None:
             return False
-        request_changes.say_status(dispatcher, tracker, content)
+        answer_latest(dispatcher, tracker, content, intent=meaning)
         return True
 
     def refusal_events(self) -> List[Dict[str, Any]]:
@@ -449,3 +454,32 @@ def _name_holds_the_word(turn: form_reading.FormTurn, requested: Optional[str]) 
         and text[int(e.get("start") or 0) : int(e.get("end") or 0)][:1].isupper()
         for e in found
     )
+
+
+LEAVING = re.compile(
+    r"\b(?:bye|goodbye|i'?m\s+out|im\s+out|gotta\s+go|got\s+to\s+go|see\s+(?:ya|you)|"
+    r"that'?s\s+all|all\s+good|nothing\s+else)\b",
+    re.IGNORECASE,
+)
+
+
+def _not_a_hand_off(tracker: Tracker, content: Content) -> Optional[str]:
+    """What a message that started the hand-off means instead, if it declines one: "deny"
+    (no person wanted), "goodbye", or "thank" (a thank-you emoji after a sent request)."""
+    text = str((tracker.latest_message or {}).get("text") or "")
+    if (
+        not text
+        or text.startswith("/")
+        or form_reading.PERSON_PATTERNS.search(text)
+        and not (form_reading.DECLINE_PERSON.search(text))
+    ):
+        return None
+    if form_reading.DECLINE_PERSON.search(text) or form_reading.DECLINE_PATTERNS.search(text):
+        return "deny"
+    if LEAVING.search(text) and len(text.split()) <= 6:
+        return "goodbye"
+    if conversation_safety.emoji_meaning(content, text) == "thank" and tracker.get_slot(
+        "last_request"
+    ):
+        return "thank"
+    return None

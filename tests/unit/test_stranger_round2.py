@@ -331,3 +331,64 @@ async def test_someone_elses_condition_after_the_request_is_not_sent(
     other = [{"entity": "condition", "value": "pregnancy", "role": "other"}]
     await ActionAnswer().run(dispatcher, _after_request("my sister is pregnant", other), {})
     assert not sent
+
+
+# --- a message that started the hand-off but declines it (stranger trial 3) -----------------
+
+
+@pytest.mark.parametrize(
+    "text,intent,slots,meaning",
+    [
+        ("ok never mind then, I don't want to talk to anyone. thanks", "request_human", {}, "deny"),
+        ("ok im out ✌️", "affirm", {"person_offered": True}, "goodbye"),
+        ("🙏", "affirm", {"person_offered": True, "last_request": "booking:8bf7330c"}, "thank"),
+    ],
+)
+async def test_a_declining_message_starts_no_hand_off(
+    content, dispatcher, text, intent, slots, meaning
+):
+    from actions.forms import ValidateHandoffForm
+    from tests.conftest import make_tracker
+
+    tracker = make_tracker(text, intent=intent, slots=slots, active_loop="handoff_form")
+    events = await ValidateHandoffForm().run(dispatcher, tracker, {})
+    assert any(e.get("event") == "action_execution_rejected" for e in events)
+    said = " ".join(m.get("text") or "" for m in dispatcher.messages)
+    assert said  # the visitor hears the thanks / goodbye / "anything else?", never silence
+
+
+@pytest.mark.parametrize(
+    "text,intent",
+    [("yes please", "affirm"), ("I want to talk to a person", "request_human"), ("👍", "affirm")],
+)
+async def test_asking_for_a_person_still_starts_the_hand_off(content, dispatcher, text, intent):
+    from actions.forms import ValidateHandoffForm
+    from tests.conftest import make_tracker
+
+    tracker = make_tracker(
+        text, intent=intent, slots={"person_offered": True}, active_loop="handoff_form"
+    )
+    events = await ValidateHandoffForm().run(dispatcher, tracker, {})
+    assert not any(e.get("event") == "action_execution_rejected" for e in events)
+
+
+# --- "sí, por favor" after the language notice offered a person -------------------------------
+
+
+@pytest.mark.parametrize("text", ["sí, por favor", "Si", "oui merci", "sim", "ja bitte", "好的"])
+def test_a_yes_in_another_language_after_the_offer_starts_the_hand_off(content, text):
+    from actions import conversation_safety as cs
+
+    entities = [{"entity": "language", "value": "es"}]
+    assert cs.says_yes_in_another_language(content, text, entities, person_offered=True)
+    assert not cs.says_yes_in_another_language(content, text, entities, person_offered=False)
+
+
+@pytest.mark.parametrize("text", ["si estoy embarazada", "¿cuánto cuesta una sesión de 4d?"])
+def test_other_messages_in_another_language_are_not_a_yes(content, text):
+    from actions import conversation_safety as cs
+
+    entities = [{"entity": "language", "value": "es"}]
+    if "embarazada" in text:
+        entities.append({"entity": "condition", "value": "pregnancy"})
+    assert not cs.says_yes_in_another_language(content, text, entities, person_offered=True)
