@@ -78,7 +78,7 @@ TIME_PIECES = re.compile(
             r"\b\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)",
             r"\b\d{1,2}:\d{2}\b",
             r"\b(?:noon|midday|lunchtime|lunch time)\b",
-            r"\b(?:early|late)?\s*(?:morning|afternoon|evening)s?\b",
+            r"\b(?:(?:early|late|mid)[\s-]*)?(?:morning|afternoon|evening)s?\b",
             # (last: a longer piece above wins at the same place, "Dec 12" over "Dec")
             # "in March", "early June", "mid-may"; a month alone, except "may", "march" (verbs)
             rf"\b(?:in|early|mid|late|end\s+of|beginning\s+of)[\s-]+{_MONTH}\b",
@@ -150,6 +150,20 @@ class ServiceNames:
                 if name:
                     names.append((name, service.id))
         names.sort(key=lambda pair: -len(pair[0]))
+        # Title words that two or more services share ("membership"): a message holding one
+        # that the found service's title lacks names a kind, not that service ("the membership
+        # with the 4-D facial" is a membership, so which one is asked).
+        titles = {
+            service.id: set(re.findall(r"[a-z]+", service.title.lower())) for service in services
+        }
+        counts: Dict[str, int] = {}
+        for words in titles.values():
+            for word in words:
+                counts[word] = counts.get(word, 0) + 1
+        self._shared = {
+            service_id: {w for w, n in counts.items() if n > 1 and w not in words and len(w) > 3}
+            for service_id, words in titles.items()
+        }
         self._patterns = [
             (re.compile(r"(?<![a-z0-9])" + re.escape(name) + r"(?![a-z0-9])"), service_id)
             for name, service_id in names
@@ -171,6 +185,8 @@ class ServiceNames:
                 clause = re.split(r"[,.;:!?]", lowered[: match.start()])[-1]
                 before = re.findall(r"[\w'-]+", clause)
                 if not before or before[-1] in WORDS_BEFORE_A_SERVICE:
+                    if set(re.findall(r"[a-z]+", lowered)) & self._shared.get(service_id, set()):
+                        return None  # "the membership with the 4-D facial": which one?
                     return match.start(), match.end(), service_id
         return None
 

@@ -392,3 +392,24 @@ def test_other_messages_in_another_language_are_not_a_yes(content, text):
     if "embarazada" in text:
         entities.append({"entity": "condition", "value": "pregnancy"})
     assert not cs.says_yes_in_another_language(content, text, entities, person_offered=True)
+
+
+@pytest.mark.parametrize(
+    "text,service",
+    [
+        ("I'd like the membership with the 4-D facial", None),
+        ("book a 4d facial", "4d_facial_single"),
+        ("the forever young membership", "forever_young_membership"),
+    ],
+)
+def test_a_kind_of_service_is_not_one_service(text, service):
+    from clinic_nlu.booking_entities import ServiceNames
+
+    found = ServiceNames.from_yaml("data/content/booking.yml").find(text)
+    assert (found[2] if found else None) == service
+
+
+def test_mid_morning_is_part_of_the_time():
+    text = "tuesdays or wednesdays, mid morning"
+    span = find_day(text)
+    assert span and text[span[0] : span[1]] == text
