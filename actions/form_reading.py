@@ -443,7 +443,15 @@ def read(turn: FormTurn, content: Content) -> Reading:
     stripped = (turn.text or "").strip()
     slot = turn.requested_slot
     payload = stripped.lower() if is_payload(stripped) else None
-    service_typed = typed_button(stripped, [s.title for s in booking.services(content)])
+    service_typed = typed_button(stripped, [s.title for s in booking.services(content)]) or next(
+        # "Forever Young" typed for the name: one of a service's own multi-word names, exactly
+        (
+            s.title
+            for s in booking.services(content)
+            if any(" " in w and _squash(w) == _squash(stripped) for w in s.words)
+        ),
+        None,
+    )
     if slot == "visitor_name" and service_typed and turn.form == "booking_form":
         service = booking.match_service(content, service_typed)
         assert service is not None  # a service's own title always matches it

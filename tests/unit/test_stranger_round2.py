@@ -413,3 +413,10 @@ def test_mid_morning_is_part_of_the_time():
     text = "tuesdays or wednesdays, mid morning"
     span = find_day(text)
     assert span and text[span[0] : span[1]] == text
+
+
+def test_a_service_name_typed_for_the_name_is_the_service(content):
+    reading = read(name_turn("Forever Young"), content)
+    assert reading.values.get("booking_service") == "forever_young_membership"
+    assert "visitor_name" not in reading.values
+    assert read(name_turn("Grace Young"), content).values.get("visitor_name") == "Grace Young"
