@@ -315,7 +315,10 @@ def detect_language(
     if not words:
         return None
     known = _english_words()
-    marked = bool(SPANISH_MARKS.search(cleaned))
+    # "¿", "¡" anywhere; "ñ" only in a word not written as a name ("call me, Tomás Ibáñez")
+    marked = bool(re.search(r"[¿¡]", cleaned)) or any(
+        SPANISH_MARKS.search(w) and not w[:1].isupper() for w in WORD.findall(cleaned)
+    )
     english = sum(
         (w.replace("'", "") in known or w in known) and w not in FOREIGN_FUNCTION_WORDS
         for w in words

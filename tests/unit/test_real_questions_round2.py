@@ -70,6 +70,7 @@ def test_romance_questions_are_not_read_as_english(text, language):
         "I want a facial like the one at le spa",
         "do u have em in stock",
         "is there a de facto age limit",
+        "please ask someone to call me, Tomás Ibáñez, 305-555-0172",
     ],
 )
 def test_english_with_a_foreign_word_stays_english(text):
