@@ -38,6 +38,19 @@ def started_this_turn(tracker: Tracker) -> bool:
     return False
 
 
+def refused_this_turn(tracker: Tracker) -> bool:
+    """True when the form's validator refused to start it after the latest message (Rasa's
+    form still asks its first question after the rejection; it must say nothing)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "active_loop" and event.get("name"):
+            return False  # a form (re)started after any rejection: it asks ("...book instead")
+        if event.get("event") == "action_execution_rejected":
+            return True
+    return False
+
+
 class AskActionBase(Action, abc.ABC):
     """Asks for one form field with the prompt from booking.yml (guarded like every reply)."""
 
@@ -63,6 +76,8 @@ class AskActionBase(Action, abc.ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         content = get_store().get()
+        if refused_this_turn(tracker):
+            return []
         parts: List[str] = []
         if started_this_turn(tracker):
             send_guarded(dispatcher, tracker, content, answers_before_form(content, tracker))

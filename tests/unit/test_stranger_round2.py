@@ -420,3 +420,16 @@ def test_a_service_name_typed_for_the_name_is_the_service(content):
     assert reading.values.get("booking_service") == "forever_young_membership"
     assert "visitor_name" not in reading.values
     assert read(name_turn("Grace Young"), content).values.get("visitor_name") == "Grace Young"
+
+
+def test_the_first_question_is_not_asked_after_a_refused_start_but_is_after_a_switch():
+    from actions.form_questions import refused_this_turn
+    from tests.conftest import make_tracker
+
+    user = {"event": "user", "text": "x"}
+    start = {"event": "active_loop", "name": "handoff_form"}
+    rejected = {"event": "action_execution_rejected", "name": "handoff_form"}
+    booking = {"event": "active_loop", "name": "booking_form"}
+    assert refused_this_turn(make_tracker("x", events=[user, start, rejected]))
+    assert not refused_this_turn(make_tracker("x", events=[user, rejected, booking]))
+    assert not refused_this_turn(make_tracker("x", events=[rejected, user, start]))
