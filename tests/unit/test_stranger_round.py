@@ -11,26 +11,10 @@ from actions.actions_answer import ActionAnswer
 from actions.answerability import ages_named
 from actions.form_reading import FormTurn
 from actions.respond import TurnState, plan_reply
-from clinic_content.store import get_store
-from clinic_nlu.condition_detector import ConditionDetector
 from tests.conftest import make_tracker
 
-RULES = "data/content/contraindications.yml"
-
-
-@pytest.fixture(scope="module")
-def content():
-    return get_store().get()
-
-
-@pytest.fixture(scope="module")
-def detector():
-    return ConditionDetector.from_yaml(RULES)
-
-
-@pytest.fixture(autouse=True)
-def quiet_unanswered(tmp_path, monkeypatch):
-    monkeypatch.setenv("CLINIC_UNANSWERED_PATH", str(tmp_path / "unanswered.db"))
+# content, detector: tests/unit/conftest.py
+pytestmark = pytest.mark.usefixtures("quiet_unanswered")
 
 
 def kinds(detector, text):

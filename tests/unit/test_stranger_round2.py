@@ -17,26 +17,10 @@ from actions.form_reading import (
     reads_as_name,
 )
 from actions.respond import TurnState, plan_reply
-from clinic_content.store import get_store
 from clinic_nlu.booking_entities import find_day
-from clinic_nlu.condition_detector import ConditionDetector
 
-RULES = "data/content/contraindications.yml"
-
-
-@pytest.fixture(scope="module")
-def content():
-    return get_store().get()
-
-
-@pytest.fixture(scope="module")
-def detector():
-    return ConditionDetector.from_yaml(RULES)
-
-
-@pytest.fixture(autouse=True)
-def quiet_unanswered(tmp_path, monkeypatch):
-    monkeypatch.setenv("CLINIC_UNANSWERED_PATH", str(tmp_path / "unanswered.db"))
+# content, detector: tests/unit/conftest.py
+pytestmark = pytest.mark.usefixtures("quiet_unanswered")
 
 
 def flat(text):
