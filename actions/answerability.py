@@ -14,13 +14,22 @@ from typing import Any, Dict, List, Optional
 
 from clinic_common import reassurance
 
-# "I'm 16", "16 years old", "16yo", "aged 16", "my 15-year-old", "in my 70s", "over 65"
+# "I'm 16", "16 years old", "16yo", "aged 16", "my 15-year-old", "my daughter is 15",
+# "in my 70s", "over 65" (the decade and "over" patterns are the last two: see ages_named)
 AGE_PATTERNS = [
     # "years" needs "old" ("it's been 10 years", "10 years ago" are durations)
     re.compile(r"\b(\d{1,2})\s*(?:-\s*)?(?:(?:years?|yrs?)\s*-?\s*old|y/?o)\b", re.IGNORECASE),
     re.compile(
         r"\b(?:i'?m|i am|im|she'?s|he'?s|she is|he is|aged?|at)\s+(\d{2})\b(?!\s*(?:am|pm|:|"
         r"%|minutes|mins|hours|weeks|days|months|times|sessions|treatments))",
+        re.IGNORECASE,
+    ),
+    # "my daughter is 15", "my son who's 16", "she turns 17": a person said before it
+    re.compile(
+        r"\b(?:my|her|his|our) (?:\w+ )?(?:daughter|son|child|kid|niece|nephew|girl|boy|"
+        r"granddaughter|grandson|sister|brother|friend)\b(?: who)?(?:'s| is| turns| turned|"
+        r" will be| just turned)\s+(\d{1,2})\b(?!\s*(?:am|pm|:|%|minutes|mins|hours|weeks|days|"
+        r"months|times|sessions|treatments|dollars|usd))",
         re.IGNORECASE,
     ),
     re.compile(r"\bin (?:my|her|his|their) (\d)0'?s\b", re.IGNORECASE),
@@ -49,9 +58,9 @@ def ages_named(text: str) -> List[int]:
     for index, pattern in enumerate(AGE_PATTERNS):
         for match in pattern.finditer(text or ""):
             value = int(match.group(1))
-            if index == 2:
-                value = value * 10 + DECADE_BONUS
             if index == 3:
+                value = value * 10 + DECADE_BONUS
+            if index == 4:
                 value += 1
             if 1 <= value <= 110:
                 ages.append(value)

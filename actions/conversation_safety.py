@@ -201,21 +201,81 @@ def emoji_meaning(content: Content, text: str) -> Optional[str]:
 
 
 def is_correction(content: Content, turn_text: str) -> bool:
-    """ "Sorry, I meant my sister, not me": the condition is someone else's."""
-    return safety.has_cue(content, "correction_cues", turn_text)
+    """ "Sorry, I meant my sister, not me" or "the pacemaker is my sister's": the condition is
+    someone else's."""
+    return safety.has_cue(content, "correction_cues", turn_text) or _names_its_owner(
+        content, turn_text
+    )
+
+
+def _names_its_owner(content: Content, turn_text: str) -> bool:
+    """ "the pacemaker is my sister's", "it was my dad's": a possessive of one of the people
+    ``third_person_cues`` lists ("my sister"), after "is" or "was"."""
+    people = {
+        cue.lower().split()[1]
+        for cue in content.contraindications.third_person_cues
+        if len(cue.split()) == 2 and cue.lower().split()[0] in ("my", "her", "his", "our")
+    }
+    if not people:
+        return False
+    owner = re.compile(
+        r"\b(?:is|was|are|were|'s)\s+(?:my|her|his|our)\s+(?:\w+\s+)?("
+        + "|".join(sorted(map(re.escape, people)))
+        + r")(?:'s|’s|s')(?!\w)",
+        re.IGNORECASE,
+    )
+    return bool(owner.search(turn_text or ""))
 
 
 def is_own_health_clear(
-    content: Content, turn_text: str, latest: safety.Disclosure, earlier: safety.Disclosure
+    content: Content,
+    turn_text: str,
+    latest: safety.Disclosure,
+    earlier: safety.Disclosure,
+    retracted: Sequence[str] = (),
 ) -> bool:
-    """ "I'd be the one getting the facial" after (or with) a condition that is someone else's:
-    the visitor, who would be treated, is not the one with it. Never after their own."""
+    """ "I'd be the one getting the facial" (or "I don't have a pacemaker": ``retracted``, the
+    conditions this message denies) after (or with) a condition that is someone else's: the
+    visitor, who would be treated, is not the one with it. Never after their own."""
     about = latest if latest.any else earlier
     return (
         about.any
         and about.subject == "other"
-        and safety.has_cue(content, "own_health_cues", turn_text)
+        and (
+            safety.has_cue(content, "own_health_cues", turn_text)
+            or bool(set(retracted) & {*about.conditions, *about.uncovered})
+        )
     )
+
+
+# English words that may stand beside "gracias" or "спасибо" in a message of small talk only.
+ENGLISH_SMALL_TALK = {"thanks", "thank", "you", "bye", "goodbye", "hi", "hello", "hey", "so",
+                      "much", "very", "and", "ok", "okay", "again"}  # fmt: skip
+
+
+def small_talk_in_another_language(content: Content, text: str) -> Optional[str]:
+    """ "谢谢", "спасибо, thanks, goodbye", "muchas gracias": the small-talk intent (thank,
+    goodbye, greet) of a message made only of such words (messages.yml
+    ``other_language_small_talk``), else None."""
+    table = content.messages.get("other_language_small_talk") or {}
+    phrases = {
+        " ".join(str(phrase).lower().split()): str(intent)
+        for intent, words in table.items()
+        for phrase in words or []
+    }
+    if not phrases:
+        return None
+    said = " ".join(re.sub(r"[^\w\s'’]", " ", (text or "").lower()).split())
+    found: List[str] = []
+    # longest phrases first, so "muchas gracias" is one phrase and not "muchas" + "gracias"
+    for phrase in sorted(phrases, key=len, reverse=True):
+        pattern = r"(?<!\w)" + re.escape(phrase) + r"(?!\w)"
+        if re.search(pattern, said):
+            found.append(phrases[phrase])
+            said = re.sub(pattern, " ", said)
+    if not found or any(word not in ENGLISH_SMALL_TALK for word in said.split()):
+        return None
+    return found[0] if len(set(found)) == 1 else ("goodbye" if "goodbye" in found else found[0])
 
 
 def says_yes_in_another_language(

@@ -162,7 +162,9 @@ class FormValidatorBase(FormValidationAction):
             return self.on_urgent(dispatcher, tracker, content)
         language = conversation_safety.language_of(turn.entities)
         if language and fits and requested == "visitor_name" and not _latin(turn.text):
-            fits = False  # "你好", "Здравствуйте, я хочу...": a phrase in another script
+            # "李伟", "Li Wei 李伟", "Иван Петров" are names; "你好", "Здравствуйте, я хочу..."
+            # are phrases in another script
+            fits = _reads_as_a_name_in_another_script(content, turn.text)
         if language and not fits:
             # Not in English and no answer to the field ("José García" is a name all the same).
             events = answer_latest(dispatcher, tracker, content)
@@ -213,6 +215,12 @@ class FormValidatorBase(FormValidationAction):
         turn = turn_state(tracker)
         latest = safety.disclosure_from_entities(turn.entities)
         if not latest.any:
+            if conversation_safety.is_own_health_clear(
+                content, turn.text, latest, turn.earlier, safety.retracted_in(turn.entities)
+            ):
+                # "I don't have a pacemaker, can I book?" after her husband's: a booking with
+                # the health question, not a consultation about him
+                return {"condition_subject": safety.CORRECTED}
             if turn.earlier.any and safety.has_cue(content, "pushback_cues", turn.text):
                 send_guarded(
                     dispatcher,
@@ -224,7 +232,9 @@ class FormValidatorBase(FormValidationAction):
         plan = plan_reply(content, turn)
         correcting = plan.disclosure.subject == safety.CORRECTED and (
             conversation_safety.is_correction(content, turn.text)
-            or conversation_safety.is_own_health_clear(content, turn.text, latest, turn.earlier)
+            or conversation_safety.is_own_health_clear(
+                content, turn.text, latest, turn.earlier, safety.retracted_in(turn.entities)
+            )
         )
         said = (
             plan.messages
@@ -300,6 +310,25 @@ def _latin(text: str) -> bool:
     """True when the letters of ``text`` are Latin (with accents): a name we can read back."""
     letters = [ch for ch in text if ch.isalpha()]
     return bool(letters) and all("LATIN" in unicodedata.name(ch, "") for ch in letters)
+
+
+# Chinese, Japanese and Korean names are written without spaces, in two to three characters
+# (four is rare): a longer run is a phrase ("我想预约").
+CJK_NAME = re.compile(r"^[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]{1,3}$")
+CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+
+def _reads_as_a_name_in_another_script(content: Content, text: str) -> bool:
+    """At the name step: up to three words with no sentence marks, not a greeting or a thanks
+    (messages.yml ``other_language_small_talk``), each Chinese/Japanese/Korean word short."""
+    if conversation_safety.small_talk_in_another_language(content, text):
+        return False
+    if re.search(r"[,;:!?。，、！？；：]", text):
+        return False
+    words = text.split()
+    return 0 < len(words) <= 3 and all(
+        CJK_NAME.match(word) or not CJK_CHAR.search(word) for word in words
+    )
 
 
 def _slot_values(events: List[Dict[str, Any]]) -> Dict[str, Any]:

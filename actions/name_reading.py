@@ -79,6 +79,11 @@ NAME_PREFIX = re.compile(
     r"this\s+is|it\s*'?s|call\s+me|you\s+can\s+call\s+me|they\s+call\s+me|its)\s*[:,-]?\s+",
     re.IGNORECASE,
 )
+# "ugh. Hannah Schmidt", "ok, it's Bob Lee": a word before the name, with a mark after it.
+LEADING_WORD = re.compile(
+    r"^(?:ugh|um+|uh+|er+m?|hmm+|ok|okay|fine|sure|yes|yeah|yep|alright)[,!.]+\s*(?=\S)",
+    re.IGNORECASE,
+)
 # A name word: letters (any script), with inner hyphens, apostrophes or a final dot ("Jr.").
 NAME_WORD = re.compile(r"^[^\W\d_]+(?:[-'\u2019.][^\W\d_]+)*\.?$")
 # fmt: off
@@ -153,8 +158,9 @@ def read_name(text: str, strict: bool = False) -> Optional[str]:
         return None  # full-width or styled letters: typed for effect, not a name
     if booking.EMAIL.search(raw) or re.search(r"\d", raw):
         return None
-    candidate = NAME_PREFIX.sub("", raw, count=1)
-    prefixed = candidate != raw
+    unled = LEADING_WORD.sub("", raw, count=1)
+    candidate = NAME_PREFIX.sub("", unled, count=1)
+    prefixed = candidate != unled
     if strict and not prefixed:
         return None
     candidate = candidate.strip(" .,!;:").replace("\u2019", "'")

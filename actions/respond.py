@@ -36,6 +36,8 @@ SIDE_EFFECT_ENTITY = "side_effect_question"
 # Questions about something else than the 4-D Facial (another treatment, a home device).
 OTHER_SUBJECTS = {"ask_other_treatments", "ask_home_devices"}
 UNANSWERED_KINDS = {"unknown"}
+# Small talk answered as it is, also in another language ("谢谢").
+GREETINGS = {"thank", "goodbye", "greet"}
 # Added by clinic_nlu.QuestionPartExtractor when a message asks several things (docs/nlu.md).
 QUESTION_PART_ENTITY = "question_part"
 MAX_PARTS = 3
@@ -165,8 +167,13 @@ def plan_reply(content: Content, turn: TurnState) -> Plan:
         _answer_questions(
             content, turn, [p for p in parts if p not in ANSWERED_BY_DISCLOSURE], plan
         )
-    elif active.any and set(parts) & ANSWERED_FOR_THE_DISCLOSURE:
-        # "Is it safe for me?" after an earlier disclosure: answer for that disclosure.
+    elif (
+        active.any
+        and active.subject != safety.CORRECTED
+        and set(parts) & ANSWERED_FOR_THE_DISCLOSURE
+    ):
+        # "Is it safe for me?" after an earlier disclosure: answer for that disclosure (not
+        # after "it's my friend's, not mine": then the visitor gets the general answer).
         _say_disclosure_replies(content, active, plan)
         _answer_questions(
             content, turn, [p for p in parts if p not in ANSWERED_BY_DISCLOSURE], plan
@@ -174,6 +181,15 @@ def plan_reply(content: Content, turn: TurnState) -> Plan:
     else:
         _answer_questions(content, turn, parts, plan)
 
+    if (
+        latest.any
+        and latest.subject == "other"
+        and not turn.earlier.any
+        and conversation_safety.is_correction(content, turn.text)
+    ):
+        # "Is it suitable with a pacemaker? Asking for my husband, not me": the guidance for
+        # him, and the visitor is not taken to have it (a booking still asks the health question)
+        plan.disclosure.subject = safety.CORRECTED
     if active.any or plan.emergency:
         _guard_all(content, active, plan)
     if turn.medical_topic and plan.answered_kind != "article":
@@ -199,6 +215,11 @@ def _later_turn_decides(
     """Turns decided by what happened earlier (or by the language); True when planned here."""
     cs = conversation_safety
     language = cs.language_of(turn.entities)
+    small_talk = cs.small_talk_in_another_language(content, turn.text) if language else None
+    if small_talk and not latest.any and not turn.emergency:
+        # "谢谢", "спасибо, thanks, goodbye": the thanks or goodbye, not the language notice
+        _answer_one(content, turn.intent if turn.intent in GREETINGS else small_talk, plan)
+        return True
     if language:
         if turn.emergency and not latest.any:
             # "aidez-moi", "me duele mucho" after urgent advice: we can't read it, so the
@@ -260,13 +281,19 @@ def _later_turn_decides(
     )
     # "my friend has a pacemaker, I'd be the one getting the facial" (or, later, "I don't
     # have any myself"): only ever about a condition that was someone else's.
-    own_health = cs.is_own_health_clear(content, turn.text, latest, turn.earlier)
+    own_health = cs.is_own_health_clear(
+        content, turn.text, latest, turn.earlier, safety.retracted_in(turn.entities)
+    )
     if corrected or own_health:
         # "Sorry, I meant my sister, not me": the only thing that changes what we believe.
         plan.disclosure.subject = safety.CORRECTED
         if own_health and latest.any:
             _say_disclosure_replies(content, latest, plan)
         plan.messages.append(OutgoingMessage(safety.correction_reply(content)))
+        asked = [p for p in parts if p in topics]
+        if asked and not latest.any:
+            # "and for me? I'm healthy. would it suit me?": the question is answered too
+            _answer_questions(content, turn, asked, plan)
         return True
     if not latest.any and safety.has_cue(content, "medical_cues", turn.text):
         # "should I stop my steroids?", "can I take ibuprofen?": a medical question

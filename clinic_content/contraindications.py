@@ -83,6 +83,7 @@ class ContraindicationRules:
     urgent_past_cues: Tuple[str, ...]
     urgent_distant_past_cues: Tuple[str, ...] = ()
     urgent_sudden_cues: Tuple[str, ...] = ()
+    urgent_resolved_cues: Tuple[str, ...] = ()
     treatment_cues: Tuple[str, ...] = ()
     treatment_openers: Tuple[str, ...] = ()
     treatment_words: Tuple[str, ...] = ()

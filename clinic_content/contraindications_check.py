@@ -53,13 +53,14 @@ CUE_LISTS = {
 }
 # Urgent cue lists: key -> required? The optional ones: a distant past ("2 years ago") that a
 # plain "now" or "still" does not override, and the words of a sudden start that do
-# ("suddenly", "just now").
+# ("suddenly", "just now"), and the words saying it is over ("she's fine now").
 URGENT_CUE_LISTS = {
     "now_cues": True,
     "question_cues": True,
     "past_cues": True,
     "distant_past_cues": False,
     "sudden_cues": False,
+    "resolved_cues": False,
 }
 # after_treatment lists: key -> required?
 TREATMENT_LISTS = {"treatment_cues": True, "treatment_openers": False, "treatment_words": False}

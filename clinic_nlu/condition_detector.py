@@ -82,6 +82,7 @@ from clinic_nlu.message_reading import (
     PAST,
     POSSESSIVES,
     QUESTION,
+    RESOLVED,
     SELF,
     SUBJECT_OTHER,
     SUBJECT_SELF,
@@ -182,6 +183,7 @@ class ConditionDetector:
             (PAST, rules.urgent_past_cues),
             (DISTANT, rules.urgent_distant_past_cues),
             (SUDDEN, rules.urgent_sudden_cues),
+            (RESOLVED, rules.urgent_resolved_cues),
             (TREATMENT, rules.treatment_cues),
         ):
             if not phrases:

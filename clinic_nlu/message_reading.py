@@ -26,6 +26,8 @@ NEG, NOT_NEG, BREAK, SELF, OTHER = "NEG", "NOT_NEG", "BREAK", "SELF", "OTHER"
 EFFECT, NOW, QUESTION, PAST = "EFFECT", "NOW", "QUESTION", "PAST"
 # A treatment already had ("after my facial"), a distant past ("2 years ago"), a sudden start.
 TREATMENT, DISTANT, SUDDEN = "TREATMENT", "DISTANT", "SUDDEN"
+# It is over: "she's fine now", "I'm ok now".
+RESOLVED = "RESOLVED"
 NOT_AFTER_PREFIX = "NOT_AFTER|"
 NOT_BEFORE_PREFIX = "NOT_BEFORE|"
 IGNORE = "IGNORE"
@@ -82,6 +84,8 @@ QUESTION_STARTERS = {
 }
 POSSESSIVES = {"my", "our", "her", "his", "their"}
 COORDINATED_SELF = {"i", "me", "myself"}
+# "coming with me", "she's like me": the visitor as company, not as the one with a condition.
+COMPANION_PREPOSITIONS = {"with", "like", "than", "to", "alongside"}
 ELLIPSIS_AUXILIARIES = {"is", "'s", "does", "has", "do", "are", "am", "'m", "was", "did", "have"}
 # "Isn't it dangerous for epilepsy?": a negative question, not a negation.
 NEGATIVE_QUESTION_AUXILIARIES = {
@@ -292,7 +296,9 @@ class MessageContext:
         if inside:
             return subject_of(inside[0])
         sentence = self.sentence[span.start]
-        before = [p for p in self.persons if p.start < span.start]  # nearest last
+        before = [
+            p for p in self.persons if p.start < span.start and not self._companion_of_other(p)
+        ]  # nearest last
         after = [p for p in self.persons if p.start >= span.end]  # nearest first
         for group in (
             [p for p in reversed(before) if self.sentence[p.start] == sentence],
@@ -305,6 +311,20 @@ class MessageContext:
                     return SUBJECT_SELF  # "me and my sister both have asthma"
                 return subject_of(group[0])
         return SUBJECT_SELF
+
+    def _companion_of_other(self, person: Span) -> bool:
+        """ "me" in "my sister, who's coming with me, has a pacemaker": the visitor named only
+        as the company of someone named before them in the sentence, not as the one with it."""
+        doc = self.doc
+        if person.label != SELF or doc[person.start].lower_ != "me" or person.start == 0:
+            return False
+        if doc[person.start - 1].lower_ not in COMPANION_PREPOSITIONS:
+            return False
+        sentence = self.sentence[person.start]
+        return any(
+            p.label == OTHER and p.end <= person.start and self.sentence[p.start] == sentence
+            for p in self.persons
+        )
 
     def _with_visitor(self, person: Span) -> bool:
         """The person is coordinated with the visitor: "me and my mum", "she and I"."""
@@ -335,8 +355,10 @@ class MessageContext:
             # "I had a stroke 2 years ago and one side of my face is still weak": a lasting
             # effect of a past event, not an emergency now (the stroke itself is a condition).
             return False
-        habits = [c for c in in_sentence if c.label == PAST]
-        now = sudden or any(  # "now" in "now and then" is a habit, not a now
+        if not sudden and self._over_since(span):
+            return False
+        habits = [c for c in in_sentence if c.label in (PAST, RESOLVED)]
+        now = sudden or any(  # "now" in "now and then" is a habit, not a now; nor "fine now"
             c.label in (NOW, TREATMENT) and not any(h.start <= c.start < h.end for h in habits)
             for c in in_sentence
         )
@@ -351,6 +373,20 @@ class MessageContext:
         clause = self.clause[span.start]
         personal = any(self.clause[p.start] == clause for p in self.persons)
         return personal or not self._is_question(sentence)
+
+    def _over_since(self, span: Span) -> bool:
+        """ "my friend fainted at her facial, is that normal?? she's fine now": a symptom told
+        in the past ("fainted", or "had" / "was" in its part) that a later phrase of the message
+        says is over. A symptom told in the present ("my chest hurts but I'm fine now") and one
+        after that phrase ("I'm ok now but my chest hurts") stay urgent."""
+        if not any(c.label == RESOLVED and c.start >= span.end for c in self.cues):
+            return False
+        first = self.doc[span.start]
+        told_in_past = first.lower_.endswith("ed") and first.lemma_.lower() != first.lower_
+        return told_in_past or any(
+            c.label == PAST and c.end <= span.start and self.part[c.start] == self.part[span.start]
+            for c in self.cues
+        )
 
     def _earlier_year_near(self, span: Span) -> bool:
         """ "my face drooped in 2019": a year before this one in the symptom's own clause (a
